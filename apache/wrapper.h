@@ -1,0 +1,21 @@
+/* Headers bindgen reads to generate src/apache/sys.rs (see build.rs for the allowlist). */
+#include <httpd.h>
+#include <http_config.h>
+#include <http_core.h>
+#include <http_log.h>
+#include <http_main.h>
+#include <http_protocol.h>
+#include <http_request.h>
+#include <ap_mpm.h>
+#include <ap_regex.h>
+#include <ap_release.h>
+#include <ap_mmn.h>
+#include <util_filter.h>
+#include <util_script.h>
+#include <mod_unixd.h>
+#include <unixd.h>
+#include <apr_buckets.h>
+#include <apr_strings.h>
+#include <apr_tables.h>
+#include <apr_file_io.h>
+#include <apr_portable.h>

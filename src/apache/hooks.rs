@@ -1,0 +1,161 @@
+//! Hook registration and the trampolines Apache calls. Each one catches panics: a panic in a
+//! request becomes a logged 500, in configuration a failed start-up with the message.
+
+use std::ffi::c_char;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use super::log::{Level, log_request, log_server};
+use super::pool::Pool;
+use super::request::Request;
+use super::server::Server;
+use super::{Impl, Module, status, sys};
+
+struct NameList<const N: usize>([*const c_char; N]);
+// SAFETY: only points at static C strings.
+unsafe impl<const N: usize> Sync for NameList<N> {}
+
+/// Our translate_name runs before mod_alias so `WSGIScriptAlias` wins over `Alias`, as in
+/// mod_wsgi.
+static BEFORE_ALIAS: NameList<2> = NameList([c"mod_alias.c".as_ptr(), std::ptr::null()]);
+
+pub(super) unsafe extern "C" fn register(_p: *mut sys::apr_pool_t) {
+    let middle = sys::APR_HOOK_MIDDLE as i32;
+    // SAFETY: registering hook functions during register_hooks, as Apache requires.
+    unsafe {
+        sys::ap_hook_check_config(
+            Some(check_config),
+            std::ptr::null(),
+            std::ptr::null(),
+            middle,
+        );
+        sys::ap_hook_post_config(
+            Some(post_config),
+            std::ptr::null(),
+            std::ptr::null(),
+            middle,
+        );
+        sys::ap_hook_child_init(Some(child_init), std::ptr::null(), std::ptr::null(), middle);
+        sys::ap_hook_translate_name(
+            Some(translate_name),
+            std::ptr::null(),
+            BEFORE_ALIAS.0.as_ptr(),
+            middle,
+        );
+        sys::ap_hook_handler(Some(handler), std::ptr::null(), std::ptr::null(), middle);
+    }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned())
+}
+
+fn config_result(
+    s: *mut sys::server_rec,
+    stage: &str,
+    r: std::thread::Result<Result<(), String>>,
+) -> i32 {
+    // SAFETY: Apache passes the live main server.
+    let server = unsafe { Server::from_raw(s) };
+    let message = match r {
+        Ok(Ok(())) => return status::OK,
+        Ok(Err(message)) => message,
+        Err(panic) => format!(
+            "RW0002: internal error in {stage}: {}",
+            panic_message(&*panic)
+        ),
+    };
+    log_server(server, Level::Crit, &message);
+    sys::HTTP_INTERNAL_SERVER_ERROR as i32
+}
+
+unsafe extern "C" fn check_config(
+    pconf: *mut sys::apr_pool_t,
+    _plog: *mut sys::apr_pool_t,
+    _ptemp: *mut sys::apr_pool_t,
+    s: *mut sys::server_rec,
+) -> i32 {
+    let r = catch_unwind(|| {
+        // SAFETY: live pool and server from Apache.
+        let (Some(pool), Some(server)) = (unsafe { Pool::from_raw(pconf) }, unsafe {
+            Server::from_raw(s)
+        }) else {
+            return Ok(());
+        };
+        Impl::check_config(pool, server)
+    });
+    config_result(s, "check_config", r)
+}
+
+unsafe extern "C" fn post_config(
+    pconf: *mut sys::apr_pool_t,
+    _plog: *mut sys::apr_pool_t,
+    _ptemp: *mut sys::apr_pool_t,
+    s: *mut sys::server_rec,
+) -> i32 {
+    let r = catch_unwind(|| {
+        // SAFETY: live pool and server from Apache.
+        let (Some(pool), Some(server)) = (unsafe { Pool::from_raw(pconf) }, unsafe {
+            Server::from_raw(s)
+        }) else {
+            return Ok(());
+        };
+        Impl::post_config(pool, server)
+    });
+    config_result(s, "post_config", r)
+}
+
+unsafe extern "C" fn child_init(pchild: *mut sys::apr_pool_t, s: *mut sys::server_rec) {
+    let r = catch_unwind(|| {
+        // SAFETY: live pool and server from Apache.
+        if let (Some(pool), Some(server)) = (unsafe { Pool::from_raw(pchild) }, unsafe {
+            Server::from_raw(s)
+        }) {
+            Impl::child_init(pool, server);
+        }
+    });
+    if let Err(panic) = r {
+        // SAFETY: as above.
+        let server = unsafe { Server::from_raw(s) };
+        log_server(
+            server,
+            Level::Crit,
+            &format!(
+                "RW0002: internal error in child_init: {}",
+                panic_message(&*panic)
+            ),
+        );
+    }
+}
+
+fn request_hook(r: *mut sys::request_rec, stage: &str, f: fn(&mut Request<'_>) -> i32) -> i32 {
+    // SAFETY: Apache passes the live request being processed on this thread.
+    let Some(mut req) = (unsafe { Request::from_raw(r) }) else {
+        return status::DECLINED;
+    };
+    match catch_unwind(AssertUnwindSafe(|| f(&mut req))) {
+        Ok(rc) => rc,
+        Err(panic) => {
+            log_request(
+                &req,
+                Level::Crit,
+                &format!(
+                    "RW0002: internal error in {stage}: {}",
+                    panic_message(&*panic)
+                ),
+            );
+            status::INTERNAL_SERVER_ERROR
+        }
+    }
+}
+
+unsafe extern "C" fn translate_name(r: *mut sys::request_rec) -> i32 {
+    request_hook(r, "translate_name", Impl::translate_name)
+}
+
+unsafe extern "C" fn handler(r: *mut sys::request_rec) -> i32 {
+    request_hook(r, "handler", Impl::handler)
+}

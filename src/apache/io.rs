@@ -1,0 +1,302 @@
+//! Streaming a request body in and a response out through Apache's filter chains.
+//!
+//! [`RequestIo`] is the one handle that may cross `Python::detach` (it is `Send`): it checks
+//! on every call that it is used on the thread that owns the request, and its owner revokes
+//! it before the handler returns, so it never outlives the `request_rec`.
+
+use std::mem::offset_of;
+use std::os::fd::RawFd;
+use std::thread::{self, ThreadId};
+
+use super::log::{Level, log_request_raw};
+use super::request::Request;
+use super::sys;
+
+/// Why reading the request body failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BodyError {
+    /// The HTTP status Apache maps the failure to (400, 408, 413, …).
+    pub status: u16,
+    pub reason: String,
+}
+
+/// Body I/O for one request. See the module docs for why it is `Send`.
+pub struct RequestIo {
+    r: *mut sys::request_rec,
+    owner: ThreadId,
+    input: *mut sys::apr_bucket_brigade,
+    output: *mut sys::apr_bucket_brigade,
+    input_done: bool,
+}
+
+// SAFETY: every method checks that it runs on `owner`, the thread processing the request;
+// the value only travels across `Python::detach` on that same thread.
+unsafe impl Send for RequestIo {}
+
+/// APR_BRIGADE_SENTINEL: the ring head disguised as a bucket.
+fn sentinel(bb: *mut sys::apr_bucket_brigade) -> *mut sys::apr_bucket {
+    bb.cast::<u8>()
+        .wrapping_add(offset_of!(sys::apr_bucket_brigade, list))
+        .wrapping_sub(offset_of!(sys::apr_bucket, link))
+        .cast()
+}
+
+/// APR_BRIGADE_INSERT_TAIL.
+///
+/// # Safety
+/// `bb` must be a live brigade and `e` a bucket not in any brigade.
+unsafe fn insert_tail(bb: *mut sys::apr_bucket_brigade, e: *mut sys::apr_bucket) {
+    let head = sentinel(bb);
+    // SAFETY: APR_RING_SPLICE_BEFORE(head, e, e) on a well-formed ring (caller contract).
+    unsafe {
+        (*e).link.next = head;
+        (*e).link.prev = (*head).link.prev;
+        (*(*head).link.prev).link.next = e;
+        (*head).link.prev = e;
+    }
+}
+
+/// Does the brigade contain an EOS bucket?
+///
+/// # Safety
+/// `bb` must be a live brigade.
+unsafe fn has_eos(bb: *mut sys::apr_bucket_brigade) -> bool {
+    let head = sentinel(bb);
+    // SAFETY: walking a well-formed ring from its first element back to the sentinel.
+    unsafe {
+        let mut e = (*bb).list.next;
+        while e != head {
+            if std::ptr::eq((*e).type_, &raw const sys::apr_bucket_type_eos) {
+                return true;
+            }
+            e = (*e).link.next;
+        }
+    }
+    false
+}
+
+impl RequestIo {
+    /// # Safety
+    /// `r` must stay live while this value is used, and the value must be revoked (dropped)
+    /// before the handler returns.
+    pub(super) unsafe fn new(r: *mut sys::request_rec) -> RequestIo {
+        // SAFETY: r, its pool and connection are live (caller contract).
+        let (input, output) = unsafe {
+            let pool = (*r).pool;
+            let alloc = (*(*r).connection).bucket_alloc;
+            (
+                sys::apr_brigade_create(pool, alloc),
+                sys::apr_brigade_create(pool, alloc),
+            )
+        };
+        RequestIo {
+            r,
+            owner: thread::current().id(),
+            input,
+            output,
+            input_done: false,
+        }
+    }
+
+    fn check_thread(&self) -> Result<(), String> {
+        if thread::current().id() == self.owner {
+            Ok(())
+        } else {
+            Err("the request can only be used from the thread that is handling it".to_owned())
+        }
+    }
+
+    /// Reads up to `buf.len()` body bytes; `Ok(0)` means the body is complete.
+    pub fn read(&mut self, buf: &mut [u8]) -> Result<usize, BodyError> {
+        self.check_thread().map_err(|reason| BodyError {
+            status: 500,
+            reason,
+        })?;
+        while !self.input_done && !buf.is_empty() {
+            // SAFETY: owner thread; the input brigade belongs to this request.
+            let rv = unsafe {
+                sys::ap_get_brigade(
+                    (*self.r).input_filters,
+                    self.input,
+                    sys::AP_MODE_READBYTES,
+                    sys::APR_BLOCK_READ,
+                    buf.len() as sys::apr_off_t,
+                )
+            };
+            if rv != sys::APR_SUCCESS as i32 {
+                // SAFETY: pure mapping of an APR status to an HTTP status.
+                let status = unsafe { sys::ap_map_http_request_error(rv, 400) };
+                // SAFETY: as above; discards whatever partial data was read.
+                unsafe { sys::apr_brigade_cleanup(self.input.cast()) };
+                self.input_done = true;
+                return Err(BodyError {
+                    status: status as u16,
+                    reason: apr_error(rv),
+                });
+            }
+            let mut len = buf.len();
+            // SAFETY: flatten copies at most `len` bytes into `buf`.
+            let rv =
+                unsafe { sys::apr_brigade_flatten(self.input, buf.as_mut_ptr().cast(), &mut len) };
+            // SAFETY: the brigade is live.
+            let eos = unsafe { has_eos(self.input) };
+            // SAFETY: as above.
+            unsafe { sys::apr_brigade_cleanup(self.input.cast()) };
+            if rv != sys::APR_SUCCESS as i32 {
+                self.input_done = true;
+                return Err(BodyError {
+                    status: 400,
+                    reason: apr_error(rv),
+                });
+            }
+            if eos {
+                self.input_done = true;
+            }
+            if len > 0 {
+                return Ok(len);
+            }
+        }
+        Ok(0)
+    }
+
+    /// Sets status and headers; they go out with the first body bytes (or at the end).
+    pub fn send_head(
+        &mut self,
+        status: u16,
+        status_line: &str,
+        headers: &[(String, String)],
+    ) -> Result<(), String> {
+        self.check_thread()?;
+        // SAFETY: owner thread, request live (constructor contract).
+        let mut r = unsafe { Request::from_raw(self.r) }.ok_or("request gone")?;
+        r.set_response_head(status, status_line, headers);
+        Ok(())
+    }
+
+    /// Passes `data` down the output filters, optionally with a FLUSH so it reaches the
+    /// client now. Fails when the client has gone away.
+    pub fn write(&mut self, data: &[u8], flush: bool) -> Result<(), String> {
+        self.check_thread()?;
+        // SAFETY: owner thread; buckets come from the connection's allocator and go into
+        // our own output brigade, which is emptied after every pass. The transient bucket
+        // points at `data`, which outlives the pass (filters set aside what they keep).
+        unsafe {
+            let alloc = (*self.output).bucket_alloc;
+            if !data.is_empty() {
+                insert_tail(
+                    self.output,
+                    sys::apr_bucket_transient_create(data.as_ptr().cast(), data.len(), alloc),
+                );
+            }
+            if flush {
+                insert_tail(self.output, sys::apr_bucket_flush_create(alloc));
+            }
+            self.pass()
+        }
+    }
+
+    /// Sends `len` bytes of the open file `fd` from `offset` as a file bucket (sendfile/mmap
+    /// as Apache is configured), without copying through Python.
+    pub fn send_file(&mut self, fd: RawFd, offset: u64, len: u64) -> Result<(), String> {
+        self.check_thread()?;
+        // The app may close its file object before Apache writes the bucket (event MPM
+        // write completion), so Apache gets its own descriptor, closed with the request.
+        // SAFETY: dup of a descriptor the caller vouches is open.
+        let own = unsafe { libc::dup(fd) };
+        if own < 0 {
+            return Err(format!(
+                "dup() of file descriptor {fd} failed: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+        // SAFETY: owner thread; the apr_file_t and the fd's close live in r->pool, which
+        // Apache keeps until the bucket is written.
+        unsafe {
+            let pool = (*self.r).pool;
+            let mut file: *mut sys::apr_file_t = std::ptr::null_mut();
+            let mut os_fd: sys::apr_os_file_t = own;
+            let rv = sys::apr_os_file_put(&mut file, &mut os_fd, sys::APR_FOPEN_READ as i32, pool);
+            if rv != sys::APR_SUCCESS as i32 {
+                libc::close(own);
+                return Err(apr_error(rv));
+            }
+            super::Pool::from_raw(pool)
+                .ok_or("request pool gone")?
+                .on_cleanup(move || {
+                    // SAFETY: `own` is ours and closed exactly once, after the request is done.
+                    libc::close(own);
+                });
+            sys::apr_brigade_insert_file(
+                self.output,
+                file,
+                offset as sys::apr_off_t,
+                len as sys::apr_off_t,
+                pool,
+            );
+            self.pass()
+        }
+    }
+
+    /// Makes a started response visibly incomplete: no terminating chunk, connection closed.
+    pub fn abort(&mut self) {
+        if self.check_thread().is_err() {
+            return;
+        }
+        // SAFETY: owner thread. An error bucket with 502 tells the chunk filter to omit the
+        // last-chunk and the HTTP layer to close the connection (as mod_proxy does for a
+        // broken backend); EOS ends the request so Apache adds nothing after it.
+        unsafe {
+            let alloc = (*self.output).bucket_alloc;
+            let pool = (*self.r).pool;
+            insert_tail(
+                self.output,
+                sys::ap_bucket_error_create(
+                    sys::HTTP_BAD_GATEWAY as i32,
+                    std::ptr::null(),
+                    pool,
+                    alloc,
+                ),
+            );
+            insert_tail(self.output, sys::apr_bucket_eos_create(alloc));
+            (*(*self.r).connection).keepalive = sys::AP_CONN_CLOSE;
+            let _ = self.pass();
+        }
+    }
+
+    /// Logs against the request (client address, vhost error log).
+    pub fn log(&self, level: Level, msg: &str) -> Result<(), String> {
+        self.check_thread()?;
+        // SAFETY: owner thread, request live.
+        unsafe { log_request_raw(self.r, level, msg) };
+        Ok(())
+    }
+
+    /// # Safety
+    /// Owner thread; request live.
+    unsafe fn pass(&mut self) -> Result<(), String> {
+        // SAFETY: caller contract; the brigade is emptied for reuse whatever happens.
+        let rv = unsafe {
+            let rv = sys::ap_pass_brigade((*self.r).output_filters, self.output);
+            sys::apr_brigade_cleanup(self.output.cast());
+            rv
+        };
+        if rv == sys::APR_SUCCESS as i32 {
+            Ok(())
+        } else {
+            Err(format!("failed to write response data: {}", apr_error(rv)))
+        }
+    }
+}
+
+fn apr_error(rv: sys::apr_status_t) -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: apr_strerror writes a NUL-terminated message into `buf`.
+    let p = unsafe { sys::apr_strerror(rv, buf.as_mut_ptr().cast(), buf.len()) };
+    if p.is_null() {
+        return format!("APR error {rv}");
+    }
+    // SAFETY: NUL-terminated within `buf`.
+    unsafe { std::ffi::CStr::from_ptr(p) }
+        .to_string_lossy()
+        .into_owned()
+}

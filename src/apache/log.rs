@@ -1,0 +1,118 @@
+//! Writes into Apache's error log (`ap_log_error_` / `ap_log_rerror_`), always with a `"%s"`
+//! format so user text is never interpreted as one.
+
+use std::ffi::CString;
+
+use super::{module, sys};
+
+/// Apache log levels this module uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Crit,
+    Err,
+    Warning,
+    Notice,
+    Info,
+    Debug,
+    Trace1,
+}
+
+impl Level {
+    fn raw(self) -> i32 {
+        (match self {
+            Level::Crit => sys::APLOG_CRIT,
+            Level::Err => sys::APLOG_ERR,
+            Level::Warning => sys::APLOG_WARNING,
+            Level::Notice => sys::APLOG_NOTICE,
+            Level::Info => sys::APLOG_INFO,
+            Level::Debug => sys::APLOG_DEBUG,
+            Level::Trace1 => sys::APLOG_TRACE1,
+        }) as i32
+    }
+}
+
+fn c_message(msg: &str) -> CString {
+    CString::new(msg.replace('\0', "\\0")).unwrap_or_default()
+}
+
+/// Logs against a server (`NULL` = the main server / startup log).
+pub fn log_server(server: Option<super::Server<'_>>, level: Level, msg: &str) {
+    let msg = c_message(msg);
+    let s = server.map_or(std::ptr::null_mut(), |s| s.as_ptr());
+    // SAFETY: "%s" consumes exactly one C string argument; `s` is NULL or a live server_rec.
+    unsafe {
+        sys::ap_log_error_(
+            c"mod_rwsgi".as_ptr(),
+            0,
+            module::module_index(),
+            level.raw(),
+            0,
+            s,
+            c"%s".as_ptr(),
+            msg.as_ptr(),
+        )
+    }
+}
+
+/// Logs against a request: Apache adds the client address and uses the vhost's ErrorLog.
+///
+/// # Safety
+/// `r` must be a live `request_rec` used from the thread that is processing it.
+pub unsafe fn log_request_raw(r: *const sys::request_rec, level: Level, msg: &str) {
+    let msg = c_message(msg);
+    // SAFETY: "%s" consumes one C string; caller guarantees `r`.
+    unsafe {
+        sys::ap_log_rerror_(
+            c"mod_rwsgi".as_ptr(),
+            0,
+            module::module_index(),
+            level.raw(),
+            0,
+            r,
+            c"%s".as_ptr(),
+            msg.as_ptr(),
+        )
+    }
+}
+
+/// Logs against a request being handled on this thread.
+pub fn log_request(r: &super::Request<'_>, level: Level, msg: &str) {
+    // SAFETY: a `Request` is a live request_rec borrowed on its own thread.
+    unsafe { log_request_raw(r.as_ptr(), level, msg) }
+}
+
+thread_local! {
+    /// The request this thread is processing, so log lines written without a handle to it
+    /// (Python's print(), tracing events) still carry its client address and vhost log.
+    static CURRENT: std::cell::Cell<*const sys::request_rec> = const { std::cell::Cell::new(std::ptr::null()) };
+}
+
+/// Marks a request as this thread's log context until dropped.
+pub struct RequestLogContext {
+    previous: *const sys::request_rec,
+}
+
+impl RequestLogContext {
+    pub fn enter(r: &super::Request<'_>) -> RequestLogContext {
+        let previous = CURRENT.with(|c| c.replace(r.as_ptr()));
+        RequestLogContext { previous }
+    }
+}
+
+impl Drop for RequestLogContext {
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.set(self.previous));
+    }
+}
+
+/// Logs against this thread's current request if there is one, else the main server.
+pub fn log_current(level: Level, msg: &str) {
+    let r = CURRENT.with(|c| c.get());
+    if r.is_null() {
+        log_server(None, level, msg);
+    } else {
+        // SAFETY: CURRENT is only set by RequestLogContext, which lives inside the handler
+        // call on this thread, while the request is live.
+        unsafe { log_request_raw(r, level, msg) }
+    }
+}

@@ -1,0 +1,826 @@
+//! The directive table: every directive mod_wsgi 6.1 registers, spelled exactly as mod_wsgi
+//! spells it, with its context and setter. Directives rwsgi does not implement yet are still
+//! recognised and fail the configuration test with a message saying so — never ignored.
+
+use std::sync::Arc;
+
+use super::parse::{self, GroupSpec, MapHead};
+use super::{
+    AliasPattern, AppOptions, DirConf, HandlerScript, ImportScript, ScriptAlias, ServerConf,
+};
+use crate::apache::{Cmd, Directive, Regex, Scope};
+
+type Setter = fn(&mut Cmd<'_>, &mut ServerConf, &mut DirConf, &str) -> Result<(), String>;
+
+const fn d(
+    name: &'static std::ffi::CStr,
+    scope: Scope,
+    usage: &'static std::ffi::CStr,
+    apply: Setter,
+) -> Directive<ServerConf, DirConf> {
+    Directive {
+        name,
+        scope,
+        usage,
+        apply,
+    }
+}
+
+/// The table the fence turns into Apache's `command_rec` array.
+pub const DIRECTIVES: &[Directive<ServerConf, DirConf>] = &[
+    // Implemented.
+    d(
+        c"WSGIScriptAlias",
+        Scope::Server,
+        c"URL-path file-path|directory-path [options]",
+        script_alias,
+    ),
+    d(
+        c"WSGIScriptAliasMatch",
+        Scope::Server,
+        c"regex file-path|directory-path [options]",
+        script_alias_match,
+    ),
+    d(
+        c"WSGIHandlerScript",
+        Scope::Directory,
+        c"handler-name file-path [options]",
+        handler_script,
+    ),
+    d(
+        c"WSGIProcessGroup",
+        Scope::Directory,
+        c"%{GLOBAL} | %{ENV:variable} | name",
+        process_group,
+    ),
+    d(
+        c"WSGIApplicationGroup",
+        Scope::Directory,
+        c"%{GLOBAL} | %{ENV:variable}",
+        application_group,
+    ),
+    d(
+        c"WSGICallableObject",
+        Scope::FileInfo,
+        c"name of the WSGI callable (default: application)",
+        callable_object,
+    ),
+    d(
+        c"WSGIPassAuthorization",
+        Scope::FileInfo,
+        c"On|Off",
+        pass_authorization,
+    ),
+    d(
+        c"WSGIScriptReloading",
+        Scope::FileInfo,
+        c"On|Off",
+        script_reloading,
+    ),
+    d(
+        c"WSGIChunkedRequest",
+        Scope::FileInfo,
+        c"On|Off",
+        chunked_request,
+    ),
+    d(
+        c"WSGIMapHEADToGET",
+        Scope::FileInfo,
+        c"On|Off|Auto",
+        map_head_to_get,
+    ),
+    d(
+        c"WSGIImportScript",
+        Scope::Server,
+        c"file-path process-group=%{GLOBAL} application-group=%{GLOBAL}",
+        import_script,
+    ),
+    d(
+        c"WSGIRestrictEmbedded",
+        Scope::Global,
+        c"On|Off",
+        restrict_embedded,
+    ),
+    d(
+        c"WSGIPythonHome",
+        Scope::Global,
+        c"prefix[:exec_prefix] or a virtual environment",
+        python_home,
+    ),
+    d(
+        c"WSGIPythonPath",
+        Scope::Global,
+        c"directory[:directory...]",
+        python_path,
+    ),
+    d(
+        c"WSGIDontWriteBytecode",
+        Scope::Global,
+        c"On|Off",
+        dont_write_bytecode,
+    ),
+    d(
+        c"WSGIPythonOptimize",
+        Scope::Global,
+        c"0|1|2",
+        python_optimize,
+    ),
+    d(
+        c"WSGIPythonHashSeed",
+        Scope::Global,
+        c"random|0..4294967295",
+        python_hash_seed,
+    ),
+    d(
+        c"WSGIPythonWarnings",
+        Scope::Global,
+        c"warning filter (as python -W)",
+        python_warnings,
+    ),
+    d(
+        c"WSGIDestroyInterpreter",
+        Scope::Global,
+        c"On|Off",
+        destroy_interpreter,
+    ),
+    d(
+        c"WSGIRestrictSignal",
+        Scope::Global,
+        c"On|Off",
+        restrict_signal,
+    ),
+    d(
+        c"WSGISwitchInterval",
+        Scope::Global,
+        c"seconds (float)",
+        switch_interval,
+    ),
+    d(c"WSGIPythonEggs", Scope::Global, c"directory", python_eggs),
+    d(
+        c"WSGIVerboseDebugging",
+        Scope::Global,
+        c"On|Off (deprecated, no effect)",
+        verbose_debugging,
+    ),
+    // Recognised, not implemented yet.
+    d(
+        c"WSGIDaemonProcess",
+        Scope::Server,
+        c"name [options]",
+        unsupported,
+    ),
+    d(c"WSGISocketPrefix", Scope::Global, c"path", unsupported),
+    d(c"WSGISocketRotation", Scope::Global, c"On|Off", unsupported),
+    d(
+        c"WSGIAcceptMutex",
+        Scope::Global,
+        c"mutex type",
+        unsupported,
+    ),
+    d(
+        c"WSGIRestrictProcess",
+        Scope::Directory,
+        c"group ...",
+        unsupported,
+    ),
+    d(
+        c"WSGIErrorOverride",
+        Scope::FileInfo,
+        c"On|Off",
+        unsupported,
+    ),
+    d(
+        c"WSGIIgnoreActivity",
+        Scope::FileInfo,
+        c"On|Off",
+        unsupported,
+    ),
+    d(
+        c"WSGIPerInterpreterGIL",
+        Scope::Global,
+        c"On|Off",
+        unsupported,
+    ),
+    d(c"WSGIFreeThreading", Scope::Global, c"On|Off", unsupported),
+    d(
+        c"<WSGIInterpreterOptions",
+        Scope::Global,
+        c"[process-group=] [application-group=]",
+        unsupported,
+    ),
+    d(c"WSGIRestrictStdin", Scope::Global, c"On|Off", unsupported),
+    d(c"WSGIRestrictStdout", Scope::Global, c"On|Off", unsupported),
+    d(
+        c"WSGICaseSensitivity",
+        Scope::Global,
+        c"On|Off",
+        unsupported,
+    ),
+    d(
+        c"WSGIDispatchScript",
+        Scope::Directory,
+        c"file-path [application-group=]",
+        unsupported,
+    ),
+    d(
+        c"WSGIPassApacheRequest",
+        Scope::Directory,
+        c"On|Off",
+        unsupported,
+    ),
+    d(
+        c"WSGITrustedProxyHeaders",
+        Scope::FileInfo,
+        c"header ...",
+        unsupported,
+    ),
+    d(
+        c"WSGITrustedProxies",
+        Scope::FileInfo,
+        c"address|network ...",
+        unsupported,
+    ),
+    d(
+        c"WSGIEnableSendfile",
+        Scope::FileInfo,
+        c"On|Off",
+        unsupported,
+    ),
+    d(
+        c"WSGIAccessScript",
+        Scope::AuthConfig,
+        c"file-path [application-group=]",
+        unsupported,
+    ),
+    d(
+        c"WSGIAuthUserScript",
+        Scope::AuthConfig,
+        c"file-path [application-group=]",
+        unsupported,
+    ),
+    d(
+        c"WSGIAuthGroupScript",
+        Scope::AuthConfig,
+        c"file-path [application-group=]",
+        unsupported,
+    ),
+    d(
+        c"WSGIGroupAuthoritative",
+        Scope::AuthConfig,
+        c"On|Off",
+        unsupported,
+    ),
+    d(c"WSGIServerMetrics", Scope::Global, c"On|Off", unsupported),
+    d(
+        c"WSGITelemetryService",
+        Scope::Global,
+        c"unix:/path [interval=N]",
+        unsupported,
+    ),
+    d(c"WSGISlowRequests", Scope::Global, c"seconds", unsupported),
+    d(
+        c"WSGITelemetryOptions",
+        Scope::Global,
+        c"[+|-]option ...",
+        unsupported,
+    ),
+    // Removed from mod_wsgi itself.
+    d(
+        c"WSGILazyInitialization",
+        Scope::Global,
+        c"removed in mod_wsgi 6",
+        removed,
+    ),
+    d(
+        c"WSGINewRelicConfigFile",
+        Scope::Global,
+        c"removed in mod_wsgi 6",
+        removed,
+    ),
+    d(
+        c"WSGINewRelicEnvironment",
+        Scope::Global,
+        c"removed in mod_wsgi 6",
+        removed,
+    ),
+    d(
+        c"WSGIUserAuthoritative",
+        Scope::AuthConfig,
+        c"removed (Apache 2.2 only)",
+        removed,
+    ),
+];
+
+fn words(cmd: &Cmd<'_>, args: &str) -> Result<Vec<String>, String> {
+    parse::words(args).map_err(|e| format!("{}: {e}", cmd.name()))
+}
+
+fn one_word(cmd: &Cmd<'_>, args: &str, what: &str) -> Result<String, String> {
+    let w = words(cmd, args)?;
+    parse::one(&cmd.name(), &w, what).map(str::to_owned)
+}
+
+fn on_off(cmd: &Cmd<'_>, args: &str) -> Result<bool, String> {
+    let v = one_word(cmd, args, "On or Off")?;
+    parse::flag(&cmd.name(), &v)
+}
+
+/// Group selectors rwsgi can honour today: embedded mode in the main interpreter.
+fn embedded_group(directive: &str, kind: &str, value: &str) -> Result<GroupSpec, String> {
+    match GroupSpec::parse(value) {
+        spec @ (GroupSpec::Global | GroupSpec::Env(_)) => Ok(spec),
+        GroupSpec::Named(name) if kind == "process" => Err(format!(
+            "{directive}: process group '{name}' needs daemon mode (WSGIDaemonProcess), which this \
+             version of rwsgi does not support yet; use %{{GLOBAL}} to run the application in \
+             embedded mode"
+        )),
+        _ => Err(format!(
+            "{directive}: application group '{value}' needs a Python sub-interpreter, which this \
+             version of rwsgi does not support yet; use %{{GLOBAL}} (the main interpreter, which \
+             also avoids the C-extension problems of sub-interpreters)"
+        )),
+    }
+}
+
+/// Parses the options shared by script aliases and handler scripts.
+fn app_options(cmd: &Cmd<'_>, opts: &[String]) -> Result<AppOptions, String> {
+    let name = cmd.name();
+    let mut out = AppOptions::default();
+    let allowed = [
+        "process-group",
+        "application-group",
+        "callable-object",
+        "pass-authorization",
+    ];
+    for (key, value) in parse::options(&name, opts, &allowed)? {
+        match key.as_str() {
+            "process-group" => out.process_group = Some(embedded_group(&name, "process", &value)?),
+            "application-group" => {
+                out.application_group = Some(embedded_group(&name, "application", &value)?)
+            }
+            "callable-object" => {
+                if value.is_empty() {
+                    return Err(format!("{name}: callable-object= needs a name"));
+                }
+                out.callable_object = Some(value)
+            }
+            _ => {
+                out.pass_authorization =
+                    Some(parse::flag(&format!("{name} pass-authorization"), &value)?)
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn absolute_path(cmd: &Cmd<'_>, path: &str) -> Result<String, String> {
+    cmd.pool()
+        .server_root_relative(path)
+        .ok_or_else(|| format!("{}: invalid path '{path}'", cmd.name()))
+}
+
+fn script_alias(
+    cmd: &mut Cmd<'_>,
+    server: &mut ServerConf,
+    _: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    let w = words(cmd, args)?;
+    let name = cmd.name();
+    let [url, target, opts @ ..] = w.as_slice() else {
+        return Err(format!(
+            "{name}: expected a URL path and a script file or directory, e.g. {name} / /srv/app/wsgi.py"
+        ));
+    };
+    let (mount, require_slash) = parse::mount_point(&name, url)?;
+    server.script_aliases.push(Arc::new(ScriptAlias {
+        pattern: AliasPattern::Prefix {
+            mount,
+            require_slash,
+        },
+        target: absolute_path(cmd, target.trim_end_matches('/'))?,
+        options: app_options(cmd, opts)?,
+    }));
+    Ok(())
+}
+
+fn script_alias_match(
+    cmd: &mut Cmd<'_>,
+    server: &mut ServerConf,
+    _: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    let w = words(cmd, args)?;
+    let name = cmd.name();
+    let [pattern, target, opts @ ..] = w.as_slice() else {
+        return Err(format!(
+            "{name}: expected a regular expression and a script path, e.g. {name} ^/app/([^/]+) /srv/$1.wsgi"
+        ));
+    };
+    let regex = Regex::compile(cmd.pool(), pattern)
+        .ok_or_else(|| format!("{name}: '{pattern}' is not a valid regular expression"))?;
+    server.script_aliases.push(Arc::new(ScriptAlias {
+        pattern: AliasPattern::Regex(regex),
+        target: target.clone(),
+        options: app_options(cmd, opts)?,
+    }));
+    Ok(())
+}
+
+fn handler_script(
+    cmd: &mut Cmd<'_>,
+    _: &mut ServerConf,
+    dir: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    let w = words(cmd, args)?;
+    let name = cmd.name();
+    let [handler, path, opts @ ..] = w.as_slice() else {
+        return Err(format!("{name}: expected a handler name and a script path"));
+    };
+    let script = HandlerScript {
+        name: handler.clone(),
+        path: absolute_path(cmd, path)?,
+        options: app_options(cmd, opts)?,
+    };
+    dir.handler_scripts.retain(|h| h.name != script.name);
+    dir.handler_scripts.push(Arc::new(script));
+    Ok(())
+}
+
+fn process_group(
+    cmd: &mut Cmd<'_>,
+    _: &mut ServerConf,
+    dir: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    let v = one_word(cmd, args, "a process group")?;
+    dir.app.process_group = Some(embedded_group(&cmd.name(), "process", &v)?);
+    Ok(())
+}
+
+fn application_group(
+    cmd: &mut Cmd<'_>,
+    _: &mut ServerConf,
+    dir: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    let v = one_word(cmd, args, "an application group")?;
+    dir.app.application_group = Some(embedded_group(&cmd.name(), "application", &v)?);
+    Ok(())
+}
+
+fn callable_object(
+    cmd: &mut Cmd<'_>,
+    _: &mut ServerConf,
+    dir: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    dir.app.callable_object = Some(one_word(cmd, args, "the callable's name")?);
+    Ok(())
+}
+
+fn pass_authorization(
+    cmd: &mut Cmd<'_>,
+    _: &mut ServerConf,
+    dir: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    dir.app.pass_authorization = Some(on_off(cmd, args)?);
+    Ok(())
+}
+
+fn script_reloading(
+    cmd: &mut Cmd<'_>,
+    _: &mut ServerConf,
+    dir: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    dir.script_reloading = Some(on_off(cmd, args)?);
+    Ok(())
+}
+
+fn chunked_request(
+    cmd: &mut Cmd<'_>,
+    _: &mut ServerConf,
+    dir: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    dir.chunked_request = Some(on_off(cmd, args)?);
+    Ok(())
+}
+
+fn map_head_to_get(
+    cmd: &mut Cmd<'_>,
+    _: &mut ServerConf,
+    dir: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    let v = one_word(cmd, args, "On, Off or Auto")?;
+    dir.map_head_to_get = Some(MapHead::parse(&cmd.name(), &v)?);
+    Ok(())
+}
+
+fn import_script(
+    cmd: &mut Cmd<'_>,
+    server: &mut ServerConf,
+    _: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    let w = words(cmd, args)?;
+    let name = cmd.name();
+    let [path, opts @ ..] = w.as_slice() else {
+        return Err(format!(
+            "{name}: expected a script path, process-group= and application-group="
+        ));
+    };
+    let o = app_options(cmd, opts)?;
+    if o.process_group.is_none() || o.application_group.is_none() {
+        return Err(format!(
+            "{name}: both process-group= and application-group= are required, e.g. {name} {path} process-group=%{{GLOBAL}} application-group=%{{GLOBAL}}"
+        ));
+    }
+    if o.callable_object.is_some() || o.pass_authorization.is_some() {
+        return Err(format!(
+            "{name}: only process-group= and application-group= are valid here"
+        ));
+    }
+    if matches!(o.process_group, Some(GroupSpec::Env(_)))
+        || matches!(o.application_group, Some(GroupSpec::Env(_)))
+    {
+        return Err(format!(
+            "{name}: %{{ENV:…}} cannot be used for a script imported at process start"
+        ));
+    }
+    if cmd.in_virtual_host() {
+        return Err(format!(
+            "{name}: embedded-mode import scripts must be configured in the main server, not inside <VirtualHost>"
+        ));
+    }
+    server.import_scripts.push(ImportScript {
+        path: absolute_path(cmd, path)?,
+    });
+    Ok(())
+}
+
+fn restrict_embedded(
+    cmd: &mut Cmd<'_>,
+    server: &mut ServerConf,
+    _: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    server.restrict_embedded = Some(on_off(cmd, args)?);
+    Ok(())
+}
+
+fn python_home(
+    cmd: &mut Cmd<'_>,
+    server: &mut ServerConf,
+    _: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    let v = one_word(
+        cmd,
+        args,
+        "the Python installation prefix or a virtual environment",
+    )?;
+    if !v.starts_with('/') {
+        return Err(format!("{}: '{v}' must be an absolute path", cmd.name()));
+    }
+    server.python.home = Some(v);
+    Ok(())
+}
+
+fn python_path(
+    cmd: &mut Cmd<'_>,
+    server: &mut ServerConf,
+    _: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    let v = one_word(cmd, args, "directories separated by ':'")?;
+    server
+        .python
+        .path
+        .extend(v.split(':').filter(|p| !p.is_empty()).map(str::to_owned));
+    Ok(())
+}
+
+fn dont_write_bytecode(
+    cmd: &mut Cmd<'_>,
+    server: &mut ServerConf,
+    _: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    server.python.dont_write_bytecode = on_off(cmd, args)?;
+    Ok(())
+}
+
+fn python_optimize(
+    cmd: &mut Cmd<'_>,
+    server: &mut ServerConf,
+    _: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    let v = one_word(cmd, args, "0, 1 or 2")?;
+    server.python.optimize = parse::optimize(&cmd.name(), &v)?;
+    Ok(())
+}
+
+fn python_hash_seed(
+    cmd: &mut Cmd<'_>,
+    server: &mut ServerConf,
+    _: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    let v = one_word(cmd, args, "'random' or an integer")?;
+    server.python.hash_seed = parse::hash_seed(&cmd.name(), &v)?;
+    Ok(())
+}
+
+fn python_warnings(
+    cmd: &mut Cmd<'_>,
+    server: &mut ServerConf,
+    _: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    let v = one_word(
+        cmd,
+        args,
+        "a warning filter such as ignore::DeprecationWarning",
+    )?;
+    server.python.warnings.push(v);
+    Ok(())
+}
+
+fn destroy_interpreter(
+    cmd: &mut Cmd<'_>,
+    server: &mut ServerConf,
+    _: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    server.python.destroy_interpreter = Some(on_off(cmd, args)?);
+    Ok(())
+}
+
+fn restrict_signal(
+    cmd: &mut Cmd<'_>,
+    server: &mut ServerConf,
+    _: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    server.python.restrict_signal = Some(on_off(cmd, args)?);
+    Ok(())
+}
+
+fn switch_interval(
+    cmd: &mut Cmd<'_>,
+    server: &mut ServerConf,
+    _: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    let v = one_word(cmd, args, "seconds")?;
+    let secs: f64 = v
+        .parse()
+        .ok()
+        .filter(|s: &f64| s.is_finite() && *s > 0.0)
+        .ok_or_else(|| {
+            format!(
+                "{}: expected a positive number of seconds (e.g. 0.005), got '{v}'",
+                cmd.name()
+            )
+        })?;
+    server.python.switch_interval = Some(secs);
+    Ok(())
+}
+
+fn python_eggs(
+    cmd: &mut Cmd<'_>,
+    server: &mut ServerConf,
+    _: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    let v = one_word(cmd, args, "a directory")?;
+    server.python.eggs = Some(absolute_path(cmd, &v)?);
+    Ok(())
+}
+
+fn verbose_debugging(
+    cmd: &mut Cmd<'_>,
+    _: &mut ServerConf,
+    _: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    // Deprecated no-op in mod_wsgi 6 too; only the value is checked.
+    on_off(cmd, args).map(drop)
+}
+
+/// Why a recognised directive is not available yet, and what to do instead.
+fn not_yet_reason(name: &str) -> &'static str {
+    match name {
+        "WSGIDaemonProcess"
+        | "WSGISocketPrefix"
+        | "WSGISocketRotation"
+        | "WSGIAcceptMutex"
+        | "WSGIRestrictProcess"
+        | "WSGIErrorOverride"
+        | "WSGIIgnoreActivity" => {
+            "daemon mode is not supported by this version of rwsgi yet; remove it to run the \
+             application embedded in the Apache children"
+        }
+        "WSGIPerInterpreterGIL" | "WSGIFreeThreading" | "<WSGIInterpreterOptions" => {
+            "per-interpreter options are not supported by this version of rwsgi yet; remove it \
+             (applications run in the main interpreter)"
+        }
+        "WSGIAccessScript"
+        | "WSGIAuthUserScript"
+        | "WSGIAuthGroupScript"
+        | "WSGIGroupAuthoritative" => {
+            "Python authentication/authorisation hooks are not supported by this version of \
+             rwsgi yet; use an Apache auth module or authenticate in the application"
+        }
+        "WSGITrustedProxyHeaders" | "WSGITrustedProxies" => {
+            "trusted proxy headers are not supported by this version of rwsgi yet; use \
+             mod_remoteip for the client address"
+        }
+        "WSGIServerMetrics"
+        | "WSGITelemetryService"
+        | "WSGISlowRequests"
+        | "WSGITelemetryOptions" => {
+            "metrics and telemetry are not supported by this version of rwsgi yet; remove it"
+        }
+        _ => "this directive is not supported by this version of rwsgi yet; remove it",
+    }
+}
+
+fn unsupported(
+    cmd: &mut Cmd<'_>,
+    _: &mut ServerConf,
+    _: &mut DirConf,
+    _: &str,
+) -> Result<(), String> {
+    let name = cmd.name();
+    let shown = name.trim_start_matches('<');
+    Err(format!(
+        "{shown}: {} (see docs/directives.md)",
+        not_yet_reason(&name)
+    ))
+}
+
+fn removed(cmd: &mut Cmd<'_>, _: &mut ServerConf, _: &mut DirConf, _: &str) -> Result<(), String> {
+    Err(format!(
+        "{}: this directive was removed from mod_wsgi and has no effect; delete it",
+        cmd.name()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_mod_wsgi_directive_is_registered_once() {
+        let mut names: Vec<_> = DIRECTIVES
+            .iter()
+            .map(|d| d.name.to_str().unwrap())
+            .collect();
+        let total = names.len();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), total, "duplicate directive names");
+        // 49 registered by mod_wsgi 6.1 plus 4 removed ones that get a clear message.
+        assert_eq!(total, 53);
+        assert!(
+            names
+                .iter()
+                .all(|n| n.trim_start_matches('<').starts_with("WSGI"))
+        );
+    }
+
+    #[test]
+    fn group_selectors_for_embedded_mode() {
+        assert_eq!(
+            embedded_group("D", "process", "%{GLOBAL}").unwrap(),
+            GroupSpec::Global
+        );
+        assert_eq!(
+            embedded_group("D", "process", "%{ENV:G}").unwrap(),
+            GroupSpec::Env("G".into())
+        );
+        let err = embedded_group("WSGIProcessGroup", "process", "site").unwrap_err();
+        assert!(
+            err.starts_with("WSGIProcessGroup:") && err.contains("daemon mode"),
+            "{err}"
+        );
+        let err = embedded_group("WSGIApplicationGroup", "application", "%{RESOURCE}").unwrap_err();
+        assert!(
+            err.contains("sub-interpreter") && err.contains("%{GLOBAL}"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unsupported_messages_name_the_directive() {
+        assert!(not_yet_reason("WSGIDaemonProcess").contains("daemon mode"));
+        assert!(not_yet_reason("WSGIAuthUserScript").contains("authentication"));
+    }
+}

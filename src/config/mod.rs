@@ -1,0 +1,164 @@
+//! The typed configuration: what the directives in `directives.rs` set, merged per server
+//! and per directory by Apache through [`MergeConfig`].
+
+pub mod directives;
+pub mod parse;
+
+use std::sync::Arc;
+
+use crate::apache::{MergeConfig, Regex};
+pub use parse::{GroupSpec, MapHead};
+
+/// Options shared by `WSGIScriptAlias`, `WSGIScriptAliasMatch` and `WSGIHandlerScript`.
+#[derive(Clone, Debug, Default)]
+pub struct AppOptions {
+    pub process_group: Option<GroupSpec>,
+    pub application_group: Option<GroupSpec>,
+    pub callable_object: Option<String>,
+    pub pass_authorization: Option<bool>,
+}
+
+/// How a script alias matches URLs.
+pub enum AliasPattern {
+    /// `WSGIScriptAlias`: a URL prefix without trailing slashes, and whether the written
+    /// form had one (then `/mount` alone does not match).
+    Prefix { mount: String, require_slash: bool },
+    /// `WSGIScriptAliasMatch`: Apache regex whose match is replaced by the target.
+    Regex(Regex),
+}
+
+/// One `WSGIScriptAlias` / `WSGIScriptAliasMatch`.
+pub struct ScriptAlias {
+    pub pattern: AliasPattern,
+    pub target: String,
+    pub options: AppOptions,
+}
+
+/// One `WSGIHandlerScript name path [options]`.
+#[derive(Clone, Debug)]
+pub struct HandlerScript {
+    pub name: String,
+    pub path: String,
+    pub options: AppOptions,
+}
+
+/// One `WSGIImportScript path process-group=… application-group=…`.
+#[derive(Clone, Debug)]
+pub struct ImportScript {
+    pub path: String,
+}
+
+/// Interpreter settings: only meaningful on the main server (the directives are
+/// `S only`); read by each child when it starts Python.
+#[derive(Clone, Debug, Default)]
+pub struct PythonSettings {
+    pub home: Option<String>,
+    pub path: Vec<String>,
+    pub optimize: u8,
+    pub dont_write_bytecode: bool,
+    /// `None` = random (Python's default).
+    pub hash_seed: Option<u32>,
+    pub warnings: Vec<String>,
+    /// Finalise Python when a child exits (default On).
+    pub destroy_interpreter: Option<bool>,
+    /// `WSGIRestrictSignal` (default On): apps cannot replace Apache's signal handlers.
+    pub restrict_signal: Option<bool>,
+    pub switch_interval: Option<f64>,
+    pub eggs: Option<String>,
+}
+
+/// Per-server configuration (main server and each `<VirtualHost>`).
+#[derive(Default)]
+pub struct ServerConf {
+    /// This server's aliases first, then the ones inherited from the main server.
+    pub script_aliases: Vec<Arc<ScriptAlias>>,
+    pub python: PythonSettings,
+    pub restrict_embedded: Option<bool>,
+    pub import_scripts: Vec<ImportScript>,
+}
+
+impl MergeConfig for ServerConf {
+    fn merge(base: &Self, add: &Self) -> Self {
+        ServerConf {
+            script_aliases: add
+                .script_aliases
+                .iter()
+                .chain(&base.script_aliases)
+                .cloned()
+                .collect(),
+            python: base.python.clone(),
+            restrict_embedded: base.restrict_embedded,
+            import_scripts: base.import_scripts.clone(),
+        }
+    }
+}
+
+/// Per-directory configuration (server, vhost, `<Directory>`, `<Location>`, `.htaccess`).
+#[derive(Clone, Debug, Default)]
+pub struct DirConf {
+    pub app: AppOptions,
+    pub script_reloading: Option<bool>,
+    pub chunked_request: Option<bool>,
+    pub map_head_to_get: Option<MapHead>,
+    pub handler_scripts: Vec<Arc<HandlerScript>>,
+}
+
+fn pick<T: Clone>(base: &Option<T>, add: &Option<T>) -> Option<T> {
+    add.clone().or_else(|| base.clone())
+}
+
+impl MergeConfig for DirConf {
+    fn merge(base: &Self, add: &Self) -> Self {
+        let mut handler_scripts = add.handler_scripts.clone();
+        for h in &base.handler_scripts {
+            if !handler_scripts.iter().any(|a| a.name == h.name) {
+                handler_scripts.push(h.clone());
+            }
+        }
+        DirConf {
+            app: AppOptions {
+                process_group: pick(&base.app.process_group, &add.app.process_group),
+                application_group: pick(&base.app.application_group, &add.app.application_group),
+                callable_object: pick(&base.app.callable_object, &add.app.callable_object),
+                pass_authorization: pick(&base.app.pass_authorization, &add.app.pass_authorization),
+            },
+            script_reloading: pick(&base.script_reloading, &add.script_reloading),
+            chunked_request: pick(&base.chunked_request, &add.chunked_request),
+            map_head_to_get: pick(&base.map_head_to_get, &add.map_head_to_get),
+            handler_scripts,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directory_settings_override_and_inherit() {
+        let base = DirConf {
+            script_reloading: Some(false),
+            chunked_request: Some(true),
+            handler_scripts: vec![Arc::new(HandlerScript {
+                name: "h".into(),
+                path: "/base".into(),
+                options: AppOptions::default(),
+            })],
+            ..DirConf::default()
+        };
+        let add = DirConf {
+            script_reloading: Some(true),
+            handler_scripts: vec![Arc::new(HandlerScript {
+                name: "h".into(),
+                path: "/add".into(),
+                options: AppOptions::default(),
+            })],
+            ..DirConf::default()
+        };
+        let m = DirConf::merge(&base, &add);
+        assert_eq!(m.script_reloading, Some(true));
+        assert_eq!(m.chunked_request, Some(true));
+        assert_eq!(m.handler_scripts.len(), 1);
+        assert_eq!(m.handler_scripts[0].path, "/add");
+    }
+}

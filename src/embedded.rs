@@ -1,0 +1,474 @@
+//! Embedded mode: URL mapping (`WSGIScriptAlias`) and the handler that runs a WSGI app
+//! inside the Apache child, on the request's own worker thread.
+
+use std::borrow::Cow;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::apache::{
+    BodyError as ApacheBodyError, FileKind, Mpm, Request, RequestIo, RequestLogContext, status,
+};
+use crate::config::parse::match_mount;
+use crate::config::{AliasPattern, AppOptions, GroupSpec, MapHead, ScriptAlias};
+use crate::python::app::{LoadError, Scripts};
+use crate::python::output::LogStream;
+use crate::python::{interpreter, with_gil};
+use crate::wsgi::{
+    self, BodyError, Channel, EnvironBuilder, Input, Outcome, ResponseHead, Transport,
+};
+
+/// Handler names that run `r->filename` as a WSGI script.
+const SCRIPT_HANDLERS: [&[u8]; 2] = [b"wsgi-script", b"application/x-httpd-wsgi"];
+
+/// What this process keeps for embedded requests once Python runs.
+pub struct ChildState {
+    pub scripts: Scripts,
+    pub base_environ: Py<PyDict>,
+    pub mpm: Mpm,
+}
+
+/// Set once in `child_init` when Python started.
+pub static CHILD: OnceLock<ChildState> = OnceLock::new();
+
+/// The alias that mapped this request (stored on the request by translate_name).
+struct MatchedAlias(Arc<ScriptAlias>);
+
+/// `translate_name`: the first `WSGIScriptAlias(Match)` that matches maps the URL to the
+/// script and forces the `wsgi-script` handler (so no `Options ExecCGI` is needed).
+pub fn translate_name(r: &mut Request<'_>) -> i32 {
+    let uri = r.uri();
+    if !uri.starts_with(b"/") {
+        return status::DECLINED;
+    }
+    let aliases = &r.server().config().script_aliases;
+    for alias in aliases {
+        let filename = match &alias.pattern {
+            AliasPattern::Prefix {
+                mount,
+                require_slash,
+            } => match match_mount(mount, *require_slash, uri) {
+                Some(rest) => {
+                    let mut f = alias.target.clone().into_bytes();
+                    f.extend_from_slice(rest);
+                    f
+                }
+                None => continue,
+            },
+            AliasPattern::Regex(regex) => {
+                let uri_str = String::from_utf8_lossy(uri);
+                match regex.substitute(r.pool(), &uri_str, &alias.target) {
+                    Some((mut f, end)) => {
+                        f.push_str(uri_str.get(end..).unwrap_or(""));
+                        f.into_bytes()
+                    }
+                    None => continue,
+                }
+            }
+        };
+        r.set_filename(&String::from_utf8_lossy(&filename));
+        r.set_handler(c"wsgi-script");
+        r.set_note(MatchedAlias(alias.clone()));
+        return status::OK;
+    }
+    status::DECLINED
+}
+
+/// The embedded request as a WSGI transport.
+struct Embedded(RequestIo);
+
+impl Transport for Embedded {
+    fn read_body(&mut self, buf: &mut [u8]) -> Result<usize, BodyError> {
+        self.0
+            .read(buf)
+            .map_err(|ApacheBodyError { status, reason }| BodyError { status, reason })
+    }
+    fn send_head(&mut self, head: &ResponseHead) -> Result<(), String> {
+        self.0
+            .send_head(head.status, &head.status_line, &head.headers)
+    }
+    fn send_body(&mut self, data: &[u8], flush: bool) -> Result<(), String> {
+        self.0.write(data, flush)
+    }
+    fn send_file(&mut self, fd: i32, offset: u64, len: u64) -> Result<(), String> {
+        self.0.send_file(fd, offset, len)
+    }
+    fn abort(&mut self) {
+        self.0.abort()
+    }
+}
+
+/// Which script a request runs, and how.
+struct Target<'a> {
+    script: Cow<'a, str>,
+    callable: String,
+    options: AppOptions,
+    handler_script: Option<String>,
+    mtime_us: Option<i64>,
+}
+
+fn pick<T: Clone>(first: &Option<T>, second: &Option<T>) -> Option<T> {
+    first.clone().or_else(|| second.clone())
+}
+
+/// Resolves a `%{ENV:…}` group per request: request notes are not visible here, so the
+/// request environment (SetEnv/SetEnvIf/RewriteRule E=) and then the process environment.
+fn group_value(r: &Request<'_>, spec: &Option<GroupSpec>) -> String {
+    match spec {
+        Some(GroupSpec::Env(var)) => {
+            let key = std::ffi::CString::new(var.as_str()).unwrap_or_default();
+            r.subprocess_env()
+                .and_then(|t| t.get(&key))
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+                .or_else(|| std::env::var(var).ok())
+                .unwrap_or_default()
+        }
+        Some(GroupSpec::Named(n) | GroupSpec::Expansion(n)) => n.clone(),
+        Some(GroupSpec::Global) | None => String::new(),
+    }
+}
+
+fn target<'a>(r: &Request<'a>) -> Result<Option<Target<'a>>, i32> {
+    let Some(handler) = r.handler() else {
+        return Ok(None);
+    };
+    let dir = r.dir_config();
+    if SCRIPT_HANDLERS.contains(&handler) {
+        let alias = r.note::<MatchedAlias>();
+        let filename = String::from_utf8_lossy(r.filename().unwrap_or(b""));
+        if alias.is_none() && !r.exec_cgi_allowed() {
+            tracing::error!("RW0107: Options ExecCGI is off in this directory: {filename}");
+            return Err(status::FORBIDDEN);
+        }
+        let mtime_us = match r.file_kind() {
+            FileKind::File { mtime_us } => mtime_us,
+            FileKind::Missing => {
+                tracing::info!(
+                    "RW0108: target WSGI script not found or unable to stat: {filename}"
+                );
+                return Err(status::NOT_FOUND);
+            }
+            FileKind::Directory | FileKind::Other => {
+                tracing::error!(
+                    "RW0108: attempt to invoke a directory (or special file) as a WSGI application: {filename}"
+                );
+                return Err(status::FORBIDDEN);
+            }
+        };
+        if r.rejects_path_info() && !r.path_info().is_empty() {
+            return Err(status::NOT_FOUND);
+        }
+        let alias_opts = alias.map(|a| a.0.options.clone()).unwrap_or_default();
+        let options = AppOptions {
+            process_group: pick(&alias_opts.process_group, &dir.app.process_group),
+            application_group: pick(&alias_opts.application_group, &dir.app.application_group),
+            callable_object: pick(&alias_opts.callable_object, &dir.app.callable_object),
+            pass_authorization: pick(&alias_opts.pass_authorization, &dir.app.pass_authorization),
+        };
+        let callable = options
+            .callable_object
+            .clone()
+            .unwrap_or_else(|| "application".to_owned());
+        return Ok(Some(Target {
+            script: filename,
+            callable,
+            options,
+            handler_script: None,
+            mtime_us: Some(mtime_us),
+        }));
+    }
+    let Some(h) = dir
+        .handler_scripts
+        .iter()
+        .find(|h| h.name.as_bytes() == handler)
+    else {
+        return Ok(None);
+    };
+    let options = AppOptions {
+        process_group: pick(&h.options.process_group, &dir.app.process_group),
+        application_group: pick(&h.options.application_group, &dir.app.application_group),
+        callable_object: pick(&h.options.callable_object, &None),
+        pass_authorization: pick(&h.options.pass_authorization, &dir.app.pass_authorization),
+    };
+    let callable = options
+        .callable_object
+        .clone()
+        .unwrap_or_else(|| "handle_request".to_owned());
+    Ok(Some(Target {
+        script: Cow::Owned(h.path.clone()),
+        callable,
+        options,
+        handler_script: Some(h.path.clone()),
+        mtime_us: None,
+    }))
+}
+
+/// The `handler` hook.
+pub fn handler(r: &mut Request<'_>) -> i32 {
+    let _log = RequestLogContext::enter(r);
+    let target = match target(r) {
+        Ok(Some(t)) => t,
+        Ok(None) => return status::DECLINED,
+        Err(code) => return code,
+    };
+    // Vhosts inherit the main server's S-only settings when their configs are merged.
+    if r.server().config().restrict_embedded == Some(true) {
+        tracing::error!(
+            "RW0109: embedded mode is disabled (WSGIRestrictEmbedded On); cannot run {}",
+            target.script
+        );
+        return status::INTERNAL_SERVER_ERROR;
+    }
+    for (kind, spec) in [
+        ("process", &target.options.process_group),
+        ("application", &target.options.application_group),
+    ] {
+        let value = group_value(r, spec);
+        if !value.is_empty() {
+            tracing::error!(
+                "RW0112: the request selected {kind} group '{value}', but this version of rwsgi only runs applications in embedded mode in the main interpreter (%{{GLOBAL}})"
+            );
+            return status::INTERNAL_SERVER_ERROR;
+        }
+    }
+    let Some(child) = CHILD.get().filter(|_| interpreter::is_running()) else {
+        tracing::error!(
+            "RW0110: Python is not available in this process (see the RW0100 start-up error); cannot run {}",
+            target.script
+        );
+        return status::INTERNAL_SERVER_ERROR;
+    };
+    let dir = r.dir_config();
+    if let Err(code) = r.setup_client_block(dir.chunked_request == Some(true)) {
+        return code;
+    }
+    let map_head = match dir.map_head_to_get.unwrap_or(MapHead::Auto) {
+        MapHead::On => true,
+        MapHead::Off => false,
+        MapHead::Auto => r.has_content_filters(),
+    };
+    let reload = dir.script_reloading.unwrap_or(true);
+    let header_only = r.header_only();
+    let channel = Channel::new(Box::new(Embedded(r.io())));
+    let input_failure = Arc::new(Mutex::new(None));
+
+    let outcome = with_gil(|py| {
+        let app = match child.scripts.callable(
+            py,
+            &target.script,
+            &target.callable,
+            reload,
+            target.mtime_us,
+        ) {
+            Ok(app) => app,
+            Err(err) => {
+                log_load_error(py, &err);
+                return Outcome::Failed { status: 500 };
+            }
+        };
+        let errors = match Bound::new(py, LogStream::new("<wsgi.errors>")) {
+            Ok(e) => e,
+            Err(err) => {
+                crate::python::traceback::log(py, "RW0104: cannot create wsgi.errors", &err);
+                return Outcome::Failed { status: 500 };
+            }
+        };
+        let environ = build_environ(
+            py,
+            r,
+            child,
+            &target,
+            map_head,
+            reload,
+            &channel,
+            &input_failure,
+            &errors,
+        );
+        let outcome = match environ {
+            Ok(environ) => {
+                let call = wsgi::Call {
+                    channel: &channel,
+                    header_only,
+                    input_failure: &input_failure,
+                    label: &target.script,
+                };
+                wsgi::run(py, &app, &environ, &call)
+            }
+            Err(err) => {
+                crate::python::traceback::log(py, "RW0104: cannot build the WSGI environ", &err);
+                Outcome::Failed { status: 500 }
+            }
+        };
+        errors.borrow().flush_pending(py);
+        outcome
+    });
+    // Objects the app kept (wsgi.input, write) must not reach the finished request.
+    channel.revoke();
+    match outcome {
+        Outcome::Done | Outcome::Aborted => status::OK,
+        Outcome::Failed { status } => i32::from(status),
+    }
+}
+
+pub fn log_load_error(py: Python<'_>, err: &LoadError) {
+    match err {
+        LoadError::Exec { err: py_err, .. } => {
+            crate::python::traceback::log(py, &err.to_string(), py_err)
+        }
+        other => {
+            let message = other.to_string();
+            py.detach(|| tracing::error!("{message}"));
+        }
+    }
+}
+
+/// The part of the URI before PATH_INFO (what the script is mounted at).
+fn script_name<'a>(uri: &'a [u8], path_info: &[u8]) -> &'a [u8] {
+    if path_info.is_empty() {
+        return uri;
+    }
+    if uri.ends_with(path_info) {
+        return trim_slashes(&uri[..uri.len() - path_info.len()]);
+    }
+    // The directory walk canonicalised PATH_INFO (e.g. merged slashes): count the path
+    // segments it has and drop as many from the end of the URI.
+    let segments = path_info
+        .split(|&b| b == b'/')
+        .filter(|s| !s.is_empty())
+        .count();
+    let mut end = uri.len();
+    let mut seen = 0;
+    while end > 0 && seen < segments {
+        end -= 1;
+        if uri[end] == b'/' && end + 1 < uri.len() && uri[end + 1] != b'/' {
+            seen += 1;
+        }
+    }
+    trim_slashes(&uri[..end])
+}
+
+/// Mount points never end in '/' (`WSGIScriptAlias /app/` mounts at `/app`).
+fn trim_slashes(s: &[u8]) -> &[u8] {
+    let mut end = s.len();
+    while end > 0 && s[end - 1] == b'/' {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build_environ<'py>(
+    py: Python<'py>,
+    r: &mut Request<'_>,
+    child: &ChildState,
+    target: &Target<'_>,
+    map_head: bool,
+    reload: bool,
+    channel: &Channel,
+    input_failure: &Arc<Mutex<Option<BodyError>>>,
+    errors: &Bound<'py, LogStream>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let env = EnvironBuilder::new(child.base_environ.bind(py))?;
+    // Request environment first (SetEnv, SetEnvIf, mod_rewrite E=, mod_ssl), so the CGI
+    // variables below win over anything with the same name.
+    if let Some(sub) = r.subprocess_env() {
+        for (k, v) in sub.iter() {
+            if k != b"HTTPS" {
+                env.var(&String::from_utf8_lossy(k), v)?;
+            }
+        }
+    }
+    let pass_auth = target.options.pass_authorization == Some(true);
+    if let Some(headers) = r.headers_in() {
+        for (k, v) in wsgi::header_variables_of(headers.iter(), pass_auth) {
+            env.var(&k, &v)?;
+        }
+    }
+    let method = r.method();
+    env.var(
+        "REQUEST_METHOD",
+        if map_head && method == b"HEAD" {
+            b"GET"
+        } else {
+            method
+        },
+    )?;
+    env.var("REQUEST_URI", r.unparsed_uri())?;
+    env.var("REQUEST_SCHEME", r.scheme())?;
+    let uri = r.uri();
+    let path_info = r.path_info();
+    let script = wsgi::collapse_slashes(script_name(uri, path_info));
+    let script: &[u8] = script.as_ref();
+    let path_info = wsgi::collapse_slashes(path_info);
+    env.var("SCRIPT_NAME", script)?;
+    env.var("PATH_INFO", &path_info)?;
+    env.var("QUERY_STRING", r.args().unwrap_or(b""))?;
+    env.var("SCRIPT_FILENAME", r.filename().unwrap_or(b""))?;
+    env.var("SERVER_NAME", r.server_name())?;
+    env.var("SERVER_PORT", r.server_port().to_string().as_bytes())?;
+    env.var("SERVER_ADDR", r.local_ip())?;
+    env.var("SERVER_PROTOCOL", r.protocol())?;
+    env.var("SERVER_ADMIN", r.server_admin().as_bytes())?;
+    env.var("REMOTE_ADDR", r.client_ip())?;
+    env.var("REMOTE_PORT", r.client_port().to_string().as_bytes())?;
+    if let Some(user) = r.user() {
+        env.var("REMOTE_USER", user)?;
+    }
+    if let Some(auth) = r.auth_type() {
+        env.var("AUTH_TYPE", auth)?;
+    }
+    env.var("DOCUMENT_ROOT", r.document_root())?;
+    env.var("CONTEXT_PREFIX", r.context_prefix())?;
+    env.var("CONTEXT_DOCUMENT_ROOT", r.context_document_root())?;
+
+    env.set("wsgi.url_scheme", wsgi::latin1(py, r.scheme()))?;
+    env.set(
+        "wsgi.input",
+        Bound::new(py, Input::new(channel.clone(), input_failure.clone()))?,
+    )?;
+    env.set("wsgi.errors", errors)?;
+
+    env.set("mod_wsgi.process_group", "")?;
+    env.set("mod_wsgi.application_group", "")?;
+    env.set("mod_wsgi.callable_object", target.callable.as_str())?;
+    env.var("mod_wsgi.request_handler", r.handler().unwrap_or(b""))?;
+    env.set(
+        "mod_wsgi.handler_script",
+        target.handler_script.as_deref().unwrap_or(""),
+    )?;
+    env.set("mod_wsgi.script_reloading", if reload { "1" } else { "0" })?;
+    env.var("mod_wsgi.listener_host", r.local_ip())?;
+    env.set("mod_wsgi.listener_port", r.local_port().to_string())?;
+    env.var("mod_wsgi.script_name", script)?;
+    env.var("mod_wsgi.path_info", &path_info)?;
+    if let Some(id) = r.log_id() {
+        env.var("mod_wsgi.request_id", id)?;
+    }
+    if let Some(id) = r.connection_log_id() {
+        env.var("mod_wsgi.connection_id", id)?;
+    }
+    let start = r.request_time_us() as f64 / 1e6;
+    env.set("mod_wsgi.request_start", start)?;
+    env.set("mod_wsgi.queue_start", start)?;
+    env.set("mod_wsgi.daemon_start", 0.0)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    env.set("mod_wsgi.application_start", now)?;
+    Ok(env.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::script_name;
+
+    #[test]
+    fn script_name_is_the_uri_before_path_info() {
+        assert_eq!(script_name(b"/app/x/y", b"/x/y"), b"/app");
+        assert_eq!(script_name(b"/", b"/"), b"");
+        assert_eq!(script_name(b"/app", b""), b"/app");
+        assert_eq!(script_name(b"/app//x", b"/x"), b"/app");
+        assert_eq!(script_name(b"/app/", b"/"), b"/app");
+    }
+}

@@ -1,0 +1,41 @@
+//! rwsgi: mod_wsgi rebuilt in Rust. An Apache httpd module (`mod_rwsgi.so`, module symbol
+//! `wsgi_module`) that runs Python WSGI applications with mod_wsgi's directives.
+//!
+//! This file declares the modules and the hook list; each concern lives in its own module.
+#![deny(unsafe_code)]
+
+mod apache;
+mod config;
+mod embedded;
+mod lifecycle;
+mod log;
+mod python;
+mod wsgi;
+
+use apache::{Directive, Module, Pool, Request, Server};
+use config::{DirConf, ServerConf};
+
+/// The module implementation the fence exports as `wsgi_module`.
+pub struct Rwsgi;
+
+impl Module for Rwsgi {
+    type ServerConf = ServerConf;
+    type DirConf = DirConf;
+    const DIRECTIVES: &'static [Directive<ServerConf, DirConf>] = config::directives::DIRECTIVES;
+
+    fn check_config(pconf: Pool, server: Server<'_>) -> Result<(), String> {
+        lifecycle::check_config(pconf, server)
+    }
+    fn post_config(pconf: Pool, server: Server<'_>) -> Result<(), String> {
+        lifecycle::post_config(pconf, server)
+    }
+    fn child_init(pchild: Pool, server: Server<'_>) {
+        lifecycle::child_init(pchild, server)
+    }
+    fn translate_name(r: &mut Request<'_>) -> i32 {
+        embedded::translate_name(r)
+    }
+    fn handler(r: &mut Request<'_>) -> i32 {
+        embedded::handler(r)
+    }
+}

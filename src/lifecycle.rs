@@ -1,0 +1,175 @@
+//! What happens when: configuration checks (also under `apache2 -t`), start-up in the
+//! parent, and Python start-up in each child.
+
+use std::ffi::CString;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use crate::apache::{Level, Mpm, Pool, Server, log_server, server_state};
+use crate::embedded::{CHILD, ChildState};
+use crate::python::interpreter::{self, LINKED_VERSION, PythonHome};
+use crate::python::{modules, with_gil};
+
+/// Checks that need the whole configuration: a bad Python home fails `apache2 -t` with the
+/// fix, instead of failing in every child later.
+pub fn check_config(_pconf: Pool, server: Server<'_>) -> Result<(), String> {
+    let conf = server.config();
+    let Some(home) = conf.python.home.as_deref() else {
+        return Ok(());
+    };
+    if !Path::new(home).is_dir() {
+        return Err(format!(
+            "WSGIPythonHome: {home} does not exist or is not a directory; point it at a Python installation prefix or a virtual environment"
+        ));
+    }
+    if let PythonHome::Venv {
+        version: Some(version),
+        ..
+    } = PythonHome::detect(home)
+    {
+        if version != LINKED_VERSION {
+            return Err(format!(
+                "WSGIPythonHome: the virtual environment {home} is for Python {version}, but this mod_rwsgi.so is built for Python {LINKED_VERSION}; recreate the venv with python{LINKED_VERSION} or rebuild rwsgi with PYO3_PYTHON pointing at Python {version}"
+            ));
+        }
+    }
+    // Children start Python after dropping privileges: check what the Apache user can read.
+    // SAFETY-free libc queries.
+    let (uid, gid, user) = Server::unixd_user();
+    if is_root() && uid != 0 {
+        if let Err(blocked) = traversable_by(Path::new(home), uid, &groups_of(&user, gid)) {
+            return Err(format!(
+                "WSGIPythonHome: {home} is not readable by the Apache user {user} (uid {uid}): {blocked}; make it readable (e.g. chmod o+rx on that directory) or use a Python installed outside private directories such as /root"
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[allow(unsafe_code)]
+fn is_root() -> bool {
+    // SAFETY: geteuid cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+#[allow(unsafe_code)]
+fn groups_of(user: &str, gid: u32) -> Vec<u32> {
+    let Ok(name) = CString::new(user) else {
+        return vec![gid];
+    };
+    let mut groups = vec![0 as libc::gid_t; 256];
+    let mut n = groups.len() as libc::c_int;
+    // SAFETY: the buffer holds `n` gids; getgrouplist writes at most that many.
+    let rc = unsafe { libc::getgrouplist(name.as_ptr(), gid, groups.as_mut_ptr(), &mut n) };
+    if rc < 0 {
+        return vec![gid];
+    }
+    groups.truncate(n.max(0) as usize);
+    groups
+}
+
+/// Can `uid` (with `gids`) reach and read `path`? Returns the first component that stops it.
+fn traversable_by(path: &Path, uid: u32, gids: &[u32]) -> Result<(), String> {
+    let mut probe = PathBuf::new();
+    let components: Vec<_> = path.components().collect();
+    for (i, part) in components.iter().enumerate() {
+        probe.push(part);
+        let meta = std::fs::metadata(&probe).map_err(|e| format!("{}: {e}", probe.display()))?;
+        let need = if i + 1 == components.len() { 0o5 } else { 0o1 };
+        let mode = meta.mode();
+        let bits = if meta.uid() == uid {
+            (mode >> 6) & 0o7
+        } else if gids.contains(&meta.gid()) {
+            (mode >> 3) & 0o7
+        } else {
+            mode & 0o7
+        };
+        if bits & need != need {
+            return Err(format!(
+                "{} has mode {:o} (owner uid {})",
+                probe.display(),
+                mode & 0o7777,
+                meta.uid()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// In the parent after each configuration read.
+pub fn post_config(pconf: Pool, _server: Server<'_>) -> Result<(), String> {
+    if server_state::is_pre_config_pass() {
+        return Ok(());
+    }
+    crate::log::install();
+    Mpm::add_version_component(
+        pconf,
+        &format!(
+            "rwsgi/{} Python/{LINKED_VERSION}",
+            env!("CARGO_PKG_VERSION")
+        ),
+    );
+    Ok(())
+}
+
+/// In each child: start Python (unless embedded mode is off and nothing needs it), set the
+/// interpreter up and import the `WSGIImportScript` scripts before the first request.
+pub fn child_init(pchild: Pool, server: Server<'_>) {
+    crate::log::install();
+    let conf = server.config();
+    if conf.restrict_embedded == Some(true) && conf.import_scripts.is_empty() {
+        return;
+    }
+    if let Some(home) = conf.python.home.as_deref() {
+        if let Err(why) = interpreter::check_home_readable(Path::new(home)) {
+            log_server(
+                Some(server),
+                Level::Crit,
+                &format!("RW0100: Python not started in this Apache child: WSGIPythonHome {why}"),
+            );
+            return;
+        }
+    }
+    if let Err(err) = interpreter::start(&conf.python) {
+        log_server(
+            Some(server),
+            Level::Crit,
+            &format!("RW0100: Python could not start in this Apache child: {err}"),
+        );
+        return;
+    }
+    let mpm = Mpm::query();
+    let ready = with_gil(|py| {
+        if let Err(err) = modules::install(py, &conf.python, &mpm) {
+            crate::python::traceback::log(
+                py,
+                "RW0100: setting up the Python interpreter failed",
+                &err,
+            );
+            return false;
+        }
+        let base = match modules::base_environ(py, &mpm) {
+            Ok(base) => base.unbind(),
+            Err(err) => {
+                crate::python::traceback::log(py, "RW0100: building the base environ failed", &err);
+                return false;
+            }
+        };
+        let _ = CHILD.set(ChildState {
+            scripts: Default::default(),
+            base_environ: base,
+            mpm,
+        });
+        if let Some(child) = CHILD.get() {
+            for script in &conf.import_scripts {
+                if let Err(err) = child.scripts.module(py, &script.path, false, None) {
+                    crate::embedded::log_load_error(py, &err);
+                }
+            }
+        }
+        true
+    });
+    if ready && conf.python.destroy_interpreter != Some(false) {
+        pchild.on_cleanup(interpreter::finish);
+    }
+}

@@ -1,0 +1,247 @@
+//! The one owner of the embedded interpreter: builds `PyConfig` from the `WSGIPython*`
+//! directives, starts Python in an Apache child (never in the parent) and finalises it.
+#![allow(unsafe_code)]
+
+use std::ffi::{CStr, CString};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicPtr, Ordering};
+
+use pyo3::ffi;
+
+use crate::config::PythonSettings;
+
+/// Why Python could not start, with the step that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum InterpreterError {
+    #[error("{context}: {message}")]
+    Status { context: String, message: String },
+    #[error("{0}")]
+    Unusable(String),
+}
+
+/// What `WSGIPythonHome` points at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PythonHome {
+    /// A Python installation prefix (`PyConfig.home`).
+    Prefix(PathBuf),
+    /// A virtual environment: Python finds it from its `bin/python` (`pyvenv.cfg`).
+    Venv {
+        root: PathBuf,
+        version: Option<String>,
+    },
+}
+
+impl PythonHome {
+    pub fn detect(home: &str) -> PythonHome {
+        let root = PathBuf::from(home);
+        match std::fs::read_to_string(root.join("pyvenv.cfg")) {
+            Ok(cfg) => PythonHome::Venv {
+                version: venv_version(&cfg),
+                root,
+            },
+            Err(_) => PythonHome::Prefix(root),
+        }
+    }
+}
+
+/// The `X.Y` Python version a `pyvenv.cfg` declares.
+pub fn venv_version(cfg: &str) -> Option<String> {
+    cfg.lines().find_map(|line| {
+        let (key, value) = line.split_once('=')?;
+        let key = key.trim();
+        if key != "version" && key != "version_info" {
+            return None;
+        }
+        let mut parts = value.trim().split('.');
+        Some(format!("{}.{}", parts.next()?, parts.next()?))
+    })
+}
+
+/// The Python `X.Y` this module was built against.
+pub const LINKED_VERSION: &str = env!("RWSGI_PYTHON_VERSION");
+
+/// The main thread state, saved while the GIL is released after start-up.
+static MAIN_THREAD: AtomicPtr<ffi::PyThreadState> = AtomicPtr::new(std::ptr::null_mut());
+
+/// Is Python running in this process?
+pub fn is_running() -> bool {
+    !MAIN_THREAD.load(Ordering::Acquire).is_null()
+}
+
+fn check(status: ffi::PyStatus, context: impl Fn() -> String) -> Result<(), InterpreterError> {
+    // SAFETY: PyStatus_Exception only inspects the status value.
+    if unsafe { ffi::PyStatus_Exception(status) } == 0 {
+        return Ok(());
+    }
+    let message = if status.err_msg.is_null() {
+        "unknown error".to_owned()
+    } else {
+        // SAFETY: err_msg is a static C string set by CPython.
+        unsafe { CStr::from_ptr(status.err_msg) }
+            .to_string_lossy()
+            .into_owned()
+    };
+    Err(InterpreterError::Status {
+        context: context(),
+        message,
+    })
+}
+
+fn cstring(s: &str) -> Result<CString, InterpreterError> {
+    CString::new(s).map_err(|_| InterpreterError::Unusable(format!("'{s}' contains a NUL byte")))
+}
+
+/// Starts Python with the given settings and releases the GIL. Call once per process.
+pub fn start(settings: &PythonSettings) -> Result<(), InterpreterError> {
+    if is_running() {
+        return Ok(());
+    }
+    if let Some(eggs) = &settings.eggs {
+        // SAFETY: single-threaded at child start, before any thread reads the environment.
+        unsafe { std::env::set_var("PYTHON_EGG_CACHE", eggs) };
+    }
+    let mut config = std::mem::MaybeUninit::<ffi::PyConfig>::uninit();
+    // SAFETY: PyConfig_InitPythonConfig fully initialises the struct.
+    unsafe { ffi::PyConfig_InitPythonConfig(config.as_mut_ptr()) };
+    // SAFETY: initialised just above.
+    let mut config = unsafe { config.assume_init() };
+    let result = configure_and_start(&mut config, settings);
+    // SAFETY: the config was initialised; Clear frees the strings it owns.
+    unsafe { ffi::PyConfig_Clear(&mut config) };
+    result?;
+    // SAFETY: Python is initialised and this thread holds the GIL; save it so request
+    // threads can take the GIL, and keep the main thread state for finalisation.
+    let tstate = unsafe { ffi::PyEval_SaveThread() };
+    MAIN_THREAD.store(tstate, Ordering::Release);
+    Ok(())
+}
+
+fn configure_and_start(
+    config: &mut ffi::PyConfig,
+    settings: &PythonSettings,
+) -> Result<(), InterpreterError> {
+    // Apache owns the process's signals; Python must not install handlers (SIGINT, …).
+    config.install_signal_handlers = 0;
+    config.parse_argv = 0;
+    config.optimization_level = i32::from(settings.optimize);
+    config.write_bytecode = i32::from(!settings.dont_write_bytecode);
+    if let Some(seed) = settings.hash_seed {
+        config.use_hash_seed = 1;
+        config.hash_seed = seed as _;
+    }
+    match settings.home.as_deref().map(PythonHome::detect) {
+        Some(PythonHome::Venv { root, .. }) => {
+            let python = root.join("bin").join("python3");
+            let python = if python.exists() {
+                python
+            } else {
+                root.join("bin").join("python")
+            };
+            let c = cstring(&python.to_string_lossy())?;
+            // SAFETY: the field belongs to `config`; the bytes are copied (locale-decoded).
+            check(
+                unsafe {
+                    ffi::PyConfig_SetBytesString(config, &mut config.program_name, c.as_ptr())
+                },
+                || format!("setting the program name to {}", python.display()),
+            )?;
+        }
+        Some(PythonHome::Prefix(prefix)) => {
+            let c = cstring(&prefix.to_string_lossy())?;
+            // SAFETY: as above.
+            check(
+                unsafe { ffi::PyConfig_SetBytesString(config, &mut config.home, c.as_ptr()) },
+                || format!("setting the Python home to {}", prefix.display()),
+            )?;
+        }
+        None => {}
+    }
+    for w in &settings.warnings {
+        let c = cstring(w)?;
+        // SAFETY: Py_DecodeLocale returns a PyMem_Raw buffer or NULL; Append copies it.
+        unsafe {
+            let wide = ffi::Py_DecodeLocale(c.as_ptr(), std::ptr::null_mut());
+            if wide.is_null() {
+                return Err(InterpreterError::Unusable(format!(
+                    "cannot decode warning option '{w}'"
+                )));
+            }
+            let status = ffi::PyWideStringList_Append(&mut config.warnoptions, wide);
+            ffi::PyMem_RawFree(wide.cast());
+            check(status, || format!("adding warning option '{w}'"))?;
+        }
+    }
+    // SAFETY: a fully set-up config; called once per process.
+    check(unsafe { ffi::Py_InitializeFromConfig(config) }, || {
+        "initialising Python".to_owned()
+    })
+}
+
+/// Finalises Python (`WSGIDestroyInterpreter On`): atexit handlers run. Called from the
+/// child's cleanup on the thread that started Python.
+pub fn finish() {
+    let tstate = MAIN_THREAD.swap(std::ptr::null_mut(), Ordering::AcqRel);
+    if tstate.is_null() {
+        return;
+    }
+    // SAFETY: `tstate` is the main thread state saved in `start`; restoring it takes the GIL
+    // on this thread, then Python is finalised exactly once.
+    unsafe {
+        ffi::PyEval_RestoreThread(tstate);
+        ffi::Py_FinalizeEx();
+    }
+}
+
+/// Checks, as the current user, that a Python home can be used; names the first path that
+/// cannot be read. Run before starting Python so an unreadable home is a clear log line,
+/// never a crash loop.
+pub fn check_home_readable(home: &Path) -> Result<(), String> {
+    let mut probe = PathBuf::new();
+    for part in home.components() {
+        probe.push(part);
+        let c = CString::new(probe.as_os_str().as_encoded_bytes())
+            .map_err(|_| "bad path".to_owned())?;
+        // SAFETY: access() only reads the path string.
+        if unsafe { libc::access(c.as_ptr(), libc::X_OK) } != 0 {
+            return Err(format!(
+                "{} is not accessible ({}) to uid {}",
+                probe.display(),
+                std::io::Error::last_os_error(),
+                // SAFETY: getuid cannot fail.
+                unsafe { libc::getuid() }
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_venv_versions() {
+        assert_eq!(
+            venv_version("home = /usr/bin\nversion = 3.11.2\n").as_deref(),
+            Some("3.11")
+        );
+        assert_eq!(
+            venv_version("version_info = 3.12.1.final.0").as_deref(),
+            Some("3.12")
+        );
+        assert_eq!(venv_version("home = /usr/bin"), None);
+    }
+
+    #[test]
+    fn detects_a_venv_by_its_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(
+            PythonHome::detect(dir.path().to_str().unwrap()),
+            PythonHome::Prefix(dir.path().into())
+        );
+        std::fs::write(dir.path().join("pyvenv.cfg"), "version = 3.11.2\n").unwrap();
+        assert!(
+            matches!(PythonHome::detect(dir.path().to_str().unwrap()), PythonHome::Venv { version: Some(v), .. } if v == "3.11")
+        );
+    }
+}

@@ -1,0 +1,11 @@
+//! Python management: starting and stopping the interpreter, thread states, loading WSGI
+//! scripts, and the Python-side objects that route output into Apache's log.
+
+pub mod app;
+pub mod interpreter;
+pub mod modules;
+pub mod output;
+pub mod thread_state;
+pub mod traceback;
+
+pub use thread_state::with_gil;

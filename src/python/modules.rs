@@ -1,0 +1,115 @@
+//! Process set-up after Python starts: the `mod_wsgi` and `apache` modules apps and
+//! frameworks look for, stdout/stderr into the error log, `sys.path` additions, and the
+//! signal guard (`WSGIRestrictSignal`).
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyModule, PyTuple};
+
+use super::output::LogStream;
+use crate::apache::Mpm;
+use crate::config::PythonSettings;
+use crate::wsgi::{FileWrapper, Input};
+
+/// The mod_wsgi API level rwsgi follows (what `mod_wsgi.version` reports).
+pub const MOD_WSGI_API_VERSION: (u32, u32, u32) = (6, 1, 1);
+
+/// rwsgi's own version as a tuple.
+pub fn rwsgi_version() -> (u32, u32, u32) {
+    let mut parts = env!("CARGO_PKG_VERSION")
+        .split('.')
+        .map(|p| p.parse().unwrap_or(0));
+    (
+        parts.next().unwrap_or(0),
+        parts.next().unwrap_or(0),
+        parts.next().unwrap_or(0),
+    )
+}
+
+/// Installs everything in the freshly started interpreter.
+pub fn install(py: Python<'_>, settings: &PythonSettings, mpm: &Mpm) -> PyResult<()> {
+    let sys = py.import("sys")?;
+    sys.setattr("stdout", Bound::new(py, LogStream::new("<stdout>"))?)?;
+    sys.setattr("stderr", Bound::new(py, LogStream::new("<stderr>"))?)?;
+    // A WSGI app must not read the server's stdin (Apache's is /dev/null anyway).
+    sys.setattr("argv", vec![String::from("mod_wsgi")])?;
+
+    let modules = sys.getattr("modules")?;
+    let m = PyModule::new(py, "mod_wsgi")?;
+    m.add("version", MOD_WSGI_API_VERSION)?;
+    m.add("rwsgi_version", rwsgi_version())?;
+    m.add("process_group", "")?;
+    m.add("application_group", "")?;
+    m.add("maximum_processes", mpm.max_daemons.max(1))?;
+    m.add("threads_per_process", mpm.max_threads.max(1))?;
+    m.add_class::<FileWrapper>()?;
+    m.add_class::<Input>()?;
+    m.add_class::<LogStream>()?;
+    modules.set_item("mod_wsgi", &m)?;
+
+    let apache = PyModule::new(py, "apache")?;
+    let (major, minor, patch) = Mpm::apache_version();
+    apache.add("version", (major, minor, patch))?;
+    apache.add("description", Mpm::server_banner())?;
+    apache.add("maximum_processes", mpm.max_daemons.max(1))?;
+    apache.add("threads_per_process", mpm.max_threads.max(1))?;
+    modules.set_item("apache", &apache)?;
+
+    if let Some(interval) = settings.switch_interval {
+        sys.call_method1("setswitchinterval", (interval,))?;
+    }
+    let site = py.import("site")?;
+    for dir in &settings.path {
+        site.call_method1("addsitedir", (dir,))?;
+    }
+    if settings.restrict_signal.unwrap_or(true) {
+        restrict_signals(py)?;
+    }
+    Ok(())
+}
+
+/// Replaces `signal.signal` so apps cannot take Apache's signals away: the call is logged
+/// (with where it came from) and the current handler returned, as mod_wsgi does.
+fn restrict_signals(py: Python<'_>) -> PyResult<()> {
+    #[pyfunction]
+    #[pyo3(signature = (signum, handler))]
+    fn guarded_signal<'py>(
+        py: Python<'py>,
+        signum: i32,
+        handler: Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let _ = handler;
+        let stack: String = py
+            .import("traceback")?
+            .call_method0("format_stack")?
+            .extract::<Vec<String>>()?
+            .concat();
+        tracing::warn!(
+            "RW0120: callback registration for signal {signum} ignored (WSGIRestrictSignal On); \
+             Apache owns the process's signals"
+        );
+        for line in stack.lines() {
+            tracing::warn!("{line}");
+        }
+        py.import("signal")?.call_method1("getsignal", (signum,))
+    }
+    let signal = py.import("signal")?;
+    let f = wrap_pyfunction!(guarded_signal, &signal)?;
+    signal.setattr("signal", f)?;
+    Ok(())
+}
+
+/// A fresh `dict` with the entries every environ starts from (built once per process).
+pub fn base_environ<'py>(py: Python<'py>, mpm: &Mpm) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("wsgi.version", PyTuple::new(py, [1, 0])?)?;
+    d.set_item("wsgi.multithread", mpm.threaded && mpm.max_threads > 1)?;
+    d.set_item("wsgi.multiprocess", mpm.max_daemons > 1)?;
+    d.set_item("wsgi.run_once", false)?;
+    d.set_item("wsgi.input_terminated", true)?;
+    d.set_item("wsgi.file_wrapper", py.get_type::<FileWrapper>())?;
+    d.set_item("apache.version", Mpm::apache_version())?;
+    d.set_item("mod_wsgi.version", MOD_WSGI_API_VERSION)?;
+    d.set_item("rwsgi.version", rwsgi_version())?;
+    d.set_item("SERVER_SOFTWARE", Mpm::server_banner())?;
+    Ok(d)
+}

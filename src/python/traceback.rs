@@ -1,0 +1,42 @@
+//! Logging Python exceptions: one log line per traceback line, so Apache's error log (which
+//! escapes newlines) stays readable, each with the request's context.
+
+use pyo3::prelude::*;
+use pyo3::types::PyTracebackMethods;
+
+/// Formats `err` like the interpreter does (`Traceback (most recent call last): …`).
+pub fn format(py: Python<'_>, err: &PyErr) -> Vec<String> {
+    let formatted = (|| -> PyResult<Vec<String>> {
+        let tb = py.import("traceback")?;
+        let lines: Vec<String> = tb
+            .call_method1(
+                "format_exception",
+                (err.get_type(py), err.value(py), err.traceback(py)),
+            )?
+            .extract()?;
+        Ok(lines)
+    })();
+    let text = match formatted {
+        Ok(lines) => lines.concat(),
+        Err(_) => {
+            let tb = err
+                .traceback(py)
+                .and_then(|t| t.format().ok())
+                .unwrap_or_default();
+            format!("{tb}{err}")
+        }
+    };
+    text.lines().map(str::to_owned).collect()
+}
+
+/// Logs `err` at error level with a leading message (`RW` code included by the caller).
+pub fn log(py: Python<'_>, message: &str, err: &PyErr) {
+    let lines = format(py, err);
+    // Writing the log blocks: release the GIL meanwhile.
+    py.detach(|| {
+        tracing::error!("{message}");
+        for line in lines {
+            tracing::error!("{line}");
+        }
+    });
+}

@@ -1,0 +1,19 @@
+//! PEP 3333, once: environ, `start_response`, `wsgi.input`, `wsgi.errors`, `file_wrapper`
+//! and running the application. It knows nothing of Apache: it talks to a [`Transport`],
+//! implemented by the embedded request (and later by the daemon connection).
+
+mod environ;
+mod file_wrapper;
+mod headers;
+mod input;
+mod response;
+mod start_response;
+mod transport;
+
+pub use environ::{
+    EnvironBuilder, collapse_slashes, header_variables as header_variables_of, latin1,
+};
+pub use file_wrapper::FileWrapper;
+pub use input::Input;
+pub use response::{Call, Outcome, run};
+pub use transport::{BodyError, Channel, ResponseHead, Transport};

@@ -1,0 +1,159 @@
+//! Running the application: call it, send what it returns (iterable, sequence or
+//! file_wrapper), always call `close()`, and turn failures into a 500 — or, once the
+//! response has started, into a visibly cut response.
+
+use std::sync::{Arc, Mutex};
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+
+use super::file_wrapper::{FileWrapper, regular_file};
+use super::start_response::StartResponse;
+use super::transport::{BodyError, Channel};
+use crate::python::traceback;
+
+/// How a request ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The response was sent completely.
+    Done,
+    /// Nothing was sent; the server answers with this status (500, or the status of a
+    /// failed body read such as 413).
+    Failed { status: u16 },
+    /// The response had started; it was cut so the client cannot take it as complete.
+    Aborted,
+}
+
+/// Everything one call needs besides the app and environ.
+pub struct Call<'a> {
+    pub channel: &'a Channel,
+    pub header_only: bool,
+    pub input_failure: &'a Arc<Mutex<Option<BodyError>>>,
+    /// Names the app in log lines (the script path).
+    pub label: &'a str,
+}
+
+/// Calls `app(environ, start_response)` and sends the response.
+pub fn run(
+    py: Python<'_>,
+    app: &Bound<'_, PyAny>,
+    environ: &Bound<'_, PyDict>,
+    call: &Call<'_>,
+) -> Outcome {
+    let sr = match Bound::new(
+        py,
+        StartResponse::new(call.channel.clone(), call.header_only),
+    ) {
+        Ok(sr) => sr,
+        Err(err) => return fail(py, call, None, err),
+    };
+    let result = app.call1((environ, &sr)).and_then(|iterable| {
+        let sent = send(py, &sr, &iterable);
+        // PEP 3333: close() is called whatever happened while iterating.
+        let closed = close(&iterable);
+        sent.and(closed)
+    });
+    let result = result.and_then(|()| sr.borrow_mut().finish(py));
+    match result {
+        Ok(()) => Outcome::Done,
+        Err(err) => fail(py, call, Some(&sr), err),
+    }
+}
+
+fn close(iterable: &Bound<'_, PyAny>) -> PyResult<()> {
+    let py = iterable.py();
+    if iterable.hasattr(pyo3::intern!(py, "close"))? {
+        iterable.call_method0(pyo3::intern!(py, "close"))?;
+    }
+    Ok(())
+}
+
+fn send(
+    py: Python<'_>,
+    sr: &Bound<'_, StartResponse>,
+    iterable: &Bound<'_, PyAny>,
+) -> PyResult<()> {
+    if let Ok(wrapper) = iterable.cast::<FileWrapper>() {
+        if let Some((fd, offset, available)) = regular_file(py, &wrapper.borrow()) {
+            let mut s = sr.borrow_mut();
+            if s.has_head() {
+                let len = s.content_length().map_or(available, |cl| cl.min(available));
+                s.set_content_length_if_missing(len);
+                return s.emit_file(py, fd, offset, len);
+            }
+        }
+    }
+    // A list or tuple is complete already: its length gives Content-Length (so the
+    // response needs no chunking) and nothing needs flushing before the end.
+    let sequence = if let Ok(list) = iterable.cast::<PyList>() {
+        Some(list.iter().collect::<Vec<_>>())
+    } else {
+        iterable
+            .cast::<PyTuple>()
+            .ok()
+            .map(|t| t.iter().collect::<Vec<_>>())
+    };
+    if let Some(items) = sequence {
+        let total: Option<u64> = items
+            .iter()
+            .map(|i| i.cast::<PyBytes>().ok().map(|b| b.as_bytes().len() as u64))
+            .sum();
+        if let Some(total) = total {
+            sr.borrow_mut().set_content_length_if_missing(total);
+        }
+        for item in &items {
+            sr.borrow_mut().emit(py, item, false)?;
+        }
+        return Ok(());
+    }
+    for item in iterable.try_iter()? {
+        let item = item?;
+        sr.borrow_mut().emit(py, &item, true)?;
+    }
+    Ok(())
+}
+
+fn fail(
+    py: Python<'_>,
+    call: &Call<'_>,
+    sr: Option<&Bound<'_, StartResponse>>,
+    err: PyErr,
+) -> Outcome {
+    let started = sr.is_some_and(|s| s.try_borrow().map(|s| s.started).unwrap_or(true));
+    let input_failure = call
+        .input_failure
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    match (&input_failure, started) {
+        (Some(body), false) => {
+            // The client sent a bad or oversized body: its fault, not the app's.
+            tracing::info!(
+                "RW0105: request body could not be read ({}: {}); answering {} for '{}'",
+                body.status,
+                body.reason,
+                body.status,
+                call.label
+            );
+        }
+        _ => traceback::log(
+            py,
+            &format!(
+                "RW0104: exception occurred processing WSGI script '{}'",
+                call.label
+            ),
+            &err,
+        ),
+    }
+    if started {
+        tracing::error!(
+            "RW0106: response for '{}' was cut short: the client sees an incomplete response",
+            call.label
+        );
+        let _ = call.channel.with(py, |t| t.abort());
+        return Outcome::Aborted;
+    }
+    Outcome::Failed {
+        status: input_failure.map_or(500, |b| b.status),
+    }
+}

@@ -1,0 +1,240 @@
+//! `start_response` and the response writer behind it (`write()` and the body iterable
+//! both end up in [`StartResponse::emit`]).
+
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PyTuple};
+
+use super::headers::{check_header, parse_status};
+use super::transport::{Channel, ResponseHead};
+
+/// The per-request `start_response` callable.
+#[pyclass(module = "mod_wsgi")]
+pub struct StartResponse {
+    channel: Channel,
+    head: Option<ResponseHead>,
+    /// The head has been handed to the transport (body bytes may have gone out).
+    pub(super) started: bool,
+    content_length: Option<u64>,
+    pub(super) sent: u64,
+    /// HEAD request: the body is produced but not sent.
+    header_only: bool,
+    overflow_logged: bool,
+}
+
+impl StartResponse {
+    pub fn new(channel: Channel, header_only: bool) -> StartResponse {
+        StartResponse {
+            channel,
+            head: None,
+            started: false,
+            content_length: None,
+            sent: 0,
+            header_only,
+            overflow_logged: false,
+        }
+    }
+
+    pub fn has_head(&self) -> bool {
+        self.head.is_some()
+    }
+
+    pub fn content_length(&self) -> Option<u64> {
+        self.content_length
+    }
+
+    /// Adds `Content-Length` when the app did not set one and the runner knows the total.
+    pub fn set_content_length_if_missing(&mut self, len: u64) {
+        if let Some(head) = self.head.as_mut() {
+            if self.content_length.is_none() && !self.started {
+                head.headers
+                    .push(("Content-Length".to_owned(), len.to_string()));
+                self.content_length = Some(len);
+            }
+        }
+    }
+
+    fn ensure_started(&mut self, py: Python<'_>) -> PyResult<()> {
+        if self.started {
+            return Ok(());
+        }
+        let Some(head) = self.head.clone() else {
+            return Err(PyRuntimeError::new_err(
+                "response body produced before start_response() was called",
+            ));
+        };
+        self.started = true;
+        self.channel
+            .with(py, |t| t.send_head(&head))
+            .and_then(|r| r)
+            .map_err(os_error)
+    }
+
+    /// Sends one body chunk (truncated to Content-Length, which is never exceeded).
+    pub fn emit(&mut self, py: Python<'_>, data: &Bound<'_, PyAny>, flush: bool) -> PyResult<()> {
+        let Ok(bytes) = data.cast::<PyBytes>() else {
+            return Err(PyTypeError::new_err(format!(
+                "response body chunks must be bytes, not {}",
+                data.get_type().name()?
+            )));
+        };
+        let mut chunk = bytes.as_bytes();
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        if let Some(cl) = self.content_length {
+            let room = cl.saturating_sub(self.sent) as usize;
+            if chunk.len() > room {
+                if !self.overflow_logged {
+                    self.overflow_logged = true;
+                    tracing::warn!(
+                        "RW0111: application returned more data than its Content-Length ({cl}); the excess was dropped"
+                    );
+                }
+                chunk = &chunk[..room];
+                if chunk.is_empty() {
+                    return Ok(());
+                }
+            }
+        }
+        self.ensure_started(py)?;
+        self.sent += chunk.len() as u64;
+        if self.header_only {
+            return Ok(());
+        }
+        self.channel
+            .with(py, |t| t.send_body(chunk, flush))
+            .and_then(|r| r)
+            .map_err(os_error)
+    }
+
+    /// Sends a file's bytes by descriptor.
+    pub fn emit_file(&mut self, py: Python<'_>, fd: i32, offset: u64, len: u64) -> PyResult<()> {
+        self.ensure_started(py)?;
+        self.sent += len;
+        if self.header_only || len == 0 {
+            return Ok(());
+        }
+        self.channel
+            .with(py, |t| t.send_file(fd, offset, len))
+            .and_then(|r| r)
+            .map_err(os_error)
+    }
+
+    /// Ends a successful response: sends a head not sent yet (empty body); a body shorter
+    /// than its Content-Length is an error (the caller aborts the connection).
+    pub fn finish(&mut self, py: Python<'_>) -> PyResult<()> {
+        if self.head.is_none() {
+            return Err(PyRuntimeError::new_err(
+                "the application returned without calling start_response()",
+            ));
+        }
+        self.ensure_started(py)?;
+        match self.content_length {
+            Some(cl) if self.sent < cl && !self.header_only => {
+                Err(PyRuntimeError::new_err(format!(
+                    "the application returned {} bytes but its Content-Length said {cl}",
+                    self.sent
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+fn os_error(message: String) -> PyErr {
+    pyo3::exceptions::PyOSError::new_err(message)
+}
+
+fn validate(status: &Bound<'_, PyAny>, headers: &Bound<'_, PyAny>) -> PyResult<ResponseHead> {
+    let status: String = status.extract().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "status must be a str, not {}",
+            status
+                .get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default()
+        ))
+    })?;
+    let code = parse_status(&status).map_err(PyValueError::new_err)?;
+    let list = headers.cast::<PyList>().map_err(|_| {
+        PyTypeError::new_err("response headers must be a list of (name, value) tuples")
+    })?;
+    let mut out = Vec::with_capacity(list.len());
+    for item in list.iter() {
+        let pair = item.cast::<PyTuple>().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "response header must be a (name, value) tuple, got {item}"
+            ))
+        })?;
+        if pair.len() != 2 {
+            return Err(PyTypeError::new_err(format!(
+                "response header must be a (name, value) tuple, got {pair}"
+            )));
+        }
+        let name: String = pair
+            .get_item(0)?
+            .extract()
+            .map_err(|_| PyTypeError::new_err(format!("header name must be a str in {pair}")))?;
+        let value: String = pair
+            .get_item(1)?
+            .extract()
+            .map_err(|_| PyTypeError::new_err(format!("header value must be a str in {pair}")))?;
+        check_header(&name, &value).map_err(PyValueError::new_err)?;
+        out.push((name, value));
+    }
+    Ok(ResponseHead {
+        status: code,
+        status_line: status,
+        headers: out,
+    })
+}
+
+#[pymethods]
+impl StartResponse {
+    #[pyo3(signature = (status, response_headers, exc_info=None))]
+    fn __call__<'py>(
+        mut slf: PyRefMut<'py, Self>,
+        status: &Bound<'py, PyAny>,
+        response_headers: &Bound<'py, PyAny>,
+        exc_info: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let exc_info = exc_info.filter(|e| !e.is_none());
+        match exc_info {
+            Some(info) if slf.started => {
+                // Too late to change the response: re-raise the app's exception (PEP 3333).
+                let value = info.get_item(1)?;
+                return Err(PyErr::from_value(value));
+            }
+            None if slf.head.is_some() => {
+                return Err(PyRuntimeError::new_err(
+                    "start_response() called a second time without exc_info",
+                ));
+            }
+            _ => {}
+        }
+        let head = validate(status, response_headers)?;
+        let content_length = head
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("Content-Length"))
+            .map(|(_, v)| {
+                v.trim().parse::<u64>().map_err(|_| {
+                    PyValueError::new_err(format!("invalid Content-Length value {v:?}"))
+                })
+            })
+            .transpose()?;
+        slf.content_length = content_length;
+        slf.head = Some(head);
+        // The `write` callable PEP 3333 returns: a bound method of this object.
+        let this = slf.into_pyobject(py)?;
+        this.getattr(pyo3::intern!(py, "write"))
+    }
+
+    /// The legacy `write(data)` callable: sent and flushed at once.
+    fn write(&mut self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.emit(py, data, true)
+    }
+}

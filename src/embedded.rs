@@ -56,18 +56,16 @@ pub fn translate_name(r: &mut Request<'_>) -> i32 {
                 }
                 None => continue,
             },
-            AliasPattern::Regex(regex) => {
-                let uri_str = String::from_utf8_lossy(uri);
-                match regex.substitute(r.pool(), &uri_str, &alias.target) {
-                    Some((mut f, end)) => {
-                        f.push_str(uri_str.get(end..).unwrap_or(""));
-                        f.into_bytes()
-                    }
-                    None => continue,
+            AliasPattern::Regex(regex) => match regex.substitute(r.pool(), uri, &alias.target) {
+                // Whatever follows the match becomes PATH_INFO.
+                Some((mut f, end)) => {
+                    f.extend_from_slice(uri.get(end..).unwrap_or_default());
+                    f
                 }
-            }
+                None => continue,
+            },
         };
-        r.set_filename(&String::from_utf8_lossy(&filename));
+        r.set_filename(&filename);
         r.set_handler(c"wsgi-script");
         r.set_note(MatchedAlias(alias.clone()));
         return status::OK;
@@ -85,8 +83,16 @@ impl Transport for Embedded {
             .map_err(|ApacheBodyError { status, reason }| BodyError { status, reason })
     }
     fn send_head(&mut self, head: &ResponseHead) -> Result<(), String> {
-        self.0
-            .send_head(head.status, &head.status_line, &head.headers)
+        let headers: Vec<_> = head
+            .headers
+            .iter()
+            .map(|(n, v)| (wsgi::latin1_encode(n), wsgi::latin1_encode(v)))
+            .collect();
+        self.0.send_head(
+            head.status,
+            &wsgi::latin1_encode(&head.status_line),
+            &headers,
+        )
     }
     fn send_body(&mut self, data: &[u8], flush: bool) -> Result<(), String> {
         self.0.write(data, flush)
@@ -112,17 +118,24 @@ fn pick<T: Clone>(first: &Option<T>, second: &Option<T>) -> Option<T> {
     first.clone().or_else(|| second.clone())
 }
 
-/// Resolves a `%{ENV:…}` group per request: request notes are not visible here, so the
-/// request environment (SetEnv/SetEnvIf/RewriteRule E=) and then the process environment.
+/// Resolves a `%{ENV:…}` group per request from the request environment (SetEnv,
+/// SetEnvIf, mod_rewrite E=) and then the process environment. A value that is itself a
+/// selector (`%{GLOBAL}`) is expanded, as mod_wsgi does; an unset variable means the main
+/// interpreter.
 fn group_value(r: &Request<'_>, spec: &Option<GroupSpec>) -> String {
     match spec {
         Some(GroupSpec::Env(var)) => {
             let key = std::ffi::CString::new(var.as_str()).unwrap_or_default();
-            r.subprocess_env()
+            let value = r
+                .subprocess_env()
                 .and_then(|t| t.get(&key))
                 .map(|v| String::from_utf8_lossy(v).into_owned())
                 .or_else(|| std::env::var(var).ok())
-                .unwrap_or_default()
+                .unwrap_or_default();
+            match GroupSpec::parse(&value) {
+                GroupSpec::Global | GroupSpec::Env(_) => String::new(),
+                GroupSpec::Named(n) | GroupSpec::Expansion(n) => n,
+            }
         }
         Some(GroupSpec::Named(n) | GroupSpec::Expansion(n)) => n.clone(),
         Some(GroupSpec::Global) | None => String::new(),

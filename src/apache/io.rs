@@ -163,8 +163,8 @@ impl RequestIo {
     pub fn send_head(
         &mut self,
         status: u16,
-        status_line: &str,
-        headers: &[(String, String)],
+        status_line: &[u8],
+        headers: &[(Vec<u8>, Vec<u8>)],
     ) -> Result<(), String> {
         self.check_thread()?;
         // SAFETY: owner thread, request live (constructor contract).

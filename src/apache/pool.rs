@@ -24,7 +24,11 @@ impl Pool {
     /// Copies `s` into the pool as a NUL-terminated string (interior NULs truncate it, as C
     /// would read it anyway).
     pub fn strdup(self, s: &str) -> *const std::ffi::c_char {
-        let bytes = s.as_bytes();
+        self.strdup_bytes(s.as_bytes())
+    }
+
+    /// As [`Pool::strdup`] for raw bytes (URIs and paths need not be UTF-8).
+    pub fn strdup_bytes(self, bytes: &[u8]) -> *const std::ffi::c_char {
         let bytes = bytes.split(|b| *b == 0).next().unwrap_or_default();
         // SAFETY: apr_pstrmemdup copies `len` bytes and NUL-terminates; the pool is live.
         unsafe { sys::apr_pstrmemdup(self.as_ptr(), bytes.as_ptr().cast(), bytes.len()) }

@@ -31,8 +31,13 @@ impl Regex {
 
     /// Matches `subject`; on success returns `template` with `$N` substituted and the byte
     /// offset where the match ended.
-    pub fn substitute(&self, pool: Pool, subject: &str, template: &str) -> Option<(String, usize)> {
-        let subject_c = pool.strdup(subject);
+    pub fn substitute(
+        &self,
+        pool: Pool,
+        subject: &[u8],
+        template: &str,
+    ) -> Option<(Vec<u8>, usize)> {
+        let subject_c = pool.strdup_bytes(subject);
         let mut groups = [sys::ap_regmatch_t {
             rm_so: -1,
             rm_eo: -1,
@@ -65,9 +70,7 @@ impl Regex {
             return None;
         }
         // SAFETY: ap_pregsub returns a NUL-terminated pool string.
-        let replaced = unsafe { CStr::from_ptr(out) }
-            .to_string_lossy()
-            .into_owned();
+        let replaced = unsafe { CStr::from_ptr(out) }.to_bytes().to_vec();
         Some((replaced, groups[0].rm_eo.max(0) as usize))
     }
 }

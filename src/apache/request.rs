@@ -148,8 +148,8 @@ impl<'a> Request<'a> {
     }
 
     /// Points the request at `path` (`r->filename`), copied into the request pool.
-    pub fn set_filename(&mut self, path: &str) {
-        let p = self.pool().strdup(path);
+    pub fn set_filename(&mut self, path: &[u8]) {
+        let p = self.pool().strdup_bytes(path);
         // SAFETY: exclusive access on the request's thread; the string lives in r->pool.
         unsafe { (*self.as_ptr()).filename = p.cast_mut() }
     }
@@ -293,15 +293,16 @@ impl<'a> Request<'a> {
         unsafe { super::RequestIo::new(self.as_ptr()) }
     }
 
-    /// Sets the status line and response headers (nothing is sent until the body is).
+    /// Sets the status line and response headers (raw bytes: HTTP header text is latin-1);
+    /// nothing is sent until the body is.
     pub fn set_response_head(
         &mut self,
         status: u16,
-        status_line: &str,
-        headers: &[(String, String)],
+        status_line: &[u8],
+        headers: &[(Vec<u8>, Vec<u8>)],
     ) {
         let pool = self.pool();
-        let line = pool.strdup(status_line);
+        let line = pool.strdup_bytes(status_line);
         // SAFETY: exclusive access on the request's thread; strings live in r->pool.
         unsafe {
             (*self.as_ptr()).status = i32::from(status);
@@ -311,15 +312,18 @@ impl<'a> Request<'a> {
             return;
         };
         for (name, value) in headers {
-            if name.eq_ignore_ascii_case("Content-Type") {
-                let v = pool.strdup(value);
+            if name.eq_ignore_ascii_case(b"Content-Type") {
+                let v = pool.strdup_bytes(value);
                 // SAFETY: ap_set_content_type stores the pool string on the request.
                 unsafe { sys::ap_set_content_type(self.as_ptr(), v) };
-            } else if name.eq_ignore_ascii_case("Content-Length") {
-                match value.trim().parse::<i64>() {
+            } else if name.eq_ignore_ascii_case(b"Content-Length") {
+                match std::str::from_utf8(value)
+                    .ok()
+                    .and_then(|v| v.trim().parse::<i64>().ok())
+                {
                     // SAFETY: sets the header and r->clength.
-                    Ok(n) => unsafe { sys::ap_set_content_length(self.as_ptr(), n) },
-                    Err(_) => out.add(pool, name, value),
+                    Some(n) => unsafe { sys::ap_set_content_length(self.as_ptr(), n) },
+                    None => out.add(pool, name, value),
                 }
             } else {
                 out.add(pool, name, value);

@@ -60,20 +60,10 @@ impl<'a> Table<'a> {
 
     /// Adds an entry, copying both strings into `pool` (which must be the table's pool or
     /// outlive it).
-    pub fn add(&self, pool: Pool, key: &str, val: &str) {
-        let (k, v): (*const c_char, *const c_char) = (pool.strdup(key), pool.strdup(val));
+    pub fn add(&self, pool: Pool, key: &[u8], val: &[u8]) {
+        let (k, v): (*const c_char, *const c_char) =
+            (pool.strdup_bytes(key), pool.strdup_bytes(val));
         // SAFETY: both strings live in a pool that outlives the table entry.
         unsafe { sys::apr_table_add(self.raw.as_ptr(), k, v) }
-    }
-
-    pub fn set(&self, pool: Pool, key: &str, val: &str) {
-        let (k, v) = (pool.strdup(key), pool.strdup(val));
-        // SAFETY: as in `add`.
-        unsafe { sys::apr_table_set(self.raw.as_ptr(), k, v) }
-    }
-
-    pub fn unset(&self, key: &CStr) {
-        // SAFETY: the table is live; apr_table_unset only reads `key`.
-        unsafe { sys::apr_table_unset(self.raw.as_ptr(), key.as_ptr()) }
     }
 }

@@ -177,13 +177,26 @@ fn configure_and_start(
     })
 }
 
+/// How long finalisation (atexit handlers, non-daemon threads) may delay a child's exit.
+const FINALIZE_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Finalises Python (`WSGIDestroyInterpreter On`): atexit handlers run. Called from the
-/// child's cleanup on the thread that started Python.
+/// child's cleanup on the thread that started Python. Bounded: an app thread that never
+/// ends must not keep the child (and an Apache restart) waiting.
 pub fn finish() {
     let tstate = MAIN_THREAD.swap(std::ptr::null_mut(), Ordering::AcqRel);
     if tstate.is_null() {
         return;
     }
+    std::thread::spawn(|| {
+        std::thread::sleep(FINALIZE_LIMIT);
+        tracing::warn!(
+            "RW0121: Python finalisation did not finish within {} s (an application thread or atexit handler is still running); exiting the child without waiting",
+            FINALIZE_LIMIT.as_secs()
+        );
+        // SAFETY: ends the process immediately; nothing else needs to run at this point.
+        unsafe { libc::_exit(0) };
+    });
     // SAFETY: `tstate` is the main thread state saved in `start`; restoring it takes the GIL
     // on this thread, then Python is finalised exactly once.
     unsafe {

@@ -27,6 +27,10 @@ pub fn rwsgi_version() -> (u32, u32, u32) {
 
 /// Installs everything in the freshly started interpreter.
 pub fn install(py: Python<'_>, settings: &PythonSettings, mpm: &Mpm) -> PyResult<()> {
+    // `threading` records the thread that first imports it as the main thread and waits
+    // for it at finalisation: that must be the real main thread, not a request thread whose
+    // state lives on (else every child hangs at exit).
+    py.import("threading")?;
     let sys = py.import("sys")?;
     sys.setattr("stdout", Bound::new(py, LogStream::new("<stdout>"))?)?;
     sys.setattr("stderr", Bound::new(py, LogStream::new("<stderr>"))?)?;

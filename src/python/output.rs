@@ -97,6 +97,10 @@ impl LogStream {
     }
     fn close(&self) {}
 
+    fn __repr__(&self) -> String {
+        format!("<mod_wsgi.Log name='{}'>", self.name)
+    }
+
     #[getter]
     fn name(&self) -> &'static str {
         self.name

@@ -17,6 +17,14 @@ pub fn latin1<'py>(py: Python<'py>, bytes: &[u8]) -> Bound<'py, PyString> {
     }
 }
 
+/// The latin-1 bytes of a native string (response status and headers, which
+/// `start_response` validated to be latin-1).
+pub fn latin1_encode(s: &str) -> Vec<u8> {
+    s.chars()
+        .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
+        .collect()
+}
+
 /// The CGI name of a request header (`User-Agent` → `HTTP_USER_AGENT`), or `None` for names
 /// with characters other than letters, digits and `-` (which could collide, e.g. `X_Y` vs
 /// `X-Y`, and are dropped as mod_wsgi does).

@@ -12,6 +12,7 @@ mod transport;
 
 pub use environ::{
     EnvironBuilder, collapse_slashes, header_variables as header_variables_of, latin1,
+    latin1_encode,
 };
 pub use file_wrapper::FileWrapper;
 pub use input::Input;

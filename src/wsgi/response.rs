@@ -49,9 +49,19 @@ pub fn run(
     };
     let result = app.call1((environ, &sr)).and_then(|iterable| {
         let sent = send(py, &sr, &iterable);
-        // PEP 3333: close() is called whatever happened while iterating.
-        let closed = close(&iterable);
-        sent.and(closed)
+        // PEP 3333: close() is called whatever happened while iterating. Its failure is
+        // the app's cleanup problem: logged, but a response produced in full stands.
+        if let Err(err) = close(&iterable) {
+            traceback::log(
+                py,
+                &format!(
+                    "RW0113: close() of the response iterable of '{}' raised",
+                    call.label
+                ),
+                &err,
+            );
+        }
+        sent
     });
     let result = result.and_then(|()| sr.borrow_mut().finish(py));
     match result {

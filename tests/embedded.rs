@@ -1,0 +1,427 @@
+//! PEP 3333 in embedded mode, through a real Apache: environ, wsgi.input, responses,
+//! streaming, file_wrapper and HEAD.
+
+mod harness;
+
+use std::time::Duration;
+
+use harness::*;
+use sha2::{Digest, Sha256};
+
+const APPS: &str = "
+WSGIScriptAlias /env {root}/apps/environ.py
+WSGIScriptAlias /echo {root}/apps/echo.py
+WSGIScriptAlias /resp {root}/apps/responses.py
+SetEnv RWSGI_TMP {root}/tmp
+SetEnv FROM_SETENV set-by-apache
+";
+
+fn start(mpm: Mpm) -> Apache {
+    start_with(mpm, "")
+}
+
+fn start_with(mpm: Mpm, extra: &str) -> Apache {
+    let stage = Stage::new(mpm);
+    let tmp = stage.root().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    std::process::Command::new("chmod")
+        .arg("1777")
+        .arg(&tmp)
+        .status()
+        .unwrap();
+    std::fs::write(stage.root().join("apps/data.bin"), pattern(300_000)).unwrap();
+    stage.start(&format!("{APPS}\n{extra}"))
+}
+
+/// Deterministic, non-repeating-looking test data.
+fn pattern(len: usize) -> Vec<u8> {
+    let mut x: u32 = 0x9E37_79B9;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn check_environ(mpm: Mpm) {
+    let apache = start(mpm);
+    let r = get_with(
+        &apache.url("/env/a/b%20c?x=1&y=%C3%A9"),
+        &[
+            ("X-Custom-Header", "v1"),
+            ("Proxy", "http://evil"),
+            ("Authorization", "Basic Zm9vOmJhcg=="),
+        ],
+    );
+    assert_eq!(r.status, 200);
+    let env = kv(&r.text());
+    let port = apache.port().to_string();
+    let expect = [
+        ("REQUEST_METHOD", "GET"),
+        ("SCRIPT_NAME", "/env"),
+        ("PATH_INFO", "/a/b c"),
+        ("QUERY_STRING", "x=1&y=%C3%A9"),
+        ("REQUEST_URI", "/env/a/b%20c?x=1&y=%C3%A9"),
+        ("REQUEST_SCHEME", "http"),
+        ("SERVER_NAME", "127.0.0.1"),
+        ("SERVER_PORT", port.as_str()),
+        ("SERVER_ADDR", "127.0.0.1"),
+        ("SERVER_PROTOCOL", "HTTP/1.1"),
+        ("SERVER_ADMIN", "admin@example.test"),
+        ("REMOTE_ADDR", "127.0.0.1"),
+        ("HTTP_X_CUSTOM_HEADER", "v1"),
+        ("FROM_SETENV", "set-by-apache"),
+        ("wsgi.url_scheme", "http"),
+        ("wsgi.version", "(1, 0)"),
+        ("wsgi.run_once", "False"),
+        ("wsgi.multiprocess", "True"),
+        ("wsgi.input_terminated", "True"),
+        ("mod_wsgi.process_group", ""),
+        ("mod_wsgi.application_group", ""),
+        ("mod_wsgi.callable_object", "application"),
+        ("mod_wsgi.request_handler", "wsgi-script"),
+        ("mod_wsgi.script_reloading", "1"),
+        ("mod_wsgi.script_name", "/env"),
+        ("mod_wsgi.path_info", "/a/b c"),
+        ("type.wsgi.input", "Input"),
+        ("all_native_str", "True"),
+        ("apache.version", "(2, 4, 71)"),
+    ];
+    for (k, v) in expect {
+        if k == "apache.version" {
+            assert!(
+                env.get(k).is_some_and(|a| a.starts_with("(2, 4, ")),
+                "{k}: {:?}",
+                env.get(k)
+            );
+            continue;
+        }
+        assert_eq!(
+            env.get(k).map(String::as_str),
+            Some(v),
+            "environ[{k}] for {mpm:?}"
+        );
+    }
+    let multithread = if mpm == Mpm::Prefork { "False" } else { "True" };
+    assert_eq!(env["wsgi.multithread"], multithread);
+    assert!(env["SCRIPT_FILENAME"].ends_with("/apps/environ.py"));
+    assert!(env["REMOTE_PORT"].parse::<u16>().unwrap() > 0);
+    assert!(
+        env["SERVER_SOFTWARE"].contains("rwsgi/"),
+        "{}",
+        env["SERVER_SOFTWARE"]
+    );
+    assert!(env.contains_key("mod_wsgi.request_id"));
+    assert!(env["mod_wsgi.request_start"].parse::<f64>().unwrap() > 1e9);
+    assert!(env["wsgi.errors"].contains("wsgi.errors"));
+    assert!(env["wsgi.file_wrapper"].contains("FileWrapper"));
+    // httpoxy and credentials
+    assert!(!env.contains_key("HTTP_PROXY"));
+    assert!(!env.contains_key("HTTP_AUTHORIZATION"));
+    assert!(!env.contains_key("HTTPS"));
+    // No body: no CONTENT_LENGTH/TYPE invented.
+    assert!(!env.contains_key("CONTENT_LENGTH"));
+
+    // The mount point itself and a root mount.
+    let env = kv(&get(&apache.url("/env")).text());
+    assert_eq!(
+        (env["SCRIPT_NAME"].as_str(), env["PATH_INFO"].as_str()),
+        ("/env", "")
+    );
+    let env = kv(&get(&apache.url("/env/")).text());
+    assert_eq!(
+        (env["SCRIPT_NAME"].as_str(), env["PATH_INFO"].as_str()),
+        ("/env", "/")
+    );
+    // Latin-1 native strings: a raw non-UTF-8 byte in the path stays one code point.
+    let raw_reply = raw(
+        apache.port(),
+        b"GET /env/caf%E9 HTTP/1.0\r\nHost: x\r\n\r\n",
+        Duration::from_secs(10),
+    );
+    let text = String::from_utf8_lossy(&raw_reply);
+    assert!(text.contains("PATH_INFO=/caf\u{e9}"), "{text}");
+
+    // wsgiref.validate finds nothing wrong (it raises AssertionError → 500 otherwise).
+    let r = get(&apache.url("/env/validated?validate=1"));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = post(
+        &apache.url("/env/validated?validate=1"),
+        "text/plain",
+        b"body",
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(kv(&r.text())["CONTENT_LENGTH"], "4");
+    assert_eq!(kv(&r.text())["CONTENT_TYPE"], "text/plain");
+    apache.assert_log_clean(&[]);
+}
+
+#[test]
+fn environ_event() {
+    check_environ(Mpm::Event);
+}
+
+#[test]
+fn environ_prefork() {
+    check_environ(Mpm::Prefork);
+}
+
+#[test]
+fn environ_worker() {
+    check_environ(Mpm::Worker);
+}
+
+#[test]
+fn input_read_modes_agree() {
+    let apache = start(Mpm::Event);
+    let mut body = Vec::new();
+    for i in 0..5000 {
+        body.extend_from_slice(format!("line {i} {}\n", "x".repeat(i % 97)).as_bytes());
+    }
+    body.extend_from_slice(b"no trailing newline");
+    let lines = 5001;
+    let expected = sha256_hex(&body);
+    for mode in [
+        "read",
+        "readn&n=1000",
+        "readn&n=1",
+        "readline",
+        "readline_n",
+        "readlines",
+        "iter",
+    ] {
+        let r = post(
+            &apache.url(&format!("/echo?mode={mode}")),
+            "application/octet-stream",
+            &body,
+        );
+        assert_eq!(r.status, 200, "mode {mode}: {}", r.text());
+        let got = kv(&r.text());
+        assert_eq!(got["len"], body.len().to_string(), "mode {mode}");
+        assert_eq!(got["sha256"], expected, "mode {mode}");
+        if ["readline", "readlines", "iter"].contains(&mode) {
+            assert_eq!(got["lines"], lines.to_string(), "mode {mode}");
+        }
+    }
+    // An app that ignores the body still answers, and the connection stays usable.
+    let r = post(&apache.url("/echo?mode=ignore"), "text/plain", &body);
+    assert_eq!(r.status, 200);
+    apache.assert_log_clean(&[]);
+}
+
+#[test]
+fn large_upload_and_download_verified_by_hash() {
+    let apache = start(Mpm::Event);
+    let body = pattern(50 * 1024 * 1024);
+    let r = post(
+        &apache.url("/echo?mode=readn&n=65536"),
+        "application/octet-stream",
+        &body,
+    );
+    assert_eq!(r.status, 200);
+    let got = kv(&r.text());
+    assert_eq!(got["len"], body.len().to_string());
+    assert_eq!(got["sha256"], sha256_hex(&body));
+    let echoed = post(
+        &apache.url("/echo?mode=echo"),
+        "application/octet-stream",
+        &body,
+    );
+    assert_eq!(echoed.status, 200);
+    assert_eq!(echoed.body.len(), body.len());
+    assert_eq!(sha256_hex(&echoed.body), sha256_hex(&body));
+    let big = get(&apache.url("/resp/big?52428800"));
+    assert_eq!(big.body.len(), 50 * 1024 * 1024);
+    assert_eq!(big.header("content-length"), Some("52428800"));
+}
+
+fn chunked_request(path: &str, parts: &[&[u8]]) -> Vec<u8> {
+    let mut req = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    )
+    .into_bytes();
+    for p in parts {
+        req.extend_from_slice(format!("{:x}\r\n", p.len()).as_bytes());
+        req.extend_from_slice(p);
+        req.extend_from_slice(b"\r\n");
+    }
+    req.extend_from_slice(b"0\r\n\r\n");
+    req
+}
+
+#[test]
+fn chunked_requests_need_wsgi_chunked_request() {
+    let apache = start(Mpm::Event);
+    let req = chunked_request("/echo?mode=read", &[b"hello ", b"chunked ", b"world"]);
+    let reply =
+        String::from_utf8_lossy(&raw(apache.port(), &req, Duration::from_secs(10))).into_owned();
+    assert!(reply.starts_with("HTTP/1.1 411"), "{reply}");
+    drop(apache);
+
+    let apache = start_with(
+        Mpm::Event,
+        "<Location /echo>\n WSGIChunkedRequest On\n</Location>",
+    );
+    let reply =
+        String::from_utf8_lossy(&raw(apache.port(), &req, Duration::from_secs(10))).into_owned();
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    assert!(
+        reply.contains(&format!("len={}", "hello chunked world".len())),
+        "{reply}"
+    );
+    assert!(
+        reply.contains(&sha256_hex(b"hello chunked world")),
+        "{reply}"
+    );
+    apache.assert_log_clean(&[]);
+}
+
+#[test]
+fn limit_request_body_is_honoured() {
+    let apache = start_with(
+        Mpm::Event,
+        "LimitRequestBody 1000\n<Location /echo>\n WSGIChunkedRequest On\n</Location>",
+    );
+    let r = post(&apache.url("/echo?mode=read"), "text/plain", &[b'x'; 2000]);
+    assert_eq!(r.status, 413);
+    let r = post(&apache.url("/echo?mode=read"), "text/plain", &[b'x'; 1000]);
+    assert_eq!(r.status, 200);
+    // A chunked body only shows its size while being read: still 413, not a 500.
+    let big = vec![b'y'; 1500];
+    let req = chunked_request("/echo?mode=read", &[&big]);
+    let reply =
+        String::from_utf8_lossy(&raw(apache.port(), &req, Duration::from_secs(10))).into_owned();
+    assert!(reply.starts_with("HTTP/1.1 413"), "{reply}");
+    assert_eq!(get(&apache.url("/resp/tuple")).text(), "abc");
+}
+
+#[test]
+fn responses_of_every_shape() {
+    let apache = start(Mpm::Event);
+    let r = get(&apache.url("/resp/write"));
+    assert_eq!((r.status, r.text().as_str()), (200, "written-returned"));
+    let r = get(&apache.url("/resp/tuple"));
+    assert_eq!(
+        (r.text().as_str(), r.header("content-length")),
+        ("abc", Some("3"))
+    );
+    let r = get(&apache.url("/resp/empty"));
+    assert_eq!((r.status, r.body.len()), (204, 0));
+    let r = get(&apache.url("/resp/status"));
+    assert_eq!(r.status, 418);
+    assert_eq!(r.header("x-custom"), Some("yes"));
+    let cookies: Vec<_> = r
+        .headers
+        .iter()
+        .filter(|(n, _)| n == "set-cookie")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(cookies, ["a=1", "b=2"]);
+    let raw_reply = raw(
+        apache.port(),
+        b"GET /resp/latin1 HTTP/1.0\r\nHost: x\r\n\r\n",
+        Duration::from_secs(10),
+    );
+    assert!(
+        raw_reply
+            .windows(9)
+            .any(|w| w == b"caf\xe9\r\nCon" || w == b"X-Latin: "),
+        "{}",
+        String::from_utf8_lossy(&raw_reply)
+    );
+    assert!(raw_reply.windows(4).any(|w| w == b"caf\xe9"));
+    // Streaming: 100 chunks in order, sent chunked (no length known in advance).
+    let r = get(&apache.url("/resp/stream?100"));
+    let expected: String = (0..100).map(|i| format!("chunk {i:05}\n")).collect();
+    assert_eq!(r.text(), expected);
+    assert_eq!(r.header("content-length"), None);
+    // close() is always called.
+    let r = get(&apache.url("/resp/close?x1"));
+    assert_eq!(r.text(), "body");
+    let marker = apache.root().join("tmp/closed-x1");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !marker.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(marker.exists(), "close() was not called");
+    apache.assert_log_clean(&[]);
+}
+
+#[test]
+fn streamed_chunks_reach_the_client_before_the_response_ends() {
+    let apache = start(Mpm::Event);
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", apache.port())).unwrap();
+    use std::io::{Read, Write};
+    s.write_all(b"GET /resp/slow-stream HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let started = std::time::Instant::now();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&got).contains("first") {
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0, "connection closed early");
+        got.extend_from_slice(&buf[..n]);
+    }
+    // The app sleeps 1.5 s after the first chunk: it must have been flushed before that.
+    assert!(
+        started.elapsed() < Duration::from_millis(1200),
+        "first chunk arrived after {:?}",
+        started.elapsed()
+    );
+    assert!(!String::from_utf8_lossy(&got).contains("second"));
+}
+
+#[test]
+fn file_wrapper_sends_the_file() {
+    let apache = start(Mpm::Event);
+    let data = pattern(300_000);
+    let r = get(&apache.url("/resp/file"));
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-length"), Some("300000"));
+    assert_eq!(sha256_hex(&r.body), sha256_hex(&data));
+    // From the file's current position.
+    let r = get(&apache.url("/resp/file?skip=1000"));
+    assert_eq!(r.body, &data[1000..]);
+    // The app's Content-Length limits what is sent.
+    let r = get(&apache.url("/resp/file?cl=500"));
+    assert_eq!(r.body, &data[..500]);
+    // Not a real file: iterated in blocks instead.
+    let r = get(&apache.url("/resp/filelike"));
+    assert_eq!(r.text(), "in-memory file");
+    apache.assert_log_clean(&[]);
+}
+
+#[test]
+fn head_requests_get_headers_only() {
+    let apache = start(Mpm::Event);
+    let reply = raw(
+        apache.port(),
+        b"HEAD /resp/tuple HTTP/1.0\r\nHost: x\r\n\r\n",
+        Duration::from_secs(10),
+    );
+    let text = String::from_utf8_lossy(&reply);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(text.contains("Content-Length: 3"), "{text}");
+    assert!(
+        text.ends_with("\r\n\r\n"),
+        "HEAD response carried a body: {text:?}"
+    );
+    // With no output filters, the app sees HEAD (WSGIMapHEADToGET Auto).
+    let reply = raw(
+        apache.port(),
+        b"HEAD /env HTTP/1.0\r\nHost: x\r\n\r\n",
+        Duration::from_secs(10),
+    );
+    assert!(String::from_utf8_lossy(&reply).ends_with("\r\n\r\n"));
+}

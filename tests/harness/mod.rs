@@ -1,0 +1,488 @@
+//! Starts a real Apache (Debian's `apache2`) with the built `mod_rwsgi.so` for a test: own
+//! world-readable ServerRoot, free port, `User`/`Group` when run as root. Stopped by pid.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mpm {
+    Event,
+    Worker,
+    Prefork,
+}
+
+impl Mpm {
+    pub const ALL: [Mpm; 3] = [Mpm::Event, Mpm::Worker, Mpm::Prefork];
+
+    fn name(self) -> &'static str {
+        match self {
+            Mpm::Event => "event",
+            Mpm::Worker => "worker",
+            Mpm::Prefork => "prefork",
+        }
+    }
+
+    /// Enough workers for the tests' concurrency: event closes keep-alive connections when
+    /// it runs short of threads, prefork needs a process per connection.
+    fn sizing(self) -> &'static str {
+        match self {
+            Mpm::Event | Mpm::Worker => {
+                "StartServers 1\nServerLimit 2\nThreadsPerChild 25\nThreadLimit 25\nMaxRequestWorkers 50\nMinSpareThreads 1\nMaxSpareThreads 50\n"
+            }
+            Mpm::Prefork => {
+                "StartServers 4\nMinSpareServers 4\nMaxSpareServers 12\nServerLimit 12\nMaxRequestWorkers 12\n"
+            }
+        }
+    }
+}
+
+/// The directory holding the test apps in the checkout.
+pub fn apps_source() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/apps")
+}
+
+/// The newest modification time of the module's sources.
+fn newest_source() -> std::time::SystemTime {
+    fn walk(dir: &Path, newest: &mut std::time::SystemTime) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, newest);
+            } else if let Ok(m) = entry.metadata().and_then(|m| m.modified()) {
+                *newest = (*newest).max(m);
+            }
+        }
+    }
+    let mut newest = std::time::UNIX_EPOCH;
+    walk(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut newest,
+    );
+    newest
+}
+
+/// The module under test: `RWSGI_MODULE`, else the cdylib cargo built for this profile.
+/// `cargo test` does not rebuild the cdylib, so a module older than its sources is refused.
+pub fn module_path() -> PathBuf {
+    if let Ok(p) = std::env::var("RWSGI_MODULE") {
+        return PathBuf::from(p);
+    }
+    let path = built_module();
+    let built = std::fs::metadata(&path).and_then(|m| m.modified());
+    match built {
+        Ok(t) if t >= newest_source() => path,
+        Ok(_) => panic!(
+            "{} is older than src/: run `cargo build` before `cargo test` (scripts/test.sh does)",
+            path.display()
+        ),
+        Err(e) => panic!(
+            "{}: {e}: run `cargo build` before `cargo test` (scripts/test.sh does)",
+            path.display()
+        ),
+    }
+}
+
+fn built_module() -> PathBuf {
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+    let profile = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
+    target.join(profile).join("libmod_rwsgi.so")
+}
+
+pub fn apache_bin() -> String {
+    std::env::var("APACHE_BIN").unwrap_or_else(|_| "apache2".to_owned())
+}
+
+pub fn is_root() -> bool {
+    // SAFETY-free: reading our own uid through /proc avoids a libc dependency in tests.
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn chmod(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    chmod(to, 0o755);
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            if entry.file_name() != "__pycache__" {
+                copy_dir(&entry.path(), &dest);
+            }
+        } else {
+            std::fs::copy(entry.path(), &dest).unwrap();
+            chmod(&dest, 0o644);
+        }
+    }
+}
+
+/// A staged ServerRoot, before Apache starts.
+pub struct Stage {
+    pub dir: tempfile::TempDir,
+    pub port: u16,
+    pub mpm: Mpm,
+}
+
+impl Stage {
+    pub fn new(mpm: Mpm) -> Stage {
+        let dir = tempfile::Builder::new()
+            .prefix("rwsgi-test-")
+            .tempdir_in("/tmp")
+            .unwrap();
+        chmod(dir.path(), 0o755);
+        copy_dir(&apps_source(), &dir.path().join("apps"));
+        std::fs::create_dir_all(dir.path().join("htdocs")).unwrap();
+        chmod(&dir.path().join("htdocs"), 0o755);
+        let module = dir.path().join("mod_rwsgi.so");
+        std::fs::copy(module_path(), &module).unwrap_or_else(|e| {
+            panic!(
+                "cannot copy {}: {e} (run `cargo build` first)",
+                module_path().display()
+            )
+        });
+        Stage {
+            dir,
+            port: free_port(),
+            mpm,
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes a file into the ServerRoot (world-readable).
+    pub fn write(&self, rel: &str, contents: &str) -> PathBuf {
+        let path = self.root().join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(&path, contents).unwrap();
+        chmod(&path, 0o644);
+        path
+    }
+
+    /// The full httpd.conf around `snippet` (`{root}` is replaced by the ServerRoot).
+    pub fn config(&self, snippet: &str) -> String {
+        let root = self.root().display().to_string();
+        let user = if is_root() {
+            "User www-data\nGroup www-data\n"
+        } else {
+            ""
+        };
+        let modules = "/usr/lib/apache2/modules";
+        format!(
+            "ServerRoot {root}\nDefaultRuntimeDir {root}\nListen 127.0.0.1:{port}\nPidFile {root}/httpd.pid\n\
+             ErrorLog {root}/error_log\nLogLevel info\n{user}ServerName localhost\nServerAdmin admin@example.test\n\
+             LoadModule mpm_{mpm}_module {modules}/mod_mpm_{mpm}.so\n\
+             LoadModule authz_core_module {modules}/mod_authz_core.so\n\
+             LoadModule mime_module {modules}/mod_mime.so\n\
+             LoadModule env_module {modules}/mod_env.so\n\
+             LoadModule alias_module {modules}/mod_alias.so\n\
+             LoadModule headers_module {modules}/mod_headers.so\n\
+             LoadModule wsgi_module {root}/mod_rwsgi.so\n\
+             TypesConfig /etc/mime.types\nDocumentRoot {root}/htdocs\nKeepAlive On\n\
+             <Directory {root}>\n  Require all granted\n</Directory>\n{sizing}\n{snippet}\n",
+            port = self.port,
+            mpm = self.mpm.name(),
+            sizing = self.mpm.sizing(),
+            snippet = snippet.replace("{root}", &root),
+        )
+    }
+
+    fn write_config(&self, snippet: &str) -> PathBuf {
+        let conf = self.root().join("httpd.conf");
+        std::fs::write(&conf, self.config(snippet)).unwrap();
+        conf
+    }
+
+    /// Runs `apache2 -t` on the configuration.
+    pub fn config_test(&self, snippet: &str) -> Output {
+        let conf = self.write_config(snippet);
+        Command::new(apache_bin())
+            .arg("-t")
+            .arg("-f")
+            .arg(&conf)
+            .output()
+            .unwrap()
+    }
+
+    /// Starts Apache in the foreground (as a child of the test) and waits for the port.
+    pub fn start(self, snippet: &str) -> Apache {
+        let test = self.config_test(snippet);
+        assert!(
+            test.status.success(),
+            "apache2 -t failed:\n{}{}",
+            String::from_utf8_lossy(&test.stdout),
+            String::from_utf8_lossy(&test.stderr)
+        );
+        let conf = self.root().join("httpd.conf");
+        // Apache signals its whole process group when it stops (killpg): it must not be ours.
+        let child = Command::new(apache_bin())
+            .process_group(0)
+            .arg("-f")
+            .arg(&conf)
+            .arg("-DFOREGROUND")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut apache = Apache {
+            stage: self,
+            child: Some(child),
+        };
+        apache.wait_ready();
+        apache
+    }
+}
+
+/// A running Apache; stopped (by pid) when dropped.
+pub struct Apache {
+    pub stage: Stage,
+    child: Option<Child>,
+}
+
+impl Apache {
+    /// Starts a server with `snippet` under `mpm`.
+    pub fn start(mpm: Mpm, snippet: &str) -> Apache {
+        Stage::new(mpm).start(snippet)
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if TcpStream::connect(("127.0.0.1", self.stage.port)).is_ok() {
+                return;
+            }
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!("apache2 exited with {status}:\n{}", self.error_log());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "apache2 did not listen on port {}:\n{}",
+            self.stage.port,
+            self.error_log()
+        );
+    }
+
+    pub fn port(&self) -> u16 {
+        self.stage.port
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.stage.port)
+    }
+
+    pub fn root(&self) -> &Path {
+        self.stage.root()
+    }
+
+    pub fn error_log(&self) -> String {
+        std::fs::read_to_string(self.root().join("error_log")).unwrap_or_default()
+    }
+
+    /// Waits until the error log contains `needle` (log lines are written asynchronously to
+    /// the response).
+    pub fn wait_for_log(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = self.error_log();
+            if log.contains(needle) || Instant::now() > deadline {
+                return log;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Asserts the error log has `needle`, printing the log otherwise.
+    pub fn assert_log(&self, needle: &str) {
+        let log = self.wait_for_log(needle);
+        assert!(log.contains(needle), "error_log lacks {needle:?}:\n{log}");
+    }
+
+    /// Asserts no `[wsgi:…]` line at warning level or above, except those naming one of
+    /// `allowed` (log codes such as "RW0104", or text the test expects).
+    pub fn assert_log_clean(&self, allowed: &[&str]) {
+        let log = self.error_log();
+        let bad: Vec<&str> = log
+            .lines()
+            .filter(|l| {
+                l.contains("[wsgi:error]") || l.contains("[wsgi:warn]") || l.contains("[wsgi:crit]")
+            })
+            .filter(|l| !allowed.iter().any(|a| l.contains(a)))
+            .collect();
+        assert!(
+            bad.is_empty(),
+            "unexpected wsgi log lines:\n{}",
+            bad.join("\n")
+        );
+    }
+
+    /// Pids of Apache's children (to check they survive or exit).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
+    pub fn stop(&mut self) -> Duration {
+        let started = Instant::now();
+        let Some(mut child) = self.child.take() else {
+            return Duration::ZERO;
+        };
+        let pid = child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if child.try_wait().unwrap().is_some() {
+                return started.elapsed();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        started.elapsed()
+    }
+}
+
+impl Drop for Apache {
+    fn drop(&mut self) {
+        self.stop();
+        if std::thread::panicking() {
+            eprintln!(
+                "---- error_log of the failed test ----\n{}",
+                self.error_log()
+            );
+        }
+    }
+}
+
+/// An HTTP client that reports every status instead of failing on 4xx/5xx.
+pub fn client() -> ureq::Agent {
+    let config = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build();
+    ureq::Agent::new_with_config(config)
+}
+
+/// A response read completely: status, headers (lower-case names) and body.
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn collect(resp: ureq::http::Response<ureq::Body>) -> Reply {
+    let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_ascii_lowercase(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let mut body = Vec::new();
+    resp.into_body()
+        .into_reader()
+        .read_to_end(&mut body)
+        .unwrap();
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+pub fn get(url: &str) -> Reply {
+    collect(client().get(url).call().unwrap())
+}
+
+pub fn get_with(url: &str, headers: &[(&str, &str)]) -> Reply {
+    let mut req = client().get(url);
+    for (n, v) in headers {
+        req = req.header(*n, *v);
+    }
+    collect(req.call().unwrap())
+}
+
+pub fn post(url: &str, content_type: &str, body: &[u8]) -> Reply {
+    collect(
+        client()
+            .post(url)
+            .header("Content-Type", content_type)
+            .send(body)
+            .unwrap(),
+    )
+}
+
+/// Sends raw bytes and reads until the server closes (or `timeout`): for checking what
+/// exactly goes over the wire (chunk terminators, aborted responses).
+pub fn raw(port: u16, request: &[u8], timeout: Duration) -> Vec<u8> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(timeout)).unwrap();
+    s.write_all(request).unwrap();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 65536];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(_) => break,
+        }
+    }
+    out
+}
+
+/// Parses the `key=value` lines test apps answer with.
+pub fn kv(body: &str) -> std::collections::BTreeMap<String, String> {
+    body.lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}

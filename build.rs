@@ -21,9 +21,6 @@ fn main() {
         python.version().major,
         python.version().minor
     );
-    // Unit tests link the crate into an executable: Apache's symbols are only provided by
-    // httpd when the module is loaded, so let the test binaries link without them.
-    println!("cargo::rustc-link-arg=-Wl,--unresolved-symbols=ignore-all");
 
     let apxs = env::var("APXS").unwrap_or_else(|_| "apxs".to_owned());
     let include_dir = query(&apxs, &["-q", "INCLUDEDIR"]).unwrap_or_else(|err| {

@@ -10,7 +10,6 @@ use pyo3::types::PyDict;
 use crate::apache::{
     BodyError as ApacheBodyError, FileKind, Mpm, Request, RequestIo, RequestLogContext, status,
 };
-use crate::config::parse::match_mount;
 use crate::config::{AliasPattern, AppOptions, GroupSpec, MapHead, ScriptAlias};
 use crate::python::app::{LoadError, Scripts};
 use crate::python::output::LogStream;
@@ -18,6 +17,8 @@ use crate::python::{interpreter, with_gil};
 use crate::wsgi::{
     self, BodyError, Channel, EnvironBuilder, Input, Outcome, ResponseHead, Transport,
 };
+use rwsgi_core::directive_args::match_mount;
+use rwsgi_core::http::script_name;
 
 /// Handler names that run `r->filename` as a WSGI script.
 const SCRIPT_HANDLERS: [&[u8]; 2] = [b"wsgi-script", b"application/x-httpd-wsgi"];
@@ -336,40 +337,6 @@ pub fn log_load_error(py: Python<'_>, err: &LoadError) {
     }
 }
 
-/// The part of the URI before PATH_INFO (what the script is mounted at).
-fn script_name<'a>(uri: &'a [u8], path_info: &[u8]) -> &'a [u8] {
-    if path_info.is_empty() {
-        return uri;
-    }
-    if uri.ends_with(path_info) {
-        return trim_slashes(&uri[..uri.len() - path_info.len()]);
-    }
-    // The directory walk canonicalised PATH_INFO (e.g. merged slashes): count the path
-    // segments it has and drop as many from the end of the URI.
-    let segments = path_info
-        .split(|&b| b == b'/')
-        .filter(|s| !s.is_empty())
-        .count();
-    let mut end = uri.len();
-    let mut seen = 0;
-    while end > 0 && seen < segments {
-        end -= 1;
-        if uri[end] == b'/' && end + 1 < uri.len() && uri[end + 1] != b'/' {
-            seen += 1;
-        }
-    }
-    trim_slashes(&uri[..end])
-}
-
-/// Mount points never end in '/' (`WSGIScriptAlias /app/` mounts at `/app`).
-fn trim_slashes(s: &[u8]) -> &[u8] {
-    let mut end = s.len();
-    while end > 0 && s[end - 1] == b'/' {
-        end -= 1;
-    }
-    &s[..end]
-}
-
 #[allow(clippy::too_many_arguments)]
 fn build_environ<'py>(
     py: Python<'py>,
@@ -470,18 +437,4 @@ fn build_environ<'py>(
         .map_or(0.0, |d| d.as_secs_f64());
     env.set("mod_wsgi.application_start", now)?;
     Ok(env.finish())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::script_name;
-
-    #[test]
-    fn script_name_is_the_uri_before_path_info() {
-        assert_eq!(script_name(b"/app/x/y", b"/x/y"), b"/app");
-        assert_eq!(script_name(b"/", b"/"), b"");
-        assert_eq!(script_name(b"/app", b""), b"/app");
-        assert_eq!(script_name(b"/app//x", b"/x"), b"/app");
-        assert_eq!(script_name(b"/app/", b"/"), b"/app");
-    }
 }

@@ -4,11 +4,11 @@
 
 use std::sync::Arc;
 
-use super::parse::{self, GroupSpec, MapHead};
 use super::{
     AliasPattern, AppOptions, DirConf, HandlerScript, ImportScript, ScriptAlias, ServerConf,
 };
 use crate::apache::{Cmd, Directive, Regex, Scope};
+use rwsgi_core::directive_args::{self as parse, GroupSpec, MapHead};
 
 type Setter = fn(&mut Cmd<'_>, &mut ServerConf, &mut DirConf, &str) -> Result<(), String>;
 
@@ -771,56 +771,4 @@ fn removed(cmd: &mut Cmd<'_>, _: &mut ServerConf, _: &mut DirConf, _: &str) -> R
         "{}: this directive was removed from mod_wsgi and has no effect; delete it",
         cmd.name()
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_mod_wsgi_directive_is_registered_once() {
-        let mut names: Vec<_> = DIRECTIVES
-            .iter()
-            .map(|d| d.name.to_str().unwrap())
-            .collect();
-        let total = names.len();
-        names.sort();
-        names.dedup();
-        assert_eq!(names.len(), total, "duplicate directive names");
-        // 49 registered by mod_wsgi 6.1 plus 4 removed ones that get a clear message.
-        assert_eq!(total, 53);
-        assert!(
-            names
-                .iter()
-                .all(|n| n.trim_start_matches('<').starts_with("WSGI"))
-        );
-    }
-
-    #[test]
-    fn group_selectors_for_embedded_mode() {
-        assert_eq!(
-            embedded_group("D", "process", "%{GLOBAL}").unwrap(),
-            GroupSpec::Global
-        );
-        assert_eq!(
-            embedded_group("D", "process", "%{ENV:G}").unwrap(),
-            GroupSpec::Env("G".into())
-        );
-        let err = embedded_group("WSGIProcessGroup", "process", "site").unwrap_err();
-        assert!(
-            err.starts_with("WSGIProcessGroup:") && err.contains("daemon mode"),
-            "{err}"
-        );
-        let err = embedded_group("WSGIApplicationGroup", "application", "%{RESOURCE}").unwrap_err();
-        assert!(
-            err.contains("sub-interpreter") && err.contains("%{GLOBAL}"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn unsupported_messages_name_the_directive() {
-        assert!(not_yet_reason("WSGIDaemonProcess").contains("daemon mode"));
-        assert!(not_yet_reason("WSGIAuthUserScript").contains("authentication"));
-    }
 }

@@ -2,12 +2,11 @@
 //! and per directory by Apache through [`MergeConfig`].
 
 pub mod directives;
-pub mod parse;
 
 use std::sync::Arc;
 
 use crate::apache::{MergeConfig, Regex};
-pub use parse::{GroupSpec, MapHead};
+pub use rwsgi_core::directive_args::{GroupSpec, MapHead};
 
 /// Options shared by `WSGIScriptAlias`, `WSGIScriptAliasMatch` and `WSGIHandlerScript`.
 #[derive(Clone, Debug, Default)]
@@ -127,38 +126,5 @@ impl MergeConfig for DirConf {
             map_head_to_get: pick(&base.map_head_to_get, &add.map_head_to_get),
             handler_scripts,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn directory_settings_override_and_inherit() {
-        let base = DirConf {
-            script_reloading: Some(false),
-            chunked_request: Some(true),
-            handler_scripts: vec![Arc::new(HandlerScript {
-                name: "h".into(),
-                path: "/base".into(),
-                options: AppOptions::default(),
-            })],
-            ..DirConf::default()
-        };
-        let add = DirConf {
-            script_reloading: Some(true),
-            handler_scripts: vec![Arc::new(HandlerScript {
-                name: "h".into(),
-                path: "/add".into(),
-                options: AppOptions::default(),
-            })],
-            ..DirConf::default()
-        };
-        let m = DirConf::merge(&base, &add);
-        assert_eq!(m.script_reloading, Some(true));
-        assert_eq!(m.chunked_request, Some(true));
-        assert_eq!(m.handler_scripts.len(), 1);
-        assert_eq!(m.handler_scripts[0].path, "/add");
     }
 }

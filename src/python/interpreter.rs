@@ -36,25 +36,12 @@ impl PythonHome {
         let root = PathBuf::from(home);
         match std::fs::read_to_string(root.join("pyvenv.cfg")) {
             Ok(cfg) => PythonHome::Venv {
-                version: venv_version(&cfg),
+                version: rwsgi_core::venv::venv_version(&cfg),
                 root,
             },
             Err(_) => PythonHome::Prefix(root),
         }
     }
-}
-
-/// The `X.Y` Python version a `pyvenv.cfg` declares.
-pub fn venv_version(cfg: &str) -> Option<String> {
-    cfg.lines().find_map(|line| {
-        let (key, value) = line.split_once('=')?;
-        let key = key.trim();
-        if key != "version" && key != "version_info" {
-            return None;
-        }
-        let mut parts = value.trim().split('.');
-        Some(format!("{}.{}", parts.next()?, parts.next()?))
-    })
 }
 
 /// The Python `X.Y` this module was built against.
@@ -226,35 +213,4 @@ pub fn check_home_readable(home: &Path) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_venv_versions() {
-        assert_eq!(
-            venv_version("home = /usr/bin\nversion = 3.11.2\n").as_deref(),
-            Some("3.11")
-        );
-        assert_eq!(
-            venv_version("version_info = 3.12.1.final.0").as_deref(),
-            Some("3.12")
-        );
-        assert_eq!(venv_version("home = /usr/bin"), None);
-    }
-
-    #[test]
-    fn detects_a_venv_by_its_config_file() {
-        let dir = tempfile::tempdir().unwrap();
-        assert_eq!(
-            PythonHome::detect(dir.path().to_str().unwrap()),
-            PythonHome::Prefix(dir.path().into())
-        );
-        std::fs::write(dir.path().join("pyvenv.cfg"), "version = 3.11.2\n").unwrap();
-        assert!(
-            matches!(PythonHome::detect(dir.path().to_str().unwrap()), PythonHome::Venv { version: Some(v), .. } if v == "3.11")
-        );
-    }
 }

@@ -4,17 +4,16 @@
 
 mod environ;
 mod file_wrapper;
-mod headers;
 mod input;
 mod response;
 mod start_response;
 mod transport;
 
-pub use environ::{
-    EnvironBuilder, collapse_slashes, header_variables as header_variables_of, latin1,
-    latin1_encode,
-};
+pub use environ::{EnvironBuilder, latin1};
 pub use file_wrapper::FileWrapper;
 pub use input::Input;
 pub use response::{Call, Outcome, run};
+pub use rwsgi_core::http::{
+    collapse_slashes, header_variables as header_variables_of, latin1_encode,
+};
 pub use transport::{BodyError, Channel, ResponseHead, Transport};

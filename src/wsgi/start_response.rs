@@ -5,8 +5,8 @@ use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
 
-use super::headers::{check_header, parse_status};
 use super::transport::{Channel, ResponseHead};
+use rwsgi_core::http::{check_header, parse_status};
 
 /// The per-request `start_response` callable.
 #[pyclass(module = "mod_wsgi")]
@@ -20,6 +20,7 @@ pub struct StartResponse {
     /// HEAD request: the body is produced but not sent.
     header_only: bool,
     overflow_logged: bool,
+    client_gone: Option<String>,
 }
 
 impl StartResponse {
@@ -32,6 +33,7 @@ impl StartResponse {
             sent: 0,
             header_only,
             overflow_logged: false,
+            client_gone: None,
         }
     }
 
@@ -64,10 +66,28 @@ impl StartResponse {
             ));
         };
         self.started = true;
-        self.channel
-            .with(py, |t| t.send_head(&head))
-            .and_then(|r| r)
-            .map_err(os_error)
+        self.transport(py, |t| t.send_head(&head))
+    }
+
+    /// Runs one send on the transport; a failure means the client cannot be reached any
+    /// more, which is remembered so it is not reported as the application's fault.
+    fn transport(
+        &mut self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut dyn super::Transport) -> Result<(), String> + Send,
+    ) -> PyResult<()> {
+        match self.channel.with(py, f).and_then(|r| r) {
+            Ok(()) => Ok(()),
+            Err(reason) => {
+                self.client_gone = Some(reason.clone());
+                Err(pyo3::exceptions::PyOSError::new_err(reason))
+            }
+        }
+    }
+
+    /// Why sending to the client failed, if it did.
+    pub fn client_gone(&self) -> Option<&str> {
+        self.client_gone.as_deref()
     }
 
     /// Sends one body chunk (truncated to Content-Length, which is never exceeded).
@@ -102,10 +122,7 @@ impl StartResponse {
         if self.header_only {
             return Ok(());
         }
-        self.channel
-            .with(py, |t| t.send_body(chunk, flush))
-            .and_then(|r| r)
-            .map_err(os_error)
+        self.transport(py, |t| t.send_body(chunk, flush))
     }
 
     /// Sends a file's bytes by descriptor.
@@ -115,10 +132,7 @@ impl StartResponse {
         if self.header_only || len == 0 {
             return Ok(());
         }
-        self.channel
-            .with(py, |t| t.send_file(fd, offset, len))
-            .and_then(|r| r)
-            .map_err(os_error)
+        self.transport(py, |t| t.send_file(fd, offset, len))
     }
 
     /// Ends a successful response: sends a head not sent yet (empty body); a body shorter
@@ -140,10 +154,6 @@ impl StartResponse {
             _ => Ok(()),
         }
     }
-}
-
-fn os_error(message: String) -> PyErr {
-    pyo3::exceptions::PyOSError::new_err(message)
 }
 
 fn validate(status: &Bound<'_, PyAny>, headers: &Bound<'_, PyAny>) -> PyResult<ResponseHead> {

@@ -1,5 +1,5 @@
-//! Pure parsing of directive arguments: words (with Apache's quoting), flags, `key=value`
-//! options and group specifications. No Apache types, so it is unit-tested on its own.
+//! Directive arguments: words (with Apache's quoting), flags, `key=value` options, group
+//! selectors and mount points.
 
 /// Splits a raw argument line into words the way `ap_getword_conf` does: whitespace
 /// separates, `"…"` or `'…'` quote, and a backslash escapes the quote character inside.

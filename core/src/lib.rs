@@ -1,0 +1,6 @@
+//! The pure parts of rwsgi: no Apache and no Python types, so they are unit-tested (and
+//! later fuzzed) on their own, outside httpd.
+
+pub mod directive_args;
+pub mod http;
+pub mod venv;

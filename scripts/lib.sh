@@ -1,0 +1,24 @@
+# Shared by the scripts in this folder: install the system packages rwsgi needs (Debian/Ubuntu)
+# when they are missing.
+
+RWSGI_PACKAGES="apache2 apache2-dev libclang-dev python3-dev python3-venv python3-flask python3-django curl"
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+ensure_packages() {
+    local missing=()
+    for p in $RWSGI_PACKAGES; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "rwsgi: installing system packages: ${missing[*]}"
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+    if ! command -v cargo >/dev/null; then
+        echo "rwsgi: cargo not found; install Rust (https://rustup.rs) and run again" >&2
+        exit 1
+    fi
+}

@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::apache::{
-    BodyError as ApacheBodyError, FileKind, Mpm, Request, RequestIo, RequestLogContext, status,
+    BodyError as ApacheBodyError, FileKind, Request, RequestIo, RequestLogContext, status,
 };
 use crate::config::{AliasPattern, AppOptions, GroupSpec, MapHead, ScriptAlias};
 use crate::python::app::{LoadError, Scripts};
@@ -27,7 +27,6 @@ const SCRIPT_HANDLERS: [&[u8]; 2] = [b"wsgi-script", b"application/x-httpd-wsgi"
 pub struct ChildState {
     pub scripts: Scripts,
     pub base_environ: Py<PyDict>,
-    pub mpm: Mpm,
 }
 
 /// Set once in `child_init` when Python started.

@@ -158,7 +158,6 @@ pub fn child_init(pchild: Pool, server: Server<'_>) {
         let _ = CHILD.set(ChildState {
             scripts: Default::default(),
             base_environ: base,
-            mpm,
         });
         if let Some(child) = CHILD.get() {
             for script in &conf.import_scripts {

@@ -1012,7 +1012,6 @@ fn env_selected_application_group() {
 }
 
 #[test]
-#[ignore = "bug: a %{ENV:…} group whose value is %{GLOBAL} is taken literally (RW0112, 500) instead of selecting the main interpreter as mod_wsgi does"]
 fn env_selected_group_naming_global_runs_embedded() {
     // mod_wsgi re-expands a %{ENV:…} value that is itself an expansion: a variable holding
     // "%{GLOBAL}" selects the main interpreter (wsgi_application_group/wsgi_process_group).
@@ -1048,69 +1047,19 @@ fn script_alias_serves_under_event_and_worker() {
     }
 }
 
-/// Prefork's parent sends SIGTERM to its whole process group when it shuts down
-/// (`kill(-pgrp, SIGTERM)`). `Apache::start` spawns it in the test runner's group, so
-/// stopping it would kill the test run: this test runs prefork in a group of its own.
 #[test]
 fn script_alias_serves_under_prefork() {
-    use std::os::unix::process::CommandExt;
-    let stage = Stage::new(Mpm::Prefork);
-    let snippet = "WSGIScriptAlias /app {root}/apps/dir_env.py\n";
-    let test = stage.config_test(snippet);
-    assert!(test.status.success(), "{}", output_text(&test));
-    let mut child = Command::new(apache_bin())
-        .arg("-f")
-        .arg(stage.root().join("httpd.conf"))
-        .arg("-DFOREGROUND")
-        .process_group(0)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    struct Stop(std::process::Child);
-    impl Drop for Stop {
-        fn drop(&mut self) {
-            let pid = self.0.id().to_string();
-            let _ = Command::new("kill").args(["-TERM", &pid]).status();
-            for _ in 0..300 {
-                if self.0.try_wait().ok().flatten().is_some() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", stage.port)).is_err() {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "prefork apache2 exited"
-        );
-        assert!(
-            std::time::Instant::now() < deadline,
-            "prefork apache2 did not listen"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let guard = Stop(child);
-    let url = |path: &str| format!("http://127.0.0.1:{}{path}", stage.port);
+    let apache = Apache::start(
+        Mpm::Prefork,
+        "WSGIScriptAlias /app {root}/apps/dir_env.py\n",
+    );
     for _ in 0..6 {
-        let reply = get(&url("/app/p"));
-        assert_eq!(reply.status, 200, "{}", reply.text());
-        let env = kv(&reply.text());
+        let env = env_at(&apache, "/app/p");
         assert_eq!(var(&env, "app"), Some("dir_env"));
         assert_eq!(var(&env, "SCRIPT_NAME"), Some("/app"));
         assert_eq!(var(&env, "PATH_INFO"), Some("/p"));
         assert_eq!(var(&env, "wsgi.multithread"), Some("False"));
         assert_eq!(var(&env, "wsgi.multiprocess"), Some("True"));
     }
-    drop(guard);
-    let log = std::fs::read_to_string(stage.root().join("error_log")).unwrap_or_default();
-    assert!(
-        !log.contains("[wsgi:error]") && !log.contains("[wsgi:crit]"),
-        "{log}"
-    );
+    apache.assert_log_clean(&[]);
 }

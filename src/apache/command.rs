@@ -75,30 +75,6 @@ impl<'a> Cmd<'a> {
     pub fn in_virtual_host(&self) -> bool {
         self.server().is_virtual()
     }
-
-    /// True inside `<Directory>`, `<Location>`, `<Files>` or `.htaccess`.
-    pub fn in_directory(&self) -> bool {
-        !self.raw.path.is_null()
-    }
-
-    /// The file and line of the directive, for messages about it.
-    pub fn location(&self) -> String {
-        let d = self.raw.directive;
-        if d.is_null() {
-            return String::new();
-        }
-        // SAFETY: cmd->directive is the live parsed directive; filename is a C string.
-        let (file, line) = unsafe { ((*d).filename, (*d).line_num) };
-        if file.is_null() {
-            return String::new();
-        }
-        // SAFETY: as above.
-        format!(
-            "{}:{}",
-            unsafe { CStr::from_ptr(file) }.to_string_lossy(),
-            line
-        )
-    }
 }
 
 const fn entry<S, D>(i: usize, d: &Directive<S, D>) -> sys::command_rec {
@@ -168,7 +144,7 @@ unsafe extern "C" fn invoke(
     };
     if directive.scope == Scope::Global {
         // SAFETY: ap_check_cmd_context returns NULL or a static/pool error string.
-        let err = unsafe { sys::ap_check_cmd_context(parms, sys::GLOBAL_ONLY as u32) };
+        let err = unsafe { sys::ap_check_cmd_context(parms, sys::GLOBAL_ONLY) };
         if !err.is_null() {
             return err;
         }

@@ -8,7 +8,6 @@ use std::mem::offset_of;
 use std::os::fd::RawFd;
 use std::thread::{self, ThreadId};
 
-use super::log::{Level, log_request_raw};
 use super::request::Request;
 use super::sys;
 
@@ -261,14 +260,6 @@ impl RequestIo {
             (*(*self.r).connection).keepalive = sys::AP_CONN_CLOSE;
             let _ = self.pass();
         }
-    }
-
-    /// Logs against the request (client address, vhost error log).
-    pub fn log(&self, level: Level, msg: &str) -> Result<(), String> {
-        self.check_thread()?;
-        // SAFETY: owner thread, request live.
-        unsafe { log_request_raw(self.r, level, msg) };
-        Ok(())
     }
 
     /// # Safety

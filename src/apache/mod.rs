@@ -26,12 +26,11 @@ mod table;
 
 pub use command::{Cmd, Directive, Scope};
 pub use io::{BodyError, RequestIo};
-pub use log::{Level, RequestLogContext, log_current, log_request, log_server};
+pub use log::{Level, RequestLogContext, log_current, log_server};
 pub use pool::Pool;
 pub use regex::Regex;
 pub use request::{FileKind, Request};
 pub use server::{Mpm, Server, server_state};
-pub use table::Table;
 
 /// Status codes handlers return to Apache.
 pub mod status {

@@ -41,7 +41,7 @@ const _: () = assert!(CommandTable::<1>::ENTRY_SIZE == size_of::<sys::command_re
 pub(super) fn module_index() -> i32 {
     // SAFETY: Apache writes module_index once while loading, before any hook runs; reads
     // afterwards race with nothing.
-    unsafe { (*(&raw const wsgi_module)).module_index }
+    unsafe { wsgi_module.module_index }
 }
 
 /// Reads this module's slot of a configuration vector (`ap_get_module_config`).

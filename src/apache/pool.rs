@@ -74,8 +74,8 @@ impl Pool {
         let c = self.strdup(path);
         // SAFETY: `c` is a pool string; the result is a pool string or NULL.
         let out = unsafe { sys::ap_server_root_relative(self.as_ptr(), c) };
-        // SAFETY: non-NULL results are NUL-terminated pool strings.
         (!out.is_null()).then(|| {
+            // SAFETY: non-NULL results are NUL-terminated pool strings.
             unsafe { CStr::from_ptr(out) }
                 .to_string_lossy()
                 .into_owned()

@@ -125,10 +125,6 @@ impl<'a> Request<'a> {
     pub fn header_only(&self) -> bool {
         self.rec().header_only != 0
     }
-    /// Is this a sub-request (e.g. for a `DirectoryIndex` look-up)?
-    pub fn is_subrequest(&self) -> bool {
-        !self.rec().main.is_null()
-    }
     /// `r->request_time`: microseconds since the epoch when the request line was read.
     pub fn request_time_us(&self) -> i64 {
         self.rec().request_time

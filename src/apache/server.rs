@@ -48,27 +48,18 @@ impl<'a> Server<'a> {
         self.rec().is_virtual != 0
     }
 
-    /// `ServerName` (or the host Apache guessed).
-    pub fn name(&self) -> String {
-        cstr(self.rec().server_hostname)
-    }
-
     pub fn admin(&self) -> String {
         cstr(self.rec().server_admin)
     }
 
-    /// The virtual hosts after this (main) server, in configuration order.
-    pub fn next(&self) -> Option<Server<'a>> {
-        // SAFETY: `next` links live server_recs of the same configuration.
-        unsafe { Server::from_raw(self.rec().next) }
-    }
-
     /// The uid/gid Apache children run as (`User`/`Group`, from mod_unixd).
     pub fn unixd_user() -> (u32, u32, String) {
-        // SAFETY: ap_unixd_config is a static of the httpd binary, filled while reading the
+        // ap_unixd_config is a static of the httpd binary, filled while reading the
         // configuration and only read afterwards.
-        let cfg = unsafe { &*(&raw const sys::ap_unixd_config) };
-        (cfg.user_id, cfg.group_id, cstr(cfg.user_name))
+        let cfg = &raw const sys::ap_unixd_config;
+        // SAFETY: as above; only plain fields are read.
+        let (uid, gid, name) = unsafe { ((*cfg).user_id, (*cfg).group_id, (*cfg).user_name) };
+        (uid, gid, cstr(name))
     }
 }
 
@@ -90,13 +81,6 @@ pub mod server_state {
         // SAFETY: ap_state_query only reads process globals.
         let state = unsafe { sys::ap_state_query(sys::AP_SQ_MAIN_STATE as i32) };
         state == sys::AP_SQ_MS_CREATE_PRE_CONFIG as i32
-    }
-
-    /// True under `apache2 -t` / `-S` / `-D DUMP_…`.
-    pub fn is_config_test() -> bool {
-        // SAFETY: as above.
-        let mode = unsafe { sys::ap_state_query(sys::AP_SQ_RUN_MODE as i32) };
-        mode == sys::AP_SQ_RM_CONFIG_TEST as i32 || mode == sys::AP_SQ_RM_CONFIG_DUMP as i32
     }
 }
 

@@ -52,6 +52,7 @@ impl<'a> Table<'a> {
             let val: &[u8] = if e.val.is_null() {
                 b""
             } else {
+                // SAFETY: non-NULL values are NUL-terminated table strings.
                 unsafe { CStr::from_ptr(e.val) }.to_bytes()
             };
             (key, val)

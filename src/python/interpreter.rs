@@ -125,8 +125,8 @@ fn configure_and_start(
                 root.join("bin").join("python")
             };
             let c = cstring(&python.to_string_lossy())?;
-            // SAFETY: the field belongs to `config`; the bytes are copied (locale-decoded).
             check(
+                // SAFETY: the field belongs to `config`; the bytes are copied (locale-decoded).
                 unsafe {
                     ffi::PyConfig_SetBytesString(config, &mut config.program_name, c.as_ptr())
                 },
@@ -135,8 +135,8 @@ fn configure_and_start(
         }
         Some(PythonHome::Prefix(prefix)) => {
             let c = cstring(&prefix.to_string_lossy())?;
-            // SAFETY: as above.
             check(
+                // SAFETY: as above.
                 unsafe { ffi::PyConfig_SetBytesString(config, &mut config.home, c.as_ptr()) },
                 || format!("setting the Python home to {}", prefix.display()),
             )?;

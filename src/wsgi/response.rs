@@ -129,12 +129,26 @@ fn fail(
     sr: Option<&Bound<'_, StartResponse>>,
     err: PyErr,
 ) -> Outcome {
-    let started = sr.is_some_and(|s| s.try_borrow().map(|s| s.started).unwrap_or(true));
+    let state = sr.and_then(|s| s.try_borrow().ok());
+    let started = sr.is_some() && state.as_ref().is_none_or(|s| s.started);
+    let client_gone = state
+        .as_ref()
+        .and_then(|s| s.client_gone().map(str::to_owned));
+    drop(state);
     let input_failure = call
         .input_failure
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .clone();
+    if let Some(reason) = client_gone {
+        // The client went away (or Apache is stopping): nobody's bug, nothing to send.
+        tracing::info!(
+            "RW0114: the client connection was lost while sending the response for '{}': {reason}",
+            call.label
+        );
+        let _ = call.channel.with(py, |t| t.abort());
+        return Outcome::Aborted;
+    }
     match (&input_failure, started) {
         (Some(body), false) => {
             // The client sent a bad or oversized body: its fault, not the app's.

@@ -1,11 +1,10 @@
 //! What happens when: configuration checks (also under `apache2 -t`), start-up in the
 //! parent, and Python start-up in each child.
 
-use std::ffi::CString;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use crate::apache::{Level, Mpm, Pool, Server, log_server, server_state};
+use crate::apache::{Level, Mpm, Pool, Server, log_server, os, server_state};
 use crate::embedded::{CHILD, ChildState};
 use crate::python::interpreter::{self, LINKED_VERSION, PythonHome};
 use crate::python::{modules, with_gil};
@@ -14,7 +13,13 @@ use crate::python::{modules, with_gil};
 /// fix, instead of failing in every child later.
 pub fn check_config(_pconf: Pool, server: Server<'_>) -> Result<(), String> {
     let conf = server.config();
-    let Some(home) = conf.python.home.as_deref() else {
+    // `prefix:exec_prefix` is allowed, as for PYTHONHOME; the prefix is what gets checked.
+    let Some(home) = conf
+        .python
+        .home
+        .as_deref()
+        .and_then(|h| h.split(':').next())
+    else {
         return Ok(());
     };
     if !Path::new(home).is_dir() {
@@ -34,38 +39,15 @@ pub fn check_config(_pconf: Pool, server: Server<'_>) -> Result<(), String> {
         }
     }
     // Children start Python after dropping privileges: check what the Apache user can read.
-    // SAFETY-free libc queries.
     let (uid, gid, user) = Server::unixd_user();
-    if is_root() && uid != 0 {
-        if let Err(blocked) = traversable_by(Path::new(home), uid, &groups_of(&user, gid)) {
+    if os::is_root() && uid != 0 {
+        if let Err(blocked) = traversable_by(Path::new(home), uid, &os::groups_of(&user, gid)) {
             return Err(format!(
                 "WSGIPythonHome: {home} is not readable by the Apache user {user} (uid {uid}): {blocked}; make it readable (e.g. chmod o+rx on that directory) or use a Python installed outside private directories such as /root"
             ));
         }
     }
     Ok(())
-}
-
-#[allow(unsafe_code)]
-fn is_root() -> bool {
-    // SAFETY: geteuid cannot fail.
-    unsafe { libc::geteuid() == 0 }
-}
-
-#[allow(unsafe_code)]
-fn groups_of(user: &str, gid: u32) -> Vec<u32> {
-    let Ok(name) = CString::new(user) else {
-        return vec![gid];
-    };
-    let mut groups = vec![0 as libc::gid_t; 256];
-    let mut n = groups.len() as libc::c_int;
-    // SAFETY: the buffer holds `n` gids; getgrouplist writes at most that many.
-    let rc = unsafe { libc::getgrouplist(name.as_ptr(), gid, groups.as_mut_ptr(), &mut n) };
-    if rc < 0 {
-        return vec![gid];
-    }
-    groups.truncate(n.max(0) as usize);
-    groups
 }
 
 /// Can `uid` (with `gids`) reach and read `path`? Returns the first component that stops it.

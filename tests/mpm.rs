@@ -272,7 +272,7 @@ fn stop_with_a_request_in_flight(mpm: Mpm) {
     );
     assert!(!wire.ends_with("\r\n0\r\n\r\n"), "{mpm:?}: {wire:?}");
     // The MPM closes the connection under the app; its next write fails and the request
-    // ends (logged as an error, RW0104/RW0106), so the worker thread can be joined.
+    // ends (logged at info level, RW0114), so the worker thread can be joined.
     assert_clean_shutdown(mpm, &apache);
 }
 

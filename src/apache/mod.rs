@@ -18,6 +18,7 @@ mod hooks;
 mod io;
 mod log;
 mod module;
+pub mod os;
 mod pool;
 mod regex;
 mod request;

@@ -1,5 +1,5 @@
-//! Apache's own regular expressions (PCRE via `ap_regex`), so `WSGIScriptAliasMatch` behaves
-//! exactly like `AliasMatch`, `$N` substitution included.
+//! Apache's own regular expressions (PCRE via `ap_regex`), so `WSGIScriptAliasMatch`
+//! patterns and `$N` substitution work as in `AliasMatch`.
 
 use std::ffi::CStr;
 use std::ptr::NonNull;

@@ -329,8 +329,8 @@ fn on_off(cmd: &Cmd<'_>, args: &str) -> Result<bool, String> {
 fn embedded_group(directive: &str, kind: &str, value: &str) -> Result<GroupSpec, String> {
     match GroupSpec::parse(value) {
         spec @ (GroupSpec::Global | GroupSpec::Env(_)) => Ok(spec),
-        GroupSpec::Named(name) if kind == "process" => Err(format!(
-            "{directive}: process group '{name}' needs daemon mode (WSGIDaemonProcess), which this \
+        GroupSpec::Named(_) | GroupSpec::Expansion(_) if kind == "process" => Err(format!(
+            "{directive}: process group '{value}' needs daemon mode (WSGIDaemonProcess), which this \
              version of rwsgi does not support yet; use %{{GLOBAL}} to run the application in \
              embedded mode"
         )),

@@ -33,6 +33,9 @@ pub enum PythonHome {
 
 impl PythonHome {
     pub fn detect(home: &str) -> PythonHome {
+        if home.contains(':') {
+            return PythonHome::Prefix(PathBuf::from(home));
+        }
         let root = PathBuf::from(home);
         match std::fs::read_to_string(root.join("pyvenv.cfg")) {
             Ok(cfg) => PythonHome::Venv {
@@ -164,6 +167,9 @@ fn configure_and_start(
     })
 }
 
+/// Set once finalisation returned, so the watchdog stands down.
+static FINALIZED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// How long finalisation (atexit handlers, non-daemon threads) may delay a child's exit.
 const FINALIZE_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -177,6 +183,9 @@ pub fn finish() {
     }
     std::thread::spawn(|| {
         std::thread::sleep(FINALIZE_LIMIT);
+        if FINALIZED.load(Ordering::Acquire) {
+            return;
+        }
         tracing::warn!(
             "RW0121: Python finalisation did not finish within {} s (an application thread or atexit handler is still running); exiting the child without waiting",
             FINALIZE_LIMIT.as_secs()
@@ -190,6 +199,7 @@ pub fn finish() {
         ffi::PyEval_RestoreThread(tstate);
         ffi::Py_FinalizeEx();
     }
+    FINALIZED.store(true, Ordering::Release);
 }
 
 /// Checks, as the current user, that a Python home can be used; names the first path that

@@ -141,9 +141,9 @@ fn fail(
         .unwrap_or_else(|e| e.into_inner())
         .clone();
     if let Some(reason) = client_gone {
-        // The client went away (or Apache is stopping): nobody's bug, nothing to send.
+        // Usually the client went away (or Apache is stopping): nobody's bug, nothing to send.
         tracing::info!(
-            "RW0114: the client connection was lost while sending the response for '{}': {reason}",
+            "RW0114: sending the response for '{}' failed, the client has most likely gone away: {reason}",
             call.label
         );
         let _ = call.channel.with(py, |t| t.abort());

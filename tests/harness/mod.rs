@@ -59,10 +59,9 @@ fn newest_source() -> std::time::SystemTime {
         }
     }
     let mut newest = std::time::UNIX_EPOCH;
-    walk(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
-        &mut newest,
-    );
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    walk(&manifest.join("src"), &mut newest);
+    walk(&manifest.join("core/src"), &mut newest);
     newest
 }
 

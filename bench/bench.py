@@ -1,0 +1,454 @@
+#!/usr/bin/env python3
+"""rwsgi benchmark: the same WSGI app under rwsgi, mod_wsgi, uWSGI, gunicorn and granian, and
+the same bytes served by Apache as static files (the ceiling no Apache module can pass).
+
+Every server gets the same processes x threads. Rounds are interleaved (A B C ... A B C ...)
+and results are reported as ratios against mod_wsgi measured in the same run, because the
+machine is small and noisy. Run through bench/run.sh, which builds and installs everything.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+MODULES = "/usr/lib/apache2/modules"
+
+# name, app path, request body bytes (POST) or None, static equivalent path or None
+WORKLOADS = [
+    ("hello", "/hello", None, "/static/hello.txt"),
+    ("get10k", "/get10k", None, "/static/10k.bin"),
+    ("post10k", "/echo", 10240, None),
+    ("file1m", "/file1m", None, "/static/1m.bin"),
+    ("upload50m", "/upload", 50 * 1024 * 1024, "/static/hello.txt"),
+    ("stream100", "/stream", None, None),
+    ("flask", "/flask/world", None, None),
+]
+
+# (server, workload) pairs the targets of issue 3 are judged on, with the minimum ratio.
+TARGETS = [
+    ("embedded hello >= 1.5x mod_wsgi embedded", "rwsgi-embedded", "modwsgi-embedded", "hello", 1.5),
+    ("embedded hello >= 85% of static", "rwsgi-embedded", "static", "hello", 0.85),
+    ("daemon hello >= 2.5x mod_wsgi daemon", "rwsgi-daemon", "modwsgi-daemon", "hello", 2.5),
+    ("daemon hello >= 60% of static", "rwsgi-daemon", "static", "hello", 0.60),
+    ("1 MB download within 10% of static", "rwsgi-embedded", "static", "file1m", 0.90),
+    ("50 MB upload within 10% of Apache discarding it", "rwsgi-embedded", "static", "upload50m", 0.90),
+]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, proc, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("server exited with %s" % proc.returncode)
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("server did not listen on %d" % port)
+
+
+def process_tree(root_pid):
+    """The pid and all its descendants."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [root_pid]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(children.get(pid, []))
+    return out
+
+
+def rss_kib(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class Server:
+    """A server process tree started in its own session (Apache signals its group)."""
+
+    def __init__(self, name, workdir):
+        self.name = name
+        self.workdir = os.path.join(workdir, name)
+        os.makedirs(self.workdir, exist_ok=True)
+        os.chmod(self.workdir, 0o755)
+        self.port = free_port()
+        self.proc = None
+
+    def command(self):
+        raise NotImplementedError
+
+    def env(self):
+        return dict(os.environ)
+
+    def start(self):
+        cmd, cwd = self.command()
+        log = open(os.path.join(self.workdir, "server.log"), "wb")
+        self.proc = subprocess.Popen(cmd, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, start_new_session=True, env=self.env())
+        wait_port(self.port, self.proc)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+    def pids(self):
+        return process_tree(self.proc.pid) if self.proc else []
+
+    def path_for(self, workload):
+        name, path, body, static = workload
+        return path
+
+
+class Apache(Server):
+    def __init__(self, name, workdir, args, body):
+        super().__init__(name, workdir)
+        self.args = args
+        self.body = body
+
+    def command(self):
+        user = "User www-data\nGroup www-data\n" if os.geteuid() == 0 else ""
+        # The event MPM closes keep-alive connections when every worker thread is busy
+        # (AH00484), so Apache gets twice the threads of the connections it must hold; the
+        # Python side (embedded or daemon) is what the processes x threads sizing is about.
+        p, t = self.args.processes, self.args.threads * 2
+        htdocs = os.path.join(self.args.workdir, "htdocs")
+        conf = f"""ServerRoot {self.workdir}
+DefaultRuntimeDir {self.workdir}
+PidFile {self.workdir}/httpd.pid
+Listen 127.0.0.1:{self.port}
+ServerName localhost
+{user}LoadModule mpm_event_module {MODULES}/mod_mpm_event.so
+LoadModule authz_core_module {MODULES}/mod_authz_core.so
+LoadModule mime_module {MODULES}/mod_mime.so
+LoadModule alias_module {MODULES}/mod_alias.so
+TypesConfig /etc/mime.types
+ErrorLog {self.workdir}/error_log
+LogLevel warn
+KeepAlive On
+MaxKeepAliveRequests 0
+StartServers {p}
+ServerLimit {p}
+ThreadsPerChild {t}
+ThreadLimit {t}
+MaxRequestWorkers {p * t}
+MinSpareThreads 1
+MaxSpareThreads {p * t}
+LimitRequestBody 0
+Alias /static {htdocs}
+<Directory {self.args.workdir}>
+    Require all granted
+</Directory>
+{self.body}
+"""
+        path = os.path.join(self.workdir, "httpd.conf")
+        with open(path, "w") as f:
+            f.write(conf)
+        return ["apache2", "-f", path, "-DFOREGROUND"], self.workdir
+
+
+class Static(Apache):
+    def path_for(self, workload):
+        return workload[3]
+
+
+class Command(Server):
+    def __init__(self, name, workdir, cmd, cwd):
+        super().__init__(name, workdir)
+        self.cmd = [c.replace("{port}", str(self.port)) for c in cmd]
+        self.cwd = cwd
+
+    def command(self):
+        return self.cmd, self.cwd
+
+
+def make_servers(args):
+    p, t = args.processes, args.threads
+    apps = os.path.join(args.workdir, "apps")
+    app = os.path.join(apps, "bench_app.py")
+    venv = args.venv
+    home = f"WSGIPythonHome {venv}\n"
+    alias = f"WSGIScriptAlias / {app}\n"
+    servers = [
+        Static("static", args.workdir, args, ""),
+        Apache("rwsgi-embedded", args.workdir, args,
+               f"LoadModule wsgi_module {args.workdir}/mod_rwsgi.so\n{home}{alias}"),
+    ]
+    modwsgi = subprocess.run([os.path.join(venv, "bin", "mod_wsgi-express"), "module-location"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    mw = f"LoadModule wsgi_module {modwsgi}\n{home}WSGIApplicationGroup %{{GLOBAL}}\n"
+    servers.append(Apache("modwsgi-embedded", args.workdir, args, mw + alias))
+    servers.append(Apache("modwsgi-daemon", args.workdir, args,
+                          mw + f"WSGIRestrictEmbedded On\nWSGISocketPrefix {args.workdir}/modwsgi-daemon/wsgi\n"
+                          f"WSGIDaemonProcess bench processes={p} threads={t} python-home={venv}\n"
+                          f"WSGIProcessGroup bench\n" + alias))
+    bin_ = lambda n: os.path.join(venv, "bin", n)  # noqa: E731
+    servers.append(Command("uwsgi", args.workdir, [
+        bin_("uwsgi"), "--http-socket", "127.0.0.1:{port}", "--http-keepalive", "--master",
+        "--processes", str(p), "--threads", str(t), "--wsgi-file", app, "--callable", "application",
+        "--disable-logging", "--die-on-term", "--need-app", "--post-buffering", "0",
+        "--buffer-size", "32768"], apps))
+    servers.append(Command("gunicorn", args.workdir, [
+        bin_("gunicorn"), "-k", "gthread", "-w", str(p), "--threads", str(t), "-b", "127.0.0.1:{port}",
+        "--keep-alive", "30", "--log-level", "warning", "bench_app:application"], apps))
+    servers.append(Command("granian", args.workdir, [
+        bin_("granian"), "--interface", "wsgi", "--workers", str(p), "--blocking-threads", str(t),
+        "--host", "127.0.0.1", "--port", "{port}", "--log-level", "warning", "bench_app:application"], apps))
+    if args.only:
+        servers = [s for s in servers if s.name in args.only]
+    return servers
+
+
+LAT = re.compile(r"^\s+(50|99)(?:\.000)?%\s+([\d.]+)(us|ms|s)\s*$", re.M)
+
+
+def to_ms(value, unit):
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def run_wrk(url, duration, connections, threads, body_bytes):
+    cmd = ["wrk", "-t%d" % threads, "-c%d" % connections, "-d%ds" % duration, "--latency", "--timeout", "30s"]
+    env = dict(os.environ)
+    if body_bytes is not None:
+        cmd += ["-s", os.path.join(HERE, "apps", "post.lua")]
+        env["BODY_BYTES"] = str(body_bytes)
+    out = subprocess.run(cmd + [url], capture_output=True, text=True, env=env).stdout
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    lat = {p: to_ms(v, u) for p, v, u in LAT.findall(out)}
+    errors = 0
+    for pat in (r"Non-2xx or 3xx responses: (\d+)", r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)"):
+        for g in re.findall(pat, out):
+            errors += sum(int(x) for x in (g if isinstance(g, tuple) else (g,)))
+    return {"rps": float(m.group(1)) if m else 0.0, "p50": lat.get("50"), "p99": lat.get("99"),
+            "errors": errors, "raw": out}
+
+
+class RssSampler(threading.Thread):
+    def __init__(self, server):
+        super().__init__(daemon=True)
+        self.server, self.peak, self.stopped = server, 0, threading.Event()
+
+    def run(self):
+        while not self.stopped.is_set():
+            for pid in self.server.pids():
+                self.peak = max(self.peak, rss_kib(pid))
+            self.stopped.wait(0.25)
+
+
+def measure(server, workload, args):
+    name, path, body, static = workload
+    url = "http://127.0.0.1:%d%s" % (server.port, server.path_for(workload))
+    conns = min(args.connections, 2) if body and body > 1_000_000 else args.connections
+    run_wrk(url, 1, conns, args.wrk_threads, body)  # warm-up (imports, caches, keep-alive)
+    sampler = RssSampler(server)
+    sampler.start()
+    result = run_wrk(url, args.duration, conns, args.wrk_threads, body)
+    sampler.stopped.set()
+    sampler.join()
+    result["rss_mib"] = sampler.peak / 1024.0
+    return result
+
+
+def applies(server, workload):
+    if isinstance(server, Static):
+        return workload[3] is not None
+    return True
+
+
+def environment(args):
+    def version(cmd):
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True).stdout.strip().splitlines()[0]
+        except (OSError, IndexError):
+            return "?"
+    venv_py = os.path.join(args.venv, "bin", "python")
+    pkgs = subprocess.run([venv_py, "-m", "pip", "list", "--format=json"], capture_output=True, text=True).stdout
+    pkgs = {p["name"].lower(): p["version"] for p in json.loads(pkgs or "[]")}
+    with open("/proc/meminfo") as f:
+        mem = int(f.readline().split()[1]) // 1024 // 1024
+    return {
+        "date": datetime.date.today().isoformat(),
+        "machine": "%s, %d cores, %d GiB" % (platform.machine(), os.cpu_count(), mem + 1),
+        "kernel": platform.release(),
+        "apache": version(["apache2", "-v"]).replace("Server version: ", ""),
+        "python": version([venv_py, "--version"]),
+        "rwsgi": version(["cargo", "pkgid", "--manifest-path", os.path.join(REPO, "Cargo.toml"), "-p", "rwsgi"]).rsplit("#", 1)[-1],
+        "mod_wsgi": pkgs.get("mod-wsgi", "?"), "uwsgi": pkgs.get("uwsgi", "?"),
+        "gunicorn": pkgs.get("gunicorn", "?"), "granian": pkgs.get("granian", "?"), "flask": pkgs.get("flask", "?"),
+        "wrk": version(["wrk", "-v"]),
+        "sizing": "%d processes x %d threads, wrk -t%d -c%d, %d s x %d rounds" % (
+            args.processes, args.threads, args.wrk_threads, args.connections, args.duration, args.rounds),
+    }
+
+
+def fmt(v, spec):
+    return "-" if v is None else format(v, spec)
+
+
+def report(results, servers, env, args):
+    names = [s.name for s in servers]
+    med = {}
+    for (srv, wl), runs in results.items():
+        med[(srv, wl)] = {k: statistics.median([r[k] for r in runs if r[k] is not None] or [0])
+                          for k in ("rps", "p50", "p99", "rss_mib")}
+        med[(srv, wl)]["errors"] = sum(r["errors"] for r in runs)
+    lines = ["# rwsgi benchmark — %s" % env["date"], ""]
+    lines += ["- " + "%s: %s" % (k, v) for k, v in env.items() if k != "date"]
+    lines += ["", "Requests/s are medians over interleaved rounds; ratios are against mod_wsgi "
+              "embedded (`/mw`) and Apache serving the same bytes statically (`/static`) in the "
+              "same run. RSS is the peak resident size of any one process of the server.", ""]
+    for wl in [w[0] for w in WORKLOADS if w[0] in args.workloads]:
+        lines += ["## %s" % wl, "", "| server | req/s | /mw | /static | p50 ms | p99 ms | peak RSS MiB | errors |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        base = med.get(("modwsgi-embedded", wl), {}).get("rps")
+        static = med.get(("static", wl), {}).get("rps")
+        for n in names:
+            m = med.get((n, wl))
+            if not m:
+                continue
+            lines.append("| %s | %s | %s | %s | %s | %s | %.1f | %d |" % (
+                n, fmt(m["rps"], ".0f"), fmt(m["rps"] / base if base else None, ".2f"),
+                fmt(m["rps"] / static if static else None, ".2f"), fmt(m["p50"], ".2f"),
+                fmt(m["p99"], ".2f"), m["rss_mib"], m["errors"]))
+        lines.append("")
+    lines += ["## Targets", "", "| target | measured | result |", "|---|---:|---|"]
+    for label, a, b, wl, minimum in TARGETS:
+        ma, mb = med.get((a, wl)), med.get((b, wl))
+        if not ma or not mb or not mb["rps"]:
+            lines.append("| %s | - | not measured (%s) |" % (label, "rwsgi daemon mode does not exist yet" if "daemon" in a else "missing"))
+            continue
+        ratio = ma["rps"] / mb["rps"]
+        lines.append("| %s | %.2f | %s |" % (label, ratio, "PASS" if ratio >= minimum else "FAIL"))
+    rss_r = [med[(n, w)]["rss_mib"] for n in ["rwsgi-embedded"] for w in args.workloads if (n, w) in med]
+    rss_m = [med[(n, w)]["rss_mib"] for n in ["modwsgi-embedded"] for w in args.workloads if (n, w) in med]
+    if rss_r and rss_m:
+        lines.append("| peak RSS per process <= mod_wsgi embedded | %.1f vs %.1f MiB | %s |" % (
+            max(rss_r), max(rss_m), "PASS" if max(rss_r) <= max(rss_m) else "FAIL"))
+    return "\n".join(lines) + "\n", med
+
+
+def chart(med, servers, path, args):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    wls = [w[0] for w in WORKLOADS if w[0] in args.workloads]
+    names = [s.name for s in servers]
+    fig, axes = plt.subplots(1, len(wls), figsize=(3.2 * len(wls), 4.5), squeeze=False)
+    for ax, wl in zip(axes[0], wls):
+        vals = [med.get((n, wl), {}).get("rps", 0) for n in names]
+        colors = ["#d62728" if n.startswith("rwsgi") else "#7f7f7f" if n == "static" else "#1f77b4" for n in names]
+        ax.bar(range(len(names)), vals, color=colors)
+        ax.set_xticks(range(len(names)))
+        ax.set_xticklabels(names, rotation=70, fontsize=7)
+        ax.set_title(wl)
+        ax.set_ylabel("requests/s" if wl == wls[0] else "")
+    fig.suptitle("rwsgi benchmark (%d processes x %d threads)" % (args.processes, args.threads))
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--venv", required=True, help="venv with mod_wsgi, uwsgi, gunicorn, granian, flask")
+    ap.add_argument("--module", required=True, help="the built mod_rwsgi.so")
+    ap.add_argument("--workdir", default="/tmp/rwsgi-bench")
+    ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    ap.add_argument("--processes", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument("--connections", type=int, default=8)
+    ap.add_argument("--wrk-threads", type=int, default=2)
+    ap.add_argument("--duration", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--only", nargs="*", help="server names to run")
+    ap.add_argument("--workloads", nargs="*", default=[w[0] for w in WORKLOADS])
+    args = ap.parse_args()
+
+    shutil.rmtree(args.workdir, ignore_errors=True)
+    os.makedirs(os.path.join(args.workdir, "htdocs"))
+    shutil.copytree(os.path.join(HERE, "apps"), os.path.join(args.workdir, "apps"))
+    shutil.copy(args.module, os.path.join(args.workdir, "mod_rwsgi.so"))
+    with open(os.path.join(args.workdir, "htdocs", "hello.txt"), "wb") as f:
+        f.write(b"Hello, world!")
+    with open(os.path.join(args.workdir, "htdocs", "10k.bin"), "wb") as f:
+        f.write(b"x" * 10240)
+    one_m = os.urandom(1024 * 1024)
+    for p in (os.path.join(args.workdir, "htdocs", "1m.bin"), os.path.join(args.workdir, "apps", "1m.bin")):
+        with open(p, "wb") as f:
+            f.write(one_m)
+    subprocess.run(["chmod", "-R", "a+rX", args.workdir], check=True)
+    os.chmod(args.workdir, 0o755)
+
+    env = environment(args)
+    print("environment:", json.dumps(env, indent=1))
+    servers = make_servers(args)
+    workloads = [w for w in WORKLOADS if w[0] in args.workloads]
+    results = {}
+    try:
+        for s in servers:
+            print("starting", s.name, "on port", s.port, flush=True)
+            s.start()
+        for rnd in range(args.rounds):
+            for wl in workloads:
+                for s in servers:  # interleaved: every server once per workload per round
+                    if not applies(s, wl):
+                        continue
+                    r = measure(s, wl, args)
+                    results.setdefault((s.name, wl[0]), []).append(r)
+                    print("round %d %-10s %-17s %9.0f req/s  p50 %s ms  p99 %s ms  rss %.1f MiB  errors %d" % (
+                        rnd + 1, wl[0], s.name, r["rps"], fmt(r["p50"], ".2f"), fmt(r["p99"], ".2f"),
+                        r["rss_mib"], r["errors"]), flush=True)
+    finally:
+        for s in servers:
+            s.stop()
+    text, med = report(results, servers, env, args)
+    os.makedirs(args.out, exist_ok=True)
+    stem = os.path.join(args.out, env["date"])
+    with open(stem + ".md", "w") as f:
+        f.write(text)
+    with open(stem + ".json", "w") as f:
+        json.dump({"environment": env, "median": {"%s/%s" % k: v for k, v in med.items()}}, f, indent=1)
+    chart(med, servers, stem + ".png", args)
+    print(text)
+    print("written:", stem + ".md", stem + ".png", stem + ".json")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# One command: builds rwsgi (release), installs the comparison servers into a venv made from
+# the same Python (mod_wsgi built from source), runs every server with the same app and sizing
+# under wrk, and writes bench/results/<date>.{md,png,json}. Extra arguments go to bench.py
+# (e.g. --rounds 5 --duration 10, --only rwsgi-embedded modwsgi-embedded, --workloads hello).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+RWSGI_PACKAGES="$RWSGI_PACKAGES wrk"
+ensure_packages
+python="${PYO3_PYTHON:-/usr/bin/python3}"
+cargo build --release
+# World-readable: Apache's children (www-data) import from it.
+venv="${BENCH_VENV:-/var/tmp/rwsgi-bench-venv}"
+if [ ! -x "$venv/bin/mod_wsgi-express" ] || [ ! -x "$venv/bin/granian" ]; then
+    "$python" -m venv "$venv"
+    # The local wheel cache may hold a mod_wsgi built for another Python: build from source.
+    env -u PIP_FIND_LINKS "$venv/bin/pip" install -q --no-binary mod_wsgi \
+        mod_wsgi uwsgi gunicorn granian flask matplotlib
+fi
+chmod -R a+rX "$venv"
+exec "$venv/bin/python" bench/bench.py --venv "$venv" --module target/release/libmod_rwsgi.so "$@"

@@ -77,9 +77,9 @@ pub fn translate_name(r: &mut Request<'_>) -> i32 {
 struct Embedded(RequestIo);
 
 impl Transport for Embedded {
-    fn read_body(&mut self, buf: &mut [u8]) -> Result<usize, BodyError> {
+    fn read_body(&mut self, buf: &mut [u8], fill: bool) -> Result<usize, BodyError> {
         self.0
-            .read(buf)
+            .read(buf, fill)
             .map_err(|ApacheBodyError { status, reason }| BodyError { status, reason })
     }
     fn send_head(&mut self, head: &ResponseHead) -> Result<(), String> {

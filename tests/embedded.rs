@@ -219,6 +219,38 @@ fn input_read_modes_agree() {
     apache.assert_log_clean(&[]);
 }
 
+/// `readline()` hands over a line as soon as it has arrived, without waiting for the rest of
+/// the body: the client here waits for the echo of its first line before sending more.
+#[test]
+fn readline_does_not_wait_for_the_rest_of_the_body() {
+    use std::io::{BufRead, BufReader, Write};
+    let apache = start(Mpm::Event);
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", apache.port())).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let rest = b"second line\n";
+    let first = b"first line\n";
+    let head = format!(
+        "POST /echo?mode=line_echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
+        first.len() + rest.len()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(first).unwrap();
+    let mut reader = BufReader::new(s.try_clone().unwrap());
+    let mut seen = String::new();
+    while !seen.contains("echo:first line") {
+        let mut line = String::new();
+        assert!(
+            reader.read_line(&mut line).unwrap() > 0,
+            "closed early: {seen}"
+        );
+        seen.push_str(&line);
+    }
+    s.write_all(rest).unwrap();
+    let mut tail = String::new();
+    std::io::Read::read_to_string(&mut reader, &mut tail).unwrap();
+    assert!(tail.contains("echo:second line"), "{tail}");
+}
+
 #[test]
 fn large_upload_and_download_verified_by_hash() {
     let apache = start(Mpm::Event);

@@ -106,12 +106,16 @@ impl RequestIo {
     }
 
     /// Reads up to `buf.len()` body bytes; `Ok(0)` means the body is complete.
-    pub fn read(&mut self, buf: &mut [u8]) -> Result<usize, BodyError> {
+    /// With `fill`, keeps reading until `buf` is full or the body ends (one call for a whole
+    /// `read(n)`); without, returns as soon as some bytes arrived (`readline` on a stream).
+    pub fn read(&mut self, buf: &mut [u8], fill: bool) -> Result<usize, BodyError> {
         self.check_thread().map_err(|reason| BodyError {
             status: 500,
             reason,
         })?;
-        while !self.input_done && !buf.is_empty() {
+        let mut total = 0;
+        while !self.input_done && total < buf.len() {
+            let buf = &mut buf[total..];
             // SAFETY: owner thread; the input brigade belongs to this request.
             let rv = unsafe {
                 sys::ap_get_brigade(
@@ -151,11 +155,12 @@ impl RequestIo {
             if eos {
                 self.input_done = true;
             }
-            if len > 0 {
-                return Ok(len);
+            total += len;
+            if total > 0 && !fill {
+                break;
             }
         }
-        Ok(0)
+        Ok(total)
     }
 
     /// Sets status and headers; they go out with the first body bytes (or at the end).

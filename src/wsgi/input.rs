@@ -9,9 +9,11 @@ use pyo3::types::PyBytes;
 
 use super::transport::{BodyError, Channel};
 
-/// How much to ask the transport for when the caller did not say.
-const CHUNK: usize = 64 * 1024;
+/// How much `read()` asks the transport for at a time.
+const CHUNK: usize = 256 * 1024;
 const LINE_CHUNK: usize = 8 * 1024;
+/// From this size on, `read(n)` fills the returned bytes object directly (one copy less).
+const DIRECT_READ: usize = 16 * 1024;
 
 /// The request body as a file-like object (`mod_wsgi.Input`).
 #[pyclass(module = "mod_wsgi", name = "Input")]
@@ -40,8 +42,9 @@ impl Input {
         &self.buffer[self.start..]
     }
 
-    /// Reads up to `want` more bytes from the transport into the buffer; false at EOF.
-    fn fill(&mut self, py: Python<'_>, want: usize) -> PyResult<bool> {
+    /// Reads up to `want` more bytes into the buffer (all of them unless the body ends, when
+    /// `fill`); false at the end of the body. One GIL release per call.
+    fn fill(&mut self, py: Python<'_>, want: usize, fill: bool) -> PyResult<bool> {
         if self.eof {
             return Ok(false);
         }
@@ -52,7 +55,9 @@ impl Input {
         let old = self.buffer.len();
         self.buffer.resize(old + want, 0);
         let mut chunk = std::mem::take(&mut self.buffer);
-        let result = self.channel.with(py, |t| t.read_body(&mut chunk[old..]));
+        let result = self
+            .channel
+            .with(py, |t| t.read_body(&mut chunk[old..], fill));
         let n = match result {
             Ok(Ok(n)) => n,
             Ok(Err(err)) => {
@@ -74,35 +79,79 @@ impl Input {
         };
         chunk.truncate(old + n);
         self.buffer = chunk;
-        if n == 0 {
+        if n == 0 || (fill && n < want) {
             self.eof = true;
         }
         Ok(n > 0)
     }
 
-    fn take(&mut self, n: usize) -> Vec<u8> {
+    /// `read(n)` with nothing buffered: the body is read straight into the bytes object
+    /// returned, instead of through the buffer (large uploads are copy-bound).
+    fn read_direct<'py>(&mut self, py: Python<'py>, n: usize) -> PyResult<Bound<'py, PyBytes>> {
+        let mut got = 0;
+        let channel = &self.channel;
+        let failure = &self.failure;
+        let bytes = PyBytes::new_with(py, n, |buf| {
+            match channel.with(py, |t| t.read_body(buf, true)) {
+                Ok(Ok(read)) => {
+                    got = read;
+                    Ok(())
+                }
+                Ok(Err(err)) => {
+                    let message = format!("request body read failed: {}", err.reason);
+                    failure
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .get_or_insert(err);
+                    Err(PyOSError::new_err(message))
+                }
+                Err(gone) => Err(PyOSError::new_err(gone)),
+            }
+        });
+        let bytes = match bytes {
+            Ok(b) => b,
+            Err(err) => {
+                self.eof = true;
+                return Err(err);
+            }
+        };
+        if got == n {
+            return Ok(bytes);
+        }
+        // The body ended first (a filled read is short only at the end).
+        self.eof = true;
+        Ok(PyBytes::new(py, &bytes.as_bytes()[..got]))
+    }
+
+    /// Returns the next `n` buffered bytes (or fewer, if fewer are buffered).
+    fn take<'py>(&mut self, py: Python<'py>, n: usize) -> Bound<'py, PyBytes> {
         let n = n.min(self.buffered().len());
-        let out = self.buffer[self.start..self.start + n].to_vec();
+        let out = PyBytes::new(py, &self.buffer[self.start..self.start + n]);
         self.start += n;
         out
     }
 
-    fn read_line(&mut self, py: Python<'_>, limit: Option<usize>) -> PyResult<Vec<u8>> {
+    fn read_line<'py>(
+        &mut self,
+        py: Python<'py>,
+        limit: Option<usize>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
         let mut scanned = 0;
         loop {
             let buf = self.buffered();
             let window = limit.map_or(buf.len(), |l| buf.len().min(l));
             if let Some(pos) = buf[scanned..window].iter().position(|&b| b == b'\n') {
-                return Ok(self.take(scanned + pos + 1));
+                return Ok(self.take(py, scanned + pos + 1));
             }
             if limit.is_some_and(|l| buf.len() >= l) {
-                return Ok(self.take(window));
+                return Ok(self.take(py, window));
             }
             scanned = window;
             let want = limit.map_or(LINE_CHUNK, |l| (l - buf.len()).min(LINE_CHUNK));
-            if !self.fill(py, want)? {
+            // Not `fill`: a line must be returned as soon as it has arrived.
+            if !self.fill(py, want, false)? {
                 let rest = self.buffered().len();
-                return Ok(self.take(rest));
+                return Ok(self.take(py, rest));
             }
         }
     }
@@ -120,18 +169,24 @@ impl Input {
     fn read<'py>(&mut self, py: Python<'py>, size: Option<isize>) -> PyResult<Bound<'py, PyBytes>> {
         match size_arg(size) {
             None => {
-                while self.fill(py, CHUNK)? {}
+                while self.fill(py, CHUNK, true)? {}
                 let rest = self.buffered().len();
-                Ok(PyBytes::new(py, &self.take(rest)))
+                Ok(self.take(py, rest))
+            }
+            Some(n)
+                if n >= DIRECT_READ && n <= CHUNK && self.buffered().is_empty() && !self.eof =>
+            {
+                self.read_direct(py, n)
             }
             Some(n) => {
+                // In steps, so read(huge) does not allocate `huge` bytes up front.
                 while self.buffered().len() < n {
                     let want = (n - self.buffered().len()).min(CHUNK);
-                    if !self.fill(py, want)? {
+                    if !self.fill(py, want, true)? {
                         break;
                     }
                 }
-                Ok(PyBytes::new(py, &self.take(n)))
+                Ok(self.take(py, n))
             }
         }
     }
@@ -142,8 +197,7 @@ impl Input {
         py: Python<'py>,
         size: Option<isize>,
     ) -> PyResult<Bound<'py, PyBytes>> {
-        let line = self.read_line(py, size_arg(size))?;
-        Ok(PyBytes::new(py, &line))
+        self.read_line(py, size_arg(size))
     }
 
     #[pyo3(signature = (hint=None))]
@@ -157,11 +211,12 @@ impl Input {
         let mut total = 0;
         loop {
             let line = self.read_line(py, None)?;
-            if line.is_empty() {
+            let len = line.as_bytes().len();
+            if len == 0 {
                 break;
             }
-            total += line.len();
-            lines.push(PyBytes::new(py, &line));
+            total += len;
+            lines.push(line);
             if hint.is_some_and(|h| total >= h) {
                 break;
             }
@@ -175,7 +230,7 @@ impl Input {
 
     fn __next__<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyBytes>>> {
         let line = self.read_line(py, None)?;
-        Ok((!line.is_empty()).then(|| PyBytes::new(py, &line)))
+        Ok((!line.as_bytes().is_empty()).then_some(line))
     }
 
     fn close(&self) {}

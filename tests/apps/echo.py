@@ -55,6 +55,16 @@ def application(environ, start_response):
         return [data]
     elif mode == "ignore":
         pass
+    elif mode == "line_echo":
+        # Each line is echoed (and flushed) as soon as it is read: readline() must not wait
+        # for more of the body than the line.
+        write = start_response("200 OK", [("Content-Type", "text/plain")])
+        while True:
+            line = inp.readline()
+            if not line:
+                break
+            write(b"echo:" + line)
+        return []
     body = "len=%d\nsha256=%s\nlines=%d\n" % (total, h.hexdigest(), lines)
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [body.encode()]

@@ -434,6 +434,30 @@ fn file_wrapper_sends_the_file() {
     apache.assert_log_clean(&[]);
 }
 
+/// print(), sys.stderr and wsgi.errors reach Apache's error log, one line per line, tagged
+/// with the client's address; a partial last line is flushed at the end of the request.
+#[test]
+fn python_output_goes_to_the_error_log_with_the_client() {
+    let apache = start(Mpm::Event);
+    assert_eq!(get(&apache.url("/resp/log?tag42")).text(), "logged");
+    for line in [
+        "printed-by-app tag42",
+        "wsgi-errors-line tag42",
+        "stderr-line tag42",
+        "partial line without newline tag42",
+    ] {
+        let log = apache.wait_for_log(line);
+        let found = log
+            .lines()
+            .find(|l| l.contains(line))
+            .unwrap_or_else(|| panic!("{line} not logged:\n{log}"));
+        assert!(
+            found.contains("[wsgi:error]") && found.contains("[client 127.0.0.1:"),
+            "{found}"
+        );
+    }
+}
+
 #[test]
 fn head_requests_get_headers_only() {
     let apache = start(Mpm::Event);

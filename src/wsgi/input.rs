@@ -174,7 +174,9 @@ impl Input {
                 Ok(self.take(py, rest))
             }
             Some(n)
-                if n >= DIRECT_READ && n <= CHUNK && self.buffered().is_empty() && !self.eof =>
+                if (DIRECT_READ..=CHUNK).contains(&n)
+                    && self.buffered().is_empty()
+                    && !self.eof =>
             {
                 self.read_direct(py, n)
             }

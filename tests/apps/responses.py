@@ -40,6 +40,14 @@ def application(environ, start_response):
         import io
         start_response("200 OK", [("Content-Type", "text/plain")])
         return environ["wsgi.file_wrapper"](io.BytesIO(b"in-memory file"), 4)
+    if path == "/log":
+        import sys
+        print("printed-by-app", query)
+        environ["wsgi.errors"].write("wsgi-errors-line " + query + "\n")
+        environ["wsgi.errors"].write("partial line without newline " + query)
+        sys.stderr.write("stderr-line " + query + "\n")
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"logged"]
     if path == "/empty":
         start_response("204 No Content", [])
         return []

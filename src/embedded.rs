@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::sync::{Arc, Mutex, OnceLock};
 
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -28,6 +29,46 @@ pub struct ChildState {
     pub scripts: Scripts,
     pub base_environ: Py<PyDict>,
 }
+
+/// Environ keys `build_environ` sets on every request. The per-process base dict holds them
+/// (as None) so each request's `copy()` is already full-sized: setting them then replaces a
+/// value instead of growing and rehashing the dict several times.
+pub const ALWAYS_SET: &[&str] = &[
+    "REQUEST_METHOD",
+    "REQUEST_URI",
+    "REQUEST_SCHEME",
+    "SCRIPT_NAME",
+    "PATH_INFO",
+    "QUERY_STRING",
+    "SCRIPT_FILENAME",
+    "SERVER_NAME",
+    "SERVER_PORT",
+    "SERVER_ADDR",
+    "SERVER_PROTOCOL",
+    "SERVER_ADMIN",
+    "REMOTE_ADDR",
+    "REMOTE_PORT",
+    "DOCUMENT_ROOT",
+    "CONTEXT_PREFIX",
+    "CONTEXT_DOCUMENT_ROOT",
+    "wsgi.url_scheme",
+    "wsgi.input",
+    "wsgi.errors",
+    "mod_wsgi.process_group",
+    "mod_wsgi.application_group",
+    "mod_wsgi.callable_object",
+    "mod_wsgi.request_handler",
+    "mod_wsgi.handler_script",
+    "mod_wsgi.script_reloading",
+    "mod_wsgi.listener_host",
+    "mod_wsgi.listener_port",
+    "mod_wsgi.script_name",
+    "mod_wsgi.path_info",
+    "mod_wsgi.request_start",
+    "mod_wsgi.queue_start",
+    "mod_wsgi.daemon_start",
+    "mod_wsgi.application_start",
+];
 
 /// Set once in `child_init` when Python started.
 pub static CHILD: OnceLock<ChildState> = OnceLock::new();
@@ -354,86 +395,107 @@ fn build_environ<'py>(
     if let Some(sub) = r.subprocess_env() {
         for (k, v) in sub.iter() {
             if k != b"HTTPS" {
-                env.var(&String::from_utf8_lossy(k), v)?;
+                env.var_named(&String::from_utf8_lossy(k), v)?;
             }
         }
     }
     let pass_auth = target.options.pass_authorization == Some(true);
     if let Some(headers) = r.headers_in() {
         for (k, v) in wsgi::header_variables_of(headers.iter(), pass_auth) {
-            env.var(&k, &v)?;
+            env.var_named(&k, &v)?;
         }
     }
     let method = r.method();
     env.var(
-        "REQUEST_METHOD",
+        intern!(py, "REQUEST_METHOD"),
         if map_head && method == b"HEAD" {
             b"GET"
         } else {
             method
         },
     )?;
-    env.var("REQUEST_URI", r.unparsed_uri())?;
-    env.var("REQUEST_SCHEME", r.scheme())?;
+    env.var(intern!(py, "REQUEST_URI"), r.unparsed_uri())?;
+    env.var(intern!(py, "REQUEST_SCHEME"), r.scheme())?;
     let uri = r.uri();
     let path_info = r.path_info();
     let script = wsgi::collapse_slashes(script_name(uri, path_info));
     let script: &[u8] = script.as_ref();
     let path_info = wsgi::collapse_slashes(path_info);
-    env.var("SCRIPT_NAME", script)?;
-    env.var("PATH_INFO", &path_info)?;
-    env.var("QUERY_STRING", r.args().unwrap_or(b""))?;
-    env.var("SCRIPT_FILENAME", r.filename().unwrap_or(b""))?;
-    env.var("SERVER_NAME", r.server_name())?;
-    env.var("SERVER_PORT", r.server_port().to_string().as_bytes())?;
-    env.var("SERVER_ADDR", r.local_ip())?;
-    env.var("SERVER_PROTOCOL", r.protocol())?;
-    env.var("SERVER_ADMIN", r.server_admin().as_bytes())?;
-    env.var("REMOTE_ADDR", r.client_ip())?;
-    env.var("REMOTE_PORT", r.client_port().to_string().as_bytes())?;
+    env.var(intern!(py, "SCRIPT_NAME"), script)?;
+    env.var(intern!(py, "PATH_INFO"), &path_info)?;
+    env.var(intern!(py, "QUERY_STRING"), r.args().unwrap_or(b""))?;
+    env.var(intern!(py, "SCRIPT_FILENAME"), r.filename().unwrap_or(b""))?;
+    env.var(intern!(py, "SERVER_NAME"), r.server_name())?;
+    env.var(
+        intern!(py, "SERVER_PORT"),
+        r.server_port().to_string().as_bytes(),
+    )?;
+    env.var(intern!(py, "SERVER_ADDR"), r.local_ip())?;
+    env.var(intern!(py, "SERVER_PROTOCOL"), r.protocol())?;
+    env.var(intern!(py, "SERVER_ADMIN"), r.server_admin().as_bytes())?;
+    env.var(intern!(py, "REMOTE_ADDR"), r.client_ip())?;
+    env.var(
+        intern!(py, "REMOTE_PORT"),
+        r.client_port().to_string().as_bytes(),
+    )?;
     if let Some(user) = r.user() {
-        env.var("REMOTE_USER", user)?;
+        env.var(intern!(py, "REMOTE_USER"), user)?;
     }
     if let Some(auth) = r.auth_type() {
-        env.var("AUTH_TYPE", auth)?;
+        env.var(intern!(py, "AUTH_TYPE"), auth)?;
     }
-    env.var("DOCUMENT_ROOT", r.document_root())?;
-    env.var("CONTEXT_PREFIX", r.context_prefix())?;
-    env.var("CONTEXT_DOCUMENT_ROOT", r.context_document_root())?;
+    env.var(intern!(py, "DOCUMENT_ROOT"), r.document_root())?;
+    env.var(intern!(py, "CONTEXT_PREFIX"), r.context_prefix())?;
+    env.var(
+        intern!(py, "CONTEXT_DOCUMENT_ROOT"),
+        r.context_document_root(),
+    )?;
 
-    env.set("wsgi.url_scheme", wsgi::latin1(py, r.scheme()))?;
+    env.set(intern!(py, "wsgi.url_scheme"), wsgi::latin1(py, r.scheme()))?;
     env.set(
-        "wsgi.input",
+        intern!(py, "wsgi.input"),
         Bound::new(py, Input::new(channel.clone(), input_failure.clone()))?,
     )?;
-    env.set("wsgi.errors", errors)?;
+    env.set(intern!(py, "wsgi.errors"), errors)?;
 
-    env.set("mod_wsgi.process_group", "")?;
-    env.set("mod_wsgi.application_group", "")?;
-    env.set("mod_wsgi.callable_object", target.callable.as_str())?;
-    env.var("mod_wsgi.request_handler", r.handler().unwrap_or(b""))?;
+    env.set(intern!(py, "mod_wsgi.process_group"), "")?;
+    env.set(intern!(py, "mod_wsgi.application_group"), "")?;
     env.set(
-        "mod_wsgi.handler_script",
+        intern!(py, "mod_wsgi.callable_object"),
+        target.callable.as_str(),
+    )?;
+    env.var(
+        intern!(py, "mod_wsgi.request_handler"),
+        r.handler().unwrap_or(b""),
+    )?;
+    env.set(
+        intern!(py, "mod_wsgi.handler_script"),
         target.handler_script.as_deref().unwrap_or(""),
     )?;
-    env.set("mod_wsgi.script_reloading", if reload { "1" } else { "0" })?;
-    env.var("mod_wsgi.listener_host", r.local_ip())?;
-    env.set("mod_wsgi.listener_port", r.local_port().to_string())?;
-    env.var("mod_wsgi.script_name", script)?;
-    env.var("mod_wsgi.path_info", &path_info)?;
+    env.set(
+        intern!(py, "mod_wsgi.script_reloading"),
+        if reload { "1" } else { "0" },
+    )?;
+    env.var(intern!(py, "mod_wsgi.listener_host"), r.local_ip())?;
+    env.set(
+        intern!(py, "mod_wsgi.listener_port"),
+        r.local_port().to_string(),
+    )?;
+    env.var(intern!(py, "mod_wsgi.script_name"), script)?;
+    env.var(intern!(py, "mod_wsgi.path_info"), &path_info)?;
     if let Some(id) = r.log_id() {
-        env.var("mod_wsgi.request_id", id)?;
+        env.var(intern!(py, "mod_wsgi.request_id"), id)?;
     }
     if let Some(id) = r.connection_log_id() {
-        env.var("mod_wsgi.connection_id", id)?;
+        env.var(intern!(py, "mod_wsgi.connection_id"), id)?;
     }
     let start = r.request_time_us() as f64 / 1e6;
-    env.set("mod_wsgi.request_start", start)?;
-    env.set("mod_wsgi.queue_start", start)?;
-    env.set("mod_wsgi.daemon_start", 0.0)?;
+    env.set(intern!(py, "mod_wsgi.request_start"), start)?;
+    env.set(intern!(py, "mod_wsgi.queue_start"), start)?;
+    env.set(intern!(py, "mod_wsgi.daemon_start"), 0.0)?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64());
-    env.set("mod_wsgi.application_start", now)?;
+    env.set(intern!(py, "mod_wsgi.application_start"), now)?;
     Ok(env.finish())
 }

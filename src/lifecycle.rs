@@ -130,7 +130,7 @@ pub fn child_init(pchild: Pool, server: Server<'_>) {
             );
             return false;
         }
-        let base = match modules::base_environ(py, &mpm) {
+        let base = match modules::base_environ(py, &mpm, crate::embedded::ALWAYS_SET) {
             Ok(base) => base.unbind(),
             Err(err) => {
                 crate::python::traceback::log(py, "RW0100: building the base environ failed", &err);

@@ -95,6 +95,7 @@ fn check_environ(mpm: Mpm) {
         ("mod_wsgi.path_info", "/a/b c"),
         ("type.wsgi.input", "Input"),
         ("all_native_str", "True"),
+        ("none_values", ""),
         ("apache.version", "(2, 4, 71)"),
     ];
     for (k, v) in expect {

@@ -102,9 +102,17 @@ fn restrict_signals(py: Python<'_>) -> PyResult<()> {
     Ok(())
 }
 
-/// A fresh `dict` with the entries every environ starts from (built once per process).
-pub fn base_environ<'py>(py: Python<'py>, mpm: &Mpm) -> PyResult<Bound<'py, PyDict>> {
+/// A fresh `dict` with the entries every environ starts from (built once per process), plus
+/// a None placeholder for each key in `always_set` (see `embedded::ALWAYS_SET`).
+pub fn base_environ<'py>(
+    py: Python<'py>,
+    mpm: &Mpm,
+    always_set: &[&str],
+) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
+    for key in always_set {
+        d.set_item(*key, py.None())?;
+    }
     d.set_item("wsgi.version", PyTuple::new(py, [1, 0])?)?;
     d.set_item("wsgi.multithread", mpm.threaded && mpm.max_threads > 1)?;
     d.set_item("wsgi.multiprocess", mpm.max_daemons > 1)?;

@@ -29,13 +29,19 @@ impl<'py> EnvironBuilder<'py> {
         self.dict.py()
     }
 
-    /// A CGI variable from raw bytes (latin-1).
-    pub fn var(&self, key: &str, value: &[u8]) -> PyResult<()> {
+    /// A CGI variable from raw bytes (latin-1). Keys are interned strings (`intern!`): a
+    /// fresh key string per entry and request was the largest cost of building the environ.
+    pub fn var(&self, key: &Bound<'py, PyString>, value: &[u8]) -> PyResult<()> {
         self.dict.set_item(key, latin1(self.py(), value))
     }
 
-    /// Any Python value.
-    pub fn set(&self, key: &str, value: impl IntoPyObject<'py>) -> PyResult<()> {
+    /// A CGI variable whose name is only known per request (request headers, SetEnv).
+    pub fn var_named(&self, key: &str, value: &[u8]) -> PyResult<()> {
+        self.dict.set_item(key, latin1(self.py(), value))
+    }
+
+    /// Any Python value under an interned key.
+    pub fn set(&self, key: &Bound<'py, PyString>, value: impl IntoPyObject<'py>) -> PyResult<()> {
         self.dict.set_item(key, value)
     }
 

@@ -8,6 +8,13 @@ use pyo3::types::{PyBytes, PyList, PyTuple};
 use super::transport::{Channel, ResponseHead};
 use rwsgi_core::http::{check_header, parse_status};
 
+/// What goes to the transport after the head.
+enum Op<'a> {
+    Body(&'a [u8], bool),
+    File { fd: i32, offset: u64, len: u64 },
+    HeadOnly,
+}
+
 /// The per-request `start_response` callable.
 #[pyclass(module = "mod_wsgi")]
 pub struct StartResponse {
@@ -56,33 +63,37 @@ impl StartResponse {
         }
     }
 
-    fn ensure_started(&mut self, py: Python<'_>) -> PyResult<()> {
-        if self.started {
-            return Ok(());
-        }
-        let Some(head) = self.head.clone() else {
-            return Err(PyRuntimeError::new_err(
-                "response body produced before start_response() was called",
-            ));
+    /// Hands the transport the head (the first time) and then `op`, in one GIL release. A
+    /// failure means the client cannot be reached any more; it is remembered so it is not
+    /// reported as the application's fault.
+    fn send(&mut self, py: Python<'_>, op: Op<'_>) -> PyResult<()> {
+        let head = if self.started {
+            None
+        } else {
+            Some(self.head.as_ref().ok_or_else(|| {
+                PyRuntimeError::new_err("response body produced before start_response() was called")
+            })?)
         };
+        let header_only = self.header_only;
+        let result = self
+            .channel
+            .with(py, |t| {
+                if let Some(head) = head {
+                    t.send_head(head)?;
+                }
+                match op {
+                    _ if header_only => Ok(()),
+                    Op::Body(data, flush) => t.send_body(data, flush),
+                    Op::File { fd, offset, len } => t.send_file(fd, offset, len),
+                    Op::HeadOnly => Ok(()),
+                }
+            })
+            .and_then(|r| r);
         self.started = true;
-        self.transport(py, |t| t.send_head(&head))
-    }
-
-    /// Runs one send on the transport; a failure means the client cannot be reached any
-    /// more, which is remembered so it is not reported as the application's fault.
-    fn transport(
-        &mut self,
-        py: Python<'_>,
-        f: impl FnOnce(&mut dyn super::Transport) -> Result<(), String> + Send,
-    ) -> PyResult<()> {
-        match self.channel.with(py, f).and_then(|r| r) {
-            Ok(()) => Ok(()),
-            Err(reason) => {
-                self.client_gone = Some(reason.clone());
-                Err(pyo3::exceptions::PyOSError::new_err(reason))
-            }
-        }
+        result.map_err(|reason| {
+            self.client_gone = Some(reason.clone());
+            pyo3::exceptions::PyOSError::new_err(reason)
+        })
     }
 
     /// Why sending to the client failed, if it did.
@@ -117,22 +128,19 @@ impl StartResponse {
                 }
             }
         }
-        self.ensure_started(py)?;
         self.sent += chunk.len() as u64;
-        if self.header_only {
-            return Ok(());
-        }
-        self.transport(py, |t| t.send_body(chunk, flush))
+        self.send(py, Op::Body(chunk, flush))
     }
 
     /// Sends a file's bytes by descriptor.
     pub fn emit_file(&mut self, py: Python<'_>, fd: i32, offset: u64, len: u64) -> PyResult<()> {
-        self.ensure_started(py)?;
         self.sent += len;
-        if self.header_only || len == 0 {
-            return Ok(());
-        }
-        self.transport(py, |t| t.send_file(fd, offset, len))
+        let op = if len == 0 {
+            Op::HeadOnly
+        } else {
+            Op::File { fd, offset, len }
+        };
+        self.send(py, op)
     }
 
     /// Ends a successful response: sends a head not sent yet (empty body); a body shorter
@@ -143,7 +151,9 @@ impl StartResponse {
                 "the application returned without calling start_response()",
             ));
         }
-        self.ensure_started(py)?;
+        if !self.started {
+            self.send(py, Op::HeadOnly)?;
+        }
         match self.content_length {
             Some(cl) if self.sent < cl && !self.header_only => {
                 Err(PyRuntimeError::new_err(format!(

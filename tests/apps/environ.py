@@ -15,6 +15,7 @@ def _app(environ, start_response):
     lines.append("type.wsgi.input=%s" % type(environ["wsgi.input"]).__name__)
     lines.append("all_native_str=%s" % all(
         type(v) is str for k, v in environ.items() if k.isupper()))
+    lines.append("none_values=%s" % ",".join(sorted(k for k, v in environ.items() if v is None)))
     lines.append("sys.prefix=%s" % sys.prefix)
     lines.append("pid=%d" % os.getpid())
     lines.append("thread=%d" % threading.get_ident())

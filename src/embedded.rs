@@ -155,10 +155,6 @@ struct Target<'a> {
     mtime_us: Option<i64>,
 }
 
-fn pick<T: Clone>(first: &Option<T>, second: &Option<T>) -> Option<T> {
-    first.clone().or_else(|| second.clone())
-}
-
 /// Resolves a `%{ENV:…}` group per request from the request environment (SetEnv,
 /// SetEnvIf, mod_rewrite E=) and then the process environment. A value that is itself a
 /// selector (`%{GLOBAL}`) is expanded, as mod_wsgi does; an unset variable means the main
@@ -213,12 +209,10 @@ fn target<'a>(r: &Request<'a>) -> Result<Option<Target<'a>>, i32> {
         if r.rejects_path_info() && !r.path_info().is_empty() {
             return Err(status::NOT_FOUND);
         }
-        let alias_opts = alias.map(|a| a.0.options.clone()).unwrap_or_default();
-        let options = AppOptions {
-            process_group: pick(&alias_opts.process_group, &dir.app.process_group),
-            application_group: pick(&alias_opts.application_group, &dir.app.application_group),
-            callable_object: pick(&alias_opts.callable_object, &dir.app.callable_object),
-            pass_authorization: pick(&alias_opts.pass_authorization, &dir.app.pass_authorization),
+        // Options on the alias win over the directory's directives.
+        let options = match alias {
+            Some(a) => a.0.options.or(&dir.app),
+            None => dir.app.clone(),
         };
         let callable = options
             .callable_object
@@ -239,12 +233,10 @@ fn target<'a>(r: &Request<'a>) -> Result<Option<Target<'a>>, i32> {
     else {
         return Ok(None);
     };
-    let options = AppOptions {
-        process_group: pick(&h.options.process_group, &dir.app.process_group),
-        application_group: pick(&h.options.application_group, &dir.app.application_group),
-        callable_object: pick(&h.options.callable_object, &None),
-        pass_authorization: pick(&h.options.pass_authorization, &dir.app.pass_authorization),
-    };
+    // A handler script's entry point is `handle_request` unless its own option says
+    // otherwise: WSGICallableObject names the application callable, not this one.
+    let mut options = h.options.or(&dir.app);
+    options.callable_object = h.options.callable_object.clone();
     let callable = options
         .callable_object
         .clone()

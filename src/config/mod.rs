@@ -17,6 +17,23 @@ pub struct AppOptions {
     pub pass_authorization: Option<bool>,
 }
 
+impl AppOptions {
+    /// These options, with `fallback`'s where these are unset.
+    pub fn or(&self, fallback: &AppOptions) -> AppOptions {
+        AppOptions {
+            process_group: or(&self.process_group, &fallback.process_group),
+            application_group: or(&self.application_group, &fallback.application_group),
+            callable_object: or(&self.callable_object, &fallback.callable_object),
+            pass_authorization: or(&self.pass_authorization, &fallback.pass_authorization),
+        }
+    }
+}
+
+/// `first`, else `second`.
+fn or<T: Clone>(first: &Option<T>, second: &Option<T>) -> Option<T> {
+    first.clone().or_else(|| second.clone())
+}
+
 /// How a script alias matches URLs.
 pub enum AliasPattern {
     /// `WSGIScriptAlias`: a URL prefix without trailing slashes, and whether the written
@@ -102,10 +119,6 @@ pub struct DirConf {
     pub handler_scripts: Vec<Arc<HandlerScript>>,
 }
 
-fn pick<T: Clone>(base: &Option<T>, add: &Option<T>) -> Option<T> {
-    add.clone().or_else(|| base.clone())
-}
-
 impl MergeConfig for DirConf {
     fn merge(base: &Self, add: &Self) -> Self {
         let mut handler_scripts = add.handler_scripts.clone();
@@ -115,15 +128,10 @@ impl MergeConfig for DirConf {
             }
         }
         DirConf {
-            app: AppOptions {
-                process_group: pick(&base.app.process_group, &add.app.process_group),
-                application_group: pick(&base.app.application_group, &add.app.application_group),
-                callable_object: pick(&base.app.callable_object, &add.app.callable_object),
-                pass_authorization: pick(&base.app.pass_authorization, &add.app.pass_authorization),
-            },
-            script_reloading: pick(&base.script_reloading, &add.script_reloading),
-            chunked_request: pick(&base.chunked_request, &add.chunked_request),
-            map_head_to_get: pick(&base.map_head_to_get, &add.map_head_to_get),
+            app: add.app.or(&base.app),
+            script_reloading: or(&add.script_reloading, &base.script_reloading),
+            chunked_request: or(&add.chunked_request, &base.chunked_request),
+            map_head_to_get: or(&add.map_head_to_get, &base.map_head_to_get),
             handler_scripts,
         }
     }

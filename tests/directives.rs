@@ -58,6 +58,27 @@ fn env_with(apache: &Apache, path: &str, headers: &[(&str, &str)]) -> BTreeMap<S
     env
 }
 
+/// GETs `path` and checks how it was split into SCRIPT_NAME and PATH_INFO.
+fn split_at(
+    apache: &Apache,
+    path: &str,
+    script_name: &str,
+    path_info: &str,
+) -> BTreeMap<String, String> {
+    let env = env_at(apache, path);
+    assert_eq!(
+        var(&env, "SCRIPT_NAME"),
+        Some(script_name),
+        "SCRIPT_NAME for {path}"
+    );
+    assert_eq!(
+        var(&env, "PATH_INFO"),
+        Some(path_info),
+        "PATH_INFO for {path}"
+    );
+    env
+}
+
 fn var<'a>(env: &'a BTreeMap<String, String>, key: &str) -> Option<&'a str> {
     env.get(key).map(String::as_str)
 }
@@ -377,12 +398,8 @@ fn python_home_must_exist() {
 #[test]
 fn script_alias_at_root() {
     let apache = Apache::start(Mpm::Event, "WSGIScriptAlias / {root}/apps/dir_env.py\n");
-    let env = env_at(&apache, "/x");
-    assert_eq!(var(&env, "SCRIPT_NAME"), Some(""));
-    assert_eq!(var(&env, "PATH_INFO"), Some("/x"));
-    let env = env_at(&apache, "/");
-    assert_eq!(var(&env, "SCRIPT_NAME"), Some(""));
-    assert_eq!(var(&env, "PATH_INFO"), Some("/"));
+    split_at(&apache, "/x", "", "/x");
+    let env = split_at(&apache, "/", "", "/");
     assert!(
         var(&env, "SCRIPT_FILENAME")
             .unwrap()
@@ -395,19 +412,13 @@ fn script_alias_at_root() {
 #[test]
 fn script_alias_at_sub_path() {
     let apache = Apache::start(Mpm::Event, "WSGIScriptAlias /app {root}/apps/dir_env.py\n");
-    let env = env_at(&apache, "/app");
-    assert_eq!(var(&env, "SCRIPT_NAME"), Some("/app"));
-    assert_eq!(var(&env, "PATH_INFO"), Some(""));
+    split_at(&apache, "/app", "/app", "");
 
-    let env = env_at(&apache, "/app/x/y?q=1");
-    assert_eq!(var(&env, "SCRIPT_NAME"), Some("/app"));
-    assert_eq!(var(&env, "PATH_INFO"), Some("/x/y"));
+    let env = split_at(&apache, "/app/x/y?q=1", "/app", "/x/y");
     assert_eq!(var(&env, "QUERY_STRING"), Some("q=1"));
     assert_eq!(var(&env, "REQUEST_URI"), Some("/app/x/y?q=1"));
 
-    let env = env_at(&apache, "/app/");
-    assert_eq!(var(&env, "SCRIPT_NAME"), Some("/app"));
-    assert_eq!(var(&env, "PATH_INFO"), Some("/"));
+    split_at(&apache, "/app/", "/app", "/");
 
     // A longer word sharing the prefix is not under the mount point.
     let reply = get(&apache.url("/application"));
@@ -419,18 +430,19 @@ fn script_alias_at_sub_path() {
 #[test]
 fn script_alias_with_trailing_slash_maps_a_directory() {
     let apache = Apache::start(Mpm::Event, "WSGIScriptAlias /sub/ {root}/apps/\n");
-    let env = env_at(&apache, "/sub/dir_env.py/extra");
-    assert_eq!(var(&env, "SCRIPT_NAME"), Some("/sub/dir_env.py"));
-    assert_eq!(var(&env, "PATH_INFO"), Some("/extra"));
+    let env = split_at(
+        &apache,
+        "/sub/dir_env.py/extra",
+        "/sub/dir_env.py",
+        "/extra",
+    );
     let root = apache.root().display().to_string();
     assert_eq!(
         var(&env, "SCRIPT_FILENAME"),
         Some(format!("{root}/apps/dir_env.py").as_str())
     );
 
-    let env = env_at(&apache, "/sub/dir_env.py");
-    assert_eq!(var(&env, "SCRIPT_NAME"), Some("/sub/dir_env.py"));
-    assert_eq!(var(&env, "PATH_INFO"), Some(""));
+    split_at(&apache, "/sub/dir_env.py", "/sub/dir_env.py", "");
 
     // Another script in the same directory runs as itself.
     let reply = get(&apache.url("/sub/dir_callable.py"));
@@ -452,18 +464,19 @@ fn script_alias_match_substitutes_and_keeps_the_rest_as_path_info() {
         Mpm::Event,
         "WSGIScriptAliasMatch ^/m/([a-z_]+) {root}/apps/$1.py\n",
     );
-    let env = env_at(&apache, "/m/dir_env/rest/of/path");
-    assert_eq!(var(&env, "SCRIPT_NAME"), Some("/m/dir_env"));
-    assert_eq!(var(&env, "PATH_INFO"), Some("/rest/of/path"));
+    let env = split_at(
+        &apache,
+        "/m/dir_env/rest/of/path",
+        "/m/dir_env",
+        "/rest/of/path",
+    );
     let root = apache.root().display().to_string();
     assert_eq!(
         var(&env, "SCRIPT_FILENAME"),
         Some(format!("{root}/apps/dir_env.py").as_str())
     );
 
-    let env = env_at(&apache, "/m/dir_env");
-    assert_eq!(var(&env, "SCRIPT_NAME"), Some("/m/dir_env"));
-    assert_eq!(var(&env, "PATH_INFO"), Some(""));
+    split_at(&apache, "/m/dir_env", "/m/dir_env", "");
 
     let reply = get(&apache.url("/m/dir_callable"));
     assert_eq!(reply.status, 200, "{}", reply.text());
@@ -615,13 +628,9 @@ fn set_handler_with_exec_cgi_runs_the_script() {
     let apache = stage.start(
         "<Directory {root}/htdocs/s>\n  Options +ExecCGI\n  SetHandler wsgi-script\n</Directory>\n",
     );
-    let env = env_at(&apache, "/s/app.py");
-    assert_eq!(var(&env, "SCRIPT_NAME"), Some("/s/app.py"));
-    assert_eq!(var(&env, "PATH_INFO"), Some(""));
+    let env = split_at(&apache, "/s/app.py", "/s/app.py", "");
     assert_eq!(var(&env, "mod_wsgi.request_handler"), Some("wsgi-script"));
-    let env = env_at(&apache, "/s/app.py/more/info");
-    assert_eq!(var(&env, "SCRIPT_NAME"), Some("/s/app.py"));
-    assert_eq!(var(&env, "PATH_INFO"), Some("/more/info"));
+    split_at(&apache, "/s/app.py/more/info", "/s/app.py", "/more/info");
     apache.assert_log_clean(&[]);
 }
 
@@ -651,9 +660,7 @@ fn add_handler_with_exec_cgi_runs_wsgi_files() {
     );
     let env = env_at(&apache, "/w/app.wsgi");
     assert_eq!(var(&env, "SCRIPT_NAME"), Some("/w/app.wsgi"));
-    let env = env_at(&apache, "/w/app.wsgi/extra");
-    assert_eq!(var(&env, "SCRIPT_NAME"), Some("/w/app.wsgi"));
-    assert_eq!(var(&env, "PATH_INFO"), Some("/extra"));
+    split_at(&apache, "/w/app.wsgi/extra", "/w/app.wsgi", "/extra");
     // Other files in the directory are still served as static files.
     let reply = get(&apache.url("/w/plain.txt"));
     assert_eq!(reply.status, 200);
@@ -1039,9 +1046,7 @@ fn env_selected_group_naming_global_runs_embedded() {
 fn script_alias_serves_under_event_and_worker() {
     for mpm in [Mpm::Event, Mpm::Worker] {
         let apache = Apache::start(mpm, "WSGIScriptAlias /app {root}/apps/dir_env.py\n");
-        let env = env_at(&apache, "/app/p");
-        assert_eq!(var(&env, "SCRIPT_NAME"), Some("/app"), "{mpm:?}");
-        assert_eq!(var(&env, "PATH_INFO"), Some("/p"), "{mpm:?}");
+        let env = split_at(&apache, "/app/p", "/app", "/p");
         assert_eq!(var(&env, "wsgi.multithread"), Some("True"), "{mpm:?}");
         apache.assert_log_clean(&[]);
     }

@@ -146,6 +146,15 @@ impl Transport for Embedded {
     }
 }
 
+/// Revokes the request's transport when dropped.
+struct Revoke<'a>(&'a Channel);
+
+impl Drop for Revoke<'_> {
+    fn drop(&mut self) {
+        self.0.revoke();
+    }
+}
+
 /// Which script a request runs, and how.
 struct Target<'a> {
     script: Cow<'a, str>,
@@ -297,6 +306,9 @@ pub fn handler(r: &mut Request<'_>) -> i32 {
     let reload = dir.script_reloading.unwrap_or(true);
     let header_only = r.header_only();
     let channel = Channel::new(Box::new(Embedded(r.io())));
+    // Objects the app keeps (wsgi.input, write) must never reach this request once the
+    // handler returns — also when it unwinds from a panic.
+    let _revoke = Revoke(&channel);
     let input_failure = Arc::new(Mutex::new(None));
 
     let outcome = with_gil(|py| {
@@ -349,8 +361,6 @@ pub fn handler(r: &mut Request<'_>) -> i32 {
         errors.borrow().flush_pending(py);
         outcome
     });
-    // Objects the app kept (wsgi.input, write) must not reach the finished request.
-    channel.revoke();
     match outcome {
         Outcome::Done | Outcome::Aborted => status::OK,
         Outcome::Failed { status } => i32::from(status),

@@ -435,6 +435,31 @@ fn file_wrapper_sends_the_file() {
     apache.assert_log_clean(&[]);
 }
 
+/// Objects an app keeps from a finished request fail cleanly instead of touching it.
+#[test]
+fn objects_kept_from_a_finished_request_fail_cleanly() {
+    let apache = start(Mpm::Event);
+    // One keep-alive connection: both requests reach the same process.
+    let agent = client();
+    let mut text = |path: &str| {
+        agent
+            .get(&apache.url(path))
+            .call()
+            .unwrap()
+            .into_body()
+            .read_to_string()
+            .unwrap()
+    };
+    assert_eq!(text("/resp/keep-input"), "kept");
+    let result = text("/resp/use-kept");
+    assert!(
+        result.contains("read: OSError: the request this object belonged to has finished"),
+        "{result}"
+    );
+    assert!(!result.contains("write worked"), "{result}");
+    assert_eq!(text("/resp/tuple"), "abc");
+}
+
 /// print(), sys.stderr and wsgi.errors reach Apache's error log, one line per line, tagged
 /// with the client's address; a partial last line is flushed at the end of the request.
 #[test]

@@ -48,6 +48,29 @@ def application(environ, start_response):
         sys.stderr.write("stderr-line " + query + "\n")
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"logged"]
+    if path == "/keep-input":
+        globals()["KEPT"] = (environ["wsgi.input"], start_response)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"kept"]
+    if path == "/use-kept":
+        kept = globals().get("KEPT")
+        if kept is None:
+            result = "nothing kept in this process"
+        else:
+            outcomes = []
+            try:
+                kept[0].read()
+                outcomes.append("read worked")
+            except OSError as e:
+                outcomes.append("read: OSError: %s" % e)
+            try:
+                kept[1]("200 OK", [])(b"x")
+                outcomes.append("write worked")
+            except Exception as e:
+                outcomes.append("write: %s: %s" % (type(e).__name__, e))
+            result = "; ".join(outcomes)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [result.encode()]
     if path == "/empty":
         start_response("204 No Content", [])
         return []

@@ -441,7 +441,7 @@ fn objects_kept_from_a_finished_request_fail_cleanly() {
     let apache = start(Mpm::Event);
     // One keep-alive connection: both requests reach the same process.
     let agent = client();
-    let mut text = |path: &str| {
+    let text = |path: &str| {
         agent
             .get(&apache.url(path))
             .call()

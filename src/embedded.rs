@@ -123,6 +123,15 @@ impl Transport for Embedded {
             .read(buf, fill)
             .map_err(|ApacheBodyError { status, reason }| BodyError { status, reason })
     }
+    fn read_body_uninit(
+        &mut self,
+        buf: &mut [std::mem::MaybeUninit<u8>],
+        fill: bool,
+    ) -> Result<usize, BodyError> {
+        self.0
+            .read_uninit(buf, fill)
+            .map_err(|ApacheBodyError { status, reason }| BodyError { status, reason })
+    }
     fn send_head(&mut self, head: &ResponseHead) -> Result<(), String> {
         let headers: Vec<_> = head
             .headers

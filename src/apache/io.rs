@@ -109,6 +109,19 @@ impl RequestIo {
     /// With `fill`, keeps reading until `buf` is full or the body ends (one call for a whole
     /// `read(n)`); without, returns as soon as some bytes arrived (`readline` on a stream).
     pub fn read(&mut self, buf: &mut [u8], fill: bool) -> Result<usize, BodyError> {
+        // SAFETY: u8 and MaybeUninit<u8> have the same layout, and read_uninit only ever
+        // writes initialised bytes (apr_brigade_flatten copies data) into the slice.
+        let buf = unsafe { &mut *(buf as *mut [u8] as *mut [std::mem::MaybeUninit<u8>]) };
+        self.read_uninit(buf, fill)
+    }
+
+    /// As [`RequestIo::read`], into memory that need not be initialised (a freshly
+    /// allocated `bytes` object): the first `n` bytes of `buf` are initialised on `Ok(n)`.
+    pub fn read_uninit(
+        &mut self,
+        buf: &mut [std::mem::MaybeUninit<u8>],
+        fill: bool,
+    ) -> Result<usize, BodyError> {
         self.check_thread().map_err(|reason| BodyError {
             status: 500,
             reason,

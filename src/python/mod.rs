@@ -2,6 +2,7 @@
 //! scripts, and the Python-side objects that route output into Apache's log.
 
 pub mod app;
+pub mod bytes;
 pub mod interpreter;
 pub mod modules;
 pub mod output;

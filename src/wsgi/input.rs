@@ -91,11 +91,11 @@ impl Input {
         let mut got = 0;
         let channel = &self.channel;
         let failure = &self.failure;
-        let bytes = PyBytes::new_with(py, n, |buf| {
-            match channel.with(py, |t| t.read_body(buf, true)) {
+        let bytes = crate::python::bytes::filled(py, n, |buf| {
+            match channel.with(py, |t| t.read_body_uninit(buf, true)) {
                 Ok(Ok(read)) => {
                     got = read;
-                    Ok(())
+                    Ok(read)
                 }
                 Ok(Err(err)) => {
                     let message = format!("request body read failed: {}", err.reason);
@@ -108,19 +108,11 @@ impl Input {
                 Err(gone) => Err(PyOSError::new_err(gone)),
             }
         });
-        let bytes = match bytes {
-            Ok(b) => b,
-            Err(err) => {
-                self.eof = true;
-                return Err(err);
-            }
-        };
-        if got == n {
-            return Ok(bytes);
+        // A filled read is short only at the end of the body (or on an error).
+        if bytes.is_err() || got < n {
+            self.eof = true;
         }
-        // The body ended first (a filled read is short only at the end).
-        self.eof = true;
-        Ok(PyBytes::new(py, &bytes.as_bytes()[..got]))
+        bytes
     }
 
     /// Returns the next `n` buffered bytes (or fewer, if fewer are buffered).

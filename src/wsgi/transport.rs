@@ -27,6 +27,13 @@ pub trait Transport: Send {
     /// Reads up to `buf.len()` body bytes; `Ok(0)` at the end of the body. With `fill` it
     /// returns early only at the end of the body; without, as soon as any bytes arrived.
     fn read_body(&mut self, buf: &mut [u8], fill: bool) -> Result<usize, BodyError>;
+    /// As `read_body`, into memory that need not be initialised; on `Ok(n)` the first `n`
+    /// bytes of `buf` are.
+    fn read_body_uninit(
+        &mut self,
+        buf: &mut [std::mem::MaybeUninit<u8>],
+        fill: bool,
+    ) -> Result<usize, BodyError>;
     /// Records the status and headers; they are sent with the first body bytes.
     fn send_head(&mut self, head: &ResponseHead) -> Result<(), String>;
     /// Sends body bytes; `flush` pushes them to the client now (streaming).

@@ -20,6 +20,7 @@ use crate::wsgi::{
 };
 use rwsgi_core::directive_args::match_mount;
 use rwsgi_core::http::script_name;
+use rwsgi_core::proxy;
 
 /// Handler names that run `r->filename` as a WSGI script.
 const SCRIPT_HANDLERS: [&[u8]; 2] = [b"wsgi-script", b"application/x-httpd-wsgi"];
@@ -401,19 +402,28 @@ fn build_environ<'py>(
     errors: &Bound<'py, LogStream>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let env = EnvironBuilder::new(child.base_environ.bind(py))?;
+    let pass_auth = target.options.pass_authorization == Some(true);
+    let header_vars = match r.headers_in() {
+        Some(headers) => wsgi::header_variables_of(headers.iter(), pass_auth),
+        None => Vec::new(),
+    };
+    let proxy = proxy_overrides(r, &header_vars);
+    let removed = |k: &str| proxy.as_ref().is_some_and(|p| p.removes(k));
     // Request environment first (SetEnv, SetEnvIf, mod_rewrite E=, mod_ssl), so the CGI
     // variables below win over anything with the same name.
     if let Some(sub) = r.subprocess_env() {
         for (k, v) in sub.iter() {
             if k != b"HTTPS" {
-                env.var_named(&String::from_utf8_lossy(k), v)?;
+                let k = String::from_utf8_lossy(k);
+                if !removed(&k) {
+                    env.var_named(&k, v)?;
+                }
             }
         }
     }
-    let pass_auth = target.options.pass_authorization == Some(true);
-    if let Some(headers) = r.headers_in() {
-        for (k, v) in wsgi::header_variables_of(headers.iter(), pass_auth) {
-            env.var_named(&k, &v)?;
+    for (k, v) in &header_vars {
+        if !removed(k) {
+            env.var_named(k, v)?;
         }
     }
     let method = r.method();
@@ -508,5 +518,29 @@ fn build_environ<'py>(
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64());
     env.set(intern!(py, "mod_wsgi.application_start"), now)?;
+    if let Some(p) = &proxy {
+        env.apply_proxy(p)?;
+    }
     Ok(env.finish())
+}
+
+/// What `WSGITrustedProxyHeaders` changes for this request; `None` (at the cost of one
+/// check) when the directive does not apply here.
+fn proxy_overrides(
+    r: &Request<'_>,
+    header_vars: &[(String, Cow<'_, [u8]>)],
+) -> Option<proxy::Overrides> {
+    let dir = r.dir_config();
+    let headers = dir.trusted_proxy_headers.as_deref()?;
+    Some(proxy::resolve(
+        headers,
+        dir.trusted_proxies.as_deref(),
+        r.client_ip(),
+        |name| {
+            header_vars
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_ref())
+        },
+    ))
 }

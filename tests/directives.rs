@@ -146,6 +146,8 @@ fn config_test_accepts_every_implemented_directive() {
          WSGIRestrictSignal On\n\
          WSGISwitchInterval 0.005\n\
          WSGIVerboseDebugging Off\n\
+         WSGITrustedProxyHeaders X-Forwarded-For X-Forwarded-Proto\n\
+         WSGITrustedProxies 10.0.0.0/8 ::1\n\
          <Location /x>\n  WSGIProcessGroup %{ENV:RWSGI_GROUP}\n  WSGIPassAuthorization On\n</Location>\n",
     );
     let text = output_text(&out);
@@ -173,12 +175,6 @@ fn socket_prefix_is_not_supported() {
 }
 
 #[test]
-fn trusted_proxies_is_not_supported() {
-    let text = config_error("WSGITrustedProxies 10.0.0.0/8\n");
-    assert_mentions(&text, &["WSGITrustedProxies", "not supported"]);
-}
-
-#[test]
 fn auth_user_script_in_directory_is_not_supported() {
     let text = config_error(
         "<Directory {root}/htdocs>\n  WSGIAuthUserScript {root}/apps/dir_env.py\n</Directory>\n",
@@ -197,10 +193,6 @@ fn more_unsupported_directives_name_themselves() {
         (
             "WSGIDispatchScript {root}/apps/dir_env.py\n",
             "WSGIDispatchScript",
-        ),
-        (
-            "WSGITrustedProxyHeaders X-Forwarded-For\n",
-            "WSGITrustedProxyHeaders",
         ),
         ("WSGIServerMetrics On\n", "WSGIServerMetrics"),
         (

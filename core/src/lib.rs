@@ -3,4 +3,5 @@
 
 pub mod directive_args;
 pub mod http;
+pub mod proxy;
 pub mod venv;

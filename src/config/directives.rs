@@ -9,6 +9,7 @@ use super::{
 };
 use crate::apache::{Cmd, Directive, Regex, Scope};
 use rwsgi_core::directive_args::{self as parse, GroupSpec, MapHead};
+use rwsgi_core::proxy;
 
 type Setter = fn(&mut Cmd<'_>, &mut ServerConf, &mut DirConf, &str) -> Result<(), String>;
 
@@ -157,6 +158,18 @@ pub const DIRECTIVES: &[Directive<ServerConf, DirConf>] = &[
     ),
     d(c"WSGIPythonEggs", Scope::Global, c"directory", python_eggs),
     d(
+        c"WSGITrustedProxyHeaders",
+        Scope::FileInfo,
+        c"header ... (X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host, ...)",
+        trusted_proxy_headers,
+    ),
+    d(
+        c"WSGITrustedProxies",
+        Scope::FileInfo,
+        c"address|network ... (e.g. 10.0.0.5 192.168.0.0/16 ::1)",
+        trusted_proxies,
+    ),
+    d(
         c"WSGIVerboseDebugging",
         Scope::Global,
         c"On|Off (deprecated, no effect)",
@@ -226,18 +239,6 @@ pub const DIRECTIVES: &[Directive<ServerConf, DirConf>] = &[
         c"WSGIPassApacheRequest",
         Scope::Directory,
         c"On|Off",
-        unsupported,
-    ),
-    d(
-        c"WSGITrustedProxyHeaders",
-        Scope::FileInfo,
-        c"header ...",
-        unsupported,
-    ),
-    d(
-        c"WSGITrustedProxies",
-        Scope::FileInfo,
-        c"address|network ...",
         unsupported,
     ),
     d(
@@ -704,6 +705,43 @@ fn python_eggs(
     Ok(())
 }
 
+fn trusted_proxy_headers(
+    cmd: &mut Cmd<'_>,
+    _: &mut ServerConf,
+    dir: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    let w = words(cmd, args)?;
+    let new = proxy::parse_headers(&cmd.name(), &w)?;
+    // Repeating the directive in one section adds to its list.
+    let mut all = dir
+        .trusted_proxy_headers
+        .as_deref()
+        .unwrap_or_default()
+        .to_vec();
+    for header in new {
+        if !all.contains(&header) {
+            all.push(header);
+        }
+    }
+    dir.trusted_proxy_headers = Some(all.into());
+    Ok(())
+}
+
+fn trusted_proxies(
+    cmd: &mut Cmd<'_>,
+    _: &mut ServerConf,
+    dir: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    let w = words(cmd, args)?;
+    let new = proxy::parse_proxies(&cmd.name(), &w)?;
+    let mut all = dir.trusted_proxies.as_deref().unwrap_or_default().to_vec();
+    all.extend(new);
+    dir.trusted_proxies = Some(all.into());
+    Ok(())
+}
+
 fn verbose_debugging(
     cmd: &mut Cmd<'_>,
     _: &mut ServerConf,
@@ -737,10 +775,6 @@ fn not_yet_reason(name: &str) -> &'static str {
         | "WSGIGroupAuthoritative" => {
             "Python authentication/authorisation hooks are not supported by this version of \
              rwsgi yet; use an Apache auth module or authenticate in the application"
-        }
-        "WSGITrustedProxyHeaders" | "WSGITrustedProxies" => {
-            "trusted proxy headers are not supported by this version of rwsgi yet; use \
-             mod_remoteip for the client address"
         }
         "WSGIServerMetrics"
         | "WSGITelemetryService"

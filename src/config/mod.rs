@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crate::apache::{MergeConfig, Regex};
 pub use rwsgi_core::directive_args::{GroupSpec, MapHead};
+pub use rwsgi_core::proxy::{IpNetwork, TrustedHeader};
 
 /// Options shared by `WSGIScriptAlias`, `WSGIScriptAliasMatch` and `WSGIHandlerScript`.
 #[derive(Clone, Debug, Default)]
@@ -117,6 +118,10 @@ pub struct DirConf {
     pub chunked_request: Option<bool>,
     pub map_head_to_get: Option<MapHead>,
     pub handler_scripts: Vec<Arc<HandlerScript>>,
+    /// `WSGITrustedProxyHeaders`, in configuration order.
+    pub trusted_proxy_headers: Option<Arc<[&'static TrustedHeader]>>,
+    /// `WSGITrustedProxies`.
+    pub trusted_proxies: Option<Arc<[IpNetwork]>>,
 }
 
 impl MergeConfig for DirConf {
@@ -133,6 +138,9 @@ impl MergeConfig for DirConf {
             chunked_request: or(&add.chunked_request, &base.chunked_request),
             map_head_to_get: or(&add.map_head_to_get, &base.map_head_to_get),
             handler_scripts,
+            // A section that sets a list replaces the outer section's list.
+            trusted_proxy_headers: or(&add.trusted_proxy_headers, &base.trusted_proxy_headers),
+            trusted_proxies: or(&add.trusted_proxies, &base.trusted_proxies),
         }
     }
 }

@@ -1,7 +1,7 @@
 # Shared by the scripts in this folder: install the system packages rwsgi needs (Debian/Ubuntu)
 # when they are missing.
 
-RWSGI_PACKAGES="apache2 apache2-dev libclang-dev python3-dev python3-venv python3-flask python3-django curl"
+RWSGI_PACKAGES="apache2 apache2-dev libclang-dev python3-dev python3-venv python3-flask python3-django curl openssl"
 
 as_root() {
     if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi

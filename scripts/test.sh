@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 ensure_packages
 # `cargo test` does not refresh the cdylib the Apache tests load: build it first.
-cargo build
+cargo build --workspace
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 set +e

@@ -1,0 +1,437 @@
+//! The command line. Option names are mod_wsgi-express's, so scripts and Dockerfiles that call
+//! `mod_wsgi-express start-server …` work by changing the command name.
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "rwsgi-express",
+    version,
+    about = "Run a Python WSGI application under Apache httpd with mod_rwsgi, from one command",
+    after_help = "Run `rwsgi-express start-server --help` for the server options."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate an Apache configuration for the application and run Apache in the foreground.
+    StartServer(Box<ServerArgs>),
+    /// Generate the configuration and an `apachectl` script, then exit.
+    SetupServer(Box<ServerArgs>),
+    /// Print the lines that load mod_rwsgi into an existing Apache configuration.
+    ModuleConfig,
+    /// Print the path of mod_rwsgi.so.
+    ModuleLocation,
+    /// Copy mod_rwsgi.so into Apache's modules directory and print the lines that load it.
+    InstallModule {
+        /// Where to copy the module (default: Apache's modules directory).
+        #[arg(long, value_name = "DIR")]
+        modules_directory: Option<PathBuf>,
+    },
+    /// Checks paths as an unprivileged user (run by start-server as root).
+    #[command(hide = true, name = "__check-access")]
+    CheckAccess {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        uid: u32,
+        #[arg(long)]
+        gid: u32,
+        /// `KIND:LABEL:PATH` items (kind `file` or `dir`).
+        items: Vec<String>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ApplicationType {
+    /// A WSGI script file (wsgi.py).
+    Script,
+    /// An importable module, `pkg.module` or `pkg.module:callable`.
+    Module,
+    /// Serve the document root only, no application.
+    Static,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Mpm {
+    Event,
+    Worker,
+    Prefork,
+}
+
+impl Mpm {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mpm::Event => "event",
+            Mpm::Worker => "worker",
+            Mpm::Prefork => "prefork",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MapHead {
+    On,
+    Off,
+    Auto,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogLevel {
+    Emerg,
+    Alert,
+    Crit,
+    Error,
+    Warn,
+    Notice,
+    Info,
+    Debug,
+}
+
+/// Options of `start-server` and `setup-server`.
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// The application: a WSGI script (`wsgi.py`) or a module entry point (`pkg.mod:app`).
+    #[arg(value_name = "SCRIPT|MODULE")]
+    pub application: Option<String>,
+
+    // ---- Application ----
+    /// The application, when not given as the positional argument.
+    #[arg(long, value_name = "SCRIPT|MODULE", help_heading = "Application")]
+    pub entry_point: Option<String>,
+    /// How to load the entry point (default: script when it is a file, else module).
+    #[arg(long, value_enum, help_heading = "Application")]
+    pub application_type: Option<ApplicationType>,
+    /// The WSGI callable's name (a `module:name` entry point names it too).
+    #[arg(
+        long,
+        default_value = "application",
+        value_name = "NAME",
+        help_heading = "Application"
+    )]
+    pub callable_object: String,
+    /// URL path the application is mounted at.
+    #[arg(
+        long,
+        default_value = "/",
+        value_name = "URL-PATH",
+        help_heading = "Application"
+    )]
+    pub mount_point: String,
+    /// Directory Apache runs in; first on sys.path (default: the current directory).
+    #[arg(long, value_name = "DIR", help_heading = "Application")]
+    pub working_directory: Option<PathBuf>,
+    /// Add a directory to sys.path (repeatable).
+    #[arg(long, value_name = "DIR", help_heading = "Application")]
+    pub python_path: Vec<PathBuf>,
+    /// Set a variable in the WSGI environ (repeatable).
+    #[arg(long, num_args = 2, value_names = ["NAME", "VALUE"], action = clap::ArgAction::Append, help_heading = "Application")]
+    pub setenv: Vec<String>,
+    /// Pass a variable of rwsgi-express's environment into the WSGI environ (repeatable).
+    #[arg(long, value_name = "NAME", help_heading = "Application")]
+    pub passenv: Vec<String>,
+    /// Restart gracefully when a Python file of the application changes.
+    #[arg(long, help_heading = "Application")]
+    pub reload_on_changes: bool,
+    /// Do not reload a script entry point when its file changes.
+    #[arg(long, help_heading = "Application")]
+    pub disable_reloading: bool,
+    /// Append a file of Apache directives to the configuration (repeatable).
+    #[arg(long, value_name = "FILE", help_heading = "Application")]
+    pub include_file: Vec<PathBuf>,
+    /// Python warnings filter (repeatable), as for `python -W`.
+    #[arg(long, value_name = "FILTER", help_heading = "Application")]
+    pub python_warnings: Vec<String>,
+    /// Serve HEAD requests as GET to the application.
+    #[arg(long, value_enum, default_value = "auto", help_heading = "Application")]
+    pub map_head_to_get: MapHead,
+    /// Accept chunked request bodies.
+    #[arg(long, help_heading = "Application")]
+    pub chunked_request: bool,
+
+    // ---- Capacity ----
+    /// Processes that run the application.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024), help_heading = "Capacity")]
+    pub processes: u32,
+    /// Threads per process.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1024), help_heading = "Capacity")]
+    pub threads: u32,
+    /// Concurrent connections Apache's front end accepts (daemon mode).
+    #[arg(long, value_name = "N", help_heading = "Capacity")]
+    pub max_clients: Option<u32>,
+    /// Run the application inside the Apache children (the only mode in this version).
+    #[arg(long, help_heading = "Capacity")]
+    pub embedded_mode: bool,
+    /// Apache MPM.
+    #[arg(long, value_enum, default_value = "event", help_heading = "Capacity")]
+    pub server_mpm: Mpm,
+
+    #[command(flatten)]
+    pub daemon: DaemonArgs,
+
+    // ---- Network ----
+    /// Address to listen on (default: every address).
+    #[arg(long, help_heading = "Network")]
+    pub host: Option<String>,
+    /// HTTP port.
+    #[arg(long, default_value_t = 8000, help_heading = "Network")]
+    pub port: u16,
+    /// Host name of the server (Apache's ServerName).
+    #[arg(long, help_heading = "Network")]
+    pub server_name: Option<String>,
+    /// Another name the server answers to (repeatable).
+    #[arg(long, value_name = "NAME", help_heading = "Network")]
+    pub server_alias: Vec<String>,
+    /// Largest request body accepted, in bytes (0: no limit).
+    #[arg(
+        long,
+        default_value_t = 10_485_760,
+        value_name = "BYTES",
+        help_heading = "Network"
+    )]
+    pub limit_request_body: u64,
+    /// Seconds an idle keep-alive connection stays open (0 disables keep-alive).
+    #[arg(
+        long,
+        default_value_t = 2,
+        value_name = "SECONDS",
+        help_heading = "Network"
+    )]
+    pub keep_alive_timeout: u32,
+    /// Listen backlog of the server socket.
+    #[arg(long, default_value_t = 500, help_heading = "Network")]
+    pub server_backlog: u32,
+    /// Seconds to receive the request headers (mod_reqtimeout).
+    #[arg(
+        long,
+        default_value_t = 15,
+        value_name = "SECONDS",
+        help_heading = "Network"
+    )]
+    pub header_timeout: u32,
+    /// Maximum seconds for the headers when data keeps arriving.
+    #[arg(
+        long,
+        default_value_t = 30,
+        value_name = "SECONDS",
+        help_heading = "Network"
+    )]
+    pub header_max_timeout: u32,
+    /// Bytes per second that extend the header timeout.
+    #[arg(
+        long,
+        default_value_t = 500,
+        value_name = "BYTES",
+        help_heading = "Network"
+    )]
+    pub header_min_rate: u32,
+    /// Seconds to receive the request body.
+    #[arg(
+        long,
+        default_value_t = 15,
+        value_name = "SECONDS",
+        help_heading = "Network"
+    )]
+    pub body_timeout: u32,
+    /// Maximum seconds for the body when data keeps arriving (0: no maximum).
+    #[arg(
+        long,
+        default_value_t = 0,
+        value_name = "SECONDS",
+        help_heading = "Network"
+    )]
+    pub body_max_timeout: u32,
+    /// Bytes per second that extend the body timeout.
+    #[arg(
+        long,
+        default_value_t = 500,
+        value_name = "BYTES",
+        help_heading = "Network"
+    )]
+    pub body_min_rate: u32,
+    /// A proxy header to trust (repeatable): X-Forwarded-For, X-Forwarded-Proto, …
+    #[arg(long, value_name = "HEADER", help_heading = "Network")]
+    pub trust_proxy_header: Vec<String>,
+    /// A proxy address or CIDR range whose headers are trusted (repeatable; default: any).
+    #[arg(long, value_name = "ADDRESS", help_heading = "Network")]
+    pub trust_proxy: Vec<String>,
+
+    // ---- HTTPS ----
+    /// HTTPS port.
+    #[arg(long, value_name = "PORT", help_heading = "HTTPS")]
+    pub https_port: Option<u16>,
+    /// Certificate (PEM).
+    #[arg(long, value_name = "FILE", help_heading = "HTTPS")]
+    pub ssl_certificate_file: Option<PathBuf>,
+    /// Private key of the certificate (PEM).
+    #[arg(long, value_name = "FILE", help_heading = "HTTPS")]
+    pub ssl_certificate_key_file: Option<PathBuf>,
+    /// Certificate and key as STEM.crt and STEM.key.
+    #[arg(long, value_name = "STEM", help_heading = "HTTPS")]
+    pub ssl_certificate: Option<PathBuf>,
+    /// Intermediate certificates (PEM).
+    #[arg(long, value_name = "FILE", help_heading = "HTTPS")]
+    pub ssl_certificate_chain_file: Option<PathBuf>,
+    /// Redirect every HTTP request to HTTPS.
+    #[arg(long, help_heading = "HTTPS")]
+    pub https_only: bool,
+
+    // ---- Static files ----
+    /// Serve a file or directory at a URL (repeatable).
+    #[arg(long, num_args = 2, value_names = ["URL-PATH", "FILE|DIR"], action = clap::ArgAction::Append, help_heading = "Static files")]
+    pub url_alias: Vec<String>,
+    /// Static files here win; the application serves what is not found
+    /// (default: an empty htdocs in the server root).
+    #[arg(long, value_name = "DIR", help_heading = "Static files")]
+    pub document_root: Option<PathBuf>,
+
+    // ---- Logging ----
+    /// Write an access log.
+    #[arg(long, help_heading = "Logging")]
+    pub access_log: bool,
+    /// `common`, `combined` or an Apache LogFormat string.
+    #[arg(
+        long,
+        default_value = "common",
+        value_name = "FORMAT",
+        help_heading = "Logging"
+    )]
+    pub access_log_format: String,
+    /// Logs to the terminal: the default when stdout is a terminal or rwsgi-express is PID 1.
+    #[arg(long, help_heading = "Logging")]
+    pub log_to_terminal: bool,
+    /// Write log files here (default: the server root); turns off --log-to-terminal.
+    #[arg(long, value_name = "DIR", help_heading = "Logging")]
+    pub log_directory: Option<PathBuf>,
+    /// Apache's LogLevel.
+    #[arg(long, value_enum, default_value = "warn", help_heading = "Logging")]
+    pub log_level: LogLevel,
+    /// Name of the error log file.
+    #[arg(
+        long,
+        default_value = "error_log",
+        value_name = "NAME",
+        help_heading = "Logging"
+    )]
+    pub error_log_name: String,
+    /// Name of the access log file.
+    #[arg(
+        long,
+        default_value = "access_log",
+        value_name = "NAME",
+        help_heading = "Logging"
+    )]
+    pub access_log_name: String,
+
+    // ---- Privileges and paths ----
+    /// When started as root: the user Apache's children run as (default: www-data, else nobody).
+    #[arg(long, help_heading = "Privileges and paths")]
+    pub user: Option<String>,
+    /// When started as root: their group (default: the user's primary group).
+    #[arg(long, help_heading = "Privileges and paths")]
+    pub group: Option<String>,
+    /// Directory for the generated configuration (default: /tmp/rwsgi-express-HOST:PORT:UID).
+    #[arg(long, value_name = "DIR", help_heading = "Privileges and paths")]
+    pub server_root: Option<PathBuf>,
+    /// Apache's executable (default: $HTTPD, apxs, then the usual Debian/RHEL paths).
+    #[arg(long, value_name = "FILE", help_heading = "Privileges and paths")]
+    pub httpd_executable: Option<PathBuf>,
+    /// Where Apache's own modules are (default: found from Apache's location).
+    #[arg(long, value_name = "DIR", help_heading = "Privileges and paths")]
+    pub modules_directory: Option<PathBuf>,
+    /// Apache's pid file (default: httpd.pid in the server root).
+    #[arg(long, value_name = "FILE", help_heading = "Privileges and paths")]
+    pub pid_file: Option<PathBuf>,
+    /// Only write the configuration (same as setup-server).
+    #[arg(long, help_heading = "Privileges and paths")]
+    pub setup_only: bool,
+}
+
+/// Options that configure the daemon process group. Parsed and validated now; they take
+/// effect in daemon mode, which this version does not have.
+#[derive(Debug, Args, Default)]
+pub struct DaemonArgs {
+    #[arg(long, value_name = "N", help_heading = "Daemon processes")]
+    pub maximum_requests: Option<u64>,
+    #[arg(long, value_name = "SECONDS", help_heading = "Daemon processes")]
+    pub startup_timeout: Option<u32>,
+    #[arg(long, value_name = "SECONDS", help_heading = "Daemon processes")]
+    pub shutdown_timeout: Option<u32>,
+    #[arg(long, value_name = "SECONDS", help_heading = "Daemon processes")]
+    pub graceful_timeout: Option<u32>,
+    #[arg(long, value_name = "SECONDS", help_heading = "Daemon processes")]
+    pub eviction_timeout: Option<u32>,
+    #[arg(long, value_name = "SECONDS", help_heading = "Daemon processes")]
+    pub deadlock_timeout: Option<u32>,
+    #[arg(long, value_name = "SECONDS", help_heading = "Daemon processes")]
+    pub inactivity_timeout: Option<u32>,
+    #[arg(long, value_name = "SECONDS", help_heading = "Daemon processes")]
+    pub request_timeout: Option<u32>,
+    #[arg(long, value_name = "SECONDS", help_heading = "Daemon processes")]
+    pub interrupt_timeout: Option<u32>,
+    #[arg(long, value_name = "SECONDS", help_heading = "Daemon processes")]
+    pub connect_timeout: Option<u32>,
+    /// Also Apache's `Timeout` for client I/O (default 60).
+    #[arg(long, value_name = "SECONDS", help_heading = "Daemon processes")]
+    pub socket_timeout: Option<u32>,
+    #[arg(long, value_name = "SECONDS", help_heading = "Daemon processes")]
+    pub queue_timeout: Option<u32>,
+    #[arg(long, value_name = "SECONDS", help_heading = "Daemon processes")]
+    pub restart_interval: Option<u32>,
+    #[arg(long, value_name = "SECONDS", help_heading = "Daemon processes")]
+    pub cpu_time_limit: Option<u32>,
+    #[arg(long, value_name = "N", help_heading = "Daemon processes")]
+    pub daemon_backlog: Option<u32>,
+    #[arg(long, value_name = "BYTES", help_heading = "Daemon processes")]
+    pub send_buffer_size: Option<u32>,
+    #[arg(long, value_name = "BYTES", help_heading = "Daemon processes")]
+    pub receive_buffer_size: Option<u32>,
+    #[arg(long, value_name = "BYTES", help_heading = "Daemon processes")]
+    pub header_buffer_size: Option<u32>,
+    #[arg(long, value_name = "BYTES", help_heading = "Daemon processes")]
+    pub response_buffer_size: Option<u32>,
+    #[arg(long, value_name = "SECONDS", help_heading = "Daemon processes")]
+    pub response_socket_timeout: Option<u32>,
+}
+
+impl DaemonArgs {
+    /// The daemon options given on the command line, by their option names.
+    pub fn given(&self) -> Vec<&'static str> {
+        let options: [(&'static str, bool); 19] = [
+            ("--maximum-requests", self.maximum_requests.is_some()),
+            ("--startup-timeout", self.startup_timeout.is_some()),
+            ("--shutdown-timeout", self.shutdown_timeout.is_some()),
+            ("--graceful-timeout", self.graceful_timeout.is_some()),
+            ("--eviction-timeout", self.eviction_timeout.is_some()),
+            ("--deadlock-timeout", self.deadlock_timeout.is_some()),
+            ("--inactivity-timeout", self.inactivity_timeout.is_some()),
+            ("--request-timeout", self.request_timeout.is_some()),
+            ("--interrupt-timeout", self.interrupt_timeout.is_some()),
+            ("--connect-timeout", self.connect_timeout.is_some()),
+            ("--queue-timeout", self.queue_timeout.is_some()),
+            ("--restart-interval", self.restart_interval.is_some()),
+            ("--cpu-time-limit", self.cpu_time_limit.is_some()),
+            ("--daemon-backlog", self.daemon_backlog.is_some()),
+            ("--send-buffer-size", self.send_buffer_size.is_some()),
+            ("--receive-buffer-size", self.receive_buffer_size.is_some()),
+            ("--header-buffer-size", self.header_buffer_size.is_some()),
+            (
+                "--response-buffer-size",
+                self.response_buffer_size.is_some(),
+            ),
+            (
+                "--response-socket-timeout",
+                self.response_socket_timeout.is_some(),
+            ),
+        ];
+        options
+            .into_iter()
+            .filter(|(_, given)| *given)
+            .map(|(name, _)| name)
+            .collect()
+    }
+}

@@ -1,0 +1,155 @@
+//! Facts about this machine that the configuration depends on: where Apache and its modules
+//! are, where mod_rwsgi.so is, who we are, which Python the module links.
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+/// The Python the module was built against (recorded by build.rs).
+pub const PYTHON_PREFIX: &str = env!("RWSGI_PYTHON_PREFIX");
+pub const PYTHON_VERSION: &str = env!("RWSGI_PYTHON_VERSION");
+
+#[derive(Clone, Debug)]
+pub struct Host {
+    pub cwd: PathBuf,
+    pub uid: u32,
+    pub httpd: PathBuf,
+    pub modules_dir: PathBuf,
+    pub module: PathBuf,
+    /// An activated virtual environment (`VIRTUAL_ENV`), used as WSGIPythonHome.
+    pub virtual_env: Option<PathBuf>,
+    /// Logs default to the terminal: stdout is one, or we are PID 1 (a container).
+    pub terminal: bool,
+    pub mime_types: Option<PathBuf>,
+    pub temp_dir: PathBuf,
+}
+
+impl Host {
+    pub fn is_root(&self) -> bool {
+        self.uid == 0
+    }
+
+    pub fn detect(
+        httpd_executable: Option<&Path>,
+        modules_directory: Option<&Path>,
+    ) -> Result<Host> {
+        let httpd = match httpd_executable {
+            Some(p) => p.to_owned(),
+            None => find_httpd()?,
+        };
+        if !httpd.is_file() {
+            bail!(
+                "Apache's executable {} does not exist; install Apache (Debian: apt-get install apache2) or name it with --httpd-executable",
+                httpd.display()
+            );
+        }
+        let modules_dir = match modules_directory {
+            Some(p) => p.to_owned(),
+            None => find_modules_dir(&httpd)?,
+        };
+        Ok(Host {
+            cwd: std::env::current_dir().context("cannot read the current directory")?,
+            uid: nix::unistd::getuid().as_raw(),
+            httpd,
+            modules_dir,
+            module: module_location()?,
+            virtual_env: std::env::var_os("VIRTUAL_ENV")
+                .map(PathBuf::from)
+                .filter(|p| p.is_dir()),
+            terminal: std::io::stdout().is_terminal() || std::process::id() == 1,
+            mime_types: Some(PathBuf::from("/etc/mime.types")).filter(|p| p.is_file()),
+            temp_dir: std::env::temp_dir(),
+        })
+    }
+}
+
+fn apxs(query: &str) -> Option<PathBuf> {
+    let apxs = std::env::var_os("APXS").unwrap_or_else(|| "apxs".into());
+    let out = Command::new(apxs).args(["-q", query]).output().ok()?;
+    let text = String::from_utf8(out.stdout).ok()?;
+    let text = text.trim();
+    (out.status.success() && !text.is_empty()).then(|| PathBuf::from(text))
+}
+
+/// `$HTTPD`, then apxs, then the usual Debian/RHEL/source-build locations.
+pub fn find_httpd() -> Result<PathBuf> {
+    if let Some(p) = std::env::var_os("HTTPD") {
+        return Ok(PathBuf::from(p));
+    }
+    if let (Some(sbin), Some(target)) = (apxs("SBINDIR"), apxs("TARGET")) {
+        let p = sbin.join(target);
+        if p.is_file() {
+            return Ok(p);
+        }
+    }
+    for p in [
+        "/usr/sbin/apache2",
+        "/usr/sbin/httpd",
+        "/usr/local/apache2/bin/httpd",
+        "/usr/local/sbin/httpd",
+    ] {
+        if Path::new(p).is_file() {
+            return Ok(PathBuf::from(p));
+        }
+    }
+    bail!(
+        "cannot find Apache httpd: install it (Debian/Ubuntu: apt-get install apache2; RHEL: dnf install httpd) or name it with --httpd-executable"
+    )
+}
+
+/// apxs's LIBEXECDIR, else the modules directory that goes with Apache's executable.
+pub fn find_modules_dir(httpd: &Path) -> Result<PathBuf> {
+    if let Some(p) = apxs("LIBEXECDIR").filter(|p| p.join("mod_authz_core.so").is_file()) {
+        return Ok(p);
+    }
+    let mut candidates = vec![
+        PathBuf::from("/usr/lib/apache2/modules"),
+        PathBuf::from("/usr/lib64/httpd/modules"),
+        PathBuf::from("/usr/lib/httpd/modules"),
+    ];
+    if let Some(prefix) = httpd.parent().and_then(Path::parent) {
+        candidates.insert(0, prefix.join("modules"));
+    }
+    candidates
+        .into_iter()
+        .find(|p| p.join("mod_authz_core.so").is_file())
+        .with_context(|| {
+            format!(
+                "cannot find the modules directory of {}: name it with --modules-directory",
+                httpd.display()
+            )
+        })
+}
+
+/// `RWSGI_MODULE`, else mod_rwsgi.so next to this executable (an install, or cargo's target
+/// directory where it is `libmod_rwsgi.so`), else in Apache's modules directory.
+pub fn module_location() -> Result<PathBuf> {
+    if let Some(p) = std::env::var_os("RWSGI_MODULE") {
+        let p = PathBuf::from(p);
+        if !p.is_file() {
+            bail!("RWSGI_MODULE names {}, which does not exist", p.display());
+        }
+        return Ok(p);
+    }
+    let mut candidates = Vec::new();
+    if let Some(dir) = std::env::current_exe().ok().and_then(|e| {
+        e.canonicalize()
+            .ok()
+            .and_then(|e| e.parent().map(Path::to_owned))
+    }) {
+        candidates.push(dir.join("mod_rwsgi.so"));
+        candidates.push(dir.join("libmod_rwsgi.so"));
+        candidates.push(dir.join("../lib/rwsgi/mod_rwsgi.so"));
+    }
+    if let Ok(dir) = find_httpd().and_then(|h| find_modules_dir(&h)) {
+        candidates.push(dir.join("mod_rwsgi.so"));
+    }
+    candidates
+        .into_iter()
+        .find(|p| p.is_file())
+        .and_then(|p| p.canonicalize().ok())
+        .context(
+            "cannot find mod_rwsgi.so: build it (./scripts/build.sh), install it (rwsgi-express install-module), or name it with RWSGI_MODULE",
+        )
+}

@@ -1,0 +1,606 @@
+//! Turns the command line and the host's facts into a checked, fully resolved `Plan`: every
+//! path absolute, every default applied, every inconsistency reported before Apache starts.
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, bail};
+
+use crate::cli::{ApplicationType, DaemonArgs, LogLevel, MapHead, Mpm, ServerArgs};
+use crate::host::Host;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum App {
+    /// A WSGI script file.
+    Script(PathBuf),
+    /// An importable module.
+    Module(String),
+    /// No application: the document root only.
+    Static,
+}
+
+impl App {
+    pub fn describe(&self) -> String {
+        match self {
+            App::Script(p) => format!("{} (script)", p.display()),
+            App::Module(m) => format!("{m} (module)"),
+            App::Static => "static files only".to_owned(),
+        }
+    }
+}
+
+/// Who Apache's children run as, when started as root.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunAs {
+    pub user: String,
+    pub group: String,
+    pub uid: u32,
+    pub gid: u32,
+    /// Picked by rwsgi-express (no --user given): said so at start-up.
+    pub defaulted: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Https {
+    pub port: u16,
+    pub certificate: PathBuf,
+    pub key: PathBuf,
+    pub chain: Option<PathBuf>,
+    pub only: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Logs {
+    /// ErrorLog /dev/stderr and CustomLog /dev/stdout.
+    pub terminal: bool,
+    pub directory: PathBuf,
+    pub error_name: String,
+    pub access_name: String,
+    /// The LogFormat string, when the access log is on.
+    pub access_format: Option<String>,
+    pub level: LogLevel,
+}
+
+impl Logs {
+    pub fn error_log(&self) -> PathBuf {
+        if self.terminal {
+            PathBuf::from("/dev/stderr")
+        } else {
+            self.directory.join(&self.error_name)
+        }
+    }
+
+    pub fn access_log(&self) -> PathBuf {
+        if self.terminal {
+            PathBuf::from("/dev/stdout")
+        } else {
+            self.directory.join(&self.access_name)
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub server_root: PathBuf,
+    pub app: App,
+    pub callable: String,
+    /// "" for the root, else "/path" without a trailing slash.
+    pub mount_point: String,
+    pub working_directory: PathBuf,
+    /// sys.path additions, in order.
+    pub python_path: Vec<PathBuf>,
+    pub python_home: Option<PathBuf>,
+    pub python_warnings: Vec<String>,
+    pub setenv: Vec<(String, String)>,
+    pub passenv: Vec<String>,
+    pub reload_script: bool,
+    pub reload_on_changes: bool,
+    pub include_files: Vec<PathBuf>,
+    pub map_head_to_get: MapHead,
+    pub chunked_request: bool,
+    pub processes: u32,
+    pub threads: u32,
+    pub mpm: Mpm,
+    pub host: Option<String>,
+    pub port: u16,
+    pub server_name: String,
+    pub server_aliases: Vec<String>,
+    pub limit_request_body: u64,
+    pub keep_alive_timeout: u32,
+    pub server_backlog: u32,
+    pub request_read_timeout: String,
+    /// Apache's `Timeout`: --socket-timeout, as mod_wsgi-express does.
+    pub timeout: u32,
+    pub trust_proxy_headers: Vec<String>,
+    pub trust_proxies: Vec<String>,
+    pub https: Option<Https>,
+    /// Longest URL first, so a longer alias is not hidden by a shorter one.
+    pub url_aliases: Vec<(String, PathBuf)>,
+    pub document_root: PathBuf,
+    pub logs: Logs,
+    pub pid_file: PathBuf,
+    pub run_as: Option<RunAs>,
+    pub httpd: PathBuf,
+    pub modules_dir: PathBuf,
+    pub module: PathBuf,
+    pub mime_types: Option<PathBuf>,
+    /// Things to tell the user at start-up (ignored options and the like).
+    pub notices: Vec<String>,
+}
+
+impl Plan {
+    pub fn conf_path(&self) -> PathBuf {
+        self.server_root.join("httpd.conf")
+    }
+
+    pub fn handler_path(&self) -> PathBuf {
+        self.server_root.join("handler.wsgi")
+    }
+
+    pub fn url(&self) -> String {
+        let host = match self.host.as_deref() {
+            None | Some("0.0.0.0") | Some("::") => "localhost",
+            Some(h) => h,
+        };
+        let mount = if self.mount_point.is_empty() {
+            "/"
+        } else {
+            &self.mount_point
+        };
+        match &self.https {
+            Some(h) if h.only => format!("https://{host}:{}{mount}", h.port),
+            _ => format!("http://{host}:{}{mount}", self.port),
+        }
+    }
+}
+
+/// Looks up users and groups; a trait so configuration rendering can be tested without the
+/// machine's account database.
+pub trait Accounts {
+    /// (uid, primary gid, name) of a user name or `#uid`.
+    fn user(&self, name: &str) -> Option<(u32, u32, String)>;
+    /// (gid, name) of a group name or `#gid`.
+    fn group(&self, name: &str) -> Option<(u32, String)>;
+    fn group_name(&self, gid: u32) -> Option<String>;
+}
+
+/// The real account database.
+pub struct SystemAccounts;
+
+impl Accounts for SystemAccounts {
+    fn user(&self, name: &str) -> Option<(u32, u32, String)> {
+        use nix::unistd::{Uid, User};
+        let user = match name.strip_prefix('#') {
+            Some(n) => User::from_uid(Uid::from_raw(n.parse().ok()?)).ok()??,
+            None => User::from_name(name).ok()??,
+        };
+        Some((user.uid.as_raw(), user.gid.as_raw(), user.name))
+    }
+
+    fn group(&self, name: &str) -> Option<(u32, String)> {
+        use nix::unistd::{Gid, Group};
+        let group = match name.strip_prefix('#') {
+            Some(n) => Group::from_gid(Gid::from_raw(n.parse().ok()?)).ok()??,
+            None => Group::from_name(name).ok()??,
+        };
+        Some((group.gid.as_raw(), group.name))
+    }
+
+    fn group_name(&self, gid: u32) -> Option<String> {
+        nix::unistd::Group::from_gid(nix::unistd::Gid::from_raw(gid))
+            .ok()
+            .flatten()
+            .map(|g| g.name)
+    }
+}
+
+fn absolute(base: &Path, p: &Path) -> PathBuf {
+    let joined = base.join(p);
+    joined.canonicalize().unwrap_or(joined)
+}
+
+/// `pkg.module` or `pkg.module:callable`.
+fn parse_module_entry(entry: &str) -> Option<(String, Option<String>)> {
+    let ident = |s: &str| {
+        let mut chars = s.chars();
+        chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+            && chars.all(|c| c.is_alphanumeric() || c == '_')
+    };
+    let (module, callable) = match entry.split_once(':') {
+        Some((m, c)) => (m, Some(c)),
+        None => (entry, None),
+    };
+    if !module.split('.').all(ident) || !callable.is_none_or(ident) {
+        return None;
+    }
+    Some((module.to_owned(), callable.map(str::to_owned)))
+}
+
+fn resolve_app(args: &ServerArgs, host: &Host) -> Result<(App, Option<String>)> {
+    let entry = match (&args.application, &args.entry_point) {
+        (Some(_), Some(_)) => {
+            bail!("give the application once: as the argument or with --entry-point, not both")
+        }
+        (Some(e), None) | (None, Some(e)) => Some(e.as_str()),
+        (None, None) => None,
+    };
+    let Some(entry) = entry else {
+        if args.application_type == Some(ApplicationType::Static) {
+            return Ok((App::Static, None));
+        }
+        bail!(
+            "no application given: rwsgi-express start-server wsgi.py (a WSGI script) or \
+             rwsgi-express start-server pkg.module:application (a module entry point)"
+        );
+    };
+    let as_path = absolute(&host.cwd, Path::new(entry));
+    let kind = args.application_type.unwrap_or(if as_path.is_file() {
+        ApplicationType::Script
+    } else if parse_module_entry(entry).is_some() && !entry.ends_with(".py") {
+        ApplicationType::Module
+    } else {
+        ApplicationType::Script
+    });
+    match kind {
+        ApplicationType::Script => {
+            if !as_path.is_file() {
+                bail!(
+                    "the WSGI script {} does not exist (for a module entry point write \
+                     pkg.module:application)",
+                    as_path.display()
+                );
+            }
+            Ok((App::Script(as_path), None))
+        }
+        ApplicationType::Module => match parse_module_entry(entry) {
+            Some((module, callable)) => Ok((App::Module(module), callable)),
+            None => bail!(
+                "{entry:?} is not a module entry point: write pkg.module or pkg.module:callable"
+            ),
+        },
+        ApplicationType::Static => {
+            bail!("--application-type static serves files only: do not give an application")
+        }
+    }
+}
+
+fn resolve_run_as(
+    args: &ServerArgs,
+    host: &Host,
+    accounts: &dyn Accounts,
+) -> Result<Option<RunAs>> {
+    if !host.is_root() {
+        if args.user.is_some() || args.group.is_some() {
+            bail!(
+                "--user and --group need rwsgi-express to be started as root (only root can \
+                 switch users); without them Apache runs as you"
+            );
+        }
+        return Ok(None);
+    }
+    let (user, defaulted) = match &args.user {
+        Some(u) => (
+            accounts.user(u).ok_or_else(|| {
+                anyhow::anyhow!("--user {u}: no such user (see `getent passwd {u}`)")
+            })?,
+            false,
+        ),
+        None => (
+            accounts
+                .user("www-data")
+                .or_else(|| accounts.user("nobody"))
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "running as root, and neither www-data nor nobody exists: name an \
+                         unprivileged account with --user"
+                    )
+                })?,
+            true,
+        ),
+    };
+    let (uid, primary_gid, user_name) = user;
+    if uid == 0 {
+        bail!(
+            "--user {user_name}: Apache's children must not run as root; name an \
+             unprivileged account"
+        );
+    }
+    let (gid, group) = match &args.group {
+        Some(g) => accounts.group(g).ok_or_else(|| {
+            anyhow::anyhow!("--group {g}: no such group (see `getent group {g}`)")
+        })?,
+        None => (
+            primary_gid,
+            accounts
+                .group_name(primary_gid)
+                .unwrap_or_else(|| format!("#{primary_gid}")),
+        ),
+    };
+    Ok(Some(RunAs {
+        user: user_name,
+        group,
+        uid,
+        gid,
+        defaulted,
+    }))
+}
+
+fn resolve_https(args: &ServerArgs, host: &Host) -> Result<Option<Https>> {
+    let (cert, key) = match &args.ssl_certificate {
+        Some(stem) => {
+            if args.ssl_certificate_file.is_some() || args.ssl_certificate_key_file.is_some() {
+                bail!(
+                    "--ssl-certificate names both files (STEM.crt and STEM.key): do not also \
+                     give --ssl-certificate-file/--ssl-certificate-key-file"
+                );
+            }
+            let stem = stem.to_string_lossy();
+            (
+                Some(PathBuf::from(format!("{stem}.crt"))),
+                Some(PathBuf::from(format!("{stem}.key"))),
+            )
+        }
+        None => (
+            args.ssl_certificate_file.clone(),
+            args.ssl_certificate_key_file.clone(),
+        ),
+    };
+    let Some(port) = args.https_port else {
+        if cert.is_some() || key.is_some() || args.https_only {
+            bail!("the HTTPS options need --https-port");
+        }
+        return Ok(None);
+    };
+    let (Some(cert), Some(key)) = (cert, key) else {
+        bail!(
+            "--https-port needs a certificate: --ssl-certificate-file and \
+             --ssl-certificate-key-file (or --ssl-certificate STEM)"
+        );
+    };
+    if port == args.port {
+        bail!("--https-port {port} is also the HTTP --port");
+    }
+    let mut files = vec![absolute(&host.cwd, &cert), absolute(&host.cwd, &key)];
+    if let Some(chain) = &args.ssl_certificate_chain_file {
+        files.push(absolute(&host.cwd, chain));
+    }
+    for f in &files {
+        if !f.is_file() {
+            bail!("{} does not exist", f.display());
+        }
+    }
+    Ok(Some(Https {
+        port,
+        certificate: files[0].clone(),
+        key: files[1].clone(),
+        chain: files.get(2).cloned(),
+        only: args.https_only,
+    }))
+}
+
+fn daemon_notices(daemon: &DaemonArgs, max_clients: Option<u32>) -> Vec<String> {
+    let mut ignored = daemon.given();
+    ignored.retain(|o| *o != "--socket-timeout");
+    if max_clients.is_some() {
+        ignored.push("--max-clients");
+    }
+    if ignored.is_empty() {
+        return Vec::new();
+    }
+    vec![format!(
+        "{} configure daemon processes, which this version of rwsgi does not have yet; the \
+         application runs embedded in --processes × --threads Apache workers, so they have no \
+         effect",
+        ignored.join(", ")
+    )]
+}
+
+fn access_log_format(name: &str) -> String {
+    match name {
+        "common" => "%h %l %u %t \"%r\" %>s %b".to_owned(),
+        "combined" => "%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-agent}i\"".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+pub fn resolve(args: &ServerArgs, host: &Host, accounts: &dyn Accounts) -> Result<Plan> {
+    let (app, named_callable) = resolve_app(args, host)?;
+    let mount_point = args.mount_point.trim_end_matches('/').to_owned();
+    if !args.mount_point.starts_with('/') {
+        bail!("--mount-point {:?} must start with /", args.mount_point);
+    }
+    let working_directory = match &args.working_directory {
+        Some(d) => absolute(&host.cwd, d),
+        None => host.cwd.clone(),
+    };
+    if !working_directory.is_dir() {
+        bail!(
+            "--working-directory {} is not a directory",
+            working_directory.display()
+        );
+    }
+    let mut python_path = vec![working_directory.clone()];
+    if let App::Script(script) = &app {
+        python_path.extend(script.parent().map(Path::to_owned));
+    }
+    for p in &args.python_path {
+        let p = absolute(&host.cwd, p);
+        if !p.is_dir() {
+            bail!("--python-path {} is not a directory", p.display());
+        }
+        python_path.push(p);
+    }
+    let mut seen = std::collections::HashSet::new();
+    python_path.retain(|p| seen.insert(p.clone()));
+
+    if args.server_mpm == Mpm::Prefork && args.threads != 1 {
+        bail!(
+            "the prefork MPM runs one thread per process: add --threads 1, or use \
+             --server-mpm event"
+        );
+    }
+    let run_as = resolve_run_as(args, host, accounts)?;
+    if !host.is_root() {
+        for port in [Some(args.port), args.https_port].into_iter().flatten() {
+            if port < 1024 {
+                bail!(
+                    "port {port} is privileged: start rwsgi-express as root (Apache binds it, \
+                     then its children run as --user), or pick a port from 1024"
+                );
+            }
+        }
+    }
+    let https = resolve_https(args, host)?;
+
+    let server_root = match &args.server_root {
+        Some(d) => absolute(&host.cwd, d),
+        None => host.temp_dir.join(format!(
+            "rwsgi-express-{}:{}:{}",
+            args.host.as_deref().unwrap_or("localhost"),
+            args.port,
+            host.uid
+        )),
+    };
+    let document_root = match &args.document_root {
+        Some(d) => {
+            let d = absolute(&host.cwd, d);
+            if !d.is_dir() {
+                bail!("--document-root {} is not a directory", d.display());
+            }
+            d
+        }
+        None => server_root.join("htdocs"),
+    };
+    if args.url_alias.len() % 2 != 0 {
+        bail!("--url-alias takes a URL path and a file or directory");
+    }
+    let mut url_aliases = Vec::new();
+    for pair in args.url_alias.chunks(2) {
+        let url = pair[0].clone();
+        if !url.starts_with('/') {
+            bail!("--url-alias {url:?}: the URL path must start with /");
+        }
+        let path = absolute(&host.cwd, Path::new(&pair[1]));
+        if !path.exists() {
+            bail!(
+                "--url-alias {url} {}: no such file or directory",
+                path.display()
+            );
+        }
+        url_aliases.push((url, path));
+    }
+    url_aliases.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
+
+    let setenv = args
+        .setenv
+        .chunks(2)
+        .map(|p| (p[0].clone(), p[1].clone()))
+        .collect();
+    let mut include_files = Vec::new();
+    for f in &args.include_file {
+        let f = absolute(&host.cwd, f);
+        if !f.is_file() {
+            bail!("--include-file {}: no such file", f.display());
+        }
+        include_files.push(f);
+    }
+
+    let terminal = args.log_directory.is_none() && (args.log_to_terminal || host.terminal);
+    let logs = Logs {
+        terminal,
+        directory: args
+            .log_directory
+            .as_ref()
+            .map(|d| absolute(&host.cwd, d))
+            .unwrap_or_else(|| server_root.clone()),
+        error_name: args.error_log_name.clone(),
+        access_name: args.access_log_name.clone(),
+        access_format: args
+            .access_log
+            .then(|| access_log_format(&args.access_log_format)),
+        level: args.log_level,
+    };
+    if args.log_directory.is_some() && !logs.directory.is_dir() {
+        bail!(
+            "--log-directory {} is not a directory",
+            logs.directory.display()
+        );
+    }
+
+    let body = if args.body_max_timeout > 0 {
+        format!(
+            "body={}-{},MinRate={}",
+            args.body_timeout, args.body_max_timeout, args.body_min_rate
+        )
+    } else {
+        format!("body={},MinRate={}", args.body_timeout, args.body_min_rate)
+    };
+    let request_read_timeout = format!(
+        "header={}-{},MinRate={} {body}",
+        args.header_timeout, args.header_max_timeout, args.header_min_rate
+    );
+
+    let mut notices = daemon_notices(&args.daemon, args.max_clients);
+    if run_as.as_ref().is_some_and(|r| r.defaulted) {
+        let r = run_as.as_ref().unwrap();
+        notices.push(format!(
+            "running as root: Apache's children run as {}:{} (choose with --user/--group)",
+            r.user, r.group
+        ));
+    }
+    if !args.trust_proxy.is_empty() && args.trust_proxy_header.is_empty() {
+        notices.push(
+            "--trust-proxy has no effect without --trust-proxy-header (which headers to trust)"
+                .to_owned(),
+        );
+    }
+
+    Ok(Plan {
+        callable: named_callable.unwrap_or_else(|| args.callable_object.clone()),
+        reload_script: matches!(app, App::Script(_)) && !args.disable_reloading,
+        app,
+        mount_point,
+        working_directory,
+        python_path,
+        python_home: host.virtual_env.clone(),
+        python_warnings: args.python_warnings.clone(),
+        setenv,
+        passenv: args.passenv.clone(),
+        reload_on_changes: args.reload_on_changes,
+        include_files,
+        map_head_to_get: args.map_head_to_get,
+        chunked_request: args.chunked_request,
+        processes: args.processes,
+        threads: args.threads,
+        mpm: args.server_mpm,
+        host: args.host.clone(),
+        port: args.port,
+        server_name: args
+            .server_name
+            .clone()
+            .or_else(|| args.host.clone())
+            .unwrap_or_else(|| "localhost".to_owned()),
+        server_aliases: args.server_alias.clone(),
+        limit_request_body: args.limit_request_body,
+        keep_alive_timeout: args.keep_alive_timeout,
+        server_backlog: args.server_backlog,
+        request_read_timeout,
+        timeout: args.daemon.socket_timeout.unwrap_or(60),
+        trust_proxy_headers: args.trust_proxy_header.clone(),
+        trust_proxies: args.trust_proxy.clone(),
+        https,
+        url_aliases,
+        document_root,
+        logs,
+        pid_file: args
+            .pid_file
+            .as_ref()
+            .map(|p| absolute(&host.cwd, p))
+            .unwrap_or_else(|| server_root.join("httpd.pid")),
+        server_root,
+        run_as,
+        httpd: host.httpd.clone(),
+        modules_dir: host.modules_dir.clone(),
+        module: host.module.clone(),
+        mime_types: host.mime_types.clone(),
+        notices,
+    })
+}

@@ -1,0 +1,415 @@
+//! The files rwsgi-express writes: httpd.conf, handler.wsgi and apachectl. Pure functions of
+//! the `Plan`, snapshot-tested per option group.
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::cli::{LogLevel, MapHead};
+use crate::plan::{App, Plan};
+
+/// A double-quoted Apache argument.
+fn q(s: impl AsRef<str>) -> String {
+    format!(
+        "\"{}\"",
+        s.as_ref().replace('\\', "\\\\").replace('"', "\\\"")
+    )
+}
+
+fn qp(p: &Path) -> String {
+    q(p.to_string_lossy())
+}
+
+/// A Python string literal (the file is UTF-8).
+fn py(s: &str) -> String {
+    let mut out = String::from("'");
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("\\'"),
+            c if (c as u32) < 0x20 || c == '\x7f' => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
+fn regex_escape(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn log_level(l: LogLevel) -> &'static str {
+    match l {
+        LogLevel::Emerg => "emerg",
+        LogLevel::Alert => "alert",
+        LogLevel::Crit => "crit",
+        LogLevel::Error => "error",
+        LogLevel::Warn => "warn",
+        LogLevel::Notice => "notice",
+        LogLevel::Info => "info",
+        LogLevel::Debug => "debug",
+    }
+}
+
+fn listen(host: Option<&str>, port: u16) -> String {
+    match host {
+        None => port.to_string(),
+        Some(h) if h.contains(':') => format!("[{h}]:{port}"),
+        Some(h) => format!("{h}:{port}"),
+    }
+}
+
+/// httpd.conf.
+pub fn httpd_conf(plan: &Plan) -> String {
+    let mut c = String::new();
+    let modules = &plan.modules_dir;
+    let load = |c: &mut String, name: &str, file: &str| {
+        let _ = writeln!(
+            c,
+            "LoadModule {name}_module {}",
+            qp(&modules.join(format!("mod_{file}.so")))
+        );
+    };
+    let _ = writeln!(
+        c,
+        "# Written by rwsgi-express {} on every start: change the command-line options, not \
+         this file.\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    let _ = writeln!(c, "ServerRoot {}", qp(&plan.server_root));
+    let _ = writeln!(c, "DefaultRuntimeDir {}", qp(&plan.server_root));
+    let _ = writeln!(c, "PidFile {}", qp(&plan.pid_file));
+    let _ = writeln!(c, "ServerName {}", plan.server_name);
+    if !plan.server_aliases.is_empty() {
+        let _ = writeln!(c, "ServerAlias {}", plan.server_aliases.join(" "));
+    }
+    c.push_str("ServerTokens ProductOnly\nServerSignature Off\n");
+    if let Some(r) = &plan.run_as {
+        let _ = writeln!(c, "User {}\nGroup {}", r.user, r.group);
+    }
+    let _ = writeln!(c, "\nListen {}", listen(plan.host.as_deref(), plan.port));
+    let _ = writeln!(c, "ListenBacklog {}\n", plan.server_backlog);
+
+    load(
+        &mut c,
+        &format!("mpm_{}", plan.mpm.name()),
+        &format!("mpm_{}", plan.mpm.name()),
+    );
+    for m in [
+        "authz_core",
+        "authz_host",
+        "mime",
+        "rewrite",
+        "alias",
+        "reqtimeout",
+    ] {
+        load(&mut c, m, m);
+    }
+    if !plan.setenv.is_empty() || !plan.passenv.is_empty() {
+        load(&mut c, "env", "env");
+    }
+    if plan.logs.access_format.is_some() {
+        // Built into Debian's apache2, a module elsewhere.
+        c.push_str("<IfModule !log_config_module>\n    ");
+        load(&mut c, "log_config", "log_config");
+        c.push_str("</IfModule>\n");
+    }
+    if plan.https.is_some() {
+        load(&mut c, "socache_shmcb", "socache_shmcb");
+        load(&mut c, "ssl", "ssl");
+    }
+    let _ = writeln!(c, "LoadModule wsgi_module {}\n", qp(&plan.module));
+
+    if let Some(m) = &plan.mime_types {
+        let _ = writeln!(c, "TypesConfig {}", qp(m));
+    }
+    let _ = writeln!(c, "Timeout {}", plan.timeout);
+    if plan.keep_alive_timeout > 0 {
+        let _ = writeln!(
+            c,
+            "KeepAlive On\nKeepAliveTimeout {}",
+            plan.keep_alive_timeout
+        );
+    } else {
+        c.push_str("KeepAlive Off\n");
+    }
+    let _ = writeln!(c, "LimitRequestBody {}", plan.limit_request_body);
+    let _ = writeln!(c, "RequestReadTimeout {}\n", plan.request_read_timeout);
+
+    // The application runs in the MPM's workers (embedded mode): size them exactly and never
+    // let Apache retire idle ones, which would throw away the loaded application.
+    let (p, t) = (plan.processes, plan.threads);
+    let _ = writeln!(c, "# {p} process(es) × {t} thread(s) run the application.");
+    let _ = writeln!(c, "ServerLimit {p}\nStartServers {p}");
+    match plan.mpm {
+        crate::cli::Mpm::Prefork => {
+            let _ = writeln!(
+                c,
+                "MinSpareServers {p}\nMaxSpareServers {p}\nMaxRequestWorkers {p}"
+            );
+        }
+        _ => {
+            let _ = writeln!(
+                c,
+                "ThreadLimit {t}\nThreadsPerChild {t}\nMaxRequestWorkers {}\nMinSpareThreads {t}\nMaxSpareThreads {}",
+                p * t,
+                p * t
+            );
+        }
+    }
+    c.push_str("MaxConnectionsPerChild 0\n\n");
+
+    let _ = writeln!(c, "ErrorLog {}", qp(&plan.logs.error_log()));
+    let _ = writeln!(c, "LogLevel {}", log_level(plan.logs.level));
+    if let Some(format) = &plan.logs.access_format {
+        let _ = writeln!(c, "LogFormat {} rwsgi", q(format));
+        let _ = writeln!(c, "CustomLog {} rwsgi", qp(&plan.logs.access_log()));
+    }
+
+    c.push_str("\n<Directory />\n    AllowOverride None\n    Require all denied\n</Directory>\n\n");
+
+    if let Some(home) = &plan.python_home {
+        let _ = writeln!(c, "WSGIPythonHome {}", qp(home));
+    }
+    if !plan.python_path.is_empty() {
+        let joined: Vec<_> = plan
+            .python_path
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect();
+        let _ = writeln!(c, "WSGIPythonPath {}", q(joined.join(":")));
+    }
+    for w in &plan.python_warnings {
+        let _ = writeln!(c, "WSGIPythonWarnings {}", q(w));
+    }
+    c.push_str("WSGIRestrictEmbedded Off\nWSGIPassAuthorization On\n");
+    let _ = writeln!(
+        c,
+        "WSGIMapHEADToGET {}",
+        match plan.map_head_to_get {
+            MapHead::On => "On",
+            MapHead::Off => "Off",
+            MapHead::Auto => "Auto",
+        }
+    );
+    if plan.chunked_request {
+        c.push_str("WSGIChunkedRequest On\n");
+    }
+    for (k, v) in &plan.setenv {
+        let _ = writeln!(c, "SetEnv {k} {}", q(v));
+    }
+    for k in &plan.passenv {
+        let _ = writeln!(c, "PassEnv {k}");
+    }
+    if !plan.trust_proxy_headers.is_empty() {
+        let _ = writeln!(
+            c,
+            "WSGITrustedProxyHeaders {}",
+            plan.trust_proxy_headers.join(" ")
+        );
+    }
+    if !plan.trust_proxies.is_empty() {
+        let _ = writeln!(c, "WSGITrustedProxies {}", plan.trust_proxies.join(" "));
+    }
+
+    let _ = writeln!(c, "\nDocumentRoot {}", qp(&plan.document_root));
+    let _ = writeln!(c, "<Directory {}>", qp(&plan.document_root));
+    c.push_str("    AllowOverride None\n    Require all granted\n");
+    if plan.app != App::Static {
+        // Files in the document root win; the application serves every other URL under
+        // its mount point (conditions are ANDed; [OR] joins only the last two).
+        c.push_str("    RewriteEngine On\n");
+        if !plan.mount_point.is_empty() {
+            let _ = writeln!(
+                c,
+                "    RewriteCond %{{REQUEST_URI}} ^{}(/|$)",
+                regex_escape(&plan.mount_point)
+            );
+        }
+        // A file with a path after it (/robots.txt/x) is not a file either.
+        c.push_str("    RewriteCond %{REQUEST_FILENAME} !-f [OR]\n");
+        c.push_str("    RewriteCond %{PATH_INFO} .\n");
+        c.push_str("    RewriteRule .* - [H=wsgi-handler]\n");
+    }
+    c.push_str("</Directory>\n");
+    if plan.app != App::Static {
+        let _ = writeln!(
+            c,
+            "WSGIHandlerScript wsgi-handler {}",
+            qp(&plan.handler_path())
+        );
+        // Loaded at start-up, so a broken application shows in the log at once.
+        let _ = writeln!(
+            c,
+            "WSGIImportScript {} process-group=%{{GLOBAL}} application-group=%{{GLOBAL}}",
+            qp(&plan.handler_path())
+        );
+    }
+
+    for (url, path) in &plan.url_aliases {
+        let _ = writeln!(c, "\nAlias {} {}", q(url), qp(path));
+        let _ = writeln!(
+            c,
+            "<Location {}>\n    Require all granted\n</Location>",
+            q(url)
+        );
+    }
+
+    if let Some(h) = &plan.https {
+        let _ = writeln!(c, "\nListen {} https", listen(plan.host.as_deref(), h.port));
+        let _ = writeln!(
+            c,
+            "SSLSessionCache {}",
+            q(format!(
+                "shmcb:{}/ssl_scache(512000)",
+                plan.server_root.display()
+            ))
+        );
+        let _ = writeln!(c, "<VirtualHost _default_:{}>", h.port);
+        c.push_str("    SSLEngine on\n");
+        let _ = writeln!(c, "    SSLCertificateFile {}", qp(&h.certificate));
+        let _ = writeln!(c, "    SSLCertificateKeyFile {}", qp(&h.key));
+        if let Some(chain) = &h.chain {
+            let _ = writeln!(c, "    SSLCertificateChainFile {}", qp(chain));
+        }
+        c.push_str("</VirtualHost>\n");
+        if h.only {
+            let port = if h.port == 443 {
+                String::new()
+            } else {
+                format!(":{}", h.port)
+            };
+            let _ = writeln!(c, "<VirtualHost _default_:{}>", plan.port);
+            c.push_str("    RewriteEngine On\n");
+            let _ = writeln!(
+                c,
+                "    RewriteRule ^ https://%{{SERVER_NAME}}{port}%{{REQUEST_URI}} [R=301,L]"
+            );
+            c.push_str("</VirtualHost>\n");
+        }
+    }
+
+    for f in &plan.include_files {
+        let _ = writeln!(c, "\nInclude {}", qp(f));
+    }
+    c
+}
+
+/// handler.wsgi: loads the application and serves it at the mount point. The module calls
+/// `handle_request` for every URL the rewrite rule hands to `wsgi-handler`.
+pub fn handler_wsgi(plan: &Plan) -> String {
+    let (kind, entry) = match &plan.app {
+        App::Script(p) => ("script", p.to_string_lossy().into_owned()),
+        App::Module(m) => ("module", m.clone()),
+        App::Static => ("static", String::new()),
+    };
+    format!(
+        r#"# Written by rwsgi-express on every start: change the command-line options, not this file.
+# Loads the application and mounts it at MOUNT_POINT.
+import importlib
+import os
+import threading
+import types
+
+ENTRY_POINT = {entry}
+APPLICATION_TYPE = {kind}
+CALLABLE_OBJECT = {callable}
+MOUNT_POINT = {mount}
+# A script entry point is loaded again when its file changes.
+RELOAD = {reload}
+
+_lock = threading.Lock()
+_loaded = None  # (mtime, application)
+
+
+def _load():
+    if APPLICATION_TYPE == 'script':
+        module = types.ModuleType('__wsgi__')
+        module.__file__ = ENTRY_POINT
+        with open(ENTRY_POINT, 'rb') as f:
+            code = compile(f.read(), ENTRY_POINT, 'exec')
+        exec(code, module.__dict__)
+        where = ENTRY_POINT
+    else:
+        module = importlib.import_module(ENTRY_POINT)
+        where = 'module %s (%s)' % (ENTRY_POINT, getattr(module, '__file__', 'built in'))
+    try:
+        return getattr(module, CALLABLE_OBJECT)
+    except AttributeError:
+        raise RuntimeError(
+            '%s has no %r: name the WSGI callable with --callable-object'
+            % (where, CALLABLE_OBJECT)) from None
+
+
+def _mtime():
+    if not RELOAD:
+        return None
+    try:
+        return os.stat(ENTRY_POINT).st_mtime_ns
+    except OSError:
+        return None
+
+
+def _application():
+    global _loaded
+    loaded = _loaded
+    if loaded is not None and (not RELOAD or loaded[0] == _mtime()):
+        return loaded[1]
+    with _lock:
+        mtime = _mtime()
+        if _loaded is None or _loaded[0] != mtime:
+            _loaded = (mtime, _load())
+        return _loaded[1]
+
+
+def handle_request(environ, start_response):
+    path = environ.get('SCRIPT_NAME', '') + environ.get('PATH_INFO', '')
+    environ['SCRIPT_NAME'] = MOUNT_POINT
+    environ['PATH_INFO'] = path[len(MOUNT_POINT):]
+    return _application()(environ, start_response)
+
+
+_application()
+"#,
+        entry = py(&entry),
+        kind = py(kind),
+        callable = py(&plan.callable),
+        mount = py(&plan.mount_point),
+        reload = if plan.reload_script { "True" } else { "False" },
+    )
+}
+
+/// apachectl: controls the configured Apache without rwsgi-express.
+pub fn apachectl(plan: &Plan) -> String {
+    let sh = |p: &Path| format!("'{}'", p.to_string_lossy().replace('\'', "'\\''"));
+    format!(
+        r#"#!/bin/sh
+# Written by rwsgi-express: controls the Apache configured in this directory.
+#   start | stop | restart | graceful | graceful-stop | configtest
+HTTPD={httpd}
+CONF={conf}
+cd {workdir} || exit 1
+case "${{LANG:-C}}" in C|POSIX) LANG=C.UTF-8; export LANG ;; esac
+case "$1" in
+    start|stop|restart|graceful|graceful-stop)
+        exec "$HTTPD" -f "$CONF" -k "$1" ;;
+    configtest)
+        exec "$HTTPD" -f "$CONF" -t ;;
+    *)
+        echo "usage: $0 start|stop|restart|graceful|graceful-stop|configtest" >&2
+        exit 2 ;;
+esac
+"#,
+        httpd = sh(&plan.httpd),
+        conf = sh(&plan.conf_path()),
+        workdir = sh(&plan.working_directory),
+    )
+}

@@ -1,0 +1,711 @@
+//! End-to-end: `rwsgi-express` runs a real Apache (Debian's apache2) with the built module
+//! and real applications, over HTTP. Run `cargo build` first (scripts/test.sh does): the
+//! module is found next to the rwsgi-express executable.
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+const EXE: &str = env!("CARGO_BIN_EXE_rwsgi-express");
+
+/// Reports what the tests look at, as `key=value` lines.
+const APP: &str = r#"import os
+VERSION = 'one'
+
+def application(environ, start_response):
+    body = ''.join('%s=%s\n' % kv for kv in [
+        ('version', VERSION),
+        ('SCRIPT_NAME', environ['SCRIPT_NAME']),
+        ('PATH_INFO', environ['PATH_INFO']),
+        ('url_scheme', environ['wsgi.url_scheme']),
+        ('uid', os.getuid()),
+        ('pid', os.getpid()),
+        ('cwd', os.getcwd()),
+        ('MODE', environ.get('MODE', '')),
+        ('REMOTE_ADDR', environ['REMOTE_ADDR']),
+    ]).encode()
+    start_response('200 OK', [('Content-Type', 'text/plain')])
+    return [body]
+"#;
+
+fn is_root() -> bool {
+    nix::unistd::getuid().is_root()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn chmod(path: &Path, mode: u32) {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// A world-readable application directory (Apache's children run as another user when the
+/// tests run as root).
+struct AppDir {
+    dir: tempfile::TempDir,
+}
+
+impl AppDir {
+    fn new() -> AppDir {
+        let dir = tempfile::Builder::new()
+            .prefix("rwsgi-express-test-")
+            .tempdir_in("/tmp")
+            .unwrap();
+        chmod(dir.path(), 0o755);
+        let app = AppDir { dir };
+        app.write("wsgi.py", APP);
+        app
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn write(&self, rel: &str, contents: &str) -> PathBuf {
+        let path = self.path().join(rel);
+        let parent = path.parent().unwrap();
+        std::fs::create_dir_all(parent).unwrap();
+        chmod(parent, 0o755);
+        std::fs::write(&path, contents).unwrap();
+        chmod(&path, 0o644);
+        path
+    }
+
+    fn server_root(&self) -> PathBuf {
+        self.path().join("server-root")
+    }
+
+    /// rwsgi-express with the app directory as working directory and server root inside it.
+    fn command(&self, subcommand: &str, args: &[&str]) -> Command {
+        let mut cmd = Command::new(EXE);
+        cmd.arg(subcommand)
+            .args(args)
+            .arg("--working-directory")
+            .arg(self.path())
+            .arg("--server-root")
+            .arg(self.server_root())
+            .current_dir(self.path())
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    fn start(&self, args: &[&str]) -> Express {
+        let port = free_port();
+        let mut all = args.to_vec();
+        let port_arg = port.to_string();
+        all.extend_from_slice(&["--host", "127.0.0.1", "--port", &port_arg]);
+        let out = self.path().join("express.out");
+        let err = self.path().join("express.err");
+        let child = self
+            .command("start-server", &all)
+            .stdout(std::fs::File::create(&out).unwrap())
+            .stderr(std::fs::File::create(&err).unwrap())
+            .spawn()
+            .unwrap();
+        let mut express = Express {
+            child: Some(child),
+            port,
+            out,
+            err,
+            root: self.server_root(),
+        };
+        express.wait_ready(port);
+        express
+    }
+
+    fn run(&self, subcommand: &str, args: &[&str]) -> Output {
+        self.command(subcommand, args).output().unwrap()
+    }
+}
+
+struct Express {
+    child: Option<Child>,
+    port: u16,
+    out: PathBuf,
+    err: PathBuf,
+    root: PathBuf,
+}
+
+impl Express {
+    fn wait_ready(&mut self, port: u16) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return;
+            }
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!("rwsgi-express exited with {status}:\n{}", self.output());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("rwsgi-express did not listen on {port}:\n{}", self.output());
+    }
+
+    fn output(&self) -> String {
+        format!(
+            "--- stdout\n{}--- stderr\n{}--- error_log\n{}",
+            std::fs::read_to_string(&self.out).unwrap_or_default(),
+            std::fs::read_to_string(&self.err).unwrap_or_default(),
+            self.error_log()
+        )
+    }
+
+    fn error_log(&self) -> String {
+        std::fs::read_to_string(self.root.join("error_log")).unwrap_or_default()
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn get(&self, path: &str) -> (u16, String) {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .into();
+        let mut resp = agent.get(&self.url(path)).call().unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.body_mut().read_to_string().unwrap())
+    }
+
+    fn apache_pid(&self) -> i32 {
+        std::fs::read_to_string(self.root.join("httpd.pid"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
+    fn signal(&self, signal: Signal) {
+        let pid = self.child.as_ref().unwrap().id() as i32;
+        kill(Pid::from_raw(pid), signal).unwrap();
+    }
+
+    /// SIGTERM, then the exit status (after at most 20 s).
+    fn stop(&mut self) -> std::process::ExitStatus {
+        self.signal(Signal::SIGTERM);
+        let mut child = self.child.take().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("rwsgi-express did not stop on SIGTERM:\n{}", self.output());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Express {
+    fn drop(&mut self) {
+        if self.child.is_some() {
+            let _ = self.stop();
+        }
+        if std::thread::panicking() {
+            eprintln!("{}", self.output());
+        }
+    }
+}
+
+fn field<'a>(body: &'a str, key: &str) -> &'a str {
+    body.lines()
+        .find_map(|l| l.strip_prefix(key).and_then(|r| r.strip_prefix('=')))
+        .unwrap_or_else(|| panic!("no {key} in {body:?}"))
+}
+
+/// Apache's parent and the processes it forked (from /proc).
+fn process_tree(parent: i32) -> Vec<i32> {
+    let mut pids = vec![parent];
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        // pid (comm) state ppid …: comm may hold spaces, so split after the last ')'.
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<i32>().ok());
+        if ppid == Some(parent) {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+fn alive(pid: i32) -> bool {
+    // A zombie has exited; only its parent's wait is missing.
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            !s.rsplit_once(')')
+                .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
+        })
+        .unwrap_or(false)
+}
+
+#[test]
+fn script_is_served_and_sigterm_stops_everything() {
+    let app = AppDir::new();
+    let mut express = app.start(&["wsgi.py", "--processes", "2", "--threads", "3"]);
+    let (status, body) = express.get("/a/b%20c?q=1");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(field(&body, "SCRIPT_NAME"), "");
+    assert_eq!(field(&body, "PATH_INFO"), "/a/b c");
+    assert_eq!(field(&body, "cwd"), app.path().to_str().unwrap());
+    if is_root() {
+        let www = nix::unistd::User::from_name("www-data").unwrap().unwrap();
+        assert_eq!(field(&body, "uid"), www.uid.to_string());
+    }
+    let summary = std::fs::read_to_string(&express.out).unwrap();
+    assert!(summary.contains(&express.url("/")), "{summary}");
+    assert!(
+        summary.contains("embedded, 2 processes × 3 threads"),
+        "{summary}"
+    );
+
+    let tree = process_tree(express.apache_pid());
+    assert!(tree.len() >= 3, "parent and 2 children expected: {tree:?}");
+    let status = express.stop();
+    assert!(
+        status.success(),
+        "exit status {status}:\n{}",
+        express.output()
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while tree.iter().any(|p| alive(*p)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let left: Vec<_> = tree.iter().filter(|p| alive(**p)).collect();
+    assert!(
+        left.is_empty(),
+        "Apache processes left after SIGTERM: {left:?}"
+    );
+}
+
+#[test]
+fn module_entry_point_at_a_mount_point() {
+    let app = AppDir::new();
+    app.write("pkg/__init__.py", "");
+    app.write(
+        "pkg/web.py",
+        &format!("{APP}\nserver = application\ndel application\n"),
+    );
+    let express = app.start(&["pkg.web:server", "--mount-point", "/api/"]);
+    let (status, body) = express.get("/api/items/1");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(field(&body, "SCRIPT_NAME"), "/api");
+    assert_eq!(field(&body, "PATH_INFO"), "/items/1");
+    let (_, body) = express.get("/api");
+    assert_eq!(field(&body, "PATH_INFO"), "");
+    // Outside the mount point the (empty) document root answers.
+    assert_eq!(express.get("/other").0, 404);
+}
+
+#[test]
+fn flask_application() {
+    let app = AppDir::new();
+    app.write(
+        "shop.py",
+        "from flask import Flask, url_for\napp = Flask(__name__)\n\n\
+         @app.route('/hello/<name>')\ndef hello(name):\n    \
+         return 'hello %s at %s' % (name, url_for('hello', name=name))\n",
+    );
+    let express = app.start(&["shop:app", "--mount-point", "/shop", "--threads", "2"]);
+    let (status, body) = express.get("/shop/hello/ann");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body, "hello ann at /shop/hello/ann");
+    assert_eq!(express.get("/shop/nothing").0, 404);
+}
+
+#[test]
+fn static_files_win_and_url_aliases_serve_files() {
+    let app = AppDir::new();
+    app.write("public/robots.txt", "static robots\n");
+    app.write("assets/site.css", "body{}\n");
+    app.write("favicon.ico", "icon\n");
+    let express = app.start(&[
+        "wsgi.py",
+        "--document-root",
+        "public",
+        "--url-alias",
+        "/assets",
+        "assets",
+        "--url-alias",
+        "/favicon.ico",
+        "favicon.ico",
+        "--setenv",
+        "MODE",
+        "static test",
+    ]);
+    assert_eq!(
+        express.get("/robots.txt"),
+        (200, "static robots\n".to_owned())
+    );
+    assert_eq!(
+        express.get("/assets/site.css"),
+        (200, "body{}\n".to_owned())
+    );
+    assert_eq!(express.get("/favicon.ico"), (200, "icon\n".to_owned()));
+    let (status, body) = express.get("/robots.txt/not-a-file");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(field(&body, "PATH_INFO"), "/robots.txt/not-a-file");
+    assert_eq!(field(&body, "MODE"), "static test");
+    assert_eq!(express.get("/assets/missing.css").0, 404);
+}
+
+#[test]
+fn access_log_records_requests() {
+    let app = AppDir::new();
+    let express = app.start(&["wsgi.py", "--access-log"]);
+    assert_eq!(express.get("/logged?x=1").0, 200);
+    let log = app.server_root().join("access_log");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text.contains("\"GET /logged?x=1 HTTP/1.1\" 200") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "access_log lacks the request:\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn curl(args: &[&str]) -> String {
+    let out = Command::new("curl")
+        .args(["-sk", "--max-time", "30"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "curl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn https_with_a_self_signed_certificate() {
+    let app = AppDir::new();
+    let stem = app.path().join("site");
+    let out = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .arg("-keyout")
+        .arg(stem.with_extension("key"))
+        .arg("-out")
+        .arg(stem.with_extension("crt"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let https_port = free_port();
+    let express = app.start(&[
+        "wsgi.py",
+        "--https-port",
+        &https_port.to_string(),
+        "--ssl-certificate",
+        stem.to_str().unwrap(),
+        "--https-only",
+        "--server-name",
+        "localhost",
+    ]);
+    let body = curl(&[&format!("https://127.0.0.1:{https_port}/secure/x?y=1")]);
+    assert_eq!(field(&body, "url_scheme"), "https", "{body}");
+    assert_eq!(field(&body, "PATH_INFO"), "/secure/x");
+    // Plain HTTP is redirected to the HTTPS port.
+    let head = curl(&["-D", "-", "-o", "/dev/null", &express.url("/page?q=2")]);
+    assert!(head.starts_with("HTTP/1.1 301"), "{head}");
+    assert!(
+        head.contains(&format!(
+            "Location: https://127.0.0.1:{https_port}/page?q=2"
+        )),
+        "{head}"
+    );
+}
+
+#[test]
+fn trusted_proxy_headers() {
+    let app = AppDir::new();
+    let express = app.start(&[
+        "wsgi.py",
+        "--trust-proxy-header",
+        "X-Forwarded-For",
+        "--trust-proxy-header",
+        "X-Forwarded-Proto",
+        "--trust-proxy",
+        "127.0.0.1",
+    ]);
+    let body = curl(&[
+        "-H",
+        "X-Forwarded-For: 203.0.113.9, 127.0.0.1",
+        "-H",
+        "X-Forwarded-Proto: https",
+        &express.url("/"),
+    ]);
+    assert_eq!(field(&body, "REMOTE_ADDR"), "203.0.113.9", "{body}");
+    assert_eq!(field(&body, "url_scheme"), "https", "{body}");
+}
+
+#[test]
+fn as_root_children_run_as_the_given_user() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let app = AppDir::new();
+    let express = app.start(&["wsgi.py", "--user", "nobody", "--group", "nogroup"]);
+    let (_, body) = express.get("/");
+    let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+    assert_eq!(field(&body, "uid"), nobody.uid.to_string());
+}
+
+#[test]
+fn refuses_an_application_the_user_cannot_read() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let app = AppDir::new();
+    let private = app.path().join("private");
+    app.write("private/wsgi.py", APP);
+    chmod(&private, 0o700);
+    let out = app.run(
+        "start-server",
+        &["private/wsgi.py", "--port", &free_port().to_string()],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("www-data (the user Apache's children run as) cannot reach"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "the WSGI script {}/wsgi.py: {} is not searchable (x) (mode 0700, owner root)",
+            private.display(),
+            private.display()
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Fix:"), "{stderr}");
+    assert!(
+        !app.server_root().join("httpd.pid").exists(),
+        "Apache was started"
+    );
+}
+
+#[test]
+fn apache_refusing_the_configuration_is_reported() {
+    let app = AppDir::new();
+    app.write("bad.conf", "NoSuchDirective on\n");
+    let out = app.run(
+        "start-server",
+        &[
+            "wsgi.py",
+            "--include-file",
+            "bad.conf",
+            "--port",
+            &free_port().to_string(),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("Apache refused the configuration"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Invalid command 'NoSuchDirective'"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn sighup_restarts_gracefully() {
+    let app = AppDir::new();
+    let express = app.start(&["wsgi.py"]);
+    let (_, before) = express.get("/");
+    let parent = express.apache_pid();
+    express.signal(Signal::SIGHUP);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if express.error_log().contains("Doing graceful restart") {
+            let (status, after) = express.get("/");
+            if status == 200 && field(&after, "pid") != field(&before, "pid") {
+                break;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no graceful restart:\n{}",
+            express.output()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        express.apache_pid(),
+        parent,
+        "the parent must survive a graceful restart"
+    );
+}
+
+#[test]
+fn script_changes_are_picked_up() {
+    let app = AppDir::new();
+    let express = app.start(&["wsgi.py"]);
+    assert_eq!(field(&express.get("/").1, "version"), "one");
+    std::thread::sleep(Duration::from_millis(20));
+    app.write("wsgi.py", &APP.replace("'one'", "'two'"));
+    assert_eq!(field(&express.get("/").1, "version"), "two");
+}
+
+#[test]
+fn reload_on_changes_restarts_for_module_changes() {
+    let app = AppDir::new();
+    app.write("helper.py", "NAME = 'first'\n");
+    app.write(
+        "svc.py",
+        &format!("{APP}\nimport helper\nVERSION = helper.NAME\n"),
+    );
+    let express = app.start(&["svc", "--reload-on-changes"]);
+    assert_eq!(field(&express.get("/").1, "version"), "first");
+    app.write("helper.py", "NAME = 'second'\n");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while field(&express.get("/").1, "version") != "second" {
+        assert!(
+            Instant::now() < deadline,
+            "not reloaded:\n{}",
+            express.output()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let err = std::fs::read_to_string(&express.err).unwrap();
+    assert!(
+        err.contains("helper.py changed; restarting Apache gracefully"),
+        "{err}"
+    );
+}
+
+#[test]
+fn setup_server_writes_a_working_apachectl() {
+    let app = AppDir::new();
+    let port = free_port();
+    let out = app.run(
+        "setup-server",
+        &[
+            "wsgi.py",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ctl = app.server_root().join("apachectl");
+    let run = |cmd: &str| Command::new(&ctl).arg(cmd).output().unwrap();
+    let test = run("configtest");
+    assert!(
+        String::from_utf8_lossy(&test.stderr).contains("Syntax OK"),
+        "{test:?}"
+    );
+    assert!(run("start").status.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "apachectl start did not serve");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let express = Express {
+        child: None,
+        port,
+        out: PathBuf::new(),
+        err: PathBuf::new(),
+        root: app.server_root(),
+    };
+    assert_eq!(express.get("/x").0, 200);
+    let parent = express.apache_pid();
+    assert!(run("graceful").status.success());
+    assert!(run("stop").status.success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while alive(parent) {
+        assert!(
+            Instant::now() < deadline,
+            "apachectl stop left Apache running"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn module_commands() {
+    let location = Command::new(EXE).arg("module-location").output().unwrap();
+    assert!(location.status.success());
+    let path = PathBuf::from(String::from_utf8(location.stdout).unwrap().trim());
+    assert!(path.is_file(), "{}", path.display());
+
+    let config = Command::new(EXE)
+        .arg("module-config")
+        .env_remove("VIRTUAL_ENV")
+        .output()
+        .unwrap();
+    let config = String::from_utf8(config.stdout).unwrap();
+    assert!(
+        config.contains(&format!("LoadModule wsgi_module \"{}\"", path.display())),
+        "{config}"
+    );
+    assert!(config.contains("WSGIPythonHome \"/usr\""), "{config}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let install = Command::new(EXE)
+        .args(["install-module", "--modules-directory"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(install.status.success(), "{install:?}");
+    let installed = dir.path().join("mod_rwsgi.so");
+    assert_eq!(
+        std::fs::read(&installed).unwrap(),
+        std::fs::read(&path).unwrap()
+    );
+    let printed = String::from_utf8(install.stdout).unwrap();
+    assert!(
+        printed.contains(&format!(
+            "LoadModule wsgi_module \"{}\"",
+            installed.display()
+        )),
+        "{printed}"
+    );
+}

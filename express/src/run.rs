@@ -2,7 +2,7 @@
 //! with signals forwarded.
 use std::collections::HashMap;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -145,7 +145,7 @@ pub fn start_server(plan: &Plan) -> Result<i32> {
     // Registered before Apache starts, so no signal is lost in between.
     let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP, SIGUSR1])
         .context("cannot install signal handlers")?;
-    let mut child = httpd_command(plan)
+    let child = httpd_command(plan)
         .arg("-DFOREGROUND")
         // Apache signals its whole process group when it stops: give it its own.
         .process_group(0)
@@ -178,18 +178,14 @@ pub fn start_server(plan: &Plan) -> Result<i32> {
         };
         std::thread::spawn(move || watch(&dirs, &extra, pid));
     }
-    let status = child.wait().context("waiting for Apache")?;
+    let (code, how) = wait_for(pid)?;
+    drop(child);
     let stopped = stopping.load(Ordering::SeqCst);
-    let code = match (status.code(), status.signal()) {
-        (Some(c), _) => c,
-        (None, Some(s)) => 128 + s,
-        _ => 1,
-    };
     if stopped {
         eprintln!("rwsgi-express: Apache stopped");
         return Ok(code);
     }
-    eprintln!("rwsgi-express: Apache exited unexpectedly ({status})");
+    eprintln!("rwsgi-express: Apache exited unexpectedly ({how})");
     if !plan.logs.terminal {
         let log = plan.logs.error_log();
         if let Ok(text) = std::fs::read_to_string(&log) {
@@ -201,6 +197,24 @@ pub fn start_server(plan: &Plan) -> Result<i32> {
         }
     }
     Ok(if code == 0 { 1 } else { code })
+}
+
+/// Waits for Apache, reaping any other child on the way: as PID 1 in a container, orphans
+/// (say, Apache's children after Apache itself was killed) are re-parented to us.
+fn wait_for(apache: Pid) -> Result<(i32, String)> {
+    use nix::sys::wait::{WaitStatus, waitpid};
+    loop {
+        match waitpid(None, None) {
+            Ok(WaitStatus::Exited(pid, code)) if pid == apache => {
+                return Ok((code, format!("exit status {code}")));
+            }
+            Ok(WaitStatus::Signaled(pid, signal, _)) if pid == apache => {
+                return Ok((128 + signal as i32, format!("killed by {signal}")));
+            }
+            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(e).context("waiting for Apache"),
+        }
+    }
 }
 
 /// The application's Python files and their modification times. Skips hidden directories,

@@ -297,6 +297,89 @@ fn script_is_served_and_sigterm_stops_everything() {
 }
 
 #[test]
+fn sigint_stops_like_ctrl_c() {
+    let app = AppDir::new();
+    let mut express = app.start(&["wsgi.py"]);
+    assert_eq!(express.get("/").0, 200);
+    let tree = process_tree(express.apache_pid());
+    express.signal(Signal::SIGINT);
+    let mut child = express.child.take().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "SIGINT did not stop rwsgi-express"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "exit status {status}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while tree.iter().any(|p| alive(*p)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        !tree.iter().any(|p| alive(*p)),
+        "Apache processes left: {tree:?}"
+    );
+}
+
+#[test]
+fn request_body_limit_gives_413() {
+    let app = AppDir::new();
+    let express = app.start(&["wsgi.py", "--limit-request-body", "1000"]);
+    let post = |size: usize| {
+        curl(&[
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "--data-binary",
+            &"x".repeat(size),
+            &express.url("/upload"),
+        ])
+    };
+    assert_eq!(post(1000), "200");
+    assert_eq!(post(1001), "413");
+}
+
+#[test]
+fn as_root_binds_port_80() {
+    if !is_root() || TcpListener::bind("127.0.0.1:80").is_err() {
+        eprintln!("skipped: needs root and a free port 80");
+        return;
+    }
+    let app = AppDir::new();
+    let port = "80";
+    let out = app.path().join("express.out");
+    let err = app.path().join("express.err");
+    let child = app
+        .command(
+            "start-server",
+            &["wsgi.py", "--host", "127.0.0.1", "--port", port],
+        )
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .unwrap();
+    let mut express = Express {
+        child: Some(child),
+        port: 80,
+        out,
+        err,
+        root: app.server_root(),
+    };
+    express.wait_ready(80);
+    let (status, body) = express.get("/");
+    assert_eq!(status, 200);
+    let www = nix::unistd::User::from_name("www-data").unwrap().unwrap();
+    assert_eq!(field(&body, "uid"), www.uid.to_string());
+    assert!(express.stop().success());
+}
+
+#[test]
 fn module_entry_point_at_a_mount_point() {
     let app = AppDir::new();
     app.write("pkg/__init__.py", "");
@@ -546,6 +629,24 @@ fn apache_refusing_the_configuration_is_reported() {
     );
     assert!(
         stderr.contains("Invalid command 'NoSuchDirective'"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_port_in_use_is_reported() {
+    let app = AppDir::new();
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let out = app.run(
+        "start-server",
+        &["wsgi.py", "--host", "127.0.0.1", "--port", &port],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("Address already in use"), "{stderr}");
+    assert!(
+        stderr.contains("Apache exited unexpectedly (exit status 1)"),
         "{stderr}"
     );
 }

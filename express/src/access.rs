@@ -31,12 +31,19 @@ pub fn needed(plan: &Plan) -> Vec<(Kind, String, PathBuf)> {
     for p in &plan.python_path {
         items.push((Kind::Dir, "a sys.path directory".to_owned(), p.clone()));
     }
-    if let Some(home) = &plan.python_home {
-        items.push((
+    match &plan.python_home {
+        Some(home) => items.push((
             Kind::Dir,
             "the Python home (virtual environment)".to_owned(),
             home.clone(),
-        ));
+        )),
+        // The Python rwsgi was built with (a pyenv under root's home is the classic trap).
+        None => items.push((
+            Kind::Dir,
+            "the Python standard library".to_owned(),
+            Path::new(crate::host::PYTHON_PREFIX)
+                .join(format!("lib/python{}", crate::host::PYTHON_VERSION)),
+        )),
     }
     if plan.app != App::Static {
         items.push((
@@ -184,9 +191,9 @@ pub fn verify(plan: &Plan) -> Result<()> {
     }
     match &plan.run_as {
         Some(r) => message.push_str(&format!(
-            "Fix: move the application somewhere {u} can read, grant access (for example \
-             `chmod o+x` on the directory in the way, or `setfacl -m u:{u}:rx`), or run as the \
-             files' owner with --user/--group.",
+            "Fix: move the application somewhere {u} can read (and --working-directory with \
+             it), grant access (for example `chmod o+x` on the directory in the way, or \
+             `setfacl -m u:{u}:rx`), or run as the files' owner with --user/--group.",
             u = r.user
         )),
         None => message.push_str("Fix: grant yourself access to those paths, or move them."),

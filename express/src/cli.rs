@@ -152,6 +152,29 @@ pub struct ServerArgs {
     /// Accept chunked request bodies.
     #[arg(long, help_heading = "Application")]
     pub chunked_request: bool,
+    /// Python interpreter for the application: only %{GLOBAL} (the main interpreter).
+    #[arg(
+        long,
+        default_value = "%{GLOBAL}",
+        value_name = "NAME",
+        help_heading = "Application"
+    )]
+    pub application_group: String,
+    /// Name of the daemon process group (daemon mode).
+    #[arg(long, value_name = "NAME", help_heading = "Application")]
+    pub process_group: Option<String>,
+    /// Python home or virtual environment (default: $VIRTUAL_ENV, else a virtual
+    /// environment whose python3 is first on PATH, else the Python rwsgi was built with).
+    #[arg(long, value_name = "DIR", help_heading = "Application")]
+    pub python_home: Option<PathBuf>,
+    /// LANG and LC_ALL for Apache and the application (default: C.UTF-8 when unset or C).
+    #[arg(
+        long,
+        alias = "lang",
+        value_name = "LOCALE",
+        help_heading = "Application"
+    )]
+    pub locale: Option<String>,
 
     // ---- Capacity ----
     /// Processes that run the application.
@@ -288,6 +311,22 @@ pub struct ServerArgs {
     /// (default: an empty htdocs in the server root).
     #[arg(long, value_name = "DIR", help_heading = "Static files")]
     pub document_root: Option<PathBuf>,
+    /// A directory in the document root holding this file is served as that file
+    /// (default for --application-type static: index.html).
+    #[arg(long, value_name = "NAME", help_heading = "Static files")]
+    pub directory_index: Option<String>,
+    /// The MIME types file (default: /etc/mime.types, else Apache's own).
+    #[arg(long, value_name = "FILE", help_heading = "Static files")]
+    pub mime_types: Option<PathBuf>,
+    /// Send static files and wsgi.file_wrapper responses with sendfile().
+    #[arg(long, help_heading = "Static files")]
+    pub enable_sendfile: bool,
+    /// Compress text responses (mod_deflate).
+    #[arg(long, help_heading = "Static files")]
+    pub compress_responses: bool,
+    /// mod_rewrite rules applied in the document root before the application's.
+    #[arg(long, value_name = "FILE", help_heading = "Static files")]
+    pub rewrite_rules: Option<PathBuf>,
 
     // ---- Logging ----
     /// Write an access log.
@@ -318,6 +357,12 @@ pub struct ServerArgs {
         help_heading = "Logging"
     )]
     pub error_log_name: String,
+    /// Apache's ErrorLogFormat.
+    #[arg(long, value_name = "FORMAT", help_heading = "Logging")]
+    pub error_log_format: Option<String>,
+    /// Serve Apache's /server-status page to local clients.
+    #[arg(long, help_heading = "Logging")]
+    pub server_status: bool,
     /// Name of the access log file.
     #[arg(
         long,

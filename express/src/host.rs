@@ -51,17 +51,36 @@ impl Host {
         Ok(Host {
             cwd: std::env::current_dir().context("cannot read the current directory")?,
             uid: nix::unistd::getuid().as_raw(),
-            httpd,
             modules_dir,
             module: module_location()?,
-            virtual_env: std::env::var_os("VIRTUAL_ENV")
-                .map(PathBuf::from)
-                .filter(|p| p.is_dir()),
+            virtual_env: active_virtual_env(),
             terminal: std::io::stdout().is_terminal() || std::process::id() == 1,
-            mime_types: Some(PathBuf::from("/etc/mime.types")).filter(|p| p.is_file()),
+            mime_types: find_mime_types(&httpd),
+            httpd,
             temp_dir: std::env::temp_dir(),
         })
     }
+}
+
+/// `$VIRTUAL_ENV`, else the virtual environment whose `python3` comes first on PATH (a
+/// container that puts /venv/bin on PATH without activating it).
+pub fn active_virtual_env() -> Option<PathBuf> {
+    if let Some(v) = std::env::var_os("VIRTUAL_ENV").map(PathBuf::from) {
+        return Some(v).filter(|p| p.is_dir());
+    }
+    let path = std::env::var_os("PATH")?;
+    let bin = std::env::split_paths(&path).find(|d| d.join("python3").is_file())?;
+    let venv = bin.parent()?;
+    venv.join("pyvenv.cfg").is_file().then(|| venv.to_owned())
+}
+
+/// /etc/mime.types, else the one of a source-built Apache (`<prefix>/conf/mime.types`).
+fn find_mime_types(httpd: &Path) -> Option<PathBuf> {
+    let mut candidates = vec![PathBuf::from("/etc/mime.types")];
+    if let Some(prefix) = httpd.parent().and_then(Path::parent) {
+        candidates.push(prefix.join("conf/mime.types"));
+    }
+    candidates.into_iter().find(|p| p.is_file())
 }
 
 fn apxs(query: &str) -> Option<PathBuf> {

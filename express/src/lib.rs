@@ -17,10 +17,7 @@ use cli::{Cli, Command, ServerArgs};
 
 /// `module-config`: the lines that load mod_rwsgi into an existing Apache.
 pub fn module_config(module: &Path) -> String {
-    let home = std::env::var_os("VIRTUAL_ENV")
-        .map(std::path::PathBuf::from)
-        .filter(|p| p.is_dir())
-        .unwrap_or_else(|| host::PYTHON_PREFIX.into());
+    let home = host::active_virtual_env().unwrap_or_else(|| host::PYTHON_PREFIX.into());
     format!(
         "LoadModule wsgi_module \"{}\"\nWSGIPythonHome \"{}\"\n",
         module.display(),

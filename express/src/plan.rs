@@ -122,6 +122,14 @@ pub struct Plan {
     pub modules_dir: PathBuf,
     pub module: PathBuf,
     pub mime_types: Option<PathBuf>,
+    pub directory_index: Option<String>,
+    pub enable_sendfile: bool,
+    pub compress_responses: bool,
+    pub rewrite_rules: Option<PathBuf>,
+    pub error_log_format: Option<String>,
+    pub server_status: bool,
+    /// LANG/LC_ALL for Apache.
+    pub locale: String,
     /// Things to tell the user at start-up (ignored options and the like).
     pub notices: Vec<String>,
 }
@@ -139,6 +147,11 @@ impl Plan {
         let host = match self.host.as_deref() {
             None | Some("0.0.0.0") | Some("::") => "localhost",
             Some(h) => h,
+        };
+        let host = if host.contains(':') {
+            format!("[{host}]")
+        } else {
+            host.to_owned()
         };
         let mount = if self.mount_point.is_empty() {
             "/"
@@ -393,6 +406,35 @@ fn daemon_notices(daemon: &DaemonArgs, max_clients: Option<u32>) -> Vec<String> 
     )]
 }
 
+/// A mod_reqtimeout stage: `T-MAX,MinRate=R`, or a fixed `T` when MAX does not exceed it
+/// (Apache refuses `T-MAX` then).
+fn read_timeout(stage: &str, timeout: u32, max: u32, min_rate: u32) -> String {
+    if max > timeout && min_rate > 0 {
+        format!("{stage}={timeout}-{max},MinRate={min_rate}")
+    } else if max == 0 && min_rate > 0 {
+        format!("{stage}={timeout},MinRate={min_rate}")
+    } else {
+        format!("{stage}={timeout}")
+    }
+}
+
+/// The caller's LANG unless it is unset or C/POSIX, where Python's filesystem encoding
+/// would be ASCII (mod_wsgi-express does the same).
+fn default_locale() -> String {
+    match std::env::var("LANG") {
+        Ok(l) if !matches!(l.as_str(), "" | "C" | "POSIX") => l,
+        _ => "C.UTF-8".to_owned(),
+    }
+}
+
+/// A value written into httpd.conf: one line, or Apache would read the rest as directives.
+fn one_line(what: &str, value: &str) -> Result<()> {
+    if value.chars().any(|c| c.is_control()) {
+        bail!("{what} {value:?} contains a control character (a newline?)");
+    }
+    Ok(())
+}
+
 fn access_log_format(name: &str) -> String {
     match name {
         "common" => "%h %l %u %t \"%r\" %>s %b".to_owned(),
@@ -402,14 +444,67 @@ fn access_log_format(name: &str) -> String {
 }
 
 pub fn resolve(args: &ServerArgs, host: &Host, accounts: &dyn Accounts) -> Result<Plan> {
+    let mut texts: Vec<(&str, String)> = vec![("--mount-point", args.mount_point.clone())];
+    texts.extend(args.setenv.iter().map(|v| ("--setenv", v.clone())));
+    texts.extend(args.url_alias.iter().map(|v| ("--url-alias", v.clone())));
+    texts.extend(
+        args.server_name
+            .iter()
+            .map(|v| ("--server-name", v.clone())),
+    );
+    texts.extend(
+        args.server_alias
+            .iter()
+            .map(|v| ("--server-alias", v.clone())),
+    );
+    texts.extend(
+        args.error_log_format
+            .iter()
+            .map(|v| ("--error-log-format", v.clone())),
+    );
+    texts.push(("--access-log-format", args.access_log_format.clone()));
+    texts.extend(
+        args.application
+            .iter()
+            .map(|v| ("the application", v.clone())),
+    );
+    texts.extend(
+        args.entry_point
+            .iter()
+            .map(|v| ("--entry-point", v.clone())),
+    );
+    for p in args
+        .python_path
+        .iter()
+        .chain(&args.working_directory)
+        .chain(&args.server_root)
+    {
+        texts.push(("path", p.to_string_lossy().into_owned()));
+    }
+    for (what, value) in &texts {
+        one_line(what, value)?;
+    }
+    let names = args.setenv.iter().step_by(2).chain(&args.passenv);
+    for name in names {
+        let valid = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            bail!("{name:?} is not an environment variable name (letters, digits and _)");
+        }
+    }
     let (app, named_callable) = resolve_app(args, host)?;
     let mount_point = args.mount_point.trim_end_matches('/').to_owned();
     if !args.mount_point.starts_with('/') {
         bail!("--mount-point {:?} must start with /", args.mount_point);
     }
-    let working_directory = match &args.working_directory {
-        Some(d) => absolute(&host.cwd, d),
-        None => host.cwd.clone(),
+    // A script's own directory by default: the invoking user's current directory (say,
+    // root's home) may be out of reach for Apache's user. A module is imported from here.
+    let working_directory = match (&args.working_directory, &app) {
+        (Some(d), _) => absolute(&host.cwd, d),
+        (None, App::Script(script)) => script
+            .parent()
+            .map_or_else(|| host.cwd.clone(), Path::to_owned),
+        (None, _) => host.cwd.clone(),
     };
     if !working_directory.is_dir() {
         bail!(
@@ -430,6 +525,33 @@ pub fn resolve(args: &ServerArgs, host: &Host, accounts: &dyn Accounts) -> Resul
     }
     let mut seen = std::collections::HashSet::new();
     python_path.retain(|p| seen.insert(p.clone()));
+    if let Some(p) = python_path
+        .iter()
+        .find(|p| p.to_string_lossy().contains(':'))
+    {
+        bail!(
+            "{} contains ':', which separates sys.path entries in WSGIPythonPath; rename it",
+            p.display()
+        );
+    }
+    if args.application_group != "%{GLOBAL}" {
+        bail!(
+            "--application-group {}: rwsgi runs applications in the main interpreter \
+             (%{{GLOBAL}}) only, which also avoids the C-extension failures of \
+             sub-interpreters; remove the option",
+            args.application_group
+        );
+    }
+    let python_home = match &args.python_home {
+        Some(h) => {
+            let h = absolute(&host.cwd, h);
+            if !h.is_dir() {
+                bail!("--python-home {} is not a directory", h.display());
+            }
+            Some(h)
+        }
+        None => host.virtual_env.clone(),
+    };
 
     if args.server_mpm == Mpm::Prefork && args.threads != 1 {
         bail!(
@@ -437,17 +559,9 @@ pub fn resolve(args: &ServerArgs, host: &Host, accounts: &dyn Accounts) -> Resul
              --server-mpm event"
         );
     }
+    // Ports below 1024 are not refused here: containers and CAP_NET_BIND_SERVICE allow them
+    // without root, and Apache's own error says when they are not allowed.
     let run_as = resolve_run_as(args, host, accounts)?;
-    if !host.is_root() {
-        for port in [Some(args.port), args.https_port].into_iter().flatten() {
-            if port < 1024 {
-                bail!(
-                    "port {port} is privileged: start rwsgi-express as root (Apache binds it, \
-                     then its children run as --user), or pick a port from 1024"
-                );
-            }
-        }
-    }
     let https = resolve_https(args, host)?;
 
     let server_root = match &args.server_root {
@@ -525,17 +639,20 @@ pub fn resolve(args: &ServerArgs, host: &Host, accounts: &dyn Accounts) -> Resul
         );
     }
 
-    let body = if args.body_max_timeout > 0 {
-        format!(
-            "body={}-{},MinRate={}",
-            args.body_timeout, args.body_max_timeout, args.body_min_rate
-        )
-    } else {
-        format!("body={},MinRate={}", args.body_timeout, args.body_min_rate)
-    };
     let request_read_timeout = format!(
-        "header={}-{},MinRate={} {body}",
-        args.header_timeout, args.header_max_timeout, args.header_min_rate
+        "{} {}",
+        read_timeout(
+            "header",
+            args.header_timeout,
+            args.header_max_timeout,
+            args.header_min_rate
+        ),
+        read_timeout(
+            "body",
+            args.body_timeout,
+            args.body_max_timeout,
+            args.body_min_rate
+        )
     );
 
     let mut notices = daemon_notices(&args.daemon, args.max_clients);
@@ -544,6 +661,12 @@ pub fn resolve(args: &ServerArgs, host: &Host, accounts: &dyn Accounts) -> Resul
         notices.push(format!(
             "running as root: Apache's children run as {}:{} (choose with --user/--group)",
             r.user, r.group
+        ));
+    }
+    if let Some(g) = &args.process_group {
+        notices.push(format!(
+            "--process-group {g} names a daemon process group; the application runs \
+             embedded, so it has no effect"
         ));
     }
     if !args.trust_proxy.is_empty() && args.trust_proxy_header.is_empty() {
@@ -560,7 +683,7 @@ pub fn resolve(args: &ServerArgs, host: &Host, accounts: &dyn Accounts) -> Resul
         mount_point,
         working_directory,
         python_path,
-        python_home: host.virtual_env.clone(),
+        python_home,
         python_warnings: args.python_warnings.clone(),
         setenv,
         passenv: args.passenv.clone(),
@@ -576,7 +699,6 @@ pub fn resolve(args: &ServerArgs, host: &Host, accounts: &dyn Accounts) -> Resul
         server_name: args
             .server_name
             .clone()
-            .or_else(|| args.host.clone())
             .unwrap_or_else(|| "localhost".to_owned()),
         server_aliases: args.server_alias.clone(),
         limit_request_body: args.limit_request_body,
@@ -600,7 +722,35 @@ pub fn resolve(args: &ServerArgs, host: &Host, accounts: &dyn Accounts) -> Resul
         httpd: host.httpd.clone(),
         modules_dir: host.modules_dir.clone(),
         module: host.module.clone(),
-        mime_types: host.mime_types.clone(),
+        mime_types: match &args.mime_types {
+            Some(m) => {
+                let m = absolute(&host.cwd, m);
+                if !m.is_file() {
+                    bail!("--mime-types {}: no such file", m.display());
+                }
+                Some(m)
+            }
+            None => host.mime_types.clone(),
+        },
+        directory_index: args.directory_index.clone().or_else(|| {
+            (args.application_type == Some(ApplicationType::Static))
+                .then(|| "index.html".to_owned())
+        }),
+        enable_sendfile: args.enable_sendfile,
+        compress_responses: args.compress_responses,
+        rewrite_rules: match &args.rewrite_rules {
+            Some(f) => {
+                let f = absolute(&host.cwd, f);
+                if !f.is_file() {
+                    bail!("--rewrite-rules {}: no such file", f.display());
+                }
+                Some(f)
+            }
+            None => None,
+        },
+        error_log_format: args.error_log_format.clone(),
+        server_status: args.server_status,
+        locale: args.locale.clone().unwrap_or_else(default_locale),
         notices,
     })
 }

@@ -6,12 +6,10 @@ use std::path::Path;
 use crate::cli::{LogLevel, MapHead};
 use crate::plan::{App, Plan};
 
-/// A double-quoted Apache argument.
+/// A double-quoted Apache argument. Apache's parser unescapes only `\"` inside quotes, so
+/// backslashes stay as they are (a regex's `\.` survives).
 fn q(s: impl AsRef<str>) -> String {
-    format!(
-        "\"{}\"",
-        s.as_ref().replace('\\', "\\\\").replace('"', "\\\"")
-    )
+    format!("\"{}\"", s.as_ref().replace('"', "\\\""))
 }
 
 fn qp(p: &Path) -> String {
@@ -103,6 +101,12 @@ pub fn httpd_conf(plan: &Plan) -> String {
         &format!("mpm_{}", plan.mpm.name()),
         &format!("mpm_{}", plan.mpm.name()),
     );
+    if plan.run_as.is_some() {
+        // User and Group: built into Debian's apache2, a module on RHEL and in source builds.
+        c.push_str("<IfModule !unixd_module>\n    ");
+        load(&mut c, "unixd", "unixd");
+        c.push_str("</IfModule>\n");
+    }
     for m in [
         "authz_core",
         "authz_host",
@@ -122,14 +126,34 @@ pub fn httpd_conf(plan: &Plan) -> String {
         load(&mut c, "log_config", "log_config");
         c.push_str("</IfModule>\n");
     }
+    if plan.directory_index.is_some() {
+        load(&mut c, "dir", "dir");
+    }
+    if plan.compress_responses {
+        load(&mut c, "filter", "filter");
+        load(&mut c, "deflate", "deflate");
+    }
+    if plan.server_status {
+        load(&mut c, "status", "status");
+    }
     if plan.https.is_some() {
         load(&mut c, "socache_shmcb", "socache_shmcb");
         load(&mut c, "ssl", "ssl");
     }
     let _ = writeln!(c, "LoadModule wsgi_module {}\n", qp(&plan.module));
 
-    if let Some(m) = &plan.mime_types {
-        let _ = writeln!(c, "TypesConfig {}", qp(m));
+    // Without a types file Apache fails at start-up (not in `httpd -t`): use an empty one.
+    let types = plan.mime_types.as_deref().unwrap_or(Path::new("/dev/null"));
+    let _ = writeln!(c, "TypesConfig {}", qp(types));
+    if plan.enable_sendfile {
+        c.push_str("EnableSendfile On\n");
+    }
+    if plan.compress_responses {
+        c.push_str(
+            "AddOutputFilterByType DEFLATE text/plain text/html text/xml text/css text/csv \
+             application/xml application/xhtml+xml application/rss+xml application/javascript \
+             application/json image/svg+xml\n",
+        );
     }
     let _ = writeln!(c, "Timeout {}", plan.timeout);
     if plan.keep_alive_timeout > 0 {
@@ -145,10 +169,12 @@ pub fn httpd_conf(plan: &Plan) -> String {
     let _ = writeln!(c, "RequestReadTimeout {}\n", plan.request_read_timeout);
 
     // The application runs in the MPM's workers (embedded mode): size them exactly and never
-    // let Apache retire idle ones, which would throw away the loaded application.
+    // let Apache retire idle ones, which would throw away the loaded application. Twice the
+    // process slots: during a graceful restart the old processes finish their requests while
+    // the new ones already serve.
     let (p, t) = (plan.processes, plan.threads);
     let _ = writeln!(c, "# {p} process(es) × {t} thread(s) run the application.");
-    let _ = writeln!(c, "ServerLimit {p}\nStartServers {p}");
+    let _ = writeln!(c, "ServerLimit {}\nStartServers {p}", 2 * p);
     match plan.mpm {
         crate::cli::Mpm::Prefork => {
             let _ = writeln!(
@@ -169,6 +195,9 @@ pub fn httpd_conf(plan: &Plan) -> String {
 
     let _ = writeln!(c, "ErrorLog {}", qp(&plan.logs.error_log()));
     let _ = writeln!(c, "LogLevel {}", log_level(plan.logs.level));
+    if let Some(format) = &plan.error_log_format {
+        let _ = writeln!(c, "ErrorLogFormat {}", q(format));
+    }
     if let Some(format) = &plan.logs.access_format {
         let _ = writeln!(c, "LogFormat {} rwsgi", q(format));
         let _ = writeln!(c, "CustomLog {} rwsgi", qp(&plan.logs.access_log()));
@@ -223,6 +252,12 @@ pub fn httpd_conf(plan: &Plan) -> String {
     let _ = writeln!(c, "\nDocumentRoot {}", qp(&plan.document_root));
     let _ = writeln!(c, "<Directory {}>", qp(&plan.document_root));
     c.push_str("    AllowOverride None\n    Require all granted\n");
+    if let Some(index) = &plan.directory_index {
+        let _ = writeln!(c, "    DirectoryIndex {}", q(index));
+    }
+    if let Some(rules) = &plan.rewrite_rules {
+        let _ = writeln!(c, "    RewriteEngine On\n    Include {}", qp(rules));
+    }
     if plan.app != App::Static {
         // Files in the document root win; the application serves every other URL under
         // its mount point (conditions are ANDed; [OR] joins only the last two).
@@ -230,13 +265,24 @@ pub fn httpd_conf(plan: &Plan) -> String {
         if !plan.mount_point.is_empty() {
             let _ = writeln!(
                 c,
-                "    RewriteCond %{{REQUEST_URI}} ^{}(/|$)",
-                regex_escape(&plan.mount_point)
+                "    RewriteCond %{{REQUEST_URI}} {}",
+                q(format!("^{}(/|$)", regex_escape(&plan.mount_point)))
             );
+        }
+        if plan.server_status {
+            c.push_str("    RewriteCond %{REQUEST_URI} !^/server-status$\n");
         }
         // A file with a path after it (/robots.txt/x) is not a file either.
         c.push_str("    RewriteCond %{REQUEST_FILENAME} !-f [OR]\n");
         c.push_str("    RewriteCond %{PATH_INFO} .\n");
+        if let Some(index) = &plan.directory_index {
+            // A directory with its index file is served by mod_dir.
+            let _ = writeln!(
+                c,
+                "    RewriteCond {} !-f",
+                q(format!("%{{REQUEST_FILENAME}}/{index}"))
+            );
+        }
         c.push_str("    RewriteRule .* - [H=wsgi-handler]\n");
     }
     c.push_str("</Directory>\n");
@@ -251,6 +297,12 @@ pub fn httpd_conf(plan: &Plan) -> String {
             c,
             "WSGIImportScript {} process-group=%{{GLOBAL}} application-group=%{{GLOBAL}}",
             qp(&plan.handler_path())
+        );
+    }
+
+    if plan.server_status {
+        c.push_str(
+            "\n<Location \"/server-status\">\n    SetHandler server-status\n    Require local\n</Location>\n",
         );
     }
 

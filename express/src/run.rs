@@ -28,22 +28,45 @@ fn write_file(path: &Path, contents: &str, mode: u32) -> Result<()> {
 /// Apache runs as root with.
 pub fn write_server_root(plan: &Plan) -> Result<()> {
     let root = &plan.server_root;
-    match std::fs::symlink_metadata(root) {
-        Ok(m) => {
-            let me = nix::unistd::geteuid().as_raw();
-            if !m.is_dir() || m.uid() != me || m.mode() & 0o022 != 0 {
-                bail!(
-                    "the server root {} exists but is not a directory owned by you and writable \
-                     only by you; remove it or choose another with --server-root",
-                    root.display()
-                );
-            }
+    let refuse = |why: &str| {
+        anyhow::anyhow!(
+            "the server root {} {why}; remove it or choose another with --server-root",
+            root.display()
+        )
+    };
+    if let Some(parent) = root.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+        // Others must not be able to swap the server root under us (/tmp is sticky).
+        let m = std::fs::metadata(parent)?;
+        if m.mode() & 0o002 != 0 && m.mode() & 0o1000 == 0 {
+            bail!(
+                "{} is writable by everyone without the sticky bit: choose a --server-root \
+                 elsewhere",
+                parent.display()
+            );
         }
-        Err(_) => std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o755)
-            .create(root)
-            .with_context(|| format!("cannot create the server root {}", root.display()))?,
+    }
+    // Not recursive: a symlink planted in the meantime makes this fail instead of being
+    // followed. Whatever exists is then checked without following links.
+    match std::fs::DirBuilder::new().mode(0o755).create(root) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => {
+            return Err(e)
+                .with_context(|| format!("cannot create the server root {}", root.display()));
+        }
+    }
+    let m = std::fs::symlink_metadata(root)?;
+    if !m.is_dir() || m.uid() != nix::unistd::geteuid().as_raw() || m.mode() & 0o022 != 0 {
+        return Err(refuse(
+            "is not a directory owned by you and writable only by you",
+        ));
+    }
+    if let Some(pid) = running_apache(plan) {
+        return Err(refuse(&format!(
+            "is in use by a running Apache (pid {pid}): stop it first"
+        )));
     }
     // Apache's unprivileged children read the handler from here.
     std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o755))?;
@@ -59,17 +82,28 @@ pub fn write_server_root(plan: &Plan) -> Result<()> {
     Ok(())
 }
 
+/// The pid in the server root's pid file, when that process is an Apache using this
+/// configuration.
+fn running_apache(plan: &Plan) -> Option<i32> {
+    let pid: i32 = std::fs::read_to_string(&plan.pid_file)
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let conf = plan.conf_path();
+    let conf = conf.as_os_str().as_encoded_bytes();
+    cmdline
+        .split(|b| *b == 0)
+        .any(|arg| arg == conf)
+        .then_some(pid)
+}
+
 fn httpd_command(plan: &Plan) -> Command {
     let mut cmd = Command::new(&plan.httpd);
     cmd.arg("-f").arg(plan.conf_path());
     cmd.current_dir(&plan.working_directory);
-    // As mod_wsgi-express: a C locale would make Python's filesystem encoding ASCII.
-    if matches!(
-        std::env::var("LANG").as_deref(),
-        Err(_) | Ok("C") | Ok("POSIX") | Ok("")
-    ) {
-        cmd.env("LANG", "C.UTF-8");
-    }
+    cmd.env("LANG", &plan.locale).env("LC_ALL", &plan.locale);
     cmd
 }
 
@@ -156,6 +190,7 @@ pub fn start_server(plan: &Plan) -> Result<i32> {
     let stopping = Arc::new(AtomicBool::new(false));
     {
         let stopping = stopping.clone();
+        let pid_file = plan.pid_file.clone();
         std::thread::spawn(move || {
             for sig in signals.forever() {
                 let forward = match sig {
@@ -163,8 +198,12 @@ pub fn start_server(plan: &Plan) -> Result<i32> {
                         stopping.store(true, Ordering::SeqCst);
                         Signal::SIGTERM
                     }
-                    // Apache's graceful restart.
-                    _ => Signal::SIGUSR1,
+                    // Apache's graceful restart. SIGUSR1 kills an Apache that has not set up
+                    // its handlers yet: wait until it has written its pid file.
+                    _ => {
+                        wait_until_started(&pid_file, pid);
+                        Signal::SIGUSR1
+                    }
                 };
                 let _ = kill(pid, forward);
             }
@@ -181,6 +220,12 @@ pub fn start_server(plan: &Plan) -> Result<i32> {
     let (code, how) = wait_for(pid)?;
     drop(child);
     let stopped = stopping.load(Ordering::SeqCst);
+    // A stop requested before Apache installed its handlers ends it by the signal itself.
+    let code = if stopped && code == 128 + Signal::SIGTERM as i32 {
+        0
+    } else {
+        code
+    };
     if stopped {
         eprintln!("rwsgi-express: Apache stopped");
         return Ok(code);
@@ -197,6 +242,21 @@ pub fn start_server(plan: &Plan) -> Result<i32> {
         }
     }
     Ok(if code == 0 { 1 } else { code })
+}
+
+/// Waits (up to 30 s) until Apache has written `pid` into its pid file, which it does
+/// after installing its signal handlers.
+fn wait_until_started(pid_file: &Path, pid: Pid) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
+        let written = std::fs::read_to_string(pid_file)
+            .ok()
+            .and_then(|s| s.trim().parse::<i32>().ok());
+        if written == Some(pid.as_raw()) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// Waits for Apache, reaping any other child on the way: as PID 1 in a container, orphans

@@ -342,7 +342,26 @@ fn refusals_name_the_problem() {
             &["wsgi.py", "--user", "nobody"],
             "need rwsgi-express to be started as root",
         ),
-        (1000, &["wsgi.py", "--port", "80"], "port 80 is privileged"),
+        (
+            1000,
+            &["wsgi.py", "--setenv", "A B", "x"],
+            "is not an environment variable name",
+        ),
+        (
+            1000,
+            &["wsgi.py", "--mount-point", "/a\nInclude /etc/x"],
+            "contains a control character",
+        ),
+        (
+            1000,
+            &["wsgi.py", "--application-group", "x"],
+            "main interpreter",
+        ),
+        (
+            1000,
+            &["wsgi.py", "--python-home", "nothere"],
+            "is not a directory",
+        ),
         (0, &["wsgi.py", "--user", "root"], "must not run as root"),
         (
             0,

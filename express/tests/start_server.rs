@@ -487,37 +487,16 @@ fn curl(args: &[&str]) -> String {
 #[test]
 fn https_with_a_self_signed_certificate() {
     let app = AppDir::new();
-    let stem = app.path().join("site");
-    let out = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=localhost",
-        ])
-        .arg("-keyout")
-        .arg(stem.with_extension("key"))
-        .arg("-out")
-        .arg(stem.with_extension("crt"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (crt, key) = certificate(&app);
     let https_port = free_port();
     let express = app.start(&[
         "wsgi.py",
         "--https-port",
         &https_port.to_string(),
-        "--ssl-certificate",
-        stem.to_str().unwrap(),
+        "--ssl-certificate-file",
+        crt.to_str().unwrap(),
+        "--ssl-certificate-key-file",
+        key.to_str().unwrap(),
         "--https-only",
         "--server-name",
         "localhost",
@@ -770,6 +749,193 @@ fn setup_server_writes_a_working_apachectl() {
     }
 }
 
+/// A self-signed certificate for localhost: (certificate, key).
+fn certificate(app: &AppDir) -> (PathBuf, PathBuf) {
+    let (crt, key) = (app.path().join("site.crt"), app.path().join("site.key"));
+    let out = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&crt)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (crt, key)
+}
+
+/// Every option group's configuration passes Apache's own check (`setup-server` runs
+/// `httpd -t`), including values that need quoting or reshaping.
+#[test]
+fn every_option_group_passes_apache_config_test() {
+    let app = AppDir::new();
+    let (crt, key) = certificate(&app);
+    app.write("rules.conf", "RewriteRule ^old$ new [R=302,L]\n");
+    app.write("public/index.html", "index\n");
+    let (crt, key) = (
+        crt.to_str().unwrap().to_owned(),
+        key.to_str().unwrap().to_owned(),
+    );
+    let groups: Vec<Vec<&str>> = vec![
+        vec!["wsgi.py", "--host", "::1"],
+        vec![
+            "wsgi.py",
+            "--header-timeout",
+            "30",
+            "--body-timeout",
+            "20",
+            "--body-max-timeout",
+            "10",
+        ],
+        vec![
+            "wsgi.py",
+            "--https-port",
+            "9443",
+            "--ssl-certificate-file",
+            &crt,
+            "--ssl-certificate-key-file",
+            &key,
+        ],
+        vec![
+            "wsgi.py",
+            "--mount-point",
+            "/my app",
+            "--setenv",
+            "GREETING",
+            "a \"quoted\" value",
+        ],
+        vec![
+            "--application-type",
+            "static",
+            "--document-root",
+            "public",
+            "--server-status",
+        ],
+        vec![
+            "wsgi.py",
+            "--compress-responses",
+            "--enable-sendfile",
+            "--rewrite-rules",
+            "rules.conf",
+            "--directory-index",
+            "index.html",
+        ],
+        vec![
+            "wsgi.py",
+            "--error-log-format",
+            "[%t] %M",
+            "--access-log",
+            "--access-log-format",
+            "%h \"%r\" %>s",
+            "--locale",
+            "C.UTF-8",
+        ],
+        vec![
+            "wsgi.py",
+            "--server-mpm",
+            "prefork",
+            "--threads",
+            "1",
+            "--processes",
+            "3",
+        ],
+        vec![
+            "wsgi.py",
+            "--server-mpm",
+            "worker",
+            "--processes",
+            "2",
+            "--threads",
+            "4",
+        ],
+        vec![
+            "wsgi.py",
+            "--process-group",
+            "x",
+            "--application-group",
+            "%{GLOBAL}",
+            "--request-timeout",
+            "60",
+            "--max-clients",
+            "20",
+        ],
+    ];
+    for (i, group) in groups.iter().enumerate() {
+        let root = app.path().join(format!("root-{i}"));
+        let port = free_port().to_string();
+        let out = Command::new(EXE)
+            .arg("setup-server")
+            .args(group)
+            .args(["--port", &port, "--working-directory"])
+            .arg(app.path())
+            .arg("--server-root")
+            .arg(&root)
+            .current_dir(app.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{group:?}:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn static_site_with_index_and_server_status() {
+    let app = AppDir::new();
+    app.write("public/index.html", "the index\n");
+    app.write("public/docs/index.html", "docs index\n");
+    let express = app.start(&[
+        "--application-type",
+        "static",
+        "--document-root",
+        "public",
+        "--server-status",
+    ]);
+    assert_eq!(express.get("/"), (200, "the index\n".to_owned()));
+    assert_eq!(express.get("/docs/"), (200, "docs index\n".to_owned()));
+    assert_eq!(express.get("/missing").0, 404);
+    let (status, body) = express.get("/server-status?auto");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("ServerUptime"), "{body}");
+}
+
+#[test]
+fn a_running_server_root_is_not_overwritten() {
+    let app = AppDir::new();
+    let express = app.start(&["wsgi.py"]);
+    let before = std::fs::read_to_string(app.server_root().join("httpd.conf")).unwrap();
+    app.write("other.py", APP);
+    let out = app.run(
+        "start-server",
+        &["other.py", "--port", &free_port().to_string()],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("is in use by a running Apache"), "{stderr}");
+    let after = std::fs::read_to_string(app.server_root().join("httpd.conf")).unwrap();
+    assert_eq!(
+        before, after,
+        "the running server's configuration was rewritten"
+    );
+    assert_eq!(express.get("/").0, 200);
+}
+
 #[test]
 fn module_commands() {
     let location = Command::new(EXE).arg("module-location").output().unwrap();
@@ -787,7 +953,8 @@ fn module_commands() {
         config.contains(&format!("LoadModule wsgi_module \"{}\"", path.display())),
         "{config}"
     );
-    assert!(config.contains("WSGIPythonHome \"/usr\""), "{config}");
+    let home = format!("WSGIPythonHome \"{}\"", env!("RWSGI_PYTHON_PREFIX"));
+    assert!(config.contains(&home), "{config}");
 
     let dir = tempfile::tempdir().unwrap();
     let install = Command::new(EXE)

@@ -61,18 +61,18 @@ pub struct Logs {
 
 impl Logs {
     pub fn error_log(&self) -> PathBuf {
-        if self.terminal {
-            PathBuf::from("/dev/stderr")
-        } else {
-            self.directory.join(&self.error_name)
-        }
+        self.path(&self.error_name, "/dev/stderr")
     }
 
     pub fn access_log(&self) -> PathBuf {
+        self.path(&self.access_name, "/dev/stdout")
+    }
+
+    fn path(&self, name: &str, terminal: &str) -> PathBuf {
         if self.terminal {
-            PathBuf::from("/dev/stdout")
+            PathBuf::from(terminal)
         } else {
-            self.directory.join(&self.access_name)
+            self.directory.join(name)
         }
     }
 }
@@ -583,9 +583,6 @@ pub fn resolve(args: &ServerArgs, host: &Host, accounts: &dyn Accounts) -> Resul
         }
         None => server_root.join("htdocs"),
     };
-    if args.url_alias.len() % 2 != 0 {
-        bail!("--url-alias takes a URL path and a file or directory");
-    }
     let mut url_aliases = Vec::new();
     for pair in args.url_alias.chunks(2) {
         let url = pair[0].clone();

@@ -194,7 +194,12 @@ impl Express {
 
     /// SIGTERM, then the exit status (after at most 20 s).
     fn stop(&mut self) -> std::process::ExitStatus {
-        self.signal(Signal::SIGTERM);
+        self.stop_with(Signal::SIGTERM)
+    }
+
+    /// Sends `signal`, then the exit status (after at most 20 s).
+    fn stop_with(&mut self, signal: Signal) -> std::process::ExitStatus {
+        self.signal(signal);
         let mut child = self.child.take().unwrap();
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
@@ -203,7 +208,7 @@ impl Express {
             }
             if Instant::now() > deadline {
                 let _ = child.kill();
-                panic!("rwsgi-express did not stop on SIGTERM:\n{}", self.output());
+                panic!("rwsgi-express did not stop on {signal}:\n{}", self.output());
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -247,6 +252,25 @@ fn process_tree(parent: i32) -> Vec<i32> {
     pids
 }
 
+/// Waits (up to 10 s) for every process of `tree` to exit.
+fn assert_all_gone(tree: &[i32]) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while tree.iter().any(|p| alive(*p)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let left: Vec<_> = tree.iter().filter(|p| alive(**p)).collect();
+    assert!(left.is_empty(), "Apache processes left: {left:?}");
+}
+
+/// rwsgi-express exited with status 1 and its stderr says each of `needles`.
+fn assert_refused(out: &Output, needles: &[&str]) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    for needle in needles {
+        assert!(stderr.contains(needle), "no {needle:?} in:\n{stderr}");
+    }
+}
+
 fn alive(pid: i32) -> bool {
     // A zombie has exited; only its parent's wait is missing.
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
@@ -285,15 +309,7 @@ fn script_is_served_and_sigterm_stops_everything() {
         "exit status {status}:\n{}",
         express.output()
     );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while tree.iter().any(|p| alive(*p)) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let left: Vec<_> = tree.iter().filter(|p| alive(**p)).collect();
-    assert!(
-        left.is_empty(),
-        "Apache processes left after SIGTERM: {left:?}"
-    );
+    assert_all_gone(&tree);
 }
 
 #[test]
@@ -302,28 +318,9 @@ fn sigint_stops_like_ctrl_c() {
     let mut express = app.start(&["wsgi.py"]);
     assert_eq!(express.get("/").0, 200);
     let tree = process_tree(express.apache_pid());
-    express.signal(Signal::SIGINT);
-    let mut child = express.child.take().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "SIGINT did not stop rwsgi-express"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = express.stop_with(Signal::SIGINT);
     assert!(status.success(), "exit status {status}");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while tree.iter().any(|p| alive(*p)) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert!(
-        !tree.iter().any(|p| alive(*p)),
-        "Apache processes left: {tree:?}"
-    );
+    assert_all_gone(&tree);
 }
 
 #[test]
@@ -565,21 +562,19 @@ fn refuses_an_application_the_user_cannot_read() {
         "start-server",
         &["private/wsgi.py", "--port", &free_port().to_string()],
     );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.contains("www-data (the user Apache's children run as) cannot reach"),
-        "{stderr}"
+    let detail = format!(
+        "the WSGI script {}/wsgi.py: {} is not searchable (x) (mode 0700, owner root)",
+        private.display(),
+        private.display()
     );
-    assert!(
-        stderr.contains(&format!(
-            "the WSGI script {}/wsgi.py: {} is not searchable (x) (mode 0700, owner root)",
-            private.display(),
-            private.display()
-        )),
-        "{stderr}"
+    assert_refused(
+        &out,
+        &[
+            "www-data (the user Apache's children run as) cannot reach",
+            &detail,
+            "Fix:",
+        ],
     );
-    assert!(stderr.contains("Fix:"), "{stderr}");
     assert!(
         !app.server_root().join("httpd.pid").exists(),
         "Apache was started"
@@ -600,15 +595,12 @@ fn apache_refusing_the_configuration_is_reported() {
             &free_port().to_string(),
         ],
     );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.contains("Apache refused the configuration"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("Invalid command 'NoSuchDirective'"),
-        "{stderr}"
+    assert_refused(
+        &out,
+        &[
+            "Apache refused the configuration",
+            "Invalid command 'NoSuchDirective'",
+        ],
     );
 }
 
@@ -621,12 +613,12 @@ fn a_port_in_use_is_reported() {
         "start-server",
         &["wsgi.py", "--host", "127.0.0.1", "--port", &port],
     );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("Address already in use"), "{stderr}");
-    assert!(
-        stderr.contains("Apache exited unexpectedly (exit status 1)"),
-        "{stderr}"
+    assert_refused(
+        &out,
+        &[
+            "Address already in use",
+            "Apache exited unexpectedly (exit status 1)",
+        ],
     );
 }
 
@@ -925,9 +917,7 @@ fn a_running_server_root_is_not_overwritten() {
         "start-server",
         &["other.py", "--port", &free_port().to_string()],
     );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("is in use by a running Apache"), "{stderr}");
+    assert_refused(&out, &["is in use by a running Apache"]);
     let after = std::fs::read_to_string(app.server_root().join("httpd.conf")).unwrap();
     assert_eq!(
         before, after,

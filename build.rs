@@ -91,6 +91,7 @@ fn allowlist(b: bindgen::Builder) -> bindgen::Builder {
         "apr_sockaddr_t",
         "apr_os_file_t",
         "unixd_config_rec",
+        "process_rec",
         "ap_regmatch_t",
         "ap_regex_t",
     ];
@@ -157,6 +158,9 @@ fn allowlist(b: bindgen::Builder) -> bindgen::Builder {
         "apr_brigade_insert_file",
         "apr_os_file_put",
         "apr_strerror",
+        // daemon processes
+        "ap_close_listeners",
+        "ap_runtime_dir_relative",
     ];
     let vars = [
         "ap_server_conf",

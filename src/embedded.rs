@@ -4,9 +4,8 @@
 use std::borrow::Cow;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyString};
 
 use crate::apache::{
     BodyError as ApacheBodyError, FileKind, Request, RequestIo, RequestLogContext, status,
@@ -15,12 +14,12 @@ use crate::config::{AliasPattern, AppOptions, GroupSpec, MapHead, ScriptAlias};
 use crate::python::app::{LoadError, Scripts};
 use crate::python::output::LogStream;
 use crate::python::{interpreter, with_gil};
+use crate::request_vars::{self, Selected};
 use crate::wsgi::{
-    self, BodyError, Channel, EnvironBuilder, Input, Outcome, ResponseHead, Transport,
+    self, BodyError, Channel, EnvironBuilder, Input, Outcome, ResponseHead, Streams, Times,
+    Transport,
 };
 use rwsgi_core::directive_args::match_mount;
-use rwsgi_core::http::script_name;
-use rwsgi_core::proxy;
 
 /// Handler names that run `r->filename` as a WSGI script.
 const SCRIPT_HANDLERS: [&[u8]; 2] = [b"wsgi-script", b"application/x-httpd-wsgi"];
@@ -29,47 +28,9 @@ const SCRIPT_HANDLERS: [&[u8]; 2] = [b"wsgi-script", b"application/x-httpd-wsgi"
 pub struct ChildState {
     pub scripts: Scripts,
     pub base_environ: Py<PyDict>,
+    /// Interned environ keys (see [`wsgi::Var`]).
+    pub var_keys: Vec<Py<PyString>>,
 }
-
-/// Environ keys `build_environ` sets on every request. The per-process base dict holds them
-/// (as None) so each request's `copy()` is already full-sized: setting them then replaces a
-/// value instead of growing and rehashing the dict several times.
-pub const ALWAYS_SET: &[&str] = &[
-    "REQUEST_METHOD",
-    "REQUEST_URI",
-    "REQUEST_SCHEME",
-    "SCRIPT_NAME",
-    "PATH_INFO",
-    "QUERY_STRING",
-    "SCRIPT_FILENAME",
-    "SERVER_NAME",
-    "SERVER_PORT",
-    "SERVER_ADDR",
-    "SERVER_PROTOCOL",
-    "SERVER_ADMIN",
-    "REMOTE_ADDR",
-    "REMOTE_PORT",
-    "DOCUMENT_ROOT",
-    "CONTEXT_PREFIX",
-    "CONTEXT_DOCUMENT_ROOT",
-    "wsgi.url_scheme",
-    "wsgi.input",
-    "wsgi.errors",
-    "mod_wsgi.process_group",
-    "mod_wsgi.application_group",
-    "mod_wsgi.callable_object",
-    "mod_wsgi.request_handler",
-    "mod_wsgi.handler_script",
-    "mod_wsgi.script_reloading",
-    "mod_wsgi.listener_host",
-    "mod_wsgi.listener_port",
-    "mod_wsgi.script_name",
-    "mod_wsgi.path_info",
-    "mod_wsgi.request_start",
-    "mod_wsgi.queue_start",
-    "mod_wsgi.daemon_start",
-    "mod_wsgi.application_start",
-];
 
 /// Set once in `child_init` when Python started.
 pub static CHILD: OnceLock<ChildState> = OnceLock::new();
@@ -277,6 +238,66 @@ pub fn handler(r: &mut Request<'_>) -> i32 {
         Ok(None) => return status::DECLINED,
         Err(code) => return code,
     };
+    let process_group = group_value(r, &target.options.process_group);
+    let application_group = group_value(r, &target.options.application_group);
+    if !application_group.is_empty() {
+        tracing::error!(
+            "RW0112: the request selected application group '{application_group}', but this version of rwsgi only runs applications in the main interpreter (%{{GLOBAL}})"
+        );
+        return status::INTERNAL_SERVER_ERROR;
+    }
+    let dir = r.dir_config();
+    if let Some(allowed) = &dir.restrict_process {
+        if !allowed.contains(&process_group) {
+            tracing::error!(
+                "RW0117: process group '{}' is not allowed here by WSGIRestrictProcess; cannot run {}",
+                if process_group.is_empty() {
+                    "%{GLOBAL}"
+                } else {
+                    &process_group
+                },
+                target.script
+            );
+            return status::FORBIDDEN;
+        }
+    }
+    let map_head = match dir.map_head_to_get.unwrap_or(MapHead::Auto) {
+        MapHead::On => true,
+        MapHead::Off => false,
+        MapHead::Auto => r.has_content_filters(),
+    };
+    let reload = dir.script_reloading.unwrap_or(true);
+    if !process_group.is_empty() {
+        let generation = crate::daemon::current();
+        let found = r
+            .server()
+            .config()
+            .daemon_group(&process_group)
+            .and(generation.as_ref())
+            .and_then(|g| g.group(&process_group).map(|group| (g, group)));
+        let Some((generation, group)) = found else {
+            tracing::error!(
+                "RW0116: no WSGIDaemonProcess group called '{process_group}' is configured for this server; cannot run {}",
+                target.script
+            );
+            return status::INTERNAL_SERVER_ERROR;
+        };
+        let selected = Selected {
+            callable: &target.callable,
+            handler_script: target.handler_script.as_deref(),
+            reload,
+            map_head,
+            pass_authorization: target.options.pass_authorization == Some(true),
+            process_group: &process_group,
+        };
+        return crate::daemon::client::handle(
+            r,
+            generation,
+            group,
+            &selected,
+            dir.chunked_request == Some(true),
+        );
+    }
     // Vhosts inherit the main server's S-only settings when their configs are merged.
     if r.server().config().restrict_embedded == Some(true) {
         tracing::error!(
@@ -285,18 +306,6 @@ pub fn handler(r: &mut Request<'_>) -> i32 {
         );
         return status::INTERNAL_SERVER_ERROR;
     }
-    for (kind, spec) in [
-        ("process", &target.options.process_group),
-        ("application", &target.options.application_group),
-    ] {
-        let value = group_value(r, spec);
-        if !value.is_empty() {
-            tracing::error!(
-                "RW0112: the request selected {kind} group '{value}', but this version of rwsgi only runs applications in embedded mode in the main interpreter (%{{GLOBAL}})"
-            );
-            return status::INTERNAL_SERVER_ERROR;
-        }
-    }
     let Some(child) = CHILD.get().filter(|_| interpreter::is_running()) else {
         tracing::error!(
             "RW0110: Python is not available in this process (see the RW0100 start-up error); cannot run {}",
@@ -304,16 +313,9 @@ pub fn handler(r: &mut Request<'_>) -> i32 {
         );
         return status::INTERNAL_SERVER_ERROR;
     };
-    let dir = r.dir_config();
     if let Err(code) = r.setup_client_block(dir.chunked_request == Some(true)) {
         return code;
     }
-    let map_head = match dir.map_head_to_get.unwrap_or(MapHead::Auto) {
-        MapHead::On => true,
-        MapHead::Off => false,
-        MapHead::Auto => r.has_content_filters(),
-    };
-    let reload = dir.script_reloading.unwrap_or(true);
     let header_only = r.header_only();
     let channel = Channel::new(Box::new(Embedded(r.io())));
     // Objects the app keeps (wsgi.input, write) must never reach this request once the
@@ -401,146 +403,24 @@ fn build_environ<'py>(
     input_failure: &Arc<Mutex<Option<BodyError>>>,
     errors: &Bound<'py, LogStream>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let env = EnvironBuilder::new(child.base_environ.bind(py))?;
-    let pass_auth = target.options.pass_authorization == Some(true);
-    let header_vars = match r.headers_in() {
-        Some(headers) => wsgi::header_variables_of(headers.iter(), pass_auth),
-        None => Vec::new(),
+    let mut env = EnvironBuilder::new(child.base_environ.bind(py), &child.var_keys)?;
+    let selected = Selected {
+        callable: &target.callable,
+        handler_script: target.handler_script.as_deref(),
+        reload,
+        map_head,
+        pass_authorization: target.options.pass_authorization == Some(true),
+        process_group: "",
     };
-    let proxy = proxy_overrides(r, &header_vars);
-    let removed = |k: &str| proxy.as_ref().is_some_and(|p| p.removes(k));
-    // Request environment first (SetEnv, SetEnvIf, mod_rewrite E=, mod_ssl), so the CGI
-    // variables below win over anything with the same name.
-    if let Some(sub) = r.subprocess_env() {
-        for (k, v) in sub.iter() {
-            if k != b"HTTPS" {
-                let k = String::from_utf8_lossy(k);
-                if !removed(&k) {
-                    env.var_named(&k, v)?;
-                }
-            }
-        }
-    }
-    for (k, v) in &header_vars {
-        if !removed(k) {
-            env.var_named(k, v)?;
-        }
-    }
-    let method = r.method();
-    env.var(
-        intern!(py, "REQUEST_METHOD"),
-        if map_head && method == b"HEAD" {
-            b"GET"
-        } else {
-            method
-        },
-    )?;
-    env.var(intern!(py, "REQUEST_URI"), r.unparsed_uri())?;
-    env.var(intern!(py, "REQUEST_SCHEME"), r.scheme())?;
-    let uri = r.uri();
-    let path_info = r.path_info();
-    let script = wsgi::collapse_slashes(script_name(uri, path_info));
-    let script: &[u8] = script.as_ref();
-    let path_info = wsgi::collapse_slashes(path_info);
-    env.var(intern!(py, "SCRIPT_NAME"), script)?;
-    env.var(intern!(py, "PATH_INFO"), &path_info)?;
-    env.var(intern!(py, "QUERY_STRING"), r.args().unwrap_or(b""))?;
-    env.var(intern!(py, "SCRIPT_FILENAME"), r.filename().unwrap_or(b""))?;
-    env.var(intern!(py, "SERVER_NAME"), r.server_name())?;
-    env.var(
-        intern!(py, "SERVER_PORT"),
-        r.server_port().to_string().as_bytes(),
-    )?;
-    env.var(intern!(py, "SERVER_ADDR"), r.local_ip())?;
-    env.var(intern!(py, "SERVER_PROTOCOL"), r.protocol())?;
-    env.var(intern!(py, "SERVER_ADMIN"), r.server_admin().as_bytes())?;
-    env.var(intern!(py, "REMOTE_ADDR"), r.client_ip())?;
-    env.var(
-        intern!(py, "REMOTE_PORT"),
-        r.client_port().to_string().as_bytes(),
-    )?;
-    if let Some(user) = r.user() {
-        env.var(intern!(py, "REMOTE_USER"), user)?;
-    }
-    if let Some(auth) = r.auth_type() {
-        env.var(intern!(py, "AUTH_TYPE"), auth)?;
-    }
-    env.var(intern!(py, "DOCUMENT_ROOT"), r.document_root())?;
-    env.var(intern!(py, "CONTEXT_PREFIX"), r.context_prefix())?;
-    env.var(
-        intern!(py, "CONTEXT_DOCUMENT_ROOT"),
-        r.context_document_root(),
-    )?;
-
-    env.set(intern!(py, "wsgi.url_scheme"), wsgi::latin1(py, r.scheme()))?;
-    env.set(
-        intern!(py, "wsgi.input"),
-        Bound::new(py, Input::new(channel.clone(), input_failure.clone()))?,
-    )?;
-    env.set(intern!(py, "wsgi.errors"), errors)?;
-
-    env.set(intern!(py, "mod_wsgi.process_group"), "")?;
-    env.set(intern!(py, "mod_wsgi.application_group"), "")?;
-    env.set(
-        intern!(py, "mod_wsgi.callable_object"),
-        target.callable.as_str(),
-    )?;
-    env.var(
-        intern!(py, "mod_wsgi.request_handler"),
-        r.handler().unwrap_or(b""),
-    )?;
-    env.set(
-        intern!(py, "mod_wsgi.handler_script"),
-        target.handler_script.as_deref().unwrap_or(""),
-    )?;
-    env.set(
-        intern!(py, "mod_wsgi.script_reloading"),
-        if reload { "1" } else { "0" },
-    )?;
-    env.var(intern!(py, "mod_wsgi.listener_host"), r.local_ip())?;
-    env.set(
-        intern!(py, "mod_wsgi.listener_port"),
-        r.local_port().to_string(),
-    )?;
-    env.var(intern!(py, "mod_wsgi.script_name"), script)?;
-    env.var(intern!(py, "mod_wsgi.path_info"), &path_info)?;
-    if let Some(id) = r.log_id() {
-        env.var(intern!(py, "mod_wsgi.request_id"), id)?;
-    }
-    if let Some(id) = r.connection_log_id() {
-        env.var(intern!(py, "mod_wsgi.connection_id"), id)?;
-    }
+    request_vars::collect(r, &selected, &mut env);
     let start = r.request_time_us() as f64 / 1e6;
-    env.set(intern!(py, "mod_wsgi.request_start"), start)?;
-    env.set(intern!(py, "mod_wsgi.queue_start"), start)?;
-    env.set(intern!(py, "mod_wsgi.daemon_start"), 0.0)?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64());
-    env.set(intern!(py, "mod_wsgi.application_start"), now)?;
-    if let Some(p) = &proxy {
-        env.apply_proxy(p)?;
-    }
-    Ok(env.finish())
-}
-
-/// What `WSGITrustedProxyHeaders` changes for this request; `None` (at the cost of one
-/// check) when the directive does not apply here.
-fn proxy_overrides(
-    r: &Request<'_>,
-    header_vars: &[(String, Cow<'_, [u8]>)],
-) -> Option<proxy::Overrides> {
-    let dir = r.dir_config();
-    let headers = dir.trusted_proxy_headers.as_deref()?;
-    Some(proxy::resolve(
-        headers,
-        dir.trusted_proxies.as_deref(),
-        r.client_ip(),
-        |name| {
-            header_vars
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.as_ref())
+    env.finish(Streams {
+        input: Bound::new(py, Input::new(channel.clone(), input_failure.clone()))?,
+        errors,
+        times: Times {
+            request_start: start,
+            queue_start: start,
+            daemon_start: 0.0,
         },
-    ))
+    })
 }

@@ -6,10 +6,12 @@
 
 mod apache;
 mod config;
+mod daemon;
 mod embedded;
 mod lifecycle;
 mod log;
 mod python;
+mod request_vars;
 mod wsgi;
 
 use apache::{Directive, Module, Pool, Request, Server};

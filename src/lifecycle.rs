@@ -12,6 +12,7 @@ use crate::python::{modules, with_gil};
 /// Checks that need the whole configuration: a bad Python home fails `apache2 -t` with the
 /// fix, instead of failing in every child later.
 pub fn check_config(_pconf: Pool, server: Server<'_>) -> Result<(), String> {
+    crate::daemon::check_config(server)?;
     let conf = server.config();
     // `prefix:exec_prefix` is allowed, as for PYTHONHOME; the prefix is what gets checked.
     let Some(home) = conf
@@ -79,7 +80,7 @@ fn traversable_by(path: &Path, uid: u32, gids: &[u32]) -> Result<(), String> {
 }
 
 /// In the parent after each configuration read.
-pub fn post_config(pconf: Pool, _server: Server<'_>) -> Result<(), String> {
+pub fn post_config(pconf: Pool, server: Server<'_>) -> Result<(), String> {
     if server_state::is_pre_config_pass() {
         return Ok(());
     }
@@ -91,7 +92,7 @@ pub fn post_config(pconf: Pool, _server: Server<'_>) -> Result<(), String> {
             env!("CARGO_PKG_VERSION")
         ),
     );
-    Ok(())
+    crate::daemon::start(pconf, server)
 }
 
 /// In each child: start Python (unless embedded mode is off and nothing needs it), set the
@@ -99,7 +100,11 @@ pub fn post_config(pconf: Pool, _server: Server<'_>) -> Result<(), String> {
 pub fn child_init(pchild: Pool, server: Server<'_>) {
     crate::log::install();
     let conf = server.config();
-    if conf.restrict_embedded == Some(true) && conf.import_scripts.is_empty() {
+    let embedded_imports = conf
+        .import_scripts
+        .iter()
+        .any(|i| i.process_group.is_none());
+    if conf.restrict_embedded == Some(true) && !embedded_imports {
         return;
     }
     if let Some(home) = conf.python.home.as_deref() {
@@ -122,7 +127,7 @@ pub fn child_init(pchild: Pool, server: Server<'_>) {
     }
     let mpm = Mpm::query();
     let ready = with_gil(|py| {
-        if let Err(err) = modules::install(py, &conf.python, &mpm) {
+        if let Err(err) = modules::install(py, &conf.python, &mpm, "") {
             crate::python::traceback::log(
                 py,
                 "RW0100: setting up the Python interpreter failed",
@@ -130,7 +135,8 @@ pub fn child_init(pchild: Pool, server: Server<'_>) {
             );
             return false;
         }
-        let base = match modules::base_environ(py, &mpm, crate::embedded::ALWAYS_SET) {
+        let multithread = mpm.threaded && mpm.max_threads > 1;
+        let base = match modules::base_environ(py, multithread, mpm.max_daemons > 1) {
             Ok(base) => base.unbind(),
             Err(err) => {
                 crate::python::traceback::log(py, "RW0100: building the base environ failed", &err);
@@ -140,9 +146,14 @@ pub fn child_init(pchild: Pool, server: Server<'_>) {
         let _ = CHILD.set(ChildState {
             scripts: Default::default(),
             base_environ: base,
+            var_keys: crate::wsgi::var_keys(py),
         });
         if let Some(child) = CHILD.get() {
-            for script in &conf.import_scripts {
+            for script in conf
+                .import_scripts
+                .iter()
+                .filter(|i| i.process_group.is_none())
+            {
                 if let Err(err) = child.scripts.module(py, &script.path, false, None) {
                     crate::embedded::log_load_error(py, &err);
                 }

@@ -1,7 +1,9 @@
 //! The pure parts of rwsgi: no Apache and no Python types, so they are unit-tested (and
 //! later fuzzed) on their own, outside httpd.
 
+pub mod daemon_options;
 pub mod directive_args;
 pub mod http;
+pub mod protocol;
 pub mod proxy;
 pub mod venv;

@@ -36,7 +36,10 @@ fn c_message(msg: &str) -> CString {
 /// Logs against a server (`NULL` = the main server / startup log).
 pub fn log_server(server: Option<super::Server<'_>>, level: Level, msg: &str) {
     let msg = c_message(msg);
-    let s = server.map_or(std::ptr::null_mut(), |s| s.as_ptr());
+    // Without a server Apache applies its compiled-in default level (warn) and drops info
+    // lines: fall back to the main server, whose LogLevel the user set.
+    // SAFETY: ap_server_conf is set once the configuration is read, and only read here.
+    let s = server.map_or_else(|| unsafe { sys::ap_server_conf }, |s| s.as_ptr());
     // SAFETY: "%s" consumes exactly one C string argument; `s` is NULL or a live server_rec.
     unsafe {
         sys::ap_log_error_(

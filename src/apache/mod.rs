@@ -20,6 +20,7 @@ mod log;
 mod module;
 pub mod os;
 mod pool;
+pub mod process;
 mod regex;
 mod request;
 mod server;

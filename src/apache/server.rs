@@ -44,6 +44,17 @@ impl<'a> Server<'a> {
         .expect("rwsgi server config missing")
     }
 
+    /// The next server in Apache's list (the main server comes first, then each vhost).
+    pub fn next(&self) -> Option<Server<'a>> {
+        // SAFETY: `next` links live server_recs of the same configuration.
+        unsafe { Server::from_raw(self.rec().next) }
+    }
+
+    /// Apache's `Timeout` for this server.
+    pub fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_micros(self.rec().timeout.max(0) as u64)
+    }
+
     pub fn is_virtual(&self) -> bool {
         self.rec().is_virtual != 0
     }

@@ -175,26 +175,31 @@ pub const DIRECTIVES: &[Directive<ServerConf, DirConf>] = &[
         c"On|Off (deprecated, no effect)",
         verbose_debugging,
     ),
-    // Recognised, not implemented yet.
     d(
         c"WSGIDaemonProcess",
         Scope::Server,
-        c"name [options]",
-        unsupported,
+        c"name [option=value ...] (see docs/directives.md)",
+        daemon_process,
     ),
-    d(c"WSGISocketPrefix", Scope::Global, c"path", unsupported),
-    d(c"WSGISocketRotation", Scope::Global, c"On|Off", unsupported),
-    d(
-        c"WSGIAcceptMutex",
-        Scope::Global,
-        c"mutex type",
-        unsupported,
-    ),
+    d(c"WSGISocketPrefix", Scope::Global, c"path", socket_prefix),
     d(
         c"WSGIRestrictProcess",
         Scope::Directory,
         c"group ...",
-        unsupported,
+        restrict_process,
+    ),
+    // Recognised, not implemented yet.
+    d(
+        c"WSGISocketRotation",
+        Scope::Global,
+        c"On|Off (accepted; rwsgi drains the old generation's sockets either way)",
+        socket_rotation,
+    ),
+    d(
+        c"WSGIAcceptMutex",
+        Scope::Global,
+        c"mutex type (accepted; rwsgi needs no accept mutex)",
+        accept_mutex,
     ),
     d(
         c"WSGIErrorOverride",
@@ -326,14 +331,15 @@ fn on_off(cmd: &Cmd<'_>, args: &str) -> Result<bool, String> {
     parse::flag(&cmd.name(), &v)
 }
 
-/// Group selectors rwsgi can honour today: embedded mode in the main interpreter.
+/// Group selectors rwsgi can honour today: embedded mode or a daemon group, in the main
+/// interpreter.
 fn embedded_group(directive: &str, kind: &str, value: &str) -> Result<GroupSpec, String> {
     match GroupSpec::parse(value) {
         spec @ (GroupSpec::Global | GroupSpec::Env(_)) => Ok(spec),
-        GroupSpec::Named(_) | GroupSpec::Expansion(_) if kind == "process" => Err(format!(
-            "{directive}: process group '{value}' needs daemon mode (WSGIDaemonProcess), which this \
-             version of rwsgi does not support yet; use %{{GLOBAL}} to run the application in \
-             embedded mode"
+        spec @ GroupSpec::Named(_) if kind == "process" => Ok(spec),
+        GroupSpec::Expansion(_) if kind == "process" => Err(format!(
+            "{directive}: '{value}' is not a process group; name a WSGIDaemonProcess group, \
+             %{{GLOBAL}} (embedded) or %{{ENV:variable}}"
         )),
         _ => Err(format!(
             "{directive}: application group '{value}' needs a Python sub-interpreter, which this \
@@ -553,14 +559,98 @@ fn import_script(
             "{name}: %{{ENV:…}} cannot be used for a script imported at process start"
         ));
     }
-    if cmd.in_virtual_host() {
+    let process_group = match &o.process_group {
+        Some(GroupSpec::Named(n)) => Some(n.clone()),
+        _ => None,
+    };
+    if process_group.is_none() && cmd.in_virtual_host() {
         return Err(format!(
             "{name}: embedded-mode import scripts must be configured in the main server, not inside <VirtualHost>"
         ));
     }
     server.import_scripts.push(ImportScript {
         path: absolute_path(cmd, path)?,
+        process_group,
     });
+    Ok(())
+}
+
+fn daemon_process(
+    cmd: &mut Cmd<'_>,
+    server: &mut ServerConf,
+    _: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    let w = words(cmd, args)?;
+    let mut group = rwsgi_core::daemon_options::parse(&w)?;
+    if server.daemon_groups.iter().any(|g| g.name == group.name) {
+        return Err(format!(
+            "WSGIDaemonProcess: a group called '{}' is already defined; group names must be unique",
+            group.name
+        ));
+    }
+    for path in group
+        .python_home
+        .iter_mut()
+        .chain(group.home.iter_mut())
+        .chain(group.python_path.iter_mut())
+    {
+        *path = absolute_path(cmd, path)?;
+    }
+    server.daemon_groups.insert(0, Arc::new(group));
+    Ok(())
+}
+
+fn socket_prefix(
+    cmd: &mut Cmd<'_>,
+    server: &mut ServerConf,
+    _: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    let v = one_word(cmd, args, "a path prefix for daemon sockets")?;
+    server.socket_prefix = Some(absolute_path(cmd, &v)?);
+    Ok(())
+}
+
+fn socket_rotation(
+    cmd: &mut Cmd<'_>,
+    _: &mut ServerConf,
+    _: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    // Each generation has its own sockets and old ones drain, so Off's goal (no 503s for
+    // old children after a graceful restart) holds either way.
+    on_off(cmd, args).map(drop)
+}
+
+fn accept_mutex(
+    cmd: &mut Cmd<'_>,
+    _: &mut ServerConf,
+    _: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    // Daemon threads take turns on the socket inside each process; nothing to configure.
+    one_word(cmd, args, "a mutex type such as default").map(drop)
+}
+
+fn restrict_process(
+    cmd: &mut Cmd<'_>,
+    _: &mut ServerConf,
+    dir: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    let w = words(cmd, args)?;
+    if w.is_empty() {
+        return Err(format!(
+            "{}: name at least one process group (%{{GLOBAL}} for embedded mode)",
+            cmd.name()
+        ));
+    }
+    let groups: Vec<String> = w
+        .into_iter()
+        .map(|g| if g == "%{GLOBAL}" { String::new() } else { g })
+        .collect();
+    dir.restrict_process = Some(groups.into());
     Ok(())
 }
 
@@ -755,15 +845,8 @@ fn verbose_debugging(
 /// Why a recognised directive is not available yet, and what to do instead.
 fn not_yet_reason(name: &str) -> &'static str {
     match name {
-        "WSGIDaemonProcess"
-        | "WSGISocketPrefix"
-        | "WSGISocketRotation"
-        | "WSGIAcceptMutex"
-        | "WSGIRestrictProcess"
-        | "WSGIErrorOverride"
-        | "WSGIIgnoreActivity" => {
-            "daemon mode is not supported by this version of rwsgi yet; remove it to run the \
-             application embedded in the Apache children"
+        "WSGIErrorOverride" | "WSGIIgnoreActivity" => {
+            "this daemon-mode option is not supported by this version of rwsgi yet; remove it"
         }
         "WSGIPerInterpreterGIL" | "WSGIFreeThreading" | "<WSGIInterpreterOptions" => {
             "per-interpreter options are not supported by this version of rwsgi yet; remove it \

@@ -63,7 +63,11 @@ pub struct HandlerScript {
 #[derive(Clone, Debug)]
 pub struct ImportScript {
     pub path: String,
+    /// The daemon group that preloads it; `None` = the Apache children (embedded).
+    pub process_group: Option<String>,
 }
+
+pub use rwsgi_core::daemon_options::DaemonOptions;
 
 /// Interpreter settings: only meaningful on the main server (the directives are
 /// `S only`); read by each child when it starts Python.
@@ -92,6 +96,17 @@ pub struct ServerConf {
     pub python: PythonSettings,
     pub restrict_embedded: Option<bool>,
     pub import_scripts: Vec<ImportScript>,
+    /// `WSGIDaemonProcess` groups visible here: this server's, then the main server's.
+    pub daemon_groups: Vec<Arc<DaemonOptions>>,
+    /// `WSGISocketPrefix` (main server only).
+    pub socket_prefix: Option<String>,
+}
+
+impl ServerConf {
+    /// The daemon group called `name`, as seen from this server.
+    pub fn daemon_group(&self, name: &str) -> Option<&Arc<DaemonOptions>> {
+        self.daemon_groups.iter().find(|g| g.name == name)
+    }
 }
 
 impl MergeConfig for ServerConf {
@@ -106,6 +121,13 @@ impl MergeConfig for ServerConf {
             python: base.python.clone(),
             restrict_embedded: base.restrict_embedded,
             import_scripts: base.import_scripts.clone(),
+            daemon_groups: add
+                .daemon_groups
+                .iter()
+                .chain(&base.daemon_groups)
+                .cloned()
+                .collect(),
+            socket_prefix: base.socket_prefix.clone(),
         }
     }
 }
@@ -122,6 +144,8 @@ pub struct DirConf {
     pub trusted_proxy_headers: Option<Arc<[&'static TrustedHeader]>>,
     /// `WSGITrustedProxies`.
     pub trusted_proxies: Option<Arc<[IpNetwork]>>,
+    /// `WSGIRestrictProcess`: the only process groups requests here may select.
+    pub restrict_process: Option<Arc<[String]>>,
 }
 
 impl MergeConfig for DirConf {
@@ -141,6 +165,7 @@ impl MergeConfig for DirConf {
             // A section that sets a list replaces the outer section's list.
             trusted_proxy_headers: or(&add.trusted_proxy_headers, &base.trusted_proxy_headers),
             trusted_proxies: or(&add.trusted_proxies, &base.trusted_proxies),
+            restrict_process: or(&add.restrict_process, &base.restrict_process),
         }
     }
 }

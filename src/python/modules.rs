@@ -26,7 +26,12 @@ pub fn rwsgi_version() -> (u32, u32, u32) {
 }
 
 /// Installs everything in the freshly started interpreter.
-pub fn install(py: Python<'_>, settings: &PythonSettings, mpm: &Mpm) -> PyResult<()> {
+pub fn install(
+    py: Python<'_>,
+    settings: &PythonSettings,
+    mpm: &Mpm,
+    process_group: &str,
+) -> PyResult<()> {
     // `threading` records the thread that first imports it as the main thread and waits
     // for it at finalisation: that must be the real main thread, not a request thread whose
     // state lives on (else every child hangs at exit).
@@ -41,7 +46,7 @@ pub fn install(py: Python<'_>, settings: &PythonSettings, mpm: &Mpm) -> PyResult
     let m = PyModule::new(py, "mod_wsgi")?;
     m.add("version", MOD_WSGI_API_VERSION)?;
     m.add("rwsgi_version", rwsgi_version())?;
-    m.add("process_group", "")?;
+    m.add("process_group", process_group)?;
     m.add("application_group", "")?;
     m.add("maximum_processes", mpm.max_daemons.max(1))?;
     m.add("threads_per_process", mpm.max_threads.max(1))?;
@@ -103,19 +108,20 @@ fn restrict_signals(py: Python<'_>) -> PyResult<()> {
 }
 
 /// A fresh `dict` with the entries every environ starts from (built once per process), plus
-/// a None placeholder for each key in `always_set` (see `embedded::ALWAYS_SET`).
+/// a None placeholder for each key every request sets, so each request's copy is already
+/// full-sized: setting them then replaces a value instead of growing the dict.
 pub fn base_environ<'py>(
     py: Python<'py>,
-    mpm: &Mpm,
-    always_set: &[&str],
+    multithread: bool,
+    multiprocess: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
-    for key in always_set {
-        d.set_item(*key, py.None())?;
+    for key in crate::wsgi::always_set_keys() {
+        d.set_item(key, py.None())?;
     }
     d.set_item("wsgi.version", PyTuple::new(py, [1, 0])?)?;
-    d.set_item("wsgi.multithread", mpm.threaded && mpm.max_threads > 1)?;
-    d.set_item("wsgi.multiprocess", mpm.max_daemons > 1)?;
+    d.set_item("wsgi.multithread", multithread)?;
+    d.set_item("wsgi.multiprocess", multiprocess)?;
     d.set_item("wsgi.run_once", false)?;
     d.set_item("wsgi.input_terminated", true)?;
     d.set_item("wsgi.file_wrapper", py.get_type::<FileWrapper>())?;

@@ -4,7 +4,10 @@
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
-use rwsgi_core::proxy::Overrides;
+
+use super::input::Input;
+use super::vars::{Var, VarSink};
+use crate::python::output::LogStream;
 
 /// A native string from raw bytes, decoded as latin-1 as PEP 3333 requires.
 pub fn latin1<'py>(py: Python<'py>, bytes: &[u8]) -> Bound<'py, PyString> {
@@ -18,28 +21,59 @@ pub fn latin1<'py>(py: Python<'py>, bytes: &[u8]) -> Bound<'py, PyString> {
 }
 
 /// Fills one request's environ, starting from a copy of the per-process base dict.
-pub struct EnvironBuilder<'py> {
+pub struct EnvironBuilder<'py, 'k> {
     dict: Bound<'py, PyDict>,
+    /// The interned [`Var`] keys, indexed by variant.
+    keys: &'k [Py<PyString>],
+    /// The first failure of a [`VarSink`] call, reported by `finish`.
+    failed: Option<PyErr>,
 }
 
-impl<'py> EnvironBuilder<'py> {
-    pub fn new(base: &Bound<'py, PyDict>) -> PyResult<EnvironBuilder<'py>> {
-        Ok(EnvironBuilder { dict: base.copy()? })
+/// The interned keys of [`Var::NAMES`], built once per process.
+pub fn var_keys(py: Python<'_>) -> Vec<Py<PyString>> {
+    Var::NAMES
+        .iter()
+        .map(|n| PyString::intern(py, n).unbind())
+        .collect()
+}
+
+impl<'py, 'k> EnvironBuilder<'py, 'k> {
+    pub fn new(
+        base: &Bound<'py, PyDict>,
+        keys: &'k [Py<PyString>],
+    ) -> PyResult<EnvironBuilder<'py, 'k>> {
+        Ok(EnvironBuilder {
+            dict: base.copy()?,
+            keys,
+            failed: None,
+        })
     }
 
     pub fn py(&self) -> Python<'py> {
         self.dict.py()
     }
 
-    /// A CGI variable from raw bytes (latin-1). Keys are interned strings (`intern!`): a
-    /// fresh key string per entry and request was the largest cost of building the environ.
-    pub fn var(&self, key: &Bound<'py, PyString>, value: &[u8]) -> PyResult<()> {
-        self.dict.set_item(key, latin1(self.py(), value))
+    fn record(&mut self, result: PyResult<()>) {
+        if let Err(e) = result {
+            self.failed.get_or_insert(e);
+        }
     }
 
-    /// A CGI variable whose name is only known per request (request headers, SetEnv).
-    pub fn var_named(&self, key: &str, value: &[u8]) -> PyResult<()> {
-        self.dict.set_item(key, latin1(self.py(), value))
+    /// A variable whose key arrived as bytes (the daemon's `Environ` frame).
+    pub fn wire_var(&mut self, key: &[u8], value: &[u8]) {
+        match Var::lookup(key) {
+            Some(i) => {
+                let r = self
+                    .dict
+                    .set_item(self.keys[i].bind(self.py()), latin1(self.py(), value));
+                self.record(r);
+            }
+            None => {
+                let key = latin1(self.py(), key);
+                let r = self.dict.set_item(key, latin1(self.py(), value));
+                self.record(r);
+            }
+        }
     }
 
     /// Any Python value under an interned key.
@@ -47,33 +81,73 @@ impl<'py> EnvironBuilder<'py> {
         self.dict.set_item(key, value)
     }
 
-    /// Applies what trusted proxy headers decided (`WSGITrustedProxyHeaders`). Called after
-    /// every other variable is set, so these values win. (Leaving out the removed header
-    /// variables is the caller's job, while it adds them.)
-    pub fn apply_proxy(&self, o: &Overrides) -> PyResult<()> {
+    /// Sets the entries only Python can hold (input and error streams, timestamps) and
+    /// returns the environ, or the first error of any earlier call.
+    pub fn finish(self, streams: Streams<'_, 'py>) -> PyResult<Bound<'py, PyDict>> {
+        if let Some(e) = self.failed {
+            return Err(e);
+        }
         let py = self.py();
-        let vars = [
-            (intern!(py, "REMOTE_ADDR"), &o.remote_addr),
-            (intern!(py, "HTTP_X_FORWARDED_FOR"), &o.forwarded_for),
-            (intern!(py, "HTTP_HOST"), &o.host),
-            (intern!(py, "SERVER_NAME"), &o.server_name),
-            (intern!(py, "SERVER_PORT"), &o.server_port),
-            (intern!(py, "SCRIPT_NAME"), &o.script_name),
-            (intern!(py, "mod_wsgi.script_name"), &o.script_name),
-        ];
-        for (key, value) in vars {
-            if let Some(v) = value {
-                self.var(key, v)?;
-            }
-        }
-        if let Some(scheme) = o.scheme {
-            self.set(intern!(py, "REQUEST_SCHEME"), scheme.as_str())?;
-            self.set(intern!(py, "wsgi.url_scheme"), scheme.as_str())?;
-        }
-        Ok(())
+        self.set(intern!(py, "wsgi.input"), streams.input)?;
+        self.set(intern!(py, "wsgi.errors"), streams.errors)?;
+        self.set(
+            intern!(py, "mod_wsgi.request_start"),
+            streams.times.request_start,
+        )?;
+        self.set(
+            intern!(py, "mod_wsgi.queue_start"),
+            streams.times.queue_start,
+        )?;
+        self.set(
+            intern!(py, "mod_wsgi.daemon_start"),
+            streams.times.daemon_start,
+        )?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        self.set(intern!(py, "mod_wsgi.application_start"), now)?;
+        Ok(self.dict)
     }
+}
 
-    pub fn finish(self) -> Bound<'py, PyDict> {
-        self.dict
+impl VarSink for EnvironBuilder<'_, '_> {
+    fn var(&mut self, key: Var, value: &[u8]) {
+        let py = self.py();
+        let r = self
+            .dict
+            .set_item(self.keys[key as usize].bind(py), latin1(py, value));
+        self.record(r);
     }
+    fn named(&mut self, key: &str, value: &[u8]) {
+        let r = self.dict.set_item(key, latin1(self.py(), value));
+        self.record(r);
+    }
+}
+
+/// When the request started, was queued for a daemon and reached it (seconds since the
+/// epoch; `daemon_start` is 0 in embedded mode).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Times {
+    pub request_start: f64,
+    pub queue_start: f64,
+    pub daemon_start: f64,
+}
+
+/// The Python objects and times `finish` adds.
+pub struct Streams<'a, 'py> {
+    pub input: Bound<'py, Input>,
+    pub errors: &'a Bound<'py, LogStream>,
+    pub times: Times,
+}
+
+/// Keys every request sets, so the base dict is already full-sized (see `base_environ`).
+pub fn always_set_keys() -> impl Iterator<Item = &'static str> {
+    Var::NAMES[..Var::ALWAYS].iter().copied().chain([
+        "wsgi.input",
+        "wsgi.errors",
+        "mod_wsgi.request_start",
+        "mod_wsgi.queue_start",
+        "mod_wsgi.daemon_start",
+        "mod_wsgi.application_start",
+    ])
 }

@@ -8,8 +8,9 @@ mod input;
 mod response;
 mod start_response;
 mod transport;
+mod vars;
 
-pub use environ::{EnvironBuilder, latin1};
+pub use environ::{EnvironBuilder, Streams, Times, always_set_keys, var_keys};
 pub use file_wrapper::FileWrapper;
 pub use input::Input;
 pub use response::{Call, Outcome, run};
@@ -17,3 +18,4 @@ pub use rwsgi_core::http::{
     collapse_slashes, header_variables as header_variables_of, latin1_encode,
 };
 pub use transport::{BodyError, Channel, ResponseHead, Transport};
+pub use vars::{Pairs, Var, VarSink};

@@ -43,6 +43,10 @@ pub trait Transport: Send {
     fn send_file(&mut self, fd: RawFd, offset: u64, len: u64) -> Result<(), String>;
     /// Cuts a response that has started so the client sees it is incomplete.
     fn abort(&mut self);
+    /// The request is over with `outcome` (daemon mode says so on the wire).
+    fn finish(&mut self, outcome: &super::Outcome) {
+        let _ = outcome;
+    }
 }
 
 /// A transport shared by the Python objects of one request. Revoked when the request ends,

@@ -1,0 +1,624 @@
+//! The wire protocol between an Apache child (the client) and a daemon process, over a unix
+//! stream socket, one connection per request. Documented in docs/protocol.md.
+//!
+//! Every message is a frame: a 1-byte kind, a 4-byte big-endian payload length, then the
+//! payload. The client opens with `Hello` (version, per-generation secret, timestamps) and
+//! `Environ`; the daemon answers `Accepted`, pulls the request body with `ReadBody` (so the
+//! body flows only as fast as the application reads it), and sends `Head`, `Data`/`DataFlush`,
+//! and finally `End` — or `Error` with a status and reason. A connection that closes without
+//! `End` or `Error` is a cut response, never a complete one.
+
+use std::io::{self, Read, Write};
+
+/// The protocol version this build speaks. A daemon refuses any other.
+pub const VERSION: u16 = 1;
+/// Opens every `Hello` payload, so a stray connection is recognised at once.
+pub const MAGIC: &[u8; 5] = b"RWSGI";
+/// Length of the per-generation secret.
+pub const SECRET_LEN: usize = 32;
+/// Largest payload a reader accepts (an environ larger than this is refused).
+pub const MAX_PAYLOAD: usize = 16 << 20;
+/// Frame header: kind + length.
+pub const HEADER_LEN: usize = 5;
+
+/// Frame kinds. Client → daemon below 0x10, daemon → client from 0x10.
+pub mod kind {
+    pub const HELLO: u8 = 0x01;
+    pub const ENVIRON: u8 = 0x02;
+    pub const BODY: u8 = 0x03;
+    pub const BODY_ERROR: u8 = 0x04;
+    pub const ACCEPTED: u8 = 0x10;
+    pub const READ_BODY: u8 = 0x11;
+    pub const HEAD: u8 = 0x12;
+    pub const DATA: u8 = 0x13;
+    pub const DATA_FLUSH: u8 = 0x14;
+    pub const END: u8 = 0x15;
+    pub const ERROR: u8 = 0x16;
+}
+
+/// The client's opening frame.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hello {
+    pub version: u16,
+    pub secret: [u8; SECRET_LEN],
+    /// When Apache read the request line (µs since the epoch).
+    pub request_start_us: u64,
+    /// When the client started connecting to the daemon (µs since the epoch): the start
+    /// of the wait that `queue-timeout` limits.
+    pub queue_start_us: u64,
+}
+
+/// One decoded frame, borrowing from the reader's buffer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Frame<'a> {
+    Hello(Hello),
+    /// CGI and `mod_wsgi.*` variables, in order.
+    Environ(Vec<(&'a [u8], &'a [u8])>),
+    /// Request body bytes; empty means the body has ended.
+    Body(&'a [u8]),
+    /// Reading the request body failed in Apache (e.g. 413, 400).
+    BodyError {
+        status: u16,
+        reason: &'a str,
+    },
+    /// The daemon took the request; its pid, for log lines about it.
+    Accepted {
+        pid: u32,
+    },
+    /// The application wants up to `max` body bytes; with `fill`, as many as are coming.
+    ReadBody {
+        max: u32,
+        fill: bool,
+    },
+    Head {
+        status: u16,
+        status_line: &'a [u8],
+        headers: Vec<(&'a [u8], &'a [u8])>,
+    },
+    Data(&'a [u8]),
+    /// Body bytes the client must push to the browser now (streaming).
+    DataFlush(&'a [u8]),
+    /// The response is complete.
+    End,
+    /// The request failed: before `Head`, the client answers with `status`; after, it cuts
+    /// the response. `reason` goes to the error log.
+    Error {
+        status: u16,
+        reason: &'a str,
+    },
+}
+
+/// What can be wrong with bytes on the wire.
+#[derive(Debug, PartialEq, Eq, Clone)]
+pub enum ProtocolError {
+    UnknownKind(u8),
+    TooLarge(usize),
+    /// The payload is shorter or longer than its kind requires.
+    Malformed(&'static str),
+    /// The connection ended inside a frame.
+    Truncated,
+    BadMagic,
+}
+
+impl std::fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProtocolError::UnknownKind(k) => write!(f, "unknown frame kind 0x{k:02x}"),
+            ProtocolError::TooLarge(n) => {
+                write!(f, "frame of {n} bytes exceeds the {MAX_PAYLOAD}-byte limit")
+            }
+            ProtocolError::Malformed(what) => write!(f, "malformed {what} frame"),
+            ProtocolError::Truncated => f.write_str("connection closed inside a frame"),
+            ProtocolError::BadMagic => f.write_str("not an rwsgi client (bad magic)"),
+        }
+    }
+}
+
+impl std::error::Error for ProtocolError {}
+
+/// Name/value pairs borrowed from a payload.
+pub type Pairs<'a> = Vec<(&'a [u8], &'a [u8])>;
+
+/// A frame split off a buffer: kind, payload, and the bytes after it.
+pub type Split<'a> = (u8, &'a [u8], &'a [u8]);
+
+/// Reads a payload field by field; any shortfall is `Malformed(what)`.
+struct Cursor<'a> {
+    rest: &'a [u8],
+    what: &'static str,
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], ProtocolError> {
+        if self.rest.len() < n {
+            return Err(ProtocolError::Malformed(self.what));
+        }
+        let (head, tail) = self.rest.split_at(n);
+        self.rest = tail;
+        Ok(head)
+    }
+    fn u8(&mut self) -> Result<u8, ProtocolError> {
+        Ok(self.take(1)?[0])
+    }
+    fn u16(&mut self) -> Result<u16, ProtocolError> {
+        Ok(u16::from_be_bytes(
+            self.take(2)?.try_into().unwrap_or_default(),
+        ))
+    }
+    fn u32(&mut self) -> Result<u32, ProtocolError> {
+        Ok(u32::from_be_bytes(
+            self.take(4)?.try_into().unwrap_or_default(),
+        ))
+    }
+    fn u64(&mut self) -> Result<u64, ProtocolError> {
+        Ok(u64::from_be_bytes(
+            self.take(8)?.try_into().unwrap_or_default(),
+        ))
+    }
+    fn bytes(&mut self) -> Result<&'a [u8], ProtocolError> {
+        let n = self.u32()? as usize;
+        self.take(n)
+    }
+    fn pairs(&mut self) -> Result<Pairs<'a>, ProtocolError> {
+        let n = self.u32()? as usize;
+        // Each pair takes at least 8 bytes: a count larger than that is a lie.
+        if n > self.rest.len() / 8 {
+            return Err(ProtocolError::Malformed(self.what));
+        }
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            out.push((self.bytes()?, self.bytes()?));
+        }
+        Ok(out)
+    }
+    fn text(&mut self) -> Result<&'a str, ProtocolError> {
+        std::str::from_utf8(self.rest).map_err(|_| ProtocolError::Malformed(self.what))
+    }
+    fn done(&self) -> Result<(), ProtocolError> {
+        if self.rest.is_empty() {
+            Ok(())
+        } else {
+            Err(ProtocolError::Malformed(self.what))
+        }
+    }
+}
+
+impl<'a> Frame<'a> {
+    /// Decodes one payload of the given kind.
+    pub fn decode(kind: u8, payload: &'a [u8]) -> Result<Frame<'a>, ProtocolError> {
+        let mut c = Cursor {
+            rest: payload,
+            what: kind_name(kind).ok_or(ProtocolError::UnknownKind(kind))?,
+        };
+        let frame = match kind {
+            kind::HELLO => {
+                if c.take(MAGIC.len())? != MAGIC {
+                    return Err(ProtocolError::BadMagic);
+                }
+                let version = c.u16()?;
+                let mut secret = [0; SECRET_LEN];
+                secret.copy_from_slice(c.take(SECRET_LEN)?);
+                Frame::Hello(Hello {
+                    version,
+                    secret,
+                    request_start_us: c.u64()?,
+                    queue_start_us: c.u64()?,
+                })
+            }
+            kind::ENVIRON => Frame::Environ(c.pairs()?),
+            kind::BODY => return Ok(Frame::Body(payload)),
+            kind::BODY_ERROR => {
+                let status = c.u16()?;
+                return Ok(Frame::BodyError {
+                    status,
+                    reason: c.text()?,
+                });
+            }
+            kind::ACCEPTED => Frame::Accepted { pid: c.u32()? },
+            kind::READ_BODY => Frame::ReadBody {
+                max: c.u32()?,
+                fill: match c.u8()? {
+                    0 => false,
+                    1 => true,
+                    _ => return Err(ProtocolError::Malformed("ReadBody")),
+                },
+            },
+            kind::HEAD => Frame::Head {
+                status: c.u16()?,
+                status_line: c.bytes()?,
+                headers: c.pairs()?,
+            },
+            kind::DATA => return Ok(Frame::Data(payload)),
+            kind::DATA_FLUSH => return Ok(Frame::DataFlush(payload)),
+            kind::END => Frame::End,
+            _ => {
+                let status = c.u16()?;
+                return Ok(Frame::Error {
+                    status,
+                    reason: c.text()?,
+                });
+            }
+        };
+        c.done()?;
+        Ok(frame)
+    }
+
+    /// Appends this frame (header and payload) to `out`.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        let start = out.len();
+        out.extend_from_slice(&[self.kind(), 0, 0, 0, 0]);
+        match self {
+            Frame::Hello(h) => {
+                out.extend_from_slice(MAGIC);
+                out.extend_from_slice(&h.version.to_be_bytes());
+                out.extend_from_slice(&h.secret);
+                out.extend_from_slice(&h.request_start_us.to_be_bytes());
+                out.extend_from_slice(&h.queue_start_us.to_be_bytes());
+            }
+            Frame::Environ(pairs) => put_pairs(out, pairs),
+            Frame::Body(data) | Frame::Data(data) | Frame::DataFlush(data) => {
+                out.extend_from_slice(data)
+            }
+            Frame::BodyError { status, reason } | Frame::Error { status, reason } => {
+                out.extend_from_slice(&status.to_be_bytes());
+                out.extend_from_slice(reason.as_bytes());
+            }
+            Frame::Accepted { pid } => out.extend_from_slice(&pid.to_be_bytes()),
+            Frame::ReadBody { max, fill } => {
+                out.extend_from_slice(&max.to_be_bytes());
+                out.push(u8::from(*fill));
+            }
+            Frame::Head {
+                status,
+                status_line,
+                headers,
+            } => {
+                out.extend_from_slice(&status.to_be_bytes());
+                put_bytes(out, status_line);
+                put_pairs(out, headers);
+            }
+            Frame::End => {}
+        }
+        let len = (out.len() - start - HEADER_LEN) as u32;
+        out[start + 1..start + HEADER_LEN].copy_from_slice(&len.to_be_bytes());
+    }
+
+    pub fn kind(&self) -> u8 {
+        match self {
+            Frame::Hello(_) => kind::HELLO,
+            Frame::Environ(_) => kind::ENVIRON,
+            Frame::Body(_) => kind::BODY,
+            Frame::BodyError { .. } => kind::BODY_ERROR,
+            Frame::Accepted { .. } => kind::ACCEPTED,
+            Frame::ReadBody { .. } => kind::READ_BODY,
+            Frame::Head { .. } => kind::HEAD,
+            Frame::Data(_) => kind::DATA,
+            Frame::DataFlush(_) => kind::DATA_FLUSH,
+            Frame::End => kind::END,
+            Frame::Error { .. } => kind::ERROR,
+        }
+    }
+}
+
+fn kind_name(kind: u8) -> Option<&'static str> {
+    Some(match kind {
+        kind::HELLO => "Hello",
+        kind::ENVIRON => "Environ",
+        kind::BODY => "Body",
+        kind::BODY_ERROR => "BodyError",
+        kind::ACCEPTED => "Accepted",
+        kind::READ_BODY => "ReadBody",
+        kind::HEAD => "Head",
+        kind::DATA => "Data",
+        kind::DATA_FLUSH => "DataFlush",
+        kind::END => "End",
+        kind::ERROR => "Error",
+        _ => return None,
+    })
+}
+
+fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
+    out.extend_from_slice(&(b.len() as u32).to_be_bytes());
+    out.extend_from_slice(b);
+}
+
+fn put_pairs<K: AsRef<[u8]>, V: AsRef<[u8]>>(out: &mut Vec<u8>, pairs: &[(K, V)]) {
+    out.extend_from_slice(&(pairs.len() as u32).to_be_bytes());
+    for (k, v) in pairs {
+        put_bytes(out, k.as_ref());
+        put_bytes(out, v.as_ref());
+    }
+}
+
+/// Encodes an `Environ` frame from owned pairs without building borrowed ones first.
+pub fn encode_environ<K: AsRef<[u8]>, V: AsRef<[u8]>>(out: &mut Vec<u8>, pairs: &[(K, V)]) {
+    let start = out.len();
+    out.extend_from_slice(&[kind::ENVIRON, 0, 0, 0, 0]);
+    put_pairs(out, pairs);
+    let len = (out.len() - start - HEADER_LEN) as u32;
+    out[start + 1..start + HEADER_LEN].copy_from_slice(&len.to_be_bytes());
+}
+
+/// Splits the first complete frame off `buf`: `Ok(None)` when more bytes are needed.
+pub fn split(buf: &[u8]) -> Result<Option<Split<'_>>, ProtocolError> {
+    let Some(header) = buf.get(..HEADER_LEN) else {
+        return Ok(None);
+    };
+    let len = u32::from_be_bytes([header[1], header[2], header[3], header[4]]) as usize;
+    if len > MAX_PAYLOAD {
+        return Err(ProtocolError::TooLarge(len));
+    }
+    let Some(payload) = buf.get(HEADER_LEN..HEADER_LEN + len) else {
+        return Ok(None);
+    };
+    Ok(Some((header[0], payload, &buf[HEADER_LEN + len..])))
+}
+
+/// Reads frames from a stream, reusing one buffer.
+pub struct FrameReader<R> {
+    inner: R,
+    buf: Vec<u8>,
+}
+
+/// An I/O failure or a protocol violation.
+#[derive(Debug)]
+pub enum ReadError {
+    Io(io::Error),
+    Protocol(ProtocolError),
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::Io(e) => e.fmt(f),
+            ReadError::Protocol(e) => e.fmt(f),
+        }
+    }
+}
+
+impl From<ProtocolError> for ReadError {
+    fn from(e: ProtocolError) -> Self {
+        ReadError::Protocol(e)
+    }
+}
+
+impl<R: Read> FrameReader<R> {
+    pub fn new(inner: R) -> FrameReader<R> {
+        FrameReader {
+            inner,
+            buf: Vec::new(),
+        }
+    }
+
+    pub fn get_ref(&self) -> &R {
+        &self.inner
+    }
+
+    /// The next frame; `Ok(None)` if the peer closed cleanly between frames.
+    pub fn read_frame(&mut self) -> Result<Option<Frame<'_>>, ReadError> {
+        let mut header = [0u8; HEADER_LEN];
+        let mut got = 0;
+        while got < HEADER_LEN {
+            match self.inner.read(&mut header[got..]) {
+                Ok(0) if got == 0 => return Ok(None),
+                Ok(0) => return Err(ProtocolError::Truncated.into()),
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(ReadError::Io(e)),
+            }
+        }
+        let len = u32::from_be_bytes([header[1], header[2], header[3], header[4]]) as usize;
+        if len > MAX_PAYLOAD {
+            return Err(ProtocolError::TooLarge(len).into());
+        }
+        self.buf.resize(len, 0);
+        self.inner.read_exact(&mut self.buf).map_err(|e| {
+            if e.kind() == io::ErrorKind::UnexpectedEof {
+                ReadError::Protocol(ProtocolError::Truncated)
+            } else {
+                ReadError::Io(e)
+            }
+        })?;
+        Ok(Some(Frame::decode(header[0], &self.buf)?))
+    }
+}
+
+/// Writes a frame whose payload is `data` without copying large payloads.
+pub fn write_data<W: Write>(w: &mut W, kind: u8, data: &[u8]) -> io::Result<()> {
+    let mut header = [kind, 0, 0, 0, 0];
+    header[1..].copy_from_slice(&(data.len() as u32).to_be_bytes());
+    if data.len() <= 16 * 1024 {
+        let mut buf = Vec::with_capacity(HEADER_LEN + data.len());
+        buf.extend_from_slice(&header);
+        buf.extend_from_slice(data);
+        w.write_all(&buf)
+    } else {
+        w.write_all(&header)?;
+        w.write_all(data)
+    }
+}
+
+/// Compares secrets in time independent of where they differ.
+pub fn secrets_match(a: &[u8; SECRET_LEN], b: &[u8; SECRET_LEN]) -> bool {
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn roundtrip(frame: &Frame<'_>) {
+        let mut out = Vec::new();
+        frame.encode(&mut out);
+        let (kind, payload, rest) = split(&out).unwrap().unwrap();
+        assert!(rest.is_empty());
+        assert_eq!(&Frame::decode(kind, payload).unwrap(), frame);
+        // And through the stream reader.
+        let mut reader = FrameReader::new(&out[..]);
+        assert_eq!(&reader.read_frame().unwrap().unwrap(), frame);
+        assert!(reader.read_frame().unwrap().is_none());
+    }
+
+    fn hello() -> Hello {
+        Hello {
+            version: VERSION,
+            secret: [7; SECRET_LEN],
+            request_start_us: 1_700_000_000_000_000,
+            queue_start_us: 1_700_000_000_000_123,
+        }
+    }
+
+    #[test]
+    fn every_frame_roundtrips() {
+        let frames = [
+            Frame::Hello(hello()),
+            Frame::Environ(vec![
+                (&b"REQUEST_METHOD"[..], &b"GET"[..]),
+                (&b"PATH_INFO"[..], &b"/\xe9"[..]),
+            ]),
+            Frame::Environ(Vec::new()),
+            Frame::Body(b"abc"),
+            Frame::Body(b""),
+            Frame::BodyError {
+                status: 413,
+                reason: "too large",
+            },
+            Frame::Accepted { pid: 4242 },
+            Frame::ReadBody {
+                max: 65536,
+                fill: true,
+            },
+            Frame::Head {
+                status: 200,
+                status_line: b"200 OK",
+                headers: vec![(&b"Content-Type"[..], &b"text/plain"[..])],
+            },
+            Frame::Data(&[0; 100_000]),
+            Frame::DataFlush(b"tick"),
+            Frame::End,
+            Frame::Error {
+                status: 504,
+                reason: "request-timeout of 2s exceeded",
+            },
+        ];
+        for f in &frames {
+            roundtrip(f);
+        }
+    }
+
+    #[test]
+    fn environ_encoder_matches_frame_encoder() {
+        let owned = vec![(b"A".to_vec(), b"1".to_vec()), (b"BB".to_vec(), Vec::new())];
+        let mut a = Vec::new();
+        encode_environ(&mut a, &owned);
+        let mut b = Vec::new();
+        Frame::Environ(owned.iter().map(|(k, v)| (&k[..], &v[..])).collect()).encode(&mut b);
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn wire_layout_is_big_endian_kind_then_length() {
+        let mut out = Vec::new();
+        Frame::Accepted { pid: 0x01020304 }.encode(&mut out);
+        assert_eq!(out, [0x10, 0, 0, 0, 4, 1, 2, 3, 4]);
+        let mut out = Vec::new();
+        write_data(&mut out, kind::DATA, b"hi").unwrap();
+        assert_eq!(out, [0x13, 0, 0, 0, 2, b'h', b'i']);
+    }
+
+    #[test]
+    fn bad_input_is_an_error_not_a_panic() {
+        assert_eq!(
+            Frame::decode(0x7f, b""),
+            Err(ProtocolError::UnknownKind(0x7f))
+        );
+        assert_eq!(
+            Frame::decode(kind::HELLO, b"HTTP/1.1 GET"),
+            Err(ProtocolError::BadMagic)
+        );
+        assert_eq!(
+            Frame::decode(kind::ACCEPTED, &[0, 0, 0, 1, 9]),
+            Err(ProtocolError::Malformed("Accepted"))
+        );
+        assert_eq!(
+            Frame::decode(kind::ENVIRON, &[0xff, 0xff, 0xff, 0xff]),
+            Err(ProtocolError::Malformed("Environ"))
+        );
+        assert_eq!(
+            Frame::decode(kind::READ_BODY, &[0, 0, 0, 1, 2]),
+            Err(ProtocolError::Malformed("ReadBody"))
+        );
+        assert_eq!(
+            split(&[kind::DATA, 0xff, 0, 0, 0]),
+            Err(ProtocolError::TooLarge(0xff00_0000))
+        );
+        assert_eq!(split(&[kind::DATA, 0, 0]), Ok(None));
+        assert_eq!(split(&[kind::DATA, 0, 0, 0, 3, 1]), Ok(None));
+    }
+
+    #[test]
+    fn a_stream_cut_inside_a_frame_is_truncated() {
+        let mut out = Vec::new();
+        Frame::Data(b"0123456789").encode(&mut out);
+        for cut in 1..out.len() {
+            let mut r = FrameReader::new(&out[..cut]);
+            assert!(
+                matches!(
+                    r.read_frame(),
+                    Err(ReadError::Protocol(ProtocolError::Truncated))
+                ),
+                "cut at {cut}"
+            );
+        }
+    }
+
+    #[test]
+    fn secrets_compare() {
+        let a = [1; SECRET_LEN];
+        let mut b = a;
+        assert!(secrets_match(&a, &b));
+        b[31] = 2;
+        assert!(!secrets_match(&a, &b));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Fuzz: arbitrary bytes never panic the decoder, and whatever decodes re-encodes
+        /// to the same bytes (the encoding is canonical).
+        #[test]
+        fn fuzz_decode(kind in any::<u8>(), payload in proptest::collection::vec(any::<u8>(), 0..300)) {
+            if let Ok(frame) = Frame::decode(kind, &payload) {
+                let mut out = Vec::new();
+                frame.encode(&mut out);
+                prop_assert_eq!(&out[HEADER_LEN..], &payload[..]);
+                prop_assert_eq!(out[0], kind);
+            }
+        }
+
+        /// Fuzz: a stream of arbitrary bytes read frame by frame ends in a frame, a clean
+        /// end or an error, never a panic or a hang.
+        #[test]
+        fn fuzz_stream(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let mut r = FrameReader::new(&bytes[..]);
+            for _ in 0..bytes.len() + 1 {
+                match r.read_frame() {
+                    Ok(Some(_)) => {}
+                    Ok(None) | Err(_) => break,
+                }
+            }
+        }
+
+        /// Environ and head pairs of any bytes survive the round trip.
+        #[test]
+        fn pairs_roundtrip(pairs in proptest::collection::vec(
+            (proptest::collection::vec(any::<u8>(), 0..20), proptest::collection::vec(any::<u8>(), 0..40)), 0..20),
+            status in any::<u16>())
+        {
+            let borrowed: Vec<(&[u8], &[u8])> = pairs.iter().map(|(k, v)| (&k[..], &v[..])).collect();
+            roundtrip(&Frame::Environ(borrowed.clone()));
+            roundtrip(&Frame::Head { status, status_line: b"200 OK", headers: borrowed });
+        }
+    }
+}

@@ -1,0 +1,320 @@
+//! The Apache-child side of a daemon request: connect (retrying while the daemon starts),
+//! send the environ, feed the body as the app asks for it, and pass the response on. A
+//! connection that ends without `End` or `Error` is a cut response, logged with the reason
+//! the supervisor recorded (e.g. "signal 9").
+
+use std::io::{ErrorKind, Write};
+use std::os::unix::net::UnixStream;
+use std::time::{Duration, Instant};
+
+use super::{Generation, Group, death_note};
+use crate::apache::{Request, RequestIo, status};
+use crate::request_vars::{self, Selected};
+use crate::wsgi::Pairs;
+use rwsgi_core::protocol::{self, Frame, FrameReader, Hello, ReadError};
+
+/// Largest body chunk sent per `ReadBody`, whatever the app asked for.
+const MAX_CHUNK: usize = 1 << 20;
+
+fn now_us() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
+}
+
+/// Connects to the group's socket, retrying while it is missing or refusing (a daemon
+/// starting or restarting) until `connect-timeout`.
+fn connect(group: &Group) -> Result<UnixStream, (i32, String)> {
+    let deadline = Instant::now() + group.options.connect_timeout;
+    let mut pause = Duration::from_millis(20);
+    loop {
+        match UnixStream::connect(&group.socket) {
+            Ok(s) => return Ok(s),
+            Err(e) => {
+                let retry = matches!(
+                    e.kind(),
+                    ErrorKind::NotFound | ErrorKind::ConnectionRefused | ErrorKind::WouldBlock
+                );
+                if e.kind() == ErrorKind::PermissionDenied {
+                    return Err((
+                        503,
+                        format!(
+                            "permission denied on {} (this Apache child runs as uid {}); the socket directory must belong to Apache's User",
+                            group.socket.display(),
+                            nix::unistd::getuid()
+                        ),
+                    ));
+                }
+                if !retry || Instant::now() + pause > deadline {
+                    return Err((
+                        503,
+                        format!(
+                            "no daemon accepted on {} within connect-timeout ({:.1}s): {e}",
+                            group.socket.display(),
+                            group.options.connect_timeout.as_secs_f64()
+                        ),
+                    ));
+                }
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(500));
+            }
+        }
+    }
+}
+
+/// Runs the request in the daemon group; returns the handler status.
+pub fn handle(
+    r: &mut Request<'_>,
+    generation: &Generation,
+    group: &Group,
+    selected: &Selected<'_>,
+    chunked: bool,
+) -> i32 {
+    if let Err(code) = r.setup_client_block(chunked) {
+        return code;
+    }
+    let mut vars = Pairs::default();
+    request_vars::collect(r, selected, &mut vars);
+    let request_start_us = r.request_time_us().max(0) as u64;
+    let method = String::from_utf8_lossy(r.method()).into_owned();
+    let uri = String::from_utf8_lossy(r.unparsed_uri()).into_owned();
+    let name = &group.options.name;
+    let mut io = r.io();
+    let queue_start_us = now_us();
+    // A daemon that dies before accepting the request (Accepted) never ran it: try again.
+    for attempt in 0..3 {
+        let conn = match connect(group) {
+            Ok(c) => c,
+            Err((code, why)) => {
+                tracing::error!("RW0210: daemon group '{name}': {why}");
+                return code;
+            }
+        };
+        // Until a daemon takes the request, connect-timeout bounds the wait: the socket
+        // accepts connections even while no daemon runs (the supervisor holds it).
+        let _ = conn.set_read_timeout(Some(
+            group.options.connect_timeout.max(Duration::from_millis(10)),
+        ));
+        let _ = conn.set_write_timeout(Some(group.socket_timeout));
+        let mut out = Vec::with_capacity(4096);
+        Frame::Hello(Hello {
+            version: protocol::VERSION,
+            secret: generation.secret,
+            request_start_us,
+            queue_start_us,
+        })
+        .encode(&mut out);
+        protocol::encode_environ(&mut out, &vars.0);
+        let Ok(mut writer) = conn.try_clone() else {
+            return status::INTERNAL_SERVER_ERROR;
+        };
+        if let Err(e) = writer.write_all(&out) {
+            if attempt < 2 {
+                continue;
+            }
+            tracing::error!("RW0210: daemon group '{name}': sending the request failed: {e}");
+            return 502;
+        }
+        match relay(&mut io, FrameReader::new(conn), writer, group) {
+            Relay::Done(code) => return code,
+            Relay::NotAccepted if attempt < 2 => continue,
+            Relay::NotAccepted => {
+                tracing::error!(
+                    "RW0211: daemon group '{name}' closed the connection before taking {method} {uri}, three times"
+                );
+                return 502;
+            }
+            Relay::Died {
+                pid,
+                head_sent,
+                why,
+            } => {
+                let cause = wait_for_note(generation, pid).unwrap_or(why);
+                tracing::error!(
+                    "RW0212: daemon pid {pid} of group '{name}' died ({cause}) during request {method} {uri}; {}",
+                    if head_sent {
+                        "the response to the client was cut"
+                    } else {
+                        "answering 502"
+                    }
+                );
+                if head_sent {
+                    io.abort();
+                    return status::OK;
+                }
+                return 502;
+            }
+        }
+    }
+    502
+}
+
+enum Relay {
+    Done(i32),
+    /// The connection ended before the daemon took the request.
+    NotAccepted,
+    /// The connection ended mid-request without End or Error.
+    Died {
+        pid: u32,
+        head_sent: bool,
+        why: String,
+    },
+}
+
+fn relay(
+    io: &mut RequestIo,
+    mut reader: FrameReader<UnixStream>,
+    mut writer: UnixStream,
+    group: &Group,
+) -> Relay {
+    let name = &group.options.name;
+    let mut pid = 0;
+    let mut head_sent = false;
+    let mut body = Vec::new();
+    let mut frame_out = Vec::new();
+    loop {
+        let frame = match reader.read_frame() {
+            Ok(Some(f)) => f,
+            Ok(None) if pid == 0 => return Relay::NotAccepted,
+            Ok(None) => {
+                return Relay::Died {
+                    pid,
+                    head_sent,
+                    why: "connection closed without an end frame".into(),
+                };
+            }
+            Err(ReadError::Io(e))
+                if pid == 0 && matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
+            {
+                tracing::error!(
+                    "RW0210: no daemon process of group '{name}' took the request within connect-timeout ({:.1}s): its processes are down (see RW0203/RW0204) or all busy",
+                    group.options.connect_timeout.as_secs_f64()
+                );
+                return Relay::Done(503);
+            }
+            Err(ReadError::Io(e))
+                if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
+            {
+                tracing::error!(
+                    "RW0213: daemon pid {pid} of group '{name}' sent nothing for socket-timeout ({:.0}s)",
+                    group.socket_timeout.as_secs_f64()
+                );
+                if head_sent {
+                    io.abort();
+                    return Relay::Done(status::OK);
+                }
+                return Relay::Done(504);
+            }
+            Err(e) if pid == 0 => {
+                tracing::debug!("daemon connection failed before Accepted: {e}");
+                return Relay::NotAccepted;
+            }
+            Err(e) => {
+                return Relay::Died {
+                    pid,
+                    head_sent,
+                    why: e.to_string(),
+                };
+            }
+        };
+        match frame {
+            Frame::Accepted { pid: p } => {
+                pid = p;
+                let _ = reader
+                    .get_ref()
+                    .set_read_timeout(Some(group.socket_timeout));
+            }
+            Frame::ReadBody { max, fill } => {
+                let want = (max as usize).clamp(1, MAX_CHUNK);
+                body.resize(want, 0);
+                frame_out.clear();
+                match io.read(&mut body, fill) {
+                    Ok(n) => Frame::Body(&body[..n]).encode(&mut frame_out),
+                    Err(e) => Frame::BodyError {
+                        status: e.status,
+                        reason: &e.reason,
+                    }
+                    .encode(&mut frame_out),
+                }
+                if writer.write_all(&frame_out).is_err() {
+                    return Relay::Died {
+                        pid,
+                        head_sent,
+                        why: "connection closed while sending the request body".into(),
+                    };
+                }
+            }
+            Frame::Head {
+                status: code,
+                status_line,
+                headers,
+            } => {
+                let headers: Vec<(Vec<u8>, Vec<u8>)> = headers
+                    .into_iter()
+                    .map(|(n, v)| (n.to_vec(), v.to_vec()))
+                    .collect();
+                if let Err(e) = io.send_head(code, status_line, &headers) {
+                    tracing::error!("RW0214: cannot pass the daemon's response head on: {e}");
+                    return Relay::Done(status::INTERNAL_SERVER_ERROR);
+                }
+                head_sent = true;
+            }
+            Frame::Data(data) | Frame::DataFlush(data) => {
+                let flush = matches!(frame, Frame::DataFlush(_));
+                if io.write(data, flush).is_err() {
+                    // The client went away; the daemon sees the closed socket and stops.
+                    return Relay::Done(status::OK);
+                }
+            }
+            Frame::End => {
+                if !head_sent {
+                    tracing::error!(
+                        "RW0214: daemon pid {pid} of group '{name}' ended without a response head"
+                    );
+                    return Relay::Done(status::INTERNAL_SERVER_ERROR);
+                }
+                return Relay::Done(status::OK);
+            }
+            Frame::Error {
+                status: code,
+                reason,
+            } => {
+                if code != 500 || !reason.starts_with("the application failed") {
+                    tracing::error!("RW0215: daemon group '{name}' (pid {pid}): {reason}");
+                }
+                if head_sent {
+                    io.abort();
+                    return Relay::Done(status::OK);
+                }
+                return Relay::Done(i32::from(code));
+            }
+            other => {
+                tracing::error!(
+                    "RW0214: daemon pid {pid} of group '{name}' sent an unexpected frame 0x{:02x}",
+                    other.kind()
+                );
+                if head_sent {
+                    io.abort();
+                    return Relay::Done(status::OK);
+                }
+                return Relay::Done(502);
+            }
+        }
+    }
+}
+
+/// Waits briefly for the supervisor's note on why daemon `pid` ended.
+fn wait_for_note(generation: &Generation, pid: u32) -> Option<String> {
+    if pid == 0 {
+        return None;
+    }
+    let path = death_note(&generation.dir, pid);
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < deadline {
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            return Some(text);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}

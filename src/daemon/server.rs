@@ -1,0 +1,766 @@
+//! One daemon process: privileges first, then checks as the daemon's own user, then Python,
+//! then worker threads serving connections from the group's socket, until it is told to
+//! stop, drain or recycle.
+
+use std::io::Write;
+use std::mem::MaybeUninit;
+use std::os::fd::AsFd;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::unistd::{AccessFlags, Gid, Uid, User, access};
+use pyo3::prelude::*;
+
+use super::{Generation, Group};
+use crate::apache::{Mpm, Server, os, process};
+use crate::config::PythonSettings;
+use crate::embedded::{CHILD, ChildState, log_load_error};
+use crate::python::output::LogStream;
+use crate::python::{interpreter, modules, with_gil};
+use crate::wsgi::{
+    self, BodyError, Channel, EnvironBuilder, Input, Outcome, ResponseHead, Streams, Times,
+    Transport,
+};
+use rwsgi_core::daemon_options::Account;
+use rwsgi_core::protocol::{self, Frame, FrameReader, Hello, kind};
+
+/// Exit status of a daemon that cannot start (unreadable paths, Python start-up): the
+/// supervisor backs off instead of restarting it at once.
+pub const EXIT_CONFIG: i32 = 78;
+
+/// Why the process is winding down.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Ending {
+    /// SIGTERM: finish in-flight requests within shutdown-timeout.
+    Stop,
+    /// Apache restarted: keep serving the old generation's clients until idle.
+    Drain,
+    /// maximum-requests, restart-interval, memory: stop accepting, finish, exit; the
+    /// supervisor starts a fresh process at once and the socket holds new connections.
+    Recycle(&'static str),
+}
+
+struct State {
+    group: String,
+    secret: [u8; protocol::SECRET_LEN],
+    socket_timeout: Duration,
+    queue_timeout: Option<Duration>,
+    maximum_requests: u64,
+    accepting: AtomicBool,
+    active: AtomicUsize,
+    served: AtomicU64,
+    last_activity: Mutex<Instant>,
+    recycle: Mutex<Option<&'static str>>,
+}
+
+/// Resolves `user=` / `socket-user=` to (uid, primary gid, name).
+pub fn resolve_user(a: &Account) -> Result<(u32, u32, String), String> {
+    let user = match a {
+        Account::Name(n) => User::from_name(n),
+        Account::Id(id) => User::from_uid(Uid::from_raw(*id)),
+    }
+    .map_err(|e| e.to_string())?
+    .ok_or_else(|| format!("no such user {a:?}"))?;
+    Ok((user.uid.as_raw(), user.gid.as_raw(), user.name))
+}
+
+fn resolve_group(a: &Account) -> Result<u32, String> {
+    match a {
+        Account::Id(id) => Ok(*id),
+        Account::Name(n) => nix::unistd::Group::from_name(n)
+            .map_err(|e| e.to_string())?
+            .map(|g| g.gid.as_raw())
+            .ok_or_else(|| format!("no such group '{n}'")),
+    }
+}
+
+/// The daemon's main: never returns to Apache code; the value is the exit status.
+pub fn run(server: Server<'_>, generation: &Generation, group: &Group) -> i32 {
+    let o = &group.options;
+    let name = &o.name;
+    let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM);
+    process::set_title(&o.title().unwrap_or_else(|| format!("(rwsgi:{name})")));
+    let Some(listener) = group.listener.as_ref() else {
+        return EXIT_CONFIG;
+    };
+    match setup_process(server, group) {
+        Ok(()) => {}
+        Err(why) => {
+            tracing::error!(
+                "RW0203: daemon process {} of group '{name}' cannot start: {why}",
+                std::process::id()
+            );
+            // The supervisor backs off; a short pause keeps a log line from being lost in
+            // a crash loop as well.
+            std::thread::sleep(Duration::from_millis(200));
+            return EXIT_CONFIG;
+        }
+    }
+    if let Err(why) = start_python(server, group) {
+        tracing::error!(
+            "RW0203: daemon process {} of group '{name}': {why}",
+            std::process::id()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+        return EXIT_CONFIG;
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let drain = Arc::new(AtomicBool::new(false));
+    for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+        let _ = signal_hook::flag::register(sig, stop.clone());
+    }
+    for sig in [libc::SIGUSR1, libc::SIGWINCH] {
+        let _ = signal_hook::flag::register(sig, drain.clone());
+    }
+    let state = Arc::new(State {
+        group: name.clone(),
+        secret: generation.secret,
+        socket_timeout: group.socket_timeout,
+        queue_timeout: o.queue_timeout,
+        maximum_requests: o.maximum_requests,
+        accepting: AtomicBool::new(true),
+        active: AtomicUsize::new(0),
+        served: AtomicU64::new(0),
+        last_activity: Mutex::new(Instant::now()),
+        recycle: Mutex::new(None),
+    });
+    let accept_lock = Arc::new(Mutex::new(()));
+    for _ in 0..o.threads {
+        let state = state.clone();
+        let lock = accept_lock.clone();
+        let Ok(listener) = listener.try_clone() else {
+            return EXIT_CONFIG;
+        };
+        let mut builder = std::thread::Builder::new().name(format!("rwsgi-{name}"));
+        if let Some(size) = o.stack_size {
+            builder = builder.stack_size(size as usize);
+        }
+        if let Err(e) = builder.spawn(move || worker(&state, &listener, &lock)) {
+            tracing::error!("RW0203: daemon of group '{name}': cannot start a thread: {e}");
+            return EXIT_CONFIG;
+        }
+    }
+    let started = Instant::now();
+    tracing::info!(
+        "RW0202: daemon process {} of group '{name}' ready ({} threads)",
+        std::process::id(),
+        o.threads
+    );
+    let mut ending: Option<(Ending, Instant)> = None;
+    loop {
+        std::thread::sleep(Duration::from_millis(50));
+        if ending.is_none() {
+            let why = if stop.load(Ordering::Relaxed) {
+                Some(Ending::Stop)
+            } else if drain.load(Ordering::Relaxed) {
+                Some(Ending::Drain)
+            } else if let Some(reason) = *state.recycle.lock().unwrap_or_else(|e| e.into_inner()) {
+                Some(Ending::Recycle(reason))
+            } else if o.restart_interval.is_some_and(|i| started.elapsed() >= i) {
+                Some(Ending::Recycle("restart-interval"))
+            } else if o.inactivity_timeout.is_some_and(|t| {
+                state.active.load(Ordering::Relaxed) == 0
+                    && state
+                        .last_activity
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .elapsed()
+                        >= t
+            }) {
+                Some(Ending::Recycle("inactivity-timeout"))
+            } else if o
+                .resident_memory_limit
+                .is_some_and(|limit| resident_bytes().is_some_and(|rss| rss > limit))
+            {
+                Some(Ending::Recycle("resident-memory-limit"))
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                if let Ending::Recycle(reason) = why {
+                    tracing::info!(
+                        "RW0207: daemon process {} of group '{name}' recycles ({reason}) after {} requests",
+                        std::process::id(),
+                        state.served.load(Ordering::Relaxed)
+                    );
+                }
+                if why != Ending::Drain {
+                    state.accepting.store(false, Ordering::Relaxed);
+                }
+                let limit = match why {
+                    Ending::Stop => o.shutdown_timeout,
+                    Ending::Drain | Ending::Recycle(_) => o.graceful_timeout,
+                };
+                ending = Some((why, Instant::now() + limit));
+            }
+        } else if stop.load(Ordering::Relaxed) {
+            state.accepting.store(false, Ordering::Relaxed);
+        }
+        let Some((why, deadline)) = ending else {
+            continue;
+        };
+        let idle = state.active.load(Ordering::Relaxed) == 0;
+        let quiet = state
+            .last_activity
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .elapsed()
+            > Duration::from_millis(500);
+        let done = match why {
+            // Old-generation Apache children may still connect while they finish: wait
+            // until nothing has arrived for a moment.
+            Ending::Drain => idle && quiet,
+            _ => idle,
+        };
+        if done || Instant::now() >= deadline {
+            if !done {
+                tracing::warn!(
+                    "RW0208: daemon process {} of group '{name}' exits with {} requests still running ({why:?} time limit reached)",
+                    std::process::id(),
+                    state.active.load(Ordering::Relaxed)
+                );
+            }
+            let _ = std::io::stderr().flush();
+            return 0;
+        }
+    }
+}
+
+/// Limits, privileges, working directory and environment, then readability checks.
+fn setup_process(server: Server<'_>, group: &Group) -> Result<(), String> {
+    use nix::sys::resource::{Resource, setrlimit};
+    let o = &group.options;
+    if o.cpu_priority != 0 {
+        process::set_priority(o.cpu_priority);
+    }
+    for (resource, limit) in [
+        (Resource::RLIMIT_DATA, o.memory_limit),
+        (Resource::RLIMIT_AS, o.virtual_memory_limit),
+        (Resource::RLIMIT_CPU, o.cpu_time_limit),
+    ] {
+        if let Some(l) = limit {
+            setrlimit(resource, l, l).map_err(|e| format!("setrlimit {resource:?}: {e}"))?;
+        }
+    }
+    let (apache_uid, apache_gid, apache_user) = Server::unixd_user();
+    let (uid, user_gid, user) = match &o.user {
+        Some(a) => resolve_user(a)?,
+        None => (apache_uid, apache_gid, apache_user),
+    };
+    let gid = match &o.group {
+        Some(g) => resolve_group(g)?,
+        None if o.user.is_some() => user_gid,
+        None => apache_gid,
+    };
+    if os::is_root() {
+        nix::unistd::setgid(Gid::from_raw(gid)).map_err(|e| format!("setgid({gid}): {e}"))?;
+        if o.supplementary_groups.is_empty() {
+            let c = std::ffi::CString::new(user.as_str()).map_err(|e| e.to_string())?;
+            nix::unistd::initgroups(&c, Gid::from_raw(gid))
+                .map_err(|e| format!("initgroups({user}): {e}"))?;
+        } else {
+            let gids = o
+                .supplementary_groups
+                .iter()
+                .map(|g| resolve_group(&Account::Name(g.clone())).map(Gid::from_raw))
+                .collect::<Result<Vec<_>, _>>()?;
+            nix::unistd::setgroups(&gids).map_err(|e| format!("setgroups: {e}"))?;
+        }
+        nix::unistd::setuid(Uid::from_raw(uid)).map_err(|e| format!("setuid({uid}): {e}"))?;
+    } else if o.user.is_some() && uid != nix::unistd::getuid().as_raw() {
+        return Err(format!(
+            "user={user} needs Apache to be started as root; remove user= or start Apache as root"
+        ));
+    }
+    if let Some(mask) = o.umask {
+        nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask));
+    }
+    let mut env = Vec::new();
+    if let Some(lang) = &o.lang {
+        env.push(("LANG", lang.clone()));
+    }
+    if let Some(locale) = &o.locale {
+        env.push(("LC_ALL", locale.clone()));
+    }
+    if let Some(eggs) = &o.python_eggs {
+        env.push(("PYTHON_EGG_CACHE", eggs.clone()));
+    }
+    let home = o.home.clone().or_else(|| {
+        // mod_wsgi: a daemon running as another user than Apache's works in its home.
+        (o.user.is_some())
+            .then(|| User::from_uid(Uid::from_raw(uid)).ok().flatten())
+            .flatten()
+            .map(|u| u.dir.to_string_lossy().into_owned())
+    });
+    if let Some(h) = &home {
+        std::env::set_current_dir(h).map_err(|e| format!("cannot enter home={h}: {e}"))?;
+        env.push(("HOME", h.clone()));
+    }
+    process::set_env(&env);
+    let _ = server;
+    check_readable(group)
+}
+
+/// As the daemon's own user: everything Python and the app need is readable. Names the
+/// exact path that is not, instead of Python failing obscurely (mod_wsgi pain point 4).
+fn check_readable(group: &Group) -> Result<(), String> {
+    let o = &group.options;
+    let dirs = o
+        .python_home
+        .iter()
+        .chain(o.home.iter())
+        .chain(o.python_path.iter());
+    let uid = nix::unistd::getuid();
+    let who = User::from_uid(uid).ok().flatten().map_or_else(
+        || format!("uid {uid}"),
+        |u| format!("{} (uid {uid})", u.name),
+    );
+    for dir in dirs {
+        check_path(Path::new(dir), true).map_err(|e| format!("{e}, as {who}"))?;
+    }
+    for script in group.scripts.iter().chain(&group.preload) {
+        let p = Path::new(script);
+        // Directory aliases map to scripts inside; the directory itself must be readable.
+        check_path(p, p.is_dir()).map_err(|e| format!("{e}, as {who}"))?;
+    }
+    Ok(())
+}
+
+fn check_path(path: &Path, is_dir: bool) -> Result<(), String> {
+    let mut probe = std::path::PathBuf::new();
+    let parts: Vec<_> = path.components().collect();
+    for (i, part) in parts.iter().enumerate() {
+        probe.push(part);
+        let last = i + 1 == parts.len();
+        let need = match (last, is_dir) {
+            (false, _) => AccessFlags::X_OK,
+            (true, true) => AccessFlags::R_OK | AccessFlags::X_OK,
+            (true, false) => AccessFlags::R_OK,
+        };
+        if let Err(e) = access(&probe, need) {
+            let what = if last { "read" } else { "enter" };
+            return Err(format!(
+                "cannot {what} {} ({}) — needed for {}",
+                probe.display(),
+                e.desc(),
+                path.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn start_python(server: Server<'_>, group: &Group) -> Result<(), String> {
+    let o = &group.options;
+    let mut settings: PythonSettings = server.config().python.clone();
+    if let Some(home) = &o.python_home {
+        settings.home = Some(home.clone());
+    }
+    let mut path: Vec<String> = o.home.iter().cloned().collect();
+    path.extend(o.python_path.iter().cloned());
+    path.extend(settings.path.iter().cloned());
+    settings.path = path;
+    if o.switch_interval.is_some() {
+        settings.switch_interval = o.switch_interval;
+    }
+    if o.python_eggs.is_some() {
+        settings.eggs = o.python_eggs.clone();
+    }
+    interpreter::start(&settings).map_err(|e| format!("Python could not start: {e}"))?;
+    let mpm = Mpm {
+        threaded: o.threads > 1,
+        max_threads: o.threads as i32,
+        max_daemons: o.processes as i32,
+    };
+    with_gil(|py| {
+        modules::install(py, &settings, &mpm, &o.name).map_err(|e| {
+            crate::python::traceback::log(py, "RW0203: setting up Python failed", &e);
+            "setting up Python failed (traceback above)".to_owned()
+        })?;
+        let base = modules::base_environ(py, o.threads > 1, o.multiprocess).map_err(|e| {
+            crate::python::traceback::log(py, "RW0203: building the base environ failed", &e);
+            "building the base environ failed".to_owned()
+        })?;
+        let _ = CHILD.set(ChildState {
+            scripts: Default::default(),
+            base_environ: base.unbind(),
+            var_keys: wsgi::var_keys(py),
+        });
+        if let Some(child) = CHILD.get() {
+            for script in &group.preload {
+                if let Err(err) = child.scripts.module(py, script, false, None) {
+                    log_load_error(py, &err);
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Resident set size of this process.
+fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+/// One worker thread: take the accept turn, accept one connection, serve it.
+fn worker(state: &State, listener: &UnixListener, lock: &Mutex<()>) {
+    let _ = listener.set_nonblocking(true);
+    while state.accepting.load(Ordering::Relaxed) {
+        let conn = {
+            let _turn = lock.lock().unwrap_or_else(|e| e.into_inner());
+            let mut fds = [PollFd::new(listener.as_fd(), PollFlags::POLLIN)];
+            match poll(&mut fds, PollTimeout::from(200u16)) {
+                Ok(n) if n > 0 => {}
+                _ => continue,
+            }
+            if !state.accepting.load(Ordering::Relaxed) {
+                return;
+            }
+            match listener.accept() {
+                Ok((conn, _)) => conn,
+                Err(_) => continue,
+            }
+        };
+        let _ = conn.set_nonblocking(false);
+        state.active.fetch_add(1, Ordering::Relaxed);
+        *state
+            .last_activity
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Instant::now();
+        serve(state, conn);
+        *state
+            .last_activity
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Instant::now();
+        state.active.fetch_sub(1, Ordering::Relaxed);
+        let served = state.served.fetch_add(1, Ordering::Relaxed) + 1;
+        if state.maximum_requests > 0 && served >= state.maximum_requests {
+            state.accepting.store(false, Ordering::Relaxed);
+            state
+                .recycle
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get_or_insert("maximum-requests");
+        }
+    }
+}
+
+fn now_us() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
+}
+
+/// Serves one connection: authenticate, read the environ, run the app, end the response.
+fn serve(state: &State, conn: UnixStream) {
+    let _ = conn.set_read_timeout(Some(state.socket_timeout));
+    let _ = conn.set_write_timeout(Some(state.socket_timeout));
+    let Ok(writer) = conn.try_clone() else { return };
+    let mut reader = FrameReader::new(conn);
+    let mut out = Vec::new();
+    let hello: Hello = match reader.read_frame() {
+        Ok(Some(Frame::Hello(h))) => h,
+        other => {
+            let why = match other {
+                Ok(Some(f)) => format!("expected Hello, got frame 0x{:02x}", f.kind()),
+                Ok(None) => "closed before Hello".to_owned(),
+                Err(e) => e.to_string(),
+            };
+            reject(state, reader.get_ref(), &writer, &why);
+            return;
+        }
+    };
+    if hello.version != protocol::VERSION {
+        let why = format!(
+            "protocol version {} (this daemon speaks {}); Apache and the daemon come from different rwsgi builds",
+            hello.version,
+            protocol::VERSION
+        );
+        reject(state, reader.get_ref(), &writer, &why);
+        return;
+    }
+    if !protocol::secrets_match(&hello.secret, &state.secret) {
+        reject(state, reader.get_ref(), &writer, "wrong secret");
+        return;
+    }
+    let now = now_us();
+    if let Some(limit) = state.queue_timeout {
+        let waited = Duration::from_micros(now.saturating_sub(hello.queue_start_us));
+        if waited > limit {
+            Frame::Error {
+                status: 504,
+                reason: &format!(
+                    "queue-timeout: the request waited {:.1}s for a free daemon thread (limit {:.1}s)",
+                    waited.as_secs_f64(),
+                    limit.as_secs_f64()
+                ),
+            }
+            .encode(&mut out);
+            let _ = (&writer).write_all(&out);
+            return;
+        }
+    }
+    Frame::Accepted {
+        pid: std::process::id(),
+    }
+    .encode(&mut out);
+    let pairs: Vec<(Vec<u8>, Vec<u8>)> = match reader.read_frame() {
+        Ok(Some(Frame::Environ(p))) => p
+            .into_iter()
+            .map(|(k, v)| (k.to_vec(), v.to_vec()))
+            .collect(),
+        _ => return,
+    };
+    let get = |key: &str| {
+        pairs
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key.as_bytes())
+            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+            .unwrap_or_default()
+    };
+    let handler_script = get("mod_wsgi.handler_script");
+    let script = if handler_script.is_empty() {
+        get("SCRIPT_FILENAME")
+    } else {
+        handler_script
+    };
+    let callable = get("mod_wsgi.callable_object");
+    let reload = get("mod_wsgi.script_reloading") == "1";
+    let header_only = get("REQUEST_METHOD") == "HEAD";
+    let transport = DaemonTransport {
+        reader,
+        writer,
+        out,
+        ended: false,
+    };
+    let channel = Channel::new(Box::new(transport));
+    let input_failure = Arc::new(Mutex::new(None));
+    let times = Times {
+        request_start: hello.request_start_us as f64 / 1e6,
+        queue_start: hello.queue_start_us as f64 / 1e6,
+        daemon_start: now as f64 / 1e6,
+    };
+    let Some(child) = CHILD.get() else { return };
+    let outcome = with_gil(|py| {
+        let app = match child.scripts.callable(py, &script, &callable, reload, None) {
+            Ok(app) => app,
+            Err(err) => {
+                log_load_error(py, &err);
+                return Outcome::Failed { status: 500 };
+            }
+        };
+        let errors = match Bound::new(py, LogStream::new("<wsgi.errors>")) {
+            Ok(e) => e,
+            Err(err) => {
+                crate::python::traceback::log(py, "RW0104: cannot create wsgi.errors", &err);
+                return Outcome::Failed { status: 500 };
+            }
+        };
+        let environ = EnvironBuilder::new(child.base_environ.bind(py), &child.var_keys).and_then(
+            |mut env| {
+                for (k, v) in &pairs {
+                    env.wire_var(k, v);
+                }
+                env.finish(Streams {
+                    input: Bound::new(py, Input::new(channel.clone(), input_failure.clone()))?,
+                    errors: &errors,
+                    times,
+                })
+            },
+        );
+        let outcome = match environ {
+            Ok(environ) => wsgi::run(
+                py,
+                &app,
+                &environ,
+                &wsgi::Call {
+                    channel: &channel,
+                    header_only,
+                    input_failure: &input_failure,
+                    label: &script,
+                },
+            ),
+            Err(err) => {
+                crate::python::traceback::log(py, "RW0104: cannot build the WSGI environ", &err);
+                Outcome::Failed { status: 500 }
+            }
+        };
+        errors.borrow().flush_pending(py);
+        let _ = channel.with(py, |t| t.finish(&outcome));
+        outcome
+    });
+    let _ = outcome;
+    channel.revoke();
+}
+
+/// Refuses a connection that is not from this generation's Apache.
+fn reject(state: &State, conn: &UnixStream, writer: &UnixStream, why: &str) {
+    let peer = nix::sys::socket::getsockopt(conn, nix::sys::socket::sockopt::PeerCredentials)
+        .map(|c| format!("pid {} uid {}", c.pid(), c.uid()))
+        .unwrap_or_else(|_| "an unknown peer".to_owned());
+    tracing::warn!(
+        "RW0209: daemon group '{}' refused a connection from {peer}: {why}; nothing was run",
+        state.group
+    );
+    let mut out = Vec::new();
+    Frame::Error {
+        status: 403,
+        reason: "refused: not an authenticated rwsgi client",
+    }
+    .encode(&mut out);
+    let _ = (&*writer).write_all(&out);
+}
+
+/// The daemon side of one request as a WSGI transport: frames to and from the Apache child.
+struct DaemonTransport {
+    reader: FrameReader<UnixStream>,
+    writer: UnixStream,
+    /// Frames not yet written: small responses leave in one write.
+    out: Vec<u8>,
+    ended: bool,
+}
+
+/// Buffered frames are written once they pass this size.
+const WRITE_AT: usize = 64 * 1024;
+
+impl DaemonTransport {
+    fn push(&mut self) -> Result<(), String> {
+        if self.out.is_empty() {
+            return Ok(());
+        }
+        let r = self.writer.write_all(&self.out);
+        self.out.clear();
+        r.map_err(|e| format!("the Apache child went away: {e}"))
+    }
+
+    fn end(&mut self, outcome: &Outcome) -> Result<(), String> {
+        if !self.ended {
+            self.ended = true;
+            match outcome {
+                Outcome::Done => Frame::End.encode(&mut self.out),
+                Outcome::Failed { status } => Frame::Error {
+                    status: *status,
+                    reason: "the application failed (see the daemon's log lines above)",
+                }
+                .encode(&mut self.out),
+                Outcome::Aborted => Frame::Error {
+                    status: 500,
+                    reason: "the application failed after the response started",
+                }
+                .encode(&mut self.out),
+            }
+        }
+        self.push()
+    }
+
+    /// Asks the Apache child for up to `max` body bytes and hands them to `take`.
+    fn request_body(
+        &mut self,
+        max: usize,
+        fill: bool,
+        take: impl FnOnce(&[u8]),
+    ) -> Result<usize, BodyError> {
+        let lost = |why: String| BodyError {
+            status: 400,
+            reason: format!("reading the request body from the Apache child failed: {why}"),
+        };
+        Frame::ReadBody {
+            max: max.min(u32::MAX as usize) as u32,
+            fill,
+        }
+        .encode(&mut self.out);
+        self.push().map_err(lost)?;
+        match self.reader.read_frame() {
+            Ok(Some(Frame::Body(data))) if data.len() <= max => {
+                take(data);
+                Ok(data.len())
+            }
+            Ok(Some(Frame::BodyError { status, reason })) => Err(BodyError {
+                status,
+                reason: reason.to_owned(),
+            }),
+            Ok(Some(f)) => Err(lost(format!("unexpected frame 0x{:02x}", f.kind()))),
+            Ok(None) => Err(lost("connection closed".into())),
+            Err(e) => Err(lost(e.to_string())),
+        }
+    }
+}
+
+impl Transport for DaemonTransport {
+    fn read_body(&mut self, buf: &mut [u8], fill: bool) -> Result<usize, BodyError> {
+        let max = buf.len();
+        self.request_body(max, fill, |data| buf[..data.len()].copy_from_slice(data))
+    }
+    fn read_body_uninit(
+        &mut self,
+        buf: &mut [MaybeUninit<u8>],
+        fill: bool,
+    ) -> Result<usize, BodyError> {
+        let max = buf.len();
+        self.request_body(max, fill, |data| {
+            for (dst, src) in buf.iter_mut().zip(data) {
+                dst.write(*src);
+            }
+        })
+    }
+    fn send_head(&mut self, head: &ResponseHead) -> Result<(), String> {
+        let headers: Vec<(Vec<u8>, Vec<u8>)> = head
+            .headers
+            .iter()
+            .map(|(n, v)| (wsgi::latin1_encode(n), wsgi::latin1_encode(v)))
+            .collect();
+        let line = wsgi::latin1_encode(&head.status_line);
+        Frame::Head {
+            status: head.status,
+            status_line: &line,
+            headers: headers.iter().map(|(n, v)| (&n[..], &v[..])).collect(),
+        }
+        .encode(&mut self.out);
+        Ok(())
+    }
+    fn send_body(&mut self, data: &[u8], flush: bool) -> Result<(), String> {
+        if data.len() > WRITE_AT {
+            self.push()?;
+            let k = if flush { kind::DATA_FLUSH } else { kind::DATA };
+            return protocol::write_data(&mut self.writer, k, data)
+                .map_err(|e| format!("the Apache child went away: {e}"));
+        }
+        if flush {
+            Frame::DataFlush(data).encode(&mut self.out);
+        } else if !data.is_empty() {
+            Frame::Data(data).encode(&mut self.out);
+        }
+        if flush || self.out.len() >= WRITE_AT {
+            self.push()?;
+        }
+        Ok(())
+    }
+    fn send_file(&mut self, fd: i32, offset: u64, len: u64) -> Result<(), String> {
+        let mut buf = vec![0u8; 256 * 1024];
+        let mut done = 0u64;
+        while done < len {
+            let want = ((len - done) as usize).min(buf.len());
+            let n = process::pread(fd, &mut buf[..want], offset + done)
+                .map_err(|e| format!("reading the file to send failed: {e}"))?;
+            if n == 0 {
+                break;
+            }
+            self.send_body(&buf[..n], false)?;
+            done += n as u64;
+        }
+        Ok(())
+    }
+    fn abort(&mut self) {
+        let _ = self.end(&Outcome::Aborted);
+    }
+    fn finish(&mut self, outcome: &Outcome) {
+        let _ = self.end(outcome);
+    }
+}

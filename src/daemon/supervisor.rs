@@ -1,0 +1,229 @@
+//! The supervisor: one process per generation, forked from the Apache parent. It holds the
+//! groups' listening sockets (so connections queue while a daemon restarts instead of
+//! failing), forks the daemons, respawns them with back-off, and drains or stops them.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::Pid;
+
+use super::{Generation, describe_exit, server};
+use crate::apache::process::{self, Forked};
+use crate::apache::{Server, os};
+
+/// Longest pause between restarts of a daemon that keeps failing.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// A daemon that ran at least this long before dying starts its back-off afresh.
+const STABLE_AFTER: Duration = Duration::from_secs(10);
+
+struct Slot {
+    group: usize,
+    pid: Option<Pid>,
+    started: Instant,
+    next_start: Instant,
+    failures: u32,
+}
+
+/// Forks the supervisor; returns its pid in the parent.
+pub fn spawn(server: Server<'_>, generation: &Generation) -> Result<i32, String> {
+    match process::fork().map_err(|e| format!("RW0200: fork of the daemon supervisor: {e}"))? {
+        Forked::Parent(pid) => Ok(pid),
+        Forked::Child => {
+            let code =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(server, generation)))
+                    .unwrap_or(70);
+            process::exit_now(code)
+        }
+    }
+}
+
+fn run(server: Server<'_>, generation: &Generation) -> i32 {
+    process::close_apache_listeners();
+    let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGTERM);
+    process::default_sigchld();
+    process::set_title(&format!("(rwsgi:supervisor:g{})", generation.number));
+    let stop = Arc::new(AtomicBool::new(false));
+    let drain = Arc::new(AtomicBool::new(false));
+    for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+        let _ = signal_hook::flag::register(sig, stop.clone());
+    }
+    let _ = signal_hook::flag::register(libc::SIGUSR1, drain.clone());
+    // Apache's parent owned these; a supervisor must not react to Apache's graceful stop.
+    let _ = signal_hook::flag::register(libc::SIGWINCH, drain.clone());
+
+    let now = Instant::now();
+    let mut slots: Vec<Slot> = generation
+        .groups
+        .iter()
+        .enumerate()
+        .flat_map(|(i, g)| {
+            (0..g.options.processes).map(move |_| Slot {
+                group: i,
+                pid: None,
+                started: now,
+                next_start: now,
+                failures: 0,
+            })
+        })
+        .collect();
+    let mut ending: Option<(Signal, Instant)> = None;
+    loop {
+        if ending.is_none() {
+            let signal = if stop.load(Ordering::Relaxed) {
+                Some(Signal::SIGTERM)
+            } else if drain.load(Ordering::Relaxed) {
+                Some(Signal::SIGUSR1)
+            } else {
+                None
+            };
+            if let Some(signal) = signal {
+                for pid in slots.iter().filter_map(|s| s.pid) {
+                    let _ = kill(pid, signal);
+                }
+                let longest = generation
+                    .groups
+                    .iter()
+                    .map(|g| g.options.graceful_timeout + g.options.shutdown_timeout)
+                    .max()
+                    .unwrap_or_default();
+                ending = Some((signal, Instant::now() + longest + Duration::from_secs(1)));
+            }
+        } else if stop.load(Ordering::Relaxed) {
+            if let Some((Signal::SIGUSR1, _)) = ending {
+                // A stop during a drain: pass it on.
+                for pid in slots.iter().filter_map(|s| s.pid) {
+                    let _ = kill(pid, Signal::SIGTERM);
+                }
+                ending = ending.map(|(_, deadline)| (Signal::SIGTERM, deadline));
+            }
+        }
+        reap(generation, &mut slots);
+        match ending {
+            Some((_, deadline)) => {
+                if slots.iter().all(|s| s.pid.is_none()) {
+                    break;
+                }
+                if Instant::now() > deadline {
+                    for pid in slots.iter().filter_map(|s| s.pid) {
+                        tracing::warn!("RW0206: daemon pid {pid} did not exit in time; killing it");
+                        let _ = kill(pid, Signal::SIGKILL);
+                    }
+                }
+            }
+            None => {
+                let now = Instant::now();
+                for slot in slots.iter_mut() {
+                    if slot.pid.is_none() && slot.next_start <= now {
+                        slot.pid = start(server, generation, slot.group);
+                        slot.started = now;
+                        if slot.pid.is_none() {
+                            slot.next_start = now + Duration::from_secs(5);
+                        }
+                    }
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for g in &generation.groups {
+        let _ = std::fs::remove_file(&g.socket);
+    }
+    // The last generation out removes the directory (it fails while others still use it).
+    let _ = std::fs::remove_dir(&generation.dir);
+    0
+}
+
+fn start(server: Server<'_>, generation: &Generation, group: usize) -> Option<Pid> {
+    match process::fork() {
+        Ok(Forked::Parent(pid)) => Some(Pid::from_raw(pid)),
+        Ok(Forked::Child) => {
+            let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                server::run(server, generation, &generation.groups[group])
+            }))
+            .unwrap_or(70);
+            process::exit_now(code)
+        }
+        Err(e) => {
+            tracing::error!(
+                "RW0205: cannot fork a daemon process for group '{}': {e}",
+                generation.groups[group].options.name
+            );
+            None
+        }
+    }
+}
+
+/// Collects exited daemons, logs why each one ended and schedules its replacement.
+fn reap(generation: &Generation, slots: &mut [Slot]) {
+    loop {
+        let status = match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) | Err(_) => return,
+            Ok(s) => s,
+        };
+        let Some(pid) = status.pid() else { return };
+        let Some(slot) = slots.iter_mut().find(|s| s.pid == Some(pid)) else {
+            continue;
+        };
+        slot.pid = None;
+        let group = &generation.groups[slot.group].options.name;
+        let why = describe_exit(status);
+        let lived = slot.started.elapsed();
+        let planned = matches!(status, WaitStatus::Exited(_, 0));
+        let note = super::death_note(&generation.dir, pid.as_raw() as u32);
+        if planned {
+            slot.failures = 0;
+            slot.next_start = Instant::now();
+            continue;
+        }
+        let _ = std::fs::write(&note, &why);
+        if os::is_root() {
+            let (uid, gid, _) = Server::unixd_user();
+            let _ = std::os::unix::fs::chown(&note, Some(uid), Some(gid));
+        }
+        if lived >= STABLE_AFTER {
+            slot.failures = 0;
+        }
+        slot.failures += 1;
+        let delay = if slot.failures <= 1 {
+            Duration::ZERO
+        } else {
+            (Duration::from_secs(1) * 2u32.saturating_pow(slot.failures - 2)).min(MAX_BACKOFF)
+        };
+        slot.next_start = Instant::now() + delay;
+        if delay.is_zero() {
+            tracing::error!(
+                "RW0204: daemon pid {pid} of group '{group}' died ({why}) after {:.1}s; starting a new one",
+                lived.as_secs_f64()
+            );
+        } else {
+            tracing::error!(
+                "RW0204: daemon pid {pid} of group '{group}' died ({why}) after {:.1}s, {} times in a row; next start in {}s",
+                lived.as_secs_f64(),
+                slot.failures,
+                delay.as_secs()
+            );
+        }
+        prune_notes(generation);
+    }
+}
+
+/// Removes death notes older than a minute (their requests have long been answered).
+fn prune_notes(generation: &Generation) {
+    let Ok(entries) = std::fs::read_dir(&generation.dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|m| m.elapsed().ok())
+            .is_some_and(|age| age > Duration::from_secs(60));
+        if old && e.file_name().to_string_lossy().starts_with("died.") {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}

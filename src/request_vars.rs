@@ -1,0 +1,150 @@
+//! The CGI and `mod_wsgi.*` variables of an Apache request, computed once for both modes:
+//! embedded mode puts them straight into the environ dict, daemon mode onto the wire.
+
+use std::borrow::Cow;
+
+use crate::apache::Request;
+use crate::wsgi::{self, Var, VarSink};
+use rwsgi_core::http::script_name;
+use rwsgi_core::proxy;
+
+/// What the handler decided about the request that shapes its variables.
+pub struct Selected<'a> {
+    pub callable: &'a str,
+    pub handler_script: Option<&'a str>,
+    pub reload: bool,
+    pub map_head: bool,
+    pub pass_authorization: bool,
+    /// The daemon group's name; empty in embedded mode.
+    pub process_group: &'a str,
+}
+
+/// Puts every variable of `r` into `sink`.
+pub fn collect(r: &mut Request<'_>, sel: &Selected<'_>, sink: &mut impl VarSink) {
+    let header_vars = match r.headers_in() {
+        Some(headers) => wsgi::header_variables_of(headers.iter(), sel.pass_authorization),
+        None => Vec::new(),
+    };
+    let proxy = proxy_overrides(r, &header_vars);
+    let removed = |k: &str| proxy.as_ref().is_some_and(|p| p.removes(k));
+    // Request environment first (SetEnv, SetEnvIf, mod_rewrite E=, mod_ssl), so the CGI
+    // variables below win over anything with the same name.
+    if let Some(sub) = r.subprocess_env() {
+        for (k, v) in sub.iter() {
+            if k != b"HTTPS" {
+                let k = String::from_utf8_lossy(k);
+                if !removed(&k) {
+                    sink.named(&k, v);
+                }
+            }
+        }
+    }
+    for (k, v) in &header_vars {
+        if !removed(k) {
+            sink.named(k, v);
+        }
+    }
+    let method = r.method();
+    sink.var(
+        Var::RequestMethod,
+        if sel.map_head && method == b"HEAD" {
+            b"GET"
+        } else {
+            method
+        },
+    );
+    sink.var(Var::RequestUri, r.unparsed_uri());
+    sink.var(Var::RequestScheme, r.scheme());
+    let uri = r.uri();
+    let path_info = r.path_info();
+    let script = wsgi::collapse_slashes(script_name(uri, path_info));
+    let script: &[u8] = script.as_ref();
+    let path_info = wsgi::collapse_slashes(path_info);
+    sink.var(Var::ScriptName, script);
+    sink.var(Var::PathInfo, &path_info);
+    sink.var(Var::QueryString, r.args().unwrap_or(b""));
+    sink.var(Var::ScriptFilename, r.filename().unwrap_or(b""));
+    sink.var(Var::ServerName, r.server_name());
+    sink.var(Var::ServerPort, r.server_port().to_string().as_bytes());
+    sink.var(Var::ServerAddr, r.local_ip());
+    sink.var(Var::ServerProtocol, r.protocol());
+    sink.var(Var::ServerAdmin, r.server_admin().as_bytes());
+    sink.var(Var::RemoteAddr, r.client_ip());
+    sink.var(Var::RemotePort, r.client_port().to_string().as_bytes());
+    if let Some(user) = r.user() {
+        sink.var(Var::RemoteUser, user);
+    }
+    if let Some(auth) = r.auth_type() {
+        sink.var(Var::AuthType, auth);
+    }
+    sink.var(Var::DocumentRoot, r.document_root());
+    sink.var(Var::ContextPrefix, r.context_prefix());
+    sink.var(Var::ContextDocumentRoot, r.context_document_root());
+    sink.var(Var::UrlScheme, r.scheme());
+    sink.var(Var::ProcessGroup, sel.process_group.as_bytes());
+    sink.var(Var::ApplicationGroup, b"");
+    sink.var(Var::CallableObject, sel.callable.as_bytes());
+    sink.var(Var::RequestHandler, r.handler().unwrap_or(b""));
+    sink.var(
+        Var::HandlerScript,
+        sel.handler_script.unwrap_or("").as_bytes(),
+    );
+    sink.var(Var::ScriptReloading, if sel.reload { b"1" } else { b"0" });
+    sink.var(Var::ListenerHost, r.local_ip());
+    sink.var(Var::ListenerPort, r.local_port().to_string().as_bytes());
+    sink.var(Var::ModScriptName, script);
+    sink.var(Var::ModPathInfo, &path_info);
+    if let Some(id) = r.log_id() {
+        sink.var(Var::RequestId, id);
+    }
+    if let Some(id) = r.connection_log_id() {
+        sink.var(Var::ConnectionId, id);
+    }
+    if let Some(p) = &proxy {
+        apply_proxy(p, sink);
+    }
+}
+
+/// Applies what trusted proxy headers decided (`WSGITrustedProxyHeaders`), after every
+/// other variable so these values win.
+fn apply_proxy(o: &proxy::Overrides, sink: &mut impl VarSink) {
+    let vars = [
+        (Var::RemoteAddr, &o.remote_addr),
+        (Var::ForwardedFor, &o.forwarded_for),
+        (Var::Host, &o.host),
+        (Var::ServerName, &o.server_name),
+        (Var::ServerPort, &o.server_port),
+        (Var::ScriptName, &o.script_name),
+        (Var::ModScriptName, &o.script_name),
+    ];
+    for (key, value) in vars {
+        if let Some(v) = value {
+            sink.var(key, v);
+        }
+    }
+    if let Some(scheme) = o.scheme {
+        sink.var(Var::RequestScheme, scheme.as_str().as_bytes());
+        sink.var(Var::UrlScheme, scheme.as_str().as_bytes());
+    }
+}
+
+/// What `WSGITrustedProxyHeaders` changes for this request; `None` (at the cost of one
+/// check) when the directive does not apply here.
+fn proxy_overrides(
+    r: &Request<'_>,
+    header_vars: &[(String, Cow<'_, [u8]>)],
+) -> Option<proxy::Overrides> {
+    let dir = r.dir_config();
+    let headers = dir.trusted_proxy_headers.as_deref()?;
+    Some(proxy::resolve(
+        headers,
+        dir.trusted_proxies.as_deref(),
+        r.client_ip(),
+        |name| {
+            header_vars
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_ref())
+        },
+    ))
+}

@@ -1,0 +1,27 @@
+"""Daemon-mode test endpoints: /pid, /slow (streams slowly), /sleep, /touch."""
+import os
+import time
+
+
+def application(environ, start_response):
+    path = environ.get("PATH_INFO", "")
+    query = dict(p.split("=", 1) for p in environ.get("QUERY_STRING", "").split("&") if "=" in p)
+    if path == "/slow":
+        n = int(query.get("n", "20"))
+        start_response("200 OK", [("Content-Type", "text/plain"),
+                                  ("Content-Length", str(n * 6 + 12))])
+
+        def chunks():
+            yield ("pid=%08d\n" % os.getpid()).encode()
+            for i in range(n):
+                time.sleep(float(query.get("pause", "0.1")))
+                yield b"chunk\n"
+        return chunks()
+    if path == "/sleep":
+        time.sleep(float(query.get("s", "1")))
+    if path == "/touch":
+        open(query["file"], "w").close()
+    body = ("pid=%d\n" % os.getpid()).encode()
+    start_response("200 OK", [("Content-Type", "text/plain"),
+                              ("Content-Length", str(len(body)))])
+    return [body]

@@ -1,0 +1,337 @@
+//! Daemon mode through a real Apache: WSGIDaemonProcess groups, the framed protocol, and
+//! what happens when daemons die, hang, recycle or Apache restarts.
+
+mod harness;
+
+use std::io::{Read, Write};
+use std::os::unix::fs::MetadataExt;
+use std::os::unix::net::UnixStream;
+use std::time::{Duration, Instant};
+
+use harness::*;
+use rwsgi_core::protocol::{self, Frame, FrameReader, Hello};
+use sha2::{Digest, Sha256};
+
+const DAEMON: &str = "
+WSGIDaemonProcess site processes=2 threads=4 display-name=%{GROUP}
+WSGIScriptAlias /env {root}/apps/environ.py process-group=site
+WSGIScriptAlias /echo {root}/apps/echo.py process-group=site
+WSGIScriptAlias /resp {root}/apps/responses.py process-group=site
+WSGIScriptAlias /ctl {root}/apps/daemon_ctl.py process-group=site
+WSGIScriptAlias /embedded {root}/apps/environ.py
+";
+
+fn pid_of(reply: &Reply) -> u32 {
+    kv(&reply.text())["pid"].trim().parse().unwrap()
+}
+
+/// The daemon socket(s) under the stage's runtime directory.
+fn sockets(apache: &Apache) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(apache.root()).unwrap().flatten() {
+        if e.file_name().to_string_lossy().starts_with("rwsgi.") {
+            for s in std::fs::read_dir(e.path()).unwrap().flatten() {
+                if s.file_name().to_string_lossy().ends_with(".sock") {
+                    out.push(s.path());
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn requests_run_in_the_daemon_group() {
+    let apache = Apache::start(Mpm::Event, DAEMON);
+    let env = kv(&get(&apache.url("/env/x?q=1")).text());
+    assert_eq!(env["mod_wsgi.process_group"], "site");
+    assert_eq!(env["PATH_INFO"], "/x");
+    assert_eq!(env["QUERY_STRING"], "q=1");
+    assert_eq!(env["SCRIPT_NAME"], "/env");
+    assert_eq!(env["REQUEST_METHOD"], "GET");
+    assert_eq!(env["wsgi.multiprocess"], "True");
+    assert_eq!(env["wsgi.multithread"], "True");
+    assert_eq!(env["all_native_str"], "True");
+    assert_eq!(env["none_values"], "");
+    assert_eq!(env["wsgi.url_scheme"], "http");
+    assert!(env["mod_wsgi.daemon_start"].parse::<f64>().unwrap() > 1e9);
+    let embedded = kv(&get(&apache.url("/embedded")).text());
+    assert_eq!(embedded["mod_wsgi.process_group"], "");
+    assert_ne!(env["pid"], embedded["pid"]);
+    // display-name=%{GROUP} shows in ps.
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", env["pid"])).unwrap();
+    assert!(
+        cmdline.starts_with(b"(wsgi:site)"),
+        "{:?}",
+        String::from_utf8_lossy(&cmdline)
+    );
+    if is_root() {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", env["pid"])).unwrap();
+        let uid = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+        assert_eq!(
+            uid.split_whitespace().nth(1),
+            Some("33"),
+            "daemon runs as www-data"
+        );
+    }
+    apache.wait_for_log("RW0202: daemon process");
+}
+
+#[test]
+fn bodies_stream_both_ways() {
+    let apache = Apache::start(Mpm::Worker, DAEMON);
+    let body: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let want = format!("{:x}", Sha256::digest(&body));
+    for mode in ["read", "readn&n=1000", "readline", "iter"] {
+        let reply = post(
+            &apache.url(&format!("/echo?mode={mode}")),
+            "application/octet-stream",
+            &body,
+        );
+        assert_eq!(reply.status, 200, "{mode}");
+        let r = kv(&reply.text());
+        assert_eq!(r["sha256"], want, "{mode}");
+        assert_eq!(r["len"], "3000000", "{mode}");
+    }
+    // A streamed response arrives whole.
+    let reply = get(&apache.url("/ctl/slow?n=5&pause=0.01"));
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.text().matches("chunk").count(), 5);
+}
+
+#[test]
+fn a_daemon_killed_mid_response_cuts_it_and_says_why() {
+    let apache = Apache::start(Mpm::Event, DAEMON);
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", apache.port())).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    conn.write_all(
+        b"GET /ctl/slow?n=50&pause=0.1 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&got).contains("pid=") || !got.ends_with(b"\n") {
+        let n = conn.read(&mut buf).unwrap();
+        assert!(n > 0);
+        got.extend_from_slice(&buf[..n]);
+    }
+    let text = String::from_utf8_lossy(&got).into_owned();
+    let pid: u32 = text.split("pid=").nth(1).unwrap()[..8].parse().unwrap();
+    std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .unwrap();
+    let _ = conn.read_to_end(&mut got);
+    let text = String::from_utf8_lossy(&got);
+    let declared = 50 * 6 + 12;
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or("");
+    assert!(
+        body.len() < declared,
+        "the client got a complete response: {text}"
+    );
+    apache.wait_for_log(&format!(
+        "daemon pid {pid} of group 'site' died (signal 9 (SIGKILL)) during request GET /ctl/slow"
+    ));
+    // New requests are served (by the replacement, or the other process).
+    for _ in 0..4 {
+        assert_eq!(get(&apache.url("/ctl/pid")).status, 200);
+    }
+}
+
+#[test]
+fn maximum_requests_recycles_without_failing_a_request() {
+    let apache = Apache::start(
+        Mpm::Event,
+        "WSGIDaemonProcess one processes=1 threads=2 maximum-requests=5\n\
+         WSGIScriptAlias /ctl {root}/apps/daemon_ctl.py process-group=one\n",
+    );
+    let url = apache.url("/ctl/pid");
+    let pids = std::sync::Mutex::new(std::collections::BTreeSet::new());
+    std::thread::scope(|s| {
+        for _ in 0..3 {
+            s.spawn(|| {
+                for _ in 0..15 {
+                    let reply = get(&url);
+                    assert_eq!(reply.status, 200, "{}", reply.text());
+                    pids.lock().unwrap().insert(pid_of(&reply));
+                }
+            });
+        }
+    });
+    let pids = pids.into_inner().unwrap();
+    assert!(
+        pids.len() >= 5,
+        "45 requests at 5 per process used only {pids:?}"
+    );
+    apache.assert_log("recycles (maximum-requests) after 5 requests");
+}
+
+#[test]
+fn apache_graceful_restart_lets_daemon_requests_finish() {
+    let apache = Apache::start(Mpm::Event, DAEMON);
+    assert_eq!(get(&apache.url("/ctl/pid")).status, 200);
+    let url = apache.url("/ctl/slow?n=20&pause=0.1");
+    let slow = std::thread::spawn(move || get(&url));
+    std::thread::sleep(Duration::from_millis(500));
+    std::process::Command::new("kill")
+        .args(["-USR1", &apache.pid().to_string()])
+        .status()
+        .unwrap();
+    let reply = slow.join().unwrap();
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        reply.text().matches("chunk").count(),
+        20,
+        "the in-flight request was cut"
+    );
+    // The new generation serves.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if apache.error_log().matches("RW0201").count() >= 2
+            && get(&apache.url("/ctl/pid")).status == 200
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{}", apache.error_log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn queue_timeout_answers_504() {
+    let apache = Apache::start(
+        Mpm::Event,
+        "WSGIDaemonProcess q processes=1 threads=1 queue-timeout=1\n\
+         WSGIScriptAlias /ctl {root}/apps/daemon_ctl.py process-group=q\n",
+    );
+    let url = apache.url("/ctl/sleep?s=3");
+    let busy = std::thread::spawn(move || get(&url));
+    std::thread::sleep(Duration::from_millis(300));
+    let queued = get(&apache.url("/ctl/pid"));
+    assert_eq!(queued.status, 504);
+    assert_eq!(busy.join().unwrap().status, 200);
+    apache.assert_log("queue-timeout: the request waited");
+    assert_eq!(get(&apache.url("/ctl/pid")).status, 200);
+}
+
+#[test]
+fn only_apache_can_run_a_request() {
+    let apache = Apache::start(Mpm::Event, DAEMON);
+    assert_eq!(get(&apache.url("/ctl/pid")).status, 200);
+    let socket = sockets(&apache).pop().expect("a daemon socket");
+    let dir = socket.parent().unwrap();
+    let meta = std::fs::metadata(dir).unwrap();
+    assert_eq!(
+        meta.mode() & 0o777,
+        0o700,
+        "socket directory must be private"
+    );
+    if is_root() {
+        assert_eq!(meta.uid(), 33, "socket directory belongs to Apache's User");
+        // Another local user cannot even reach the socket.
+        let out = std::process::Command::new("setpriv")
+            .args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "test",
+                "-e",
+            ])
+            .arg(&socket)
+            .status()
+            .unwrap();
+        assert!(!out.success(), "nobody can see {}", socket.display());
+    }
+    // A client with the wrong secret is refused before anything runs.
+    let marker = apache.root().join("touched");
+    let mut conn = UnixStream::connect(&socket).unwrap();
+    let mut out = Vec::new();
+    Frame::Hello(Hello {
+        version: protocol::VERSION,
+        secret: [0; protocol::SECRET_LEN],
+        request_start_us: 0,
+        queue_start_us: 0,
+    })
+    .encode(&mut out);
+    let script = apache
+        .root()
+        .join("apps/daemon_ctl.py")
+        .display()
+        .to_string();
+    let query = format!("file={}", marker.display());
+    protocol::encode_environ(
+        &mut out,
+        &[
+            ("REQUEST_METHOD", "GET"),
+            ("PATH_INFO", "/touch"),
+            ("QUERY_STRING", query.as_str()),
+            ("SCRIPT_FILENAME", script.as_str()),
+            ("mod_wsgi.callable_object", "application"),
+        ],
+    );
+    conn.write_all(&out).unwrap();
+    let mut reader = FrameReader::new(conn);
+    match reader.read_frame().unwrap() {
+        Some(Frame::Error { status, .. }) => assert_eq!(status, 403),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        !marker.exists(),
+        "the app ran for an unauthenticated client"
+    );
+    apache.wait_for_log("refused a connection from pid");
+}
+
+#[test]
+fn an_unreadable_python_path_is_named_and_requests_get_503() {
+    if !is_root() {
+        eprintln!("skipped: needs root to run the daemon as another user");
+        return;
+    }
+    let stage = Stage::new(Mpm::Event);
+    let private = stage.root().join("private");
+    std::fs::create_dir(&private).unwrap();
+    std::fs::set_permissions(
+        &private,
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .unwrap();
+    let apache = stage.start(
+        "WSGIDaemonProcess locked processes=1 threads=1 connect-timeout=1 python-path={root}/private/lib\n\
+         WSGIScriptAlias /ctl {root}/apps/daemon_ctl.py process-group=locked\n",
+    );
+    let started = Instant::now();
+    let reply = get(&apache.url("/ctl/pid"));
+    assert_eq!(reply.status, 503);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let log = apache.wait_for_log("cannot start: cannot enter");
+    assert!(log.contains("/private (Permission denied)"), "{log}");
+    assert!(log.contains("as www-data (uid 33)"), "{log}");
+    apache.wait_for_log("took the request within connect-timeout (1.0s)");
+    // Repeated failures back off instead of looping every second.
+    apache.wait_for_log("times in a row; next start in");
+}
+
+#[test]
+fn bad_daemon_configuration_fails_the_config_test() {
+    for (snippet, want) in [
+        ("WSGIDaemonProcess site bogus=1\n", "unknown option 'bogus'"),
+        ("WSGIDaemonProcess site user=root\n", "user=root is refused"),
+        (
+            "WSGIScriptAlias / {root}/apps/environ.py process-group=nope\n",
+            "process-group=nope names no WSGIDaemonProcess group",
+        ),
+        (
+            "WSGIDaemonProcess a\nWSGIDaemonProcess a\n",
+            "a group called 'a' is already defined",
+        ),
+    ] {
+        let out = Stage::new(Mpm::Event).config_test(snippet);
+        let text = String::from_utf8_lossy(&out.stderr).into_owned()
+            + &String::from_utf8_lossy(&out.stdout);
+        assert!(!out.status.success(), "{snippet} passed apache2 -t");
+        assert!(text.contains(want), "{snippet}: {text}");
+    }
+}

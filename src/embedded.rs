@@ -118,7 +118,7 @@ impl Transport for Embedded {
 }
 
 /// Revokes the request's transport when dropped.
-struct Revoke<'a>(&'a Channel);
+pub struct Revoke<'a>(pub &'a Channel);
 
 impl Drop for Revoke<'_> {
     fn drop(&mut self) {
@@ -267,6 +267,14 @@ pub fn handler(r: &mut Request<'_>) -> i32 {
         MapHead::Auto => r.has_content_filters(),
     };
     let reload = dir.script_reloading.unwrap_or(true);
+    let selected = Selected {
+        callable: &target.callable,
+        handler_script: target.handler_script.as_deref(),
+        reload,
+        map_head,
+        pass_authorization: target.options.pass_authorization == Some(true),
+        process_group: &process_group,
+    };
     if !process_group.is_empty() {
         let generation = crate::daemon::current();
         let found = r
@@ -281,14 +289,6 @@ pub fn handler(r: &mut Request<'_>) -> i32 {
                 target.script
             );
             return status::INTERNAL_SERVER_ERROR;
-        };
-        let selected = Selected {
-            callable: &target.callable,
-            handler_script: target.handler_script.as_deref(),
-            reload,
-            map_head,
-            pass_authorization: target.options.pass_authorization == Some(true),
-            process_group: &process_group,
         };
         return crate::daemon::client::handle(
             r,
@@ -321,22 +321,60 @@ pub fn handler(r: &mut Request<'_>) -> i32 {
     // Objects the app keeps (wsgi.input, write) must never reach this request once the
     // handler returns — also when it unwinds from a panic.
     let _revoke = Revoke(&channel);
-    let input_failure = Arc::new(Mutex::new(None));
+    let start = r.request_time_us() as f64 / 1e6;
+    let times = Times {
+        request_start: start,
+        queue_start: start,
+        daemon_start: 0.0,
+    };
+    let app = App {
+        script: &target.script,
+        callable: &target.callable,
+        reload,
+        mtime_us: target.mtime_us,
+    };
+    let outcome = run_app(child, &app, &channel, header_only, times, |env| {
+        request_vars::collect(r, &selected, env)
+    });
+    match outcome {
+        Outcome::Done | Outcome::Aborted => status::OK,
+        Outcome::Failed { status } => i32::from(status),
+    }
+}
 
-    let outcome = with_gil(|py| {
-        let app = match child.scripts.callable(
-            py,
-            &target.script,
-            &target.callable,
-            reload,
-            target.mtime_us,
-        ) {
-            Ok(app) => app,
-            Err(err) => {
-                log_load_error(py, &err);
-                return Outcome::Failed { status: 500 };
-            }
-        };
+/// Which script and callable a request runs.
+pub struct App<'a> {
+    pub script: &'a str,
+    pub callable: &'a str,
+    pub reload: bool,
+    /// The script's mtime when the caller already stat'ed it.
+    pub mtime_us: Option<i64>,
+}
+
+/// Runs one request in this process, the same way in embedded and daemon mode: load the
+/// app, build the environ (the request's variables through `fill`, then the Python-only
+/// entries), call it, and send what it returns through `channel`.
+pub fn run_app(
+    child: &ChildState,
+    app: &App<'_>,
+    channel: &Channel,
+    header_only: bool,
+    times: Times,
+    fill: impl for<'py, 'k> FnOnce(&mut EnvironBuilder<'py, 'k>),
+) -> Outcome {
+    let input_failure = Arc::new(Mutex::new(None));
+    with_gil(|py| {
+        let callable =
+            match child
+                .scripts
+                .callable(py, app.script, app.callable, app.reload, app.mtime_us)
+            {
+                Ok(callable) => callable,
+                Err(err) => {
+                    log_load_error(py, &err);
+                    return Outcome::Failed { status: 500 };
+                }
+            };
         let errors = match Bound::new(py, LogStream::new("<wsgi.errors>")) {
             Ok(e) => e,
             Err(err) => {
@@ -344,26 +382,25 @@ pub fn handler(r: &mut Request<'_>) -> i32 {
                 return Outcome::Failed { status: 500 };
             }
         };
-        let environ = build_environ(
-            py,
-            r,
-            child,
-            &target,
-            map_head,
-            reload,
-            &channel,
-            &input_failure,
-            &errors,
+        let environ = EnvironBuilder::new(child.base_environ.bind(py), &child.var_keys).and_then(
+            |mut env| {
+                fill(&mut env);
+                env.finish(Streams {
+                    input: Bound::new(py, Input::new(channel.clone(), input_failure.clone()))?,
+                    errors: &errors,
+                    times,
+                })
+            },
         );
         let outcome = match environ {
             Ok(environ) => {
                 let call = wsgi::Call {
-                    channel: &channel,
+                    channel,
                     header_only,
                     input_failure: &input_failure,
-                    label: &target.script,
+                    label: app.script,
                 };
-                wsgi::run(py, &app, &environ, &call)
+                wsgi::run(py, &callable, &environ, &call)
             }
             Err(err) => {
                 crate::python::traceback::log(py, "RW0104: cannot build the WSGI environ", &err);
@@ -372,11 +409,7 @@ pub fn handler(r: &mut Request<'_>) -> i32 {
         };
         errors.borrow().flush_pending(py);
         outcome
-    });
-    match outcome {
-        Outcome::Done | Outcome::Aborted => status::OK,
-        Outcome::Failed { status } => i32::from(status),
-    }
+    })
 }
 
 pub fn log_load_error(py: Python<'_>, err: &LoadError) {
@@ -389,38 +422,4 @@ pub fn log_load_error(py: Python<'_>, err: &LoadError) {
             py.detach(|| tracing::error!("{message}"));
         }
     }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn build_environ<'py>(
-    py: Python<'py>,
-    r: &mut Request<'_>,
-    child: &ChildState,
-    target: &Target<'_>,
-    map_head: bool,
-    reload: bool,
-    channel: &Channel,
-    input_failure: &Arc<Mutex<Option<BodyError>>>,
-    errors: &Bound<'py, LogStream>,
-) -> PyResult<Bound<'py, PyDict>> {
-    let mut env = EnvironBuilder::new(child.base_environ.bind(py), &child.var_keys)?;
-    let selected = Selected {
-        callable: &target.callable,
-        handler_script: target.handler_script.as_deref(),
-        reload,
-        map_head,
-        pass_authorization: target.options.pass_authorization == Some(true),
-        process_group: "",
-    };
-    request_vars::collect(r, &selected, &mut env);
-    let start = r.request_time_us() as f64 / 1e6;
-    env.finish(Streams {
-        input: Bound::new(py, Input::new(channel.clone(), input_failure.clone()))?,
-        errors,
-        times: Times {
-            request_start: start,
-            queue_start: start,
-            daemon_start: 0.0,
-        },
-    })
 }

@@ -330,13 +330,46 @@ fn put_pairs<K: AsRef<[u8]>, V: AsRef<[u8]>>(out: &mut Vec<u8>, pairs: &[(K, V)]
     }
 }
 
+/// Writes an `Environ` frame pair by pair straight into `out`, without collecting the
+/// pairs first; `finish` fills in the count and length.
+pub struct EnvironEncoder<'a> {
+    out: &'a mut Vec<u8>,
+    start: usize,
+    count: u32,
+}
+
+impl<'a> EnvironEncoder<'a> {
+    pub fn new(out: &'a mut Vec<u8>) -> EnvironEncoder<'a> {
+        let start = out.len();
+        out.extend_from_slice(&[kind::ENVIRON, 0, 0, 0, 0, 0, 0, 0, 0]);
+        EnvironEncoder {
+            out,
+            start,
+            count: 0,
+        }
+    }
+
+    pub fn push(&mut self, key: &[u8], value: &[u8]) {
+        put_bytes(self.out, key);
+        put_bytes(self.out, value);
+        self.count += 1;
+    }
+
+    pub fn finish(self) {
+        let len = (self.out.len() - self.start - HEADER_LEN) as u32;
+        self.out[self.start + 1..self.start + HEADER_LEN].copy_from_slice(&len.to_be_bytes());
+        self.out[self.start + HEADER_LEN..self.start + HEADER_LEN + 4]
+            .copy_from_slice(&self.count.to_be_bytes());
+    }
+}
+
 /// Encodes an `Environ` frame from owned pairs without building borrowed ones first.
 pub fn encode_environ<K: AsRef<[u8]>, V: AsRef<[u8]>>(out: &mut Vec<u8>, pairs: &[(K, V)]) {
-    let start = out.len();
-    out.extend_from_slice(&[kind::ENVIRON, 0, 0, 0, 0]);
-    put_pairs(out, pairs);
-    let len = (out.len() - start - HEADER_LEN) as u32;
-    out[start + 1..start + HEADER_LEN].copy_from_slice(&len.to_be_bytes());
+    let mut e = EnvironEncoder::new(out);
+    for (k, v) in pairs {
+        e.push(k.as_ref(), v.as_ref());
+    }
+    e.finish();
 }
 
 /// Splits the first complete frame off `buf`: `Ok(None)` when more bytes are needed.

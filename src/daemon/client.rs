@@ -10,8 +10,7 @@ use std::time::{Duration, Instant};
 use super::{Generation, Group, death_note};
 use crate::apache::{Request, RequestIo, status};
 use crate::request_vars::{self, Selected};
-use crate::wsgi::Pairs;
-use rwsgi_core::protocol::{self, Frame, FrameReader, Hello, ReadError};
+use rwsgi_core::protocol::{self, EnvironEncoder, Frame, FrameReader, Hello, ReadError};
 
 /// Largest body chunk sent per `ReadBody`, whatever the app asked for.
 const MAX_CHUNK: usize = 1 << 20;
@@ -73,14 +72,22 @@ pub fn handle(
     if let Err(code) = r.setup_client_block(chunked) {
         return code;
     }
-    let mut vars = Pairs::default();
-    request_vars::collect(r, selected, &mut vars);
-    let request_start_us = r.request_time_us().max(0) as u64;
+    // Hello and Environ are encoded once; a retry sends the same bytes.
+    let mut opening = Vec::with_capacity(4096);
+    Frame::Hello(Hello {
+        version: protocol::VERSION,
+        secret: generation.secret,
+        request_start_us: r.request_time_us().max(0) as u64,
+        queue_start_us: now_us(),
+    })
+    .encode(&mut opening);
+    let mut encoder = EnvironEncoder::new(&mut opening);
+    request_vars::collect(r, selected, &mut encoder);
+    encoder.finish();
     let method = String::from_utf8_lossy(r.method()).into_owned();
     let uri = String::from_utf8_lossy(r.unparsed_uri()).into_owned();
     let name = &group.options.name;
     let mut io = r.io();
-    let queue_start_us = now_us();
     // A daemon that dies before accepting the request (Accepted) never ran it: try again.
     for attempt in 0..3 {
         let conn = match connect(group) {
@@ -96,19 +103,10 @@ pub fn handle(
             group.options.connect_timeout.max(Duration::from_millis(10)),
         ));
         let _ = conn.set_write_timeout(Some(group.socket_timeout));
-        let mut out = Vec::with_capacity(4096);
-        Frame::Hello(Hello {
-            version: protocol::VERSION,
-            secret: generation.secret,
-            request_start_us,
-            queue_start_us,
-        })
-        .encode(&mut out);
-        protocol::encode_environ(&mut out, &vars.0);
         let Ok(mut writer) = conn.try_clone() else {
             return status::INTERNAL_SERVER_ERROR;
         };
-        if let Err(e) = writer.write_all(&out) {
+        if let Err(e) = writer.write_all(&opening) {
             if attempt < 2 {
                 continue;
             }

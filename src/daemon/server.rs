@@ -13,18 +13,13 @@ use std::time::{Duration, Instant};
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::unistd::{AccessFlags, Gid, Uid, User, access};
-use pyo3::prelude::*;
 
 use super::{Generation, Group};
 use crate::apache::{Mpm, Server, os, process};
 use crate::config::PythonSettings;
-use crate::embedded::{CHILD, ChildState, log_load_error};
-use crate::python::output::LogStream;
+use crate::embedded::{App, CHILD, ChildState, Revoke, log_load_error, run_app};
 use crate::python::{interpreter, modules, with_gil};
-use crate::wsgi::{
-    self, BodyError, Channel, EnvironBuilder, Input, Outcome, ResponseHead, Streams, Times,
-    Transport,
-};
+use crate::wsgi::{self, BodyError, Channel, Outcome, ResponseHead, Times, Transport};
 use rwsgi_core::daemon_options::Account;
 use rwsgi_core::protocol::{self, Frame, FrameReader, Hello, kind};
 
@@ -541,63 +536,26 @@ fn serve(state: &State, conn: UnixStream) {
         ended: false,
     };
     let channel = Channel::new(Box::new(transport));
-    let input_failure = Arc::new(Mutex::new(None));
+    let _revoke = Revoke(&channel);
     let times = Times {
         request_start: hello.request_start_us as f64 / 1e6,
         queue_start: hello.queue_start_us as f64 / 1e6,
         daemon_start: now as f64 / 1e6,
     };
     let Some(child) = CHILD.get() else { return };
-    let outcome = with_gil(|py| {
-        let app = match child.scripts.callable(py, &script, &callable, reload, None) {
-            Ok(app) => app,
-            Err(err) => {
-                log_load_error(py, &err);
-                return Outcome::Failed { status: 500 };
-            }
-        };
-        let errors = match Bound::new(py, LogStream::new("<wsgi.errors>")) {
-            Ok(e) => e,
-            Err(err) => {
-                crate::python::traceback::log(py, "RW0104: cannot create wsgi.errors", &err);
-                return Outcome::Failed { status: 500 };
-            }
-        };
-        let environ = EnvironBuilder::new(child.base_environ.bind(py), &child.var_keys).and_then(
-            |mut env| {
-                for (k, v) in &pairs {
-                    env.wire_var(k, v);
-                }
-                env.finish(Streams {
-                    input: Bound::new(py, Input::new(channel.clone(), input_failure.clone()))?,
-                    errors: &errors,
-                    times,
-                })
-            },
-        );
-        let outcome = match environ {
-            Ok(environ) => wsgi::run(
-                py,
-                &app,
-                &environ,
-                &wsgi::Call {
-                    channel: &channel,
-                    header_only,
-                    input_failure: &input_failure,
-                    label: &script,
-                },
-            ),
-            Err(err) => {
-                crate::python::traceback::log(py, "RW0104: cannot build the WSGI environ", &err);
-                Outcome::Failed { status: 500 }
-            }
-        };
-        errors.borrow().flush_pending(py);
-        let _ = channel.with(py, |t| t.finish(&outcome));
-        outcome
+    let app = App {
+        script: &script,
+        callable: &callable,
+        reload,
+        mtime_us: None,
+    };
+    let outcome = run_app(child, &app, &channel, header_only, times, |env| {
+        for (k, v) in &pairs {
+            env.wire_var(k, v);
+        }
     });
-    let _ = outcome;
-    channel.revoke();
+    // Says End or Error on the wire, with the GIL released.
+    channel.close(&outcome);
 }
 
 /// Refuses a connection that is not from this generation's Apache.

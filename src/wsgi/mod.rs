@@ -18,4 +18,4 @@ pub use rwsgi_core::http::{
     collapse_slashes, header_variables as header_variables_of, latin1_encode,
 };
 pub use transport::{BodyError, Channel, ResponseHead, Transport};
-pub use vars::{Pairs, Var, VarSink};
+pub use vars::{Var, VarSink};

@@ -76,6 +76,14 @@ impl Channel {
         })
     }
 
+    /// Tells the transport how the request ended, then revokes it. Call without the GIL.
+    pub fn close(&self, outcome: &super::Outcome) {
+        let transport = self.0.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(mut t) = transport {
+            t.finish(outcome);
+        }
+    }
+
     /// Ends the request's use of the transport.
     pub fn revoke(&self) {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).take();

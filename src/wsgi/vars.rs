@@ -100,16 +100,12 @@ pub trait VarSink {
     fn named(&mut self, key: &str, value: &[u8]);
 }
 
-/// The variables as byte pairs, for the daemon protocol's `Environ` frame.
-#[derive(Default)]
-pub struct Pairs(pub Vec<(Vec<u8>, Vec<u8>)>);
-
-impl VarSink for Pairs {
+/// The variables written straight into the daemon protocol's `Environ` frame.
+impl VarSink for rwsgi_core::protocol::EnvironEncoder<'_> {
     fn var(&mut self, key: Var, value: &[u8]) {
-        self.0
-            .push((key.name().as_bytes().to_vec(), value.to_vec()));
+        self.push(key.name().as_bytes(), value);
     }
     fn named(&mut self, key: &str, value: &[u8]) {
-        self.0.push((key.as_bytes().to_vec(), value.to_vec()));
+        self.push(key.as_bytes(), value);
     }
 }

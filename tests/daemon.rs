@@ -335,3 +335,184 @@ fn bad_daemon_configuration_fails_the_config_test() {
         assert!(text.contains(want), "{snippet}: {text}");
     }
 }
+
+#[test]
+fn request_timeout_answers_504_logs_the_stack_and_recycles() {
+    let apache = Apache::start(
+        Mpm::Event,
+        "WSGIDaemonProcess rt processes=1 threads=2 request-timeout=1\n\
+         WSGIScriptAlias /ctl {root}/apps/daemon_ctl.py process-group=rt\n",
+    );
+    let before = pid_of(&get(&apache.url("/ctl/pid")));
+    let stuck = get(&apache.url("/ctl/sleep?s=60"));
+    assert_eq!(stuck.status, 504, "{}", stuck.text());
+    let log = apache.wait_for_log("recycles (request-timeout)");
+    assert!(
+        log.contains("RW0218: request-timeout: GET /ctl/sleep?s=60 ran"),
+        "{log}"
+    );
+    // The stack of the stuck thread, down to the line it waits in.
+    assert!(log.contains("daemon_ctl.py\", line"), "{log}");
+    assert!(log.contains("time.sleep(float(query.get(\"s\""), "{log}");
+    // The Apache child's line names the daemon.
+    assert!(
+        log.contains(&format!(
+            "RW0215: daemon group 'rt' (pid {before}): request-timeout: GET /ctl/sleep?s=60"
+        )),
+        "{log}"
+    );
+    // A fresh process serves; the stuck one is gone.
+    let after = pid_of(&get(&apache.url("/ctl/pid")));
+    assert_ne!(before, after);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::path::Path::new(&format!("/proc/{before}")).exists() {
+        assert!(Instant::now() < deadline, "pid {before} still runs");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn interrupt_timeout_unwinds_the_request_and_keeps_the_process() {
+    let apache = Apache::start(
+        Mpm::Event,
+        "WSGIDaemonProcess it processes=1 threads=2 request-timeout=1 interrupt-timeout=2\n\
+         WSGIScriptAlias /ctl {root}/apps/daemon_ctl.py process-group=it\n",
+    );
+    let before = pid_of(&get(&apache.url("/ctl/pid")));
+    // Busy in Python: the injected exception stops it.
+    let spun = get(&apache.url("/ctl/spin?s=60"));
+    assert_eq!(spun.status, 504);
+    apache.assert_log("mod_wsgi.RequestTimeout");
+    assert_eq!(pid_of(&get(&apache.url("/ctl/pid"))), before);
+    // Blocked in C (time.sleep), it cannot be interrupted: the process recycles instead.
+    assert_eq!(get(&apache.url("/ctl/sleep?s=60")).status, 504);
+    apache.assert_log("did not stop within interrupt-timeout (2s); the process recycles");
+    apache.assert_log("recycles (request-timeout)");
+    assert_ne!(pid_of(&get(&apache.url("/ctl/pid"))), before);
+}
+
+/// Runs `clients` threads requesting `path` until `busy` returns, and returns the replies'
+/// pids; any failed request fails the test.
+fn under_load(
+    apache: &Apache,
+    clients: usize,
+    path: &str,
+    busy: impl FnOnce(),
+) -> std::collections::BTreeSet<u32> {
+    let url = apache.url(path);
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let pids = std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let count = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..clients {
+            s.spawn(|| {
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    let reply = get(&url);
+                    assert_eq!(reply.status, 200, "{}", reply.text());
+                    let text = reply.text();
+                    let pid = text.split("pid=").nth(1).unwrap()[..8]
+                        .trim()
+                        .parse()
+                        .unwrap();
+                    pids.lock().unwrap().insert(pid);
+                    count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            });
+        }
+        busy();
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    assert!(count.into_inner() > clients, "the load did not run");
+    pids.into_inner().unwrap()
+}
+
+#[test]
+fn a_request_quiet_for_longer_than_connect_timeout_still_completes() {
+    let apache = Apache::start(
+        Mpm::Event,
+        "WSGIDaemonProcess quiet processes=1 threads=1 connect-timeout=1\n\
+         WSGIScriptAlias /ctl {root}/apps/daemon_ctl.py process-group=quiet\n",
+    );
+    // connect-timeout bounds the wait for a daemon to take the request, not the request.
+    assert_eq!(get(&apache.url("/ctl/sleep?s=3")).status, 200);
+}
+
+#[test]
+fn a_recycling_process_hands_over_to_its_replacement_at_once() {
+    let apache = Apache::start(
+        Mpm::Event,
+        "WSGIDaemonProcess ho processes=1 threads=2 maximum-requests=1\n\
+         WSGIScriptAlias /ctl {root}/apps/daemon_ctl.py process-group=ho\n",
+    );
+    let url = apache.url("/ctl/slow?n=40&pause=0.1");
+    let slow = std::thread::spawn(move || get(&url));
+    std::thread::sleep(Duration::from_millis(300));
+    // Completes first, reaching maximum-requests while the slow request still runs.
+    let old = pid_of(&get(&apache.url("/ctl/pid")));
+    let new = pid_of(&get(&apache.url("/ctl/pid")));
+    // The replacement answered while the old process was still finishing.
+    assert_ne!(new, old);
+    assert!(!slow.is_finished(), "the slow request ended first");
+    let slow = slow.join().unwrap();
+    assert_eq!(slow.text().matches("chunk").count(), 40);
+    assert_eq!(pid_of(&slow), old);
+}
+
+#[test]
+fn restart_interval_recycles_under_continuous_load_without_failures() {
+    let apache = Apache::start(
+        Mpm::Event,
+        "WSGIDaemonProcess ri processes=1 threads=2 restart-interval=1\n\
+         WSGIScriptAlias /ctl {root}/apps/daemon_ctl.py process-group=ri\n",
+    );
+    let pids = under_load(&apache, 3, "/ctl/slow?n=2&pause=0.05", || {
+        apache.wait_for_log("recycles (restart-interval)");
+        std::thread::sleep(Duration::from_secs(3));
+    });
+    assert!(pids.len() >= 2, "one process served everything: {pids:?}");
+    apache.assert_log("recycles (restart-interval)");
+}
+
+#[test]
+fn resident_memory_limit_recycles_gracefully() {
+    let apache = Apache::start(
+        Mpm::Event,
+        "WSGIDaemonProcess rss processes=1 threads=2 resident-memory-limit=150M\n\
+         WSGIScriptAlias /ctl {root}/apps/daemon_ctl.py process-group=rss\n",
+    );
+    let before = pid_of(&get(&apache.url("/ctl/pid")));
+    let pids = under_load(&apache, 2, "/ctl/slow?n=2&pause=0.05", || {
+        // The request that grows the process completes; the process then recycles.
+        let grown = get(&apache.url("/ctl/grow?mb=200"));
+        assert_eq!(grown.status, 200);
+        apache.assert_log("recycles (resident-memory-limit)");
+        std::thread::sleep(Duration::from_secs(1));
+    });
+    assert!(pids.len() >= 2, "{pids:?}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::path::Path::new(&format!("/proc/{before}")).exists() {
+        assert!(Instant::now() < deadline, "pid {before} still runs");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn apache_graceful_restarts_under_continuous_load_fail_no_request() {
+    let apache = Apache::start(Mpm::Event, DAEMON);
+    let pids = under_load(&apache, 3, "/ctl/slow?n=3&pause=0.05", || {
+        for round in 2..=3 {
+            std::process::Command::new("kill")
+                .args(["-USR1", &apache.pid().to_string()])
+                .status()
+                .unwrap();
+            let deadline = Instant::now() + Duration::from_secs(15);
+            while apache.error_log().matches("RW0201").count() < round {
+                assert!(Instant::now() < deadline, "{}", apache.error_log());
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            std::thread::sleep(Duration::from_secs(2));
+        }
+    });
+    // Requests were served by both the first and a later generation's daemons.
+    assert!(pids.len() >= 3, "{pids:?}");
+}

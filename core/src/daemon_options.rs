@@ -136,8 +136,6 @@ impl DaemonOptions {
     pub fn without_effect(&self) -> Vec<&'static str> {
         let d = DaemonOptions::new(&self.name);
         [
-            ("request-timeout", self.request_timeout.is_some()),
-            ("interrupt-timeout", self.interrupt_timeout.is_some()),
             ("eviction-timeout", self.eviction_timeout.is_some()),
             (
                 "deadlock-timeout",
@@ -157,8 +155,6 @@ impl DaemonOptions {
                 "response-buffer-size",
                 self.response_buffer_size != d.response_buffer_size,
             ),
-            ("send-buffer-size", self.send_buffer_size.is_some()),
-            ("receive-buffer-size", self.receive_buffer_size.is_some()),
             ("script-user", self.script_user.is_some()),
             ("script-group", self.script_group.is_some()),
             ("server-metrics", self.server_metrics),
@@ -503,7 +499,7 @@ mod tests {
         assert_eq!(o.receive_buffer_size, None);
         assert_eq!(o.send_buffer_size, Some(4096));
         assert!(o.server_metrics);
-        assert!(o.without_effect().contains(&"request-timeout"));
+        assert!(o.without_effect().contains(&"eviction-timeout"));
         assert!(p("app processes=2").unwrap().without_effect().is_empty());
         // Every listed option appeared in that line.
         for name in OPTION_NAMES {

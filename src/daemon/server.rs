@@ -4,7 +4,8 @@
 
 use std::io::Write;
 use std::mem::MaybeUninit;
-use std::os::fd::AsFd;
+use std::net::Shutdown;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -44,13 +45,141 @@ struct State {
     secret: [u8; protocol::SECRET_LEN],
     socket_timeout: Duration,
     queue_timeout: Option<Duration>,
+    accept_quiet: Duration,
+    request_timeout: Option<Duration>,
+    interrupt_timeout: Option<Duration>,
     maximum_requests: u64,
+    /// send-buffer-size / receive-buffer-size for each connection.
+    buffer_sizes: (Option<usize>, Option<usize>),
     accepting: AtomicBool,
     active: AtomicUsize,
     served: AtomicU64,
     last_activity: Mutex<Instant>,
     recycle: Mutex<Option<&'static str>>,
+    /// One entry per worker thread: the request it runs, watched for request-timeout.
+    running: Vec<Mutex<Option<Running>>>,
 }
+
+impl State {
+    fn recycle(&self, reason: &'static str) {
+        self.recycle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert(reason);
+    }
+
+    /// Requests that request-timeout already answered but whose threads still run.
+    fn timed_out(&self) -> usize {
+        self.running
+            .iter()
+            .filter(|r| {
+                r.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .as_ref()
+                    .is_some_and(|r| r.timed_out)
+            })
+            .count()
+    }
+}
+
+/// A request in progress, as the monitor sees it.
+struct Running {
+    started: Instant,
+    /// Python's ident of the worker thread (`threading.get_ident()`).
+    thread: u64,
+    /// `METHOD URI`, for the log.
+    request: String,
+    conn: Arc<ConnWriter>,
+    timed_out: bool,
+}
+
+/// The write side of one connection to an Apache child, shared between the worker thread
+/// and the monitor. The monitor sends `Accepted` for a request that has been quiet for a
+/// while (the Apache child waits for it only connect-timeout) and may end a request that
+/// ran past request-timeout between two frames.
+struct ConnWriter {
+    stream: Mutex<UnixStream>,
+    /// The `Accepted` frame went out (normally with the first response bytes).
+    accepted: AtomicBool,
+    cut: AtomicBool,
+}
+
+impl ConnWriter {
+    fn new(stream: UnixStream) -> Self {
+        ConnWriter {
+            stream: Mutex::new(stream),
+            accepted: AtomicBool::new(false),
+            cut: AtomicBool::new(false),
+        }
+    }
+
+    /// Writes `frames`, which begin with `Accepted` unless `accepted_in` is false; that
+    /// frame is skipped if the monitor already sent it.
+    fn send(&self, frames: &[u8], accepted_in: bool) -> std::io::Result<()> {
+        self.with(|s, accepted| {
+            let skip = if accepted_in && accepted {
+                ACCEPTED_LEN
+            } else {
+                0
+            };
+            s.write_all(&frames[skip..])
+        })
+    }
+
+    /// Runs `f` on the stream, with whether `Accepted` had gone out before; it has after.
+    fn with<R>(
+        &self,
+        f: impl FnOnce(&mut UnixStream, bool) -> std::io::Result<R>,
+    ) -> std::io::Result<R> {
+        let mut stream = self.stream.lock().unwrap_or_else(|e| e.into_inner());
+        if self.cut.load(Ordering::Relaxed) {
+            return Err(std::io::Error::other(
+                "request-timeout already answered this request",
+            ));
+        }
+        let accepted = self.accepted.swap(true, Ordering::Relaxed);
+        f(&mut stream, accepted)
+    }
+
+    /// Tells the Apache child its request runs, if nothing has yet.
+    fn accept(&self) {
+        let mut frame = Vec::with_capacity(ACCEPTED_LEN);
+        accepted_frame(&mut frame);
+        let _ = self.with(|s, accepted| {
+            if accepted {
+                Ok(())
+            } else {
+                s.write_all(&frame)
+            }
+        });
+    }
+
+    /// Sends `last` as the request's final frame, then shuts the connection so the
+    /// application's further reads and writes fail instead of blocking.
+    fn cut(&self, last: &[u8]) {
+        self.accept();
+        let mut stream = self.stream.lock().unwrap_or_else(|e| e.into_inner());
+        if self.cut.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        let _ = stream.write_all(last);
+        let _ = stream.shutdown(Shutdown::Both);
+    }
+}
+
+/// Encoded size of the `Accepted` frame.
+const ACCEPTED_LEN: usize = 9;
+
+fn accepted_frame(out: &mut Vec<u8>) {
+    Frame::Accepted {
+        pid: std::process::id(),
+    }
+    .encode(out);
+}
+
+/// A request quiet this long gets its `Accepted` frame from the monitor (capped at half
+/// the group's connect-timeout, the Apache child's patience).
+const ACCEPT_QUIET: Duration = Duration::from_millis(500);
 
 /// Resolves `user=` / `socket-user=` to (uid, primary gid, name).
 pub fn resolve_user(a: &Account) -> Result<(u32, u32, String), String> {
@@ -74,7 +203,9 @@ fn resolve_group(a: &Account) -> Result<u32, String> {
 }
 
 /// The daemon's main: never returns to Apache code; the value is the exit status.
-pub fn run(server: Server<'_>, generation: &Generation, group: &Group) -> i32 {
+/// `retire` is the supervisor's pipe: a recycling daemon writes its pid there so its
+/// replacement starts while it finishes its last requests.
+pub fn run(server: Server<'_>, generation: &Generation, group: &Group, retire: &OwnedFd) -> i32 {
     let o = &group.options;
     let name = &o.name;
     let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM);
@@ -116,15 +247,23 @@ pub fn run(server: Server<'_>, generation: &Generation, group: &Group) -> i32 {
         secret: generation.secret,
         socket_timeout: group.socket_timeout,
         queue_timeout: o.queue_timeout,
+        accept_quiet: ACCEPT_QUIET.min(o.connect_timeout / 2),
+        request_timeout: o.request_timeout,
+        interrupt_timeout: o.interrupt_timeout,
         maximum_requests: o.maximum_requests,
+        buffer_sizes: (
+            o.send_buffer_size.map(|n| n as usize),
+            o.receive_buffer_size.map(|n| n as usize),
+        ),
         accepting: AtomicBool::new(true),
         active: AtomicUsize::new(0),
         served: AtomicU64::new(0),
         last_activity: Mutex::new(Instant::now()),
         recycle: Mutex::new(None),
+        running: (0..o.threads).map(|_| Mutex::new(None)).collect(),
     });
     let accept_lock = Arc::new(Mutex::new(()));
-    for _ in 0..o.threads {
+    for index in 0..o.threads as usize {
         let state = state.clone();
         let lock = accept_lock.clone();
         let Ok(listener) = listener.try_clone() else {
@@ -134,7 +273,7 @@ pub fn run(server: Server<'_>, generation: &Generation, group: &Group) -> i32 {
         if let Some(size) = o.stack_size {
             builder = builder.stack_size(size as usize);
         }
-        if let Err(e) = builder.spawn(move || worker(&state, &listener, &lock)) {
+        if let Err(e) = builder.spawn(move || worker(&state, index, &listener, &lock)) {
             tracing::error!("RW0203: daemon of group '{name}': cannot start a thread: {e}");
             return EXIT_CONFIG;
         }
@@ -148,6 +287,7 @@ pub fn run(server: Server<'_>, generation: &Generation, group: &Group) -> i32 {
     let mut ending: Option<(Ending, Instant)> = None;
     loop {
         std::thread::sleep(Duration::from_millis(50));
+        watch_request_times(&state);
         if ending.is_none() {
             let why = if stop.load(Ordering::Relaxed) {
                 Some(Ending::Stop)
@@ -186,6 +326,10 @@ pub fn run(server: Server<'_>, generation: &Generation, group: &Group) -> i32 {
                 if why != Ending::Drain {
                     state.accepting.store(false, Ordering::Relaxed);
                 }
+                if let Ending::Recycle(_) = why {
+                    // The supervisor starts the replacement now, not after this one exits.
+                    let _ = nix::unistd::write(retire, &std::process::id().to_le_bytes());
+                }
                 let limit = match why {
                     Ending::Stop => o.shutdown_timeout,
                     Ending::Drain | Ending::Recycle(_) => o.graceful_timeout,
@@ -198,7 +342,8 @@ pub fn run(server: Server<'_>, generation: &Generation, group: &Group) -> i32 {
         let Some((why, deadline)) = ending else {
             continue;
         };
-        let idle = state.active.load(Ordering::Relaxed) == 0;
+        // Requests request-timeout already answered do not hold the process up.
+        let idle = state.active.load(Ordering::Relaxed) <= state.timed_out();
         let quiet = state
             .last_activity
             .lock()
@@ -404,7 +549,7 @@ fn resident_bytes() -> Option<u64> {
 }
 
 /// One worker thread: take the accept turn, accept one connection, serve it.
-fn worker(state: &State, listener: &UnixListener, lock: &Mutex<()>) {
+fn worker(state: &Arc<State>, index: usize, listener: &UnixListener, lock: &Mutex<()>) {
     let _ = listener.set_nonblocking(true);
     while state.accepting.load(Ordering::Relaxed) {
         let conn = {
@@ -423,12 +568,13 @@ fn worker(state: &State, listener: &UnixListener, lock: &Mutex<()>) {
             }
         };
         let _ = conn.set_nonblocking(false);
+        set_buffer_sizes(&conn, state.buffer_sizes);
         state.active.fetch_add(1, Ordering::Relaxed);
         *state
             .last_activity
             .lock()
             .unwrap_or_else(|e| e.into_inner()) = Instant::now();
-        serve(state, conn);
+        serve(state, index, conn);
         *state
             .last_activity
             .lock()
@@ -437,12 +583,18 @@ fn worker(state: &State, listener: &UnixListener, lock: &Mutex<()>) {
         let served = state.served.fetch_add(1, Ordering::Relaxed) + 1;
         if state.maximum_requests > 0 && served >= state.maximum_requests {
             state.accepting.store(false, Ordering::Relaxed);
-            state
-                .recycle
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get_or_insert("maximum-requests");
+            state.recycle("maximum-requests");
         }
+    }
+}
+
+fn set_buffer_sizes(conn: &UnixStream, (send, receive): (Option<usize>, Option<usize>)) {
+    use nix::sys::socket::{setsockopt, sockopt};
+    if let Some(n) = send {
+        let _ = setsockopt(conn, sockopt::SndBuf, &n);
+    }
+    if let Some(n) = receive {
+        let _ = setsockopt(conn, sockopt::RcvBuf, &n);
     }
 }
 
@@ -453,7 +605,7 @@ fn now_us() -> u64 {
 }
 
 /// Serves one connection: authenticate, read the environ, run the app, end the response.
-fn serve(state: &State, conn: UnixStream) {
+fn serve(state: &State, index: usize, conn: UnixStream) {
     let _ = conn.set_read_timeout(Some(state.socket_timeout));
     let _ = conn.set_write_timeout(Some(state.socket_timeout));
     let Ok(writer) = conn.try_clone() else { return };
@@ -501,10 +653,8 @@ fn serve(state: &State, conn: UnixStream) {
             return;
         }
     }
-    Frame::Accepted {
-        pid: std::process::id(),
-    }
-    .encode(&mut out);
+    accepted_frame(&mut out);
+    debug_assert_eq!(out.len(), ACCEPTED_LEN);
     let pairs: Vec<(Vec<u8>, Vec<u8>)> = match reader.read_frame() {
         Ok(Some(Frame::Environ(p))) => p
             .into_iter()
@@ -528,11 +678,14 @@ fn serve(state: &State, conn: UnixStream) {
     };
     let callable = get("mod_wsgi.callable_object");
     let reload = get("mod_wsgi.script_reloading") == "1";
-    let header_only = get("REQUEST_METHOD") == "HEAD";
+    let method = get("REQUEST_METHOD");
+    let header_only = method == "HEAD";
+    let conn = Arc::new(ConnWriter::new(writer));
     let transport = DaemonTransport {
         reader,
-        writer,
+        conn: conn.clone(),
         out,
+        accepted_in_out: true,
         ended: false,
     };
     let channel = Channel::new(Box::new(transport));
@@ -549,6 +702,17 @@ fn serve(state: &State, conn: UnixStream) {
         reload,
         mtime_us: None,
     };
+    let slot = &state.running[index];
+    let set_running = |running: Option<Running>| {
+        *slot.lock().unwrap_or_else(|e| e.into_inner()) = running;
+    };
+    set_running(Some(Running {
+        started: Instant::now(),
+        thread: nix::sys::pthread::pthread_self() as u64,
+        request: format!("{method} {}", get("REQUEST_URI")),
+        conn,
+        timed_out: false,
+    }));
     let outcome = run_app(child, &app, &channel, header_only, times, |env| {
         for (k, v) in &pairs {
             env.wire_var(k, v);
@@ -556,6 +720,118 @@ fn serve(state: &State, conn: UnixStream) {
     });
     // Says End or Error on the wire, with the GIL released.
     channel.close(&outcome);
+    set_running(None);
+}
+
+/// Called by the monitor: sends `Accepted` for quiet requests, and hands each request that
+/// has run past request-timeout to a thread of its own that answers it, logs where the
+/// application is stuck and recycles.
+fn watch_request_times(state: &Arc<State>) {
+    for (index, slot) in state.running.iter().enumerate() {
+        let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(running) = slot.as_mut() else {
+            continue;
+        };
+        let ran = running.started.elapsed();
+        if ran >= state.accept_quiet && !running.conn.accepted.load(Ordering::Relaxed) {
+            running.conn.accept();
+        }
+        let Some(limit) = state.request_timeout else {
+            continue;
+        };
+        if running.timed_out || ran < limit {
+            continue;
+        }
+        running.timed_out = true;
+        let stuck = Stuck {
+            index,
+            started: running.started,
+            thread: running.thread,
+            request: running.request.clone(),
+            ran: running.started.elapsed(),
+            conn: running.conn.clone(),
+        };
+        let state = state.clone();
+        // Taking the GIL for the stack can wait on the stuck thread: not on the monitor.
+        let _ = std::thread::Builder::new()
+            .name("rwsgi-timeout".into())
+            .spawn(move || time_out(&state, limit, stuck));
+    }
+}
+
+struct Stuck {
+    index: usize,
+    /// Tells this request apart from the thread's next one.
+    started: Instant,
+    thread: u64,
+    request: String,
+    ran: Duration,
+    conn: Arc<ConnWriter>,
+}
+
+/// request-timeout fired: 504 (or a cut response) for the client first, then the stack of
+/// the stuck thread in the log, then either an interrupt (interrupt-timeout) or a recycle.
+fn time_out(state: &State, limit: Duration, stuck: Stuck) {
+    let pid = std::process::id();
+    let group = &state.group;
+    let mut frame = Vec::new();
+    Frame::Error {
+        status: 504,
+        reason: &format!(
+            "request-timeout: {} ran {:.1}s in daemon pid {pid} (limit {}s); its stack is logged as RW0218",
+            stuck.request,
+            stuck.ran.as_secs_f64(),
+            limit.as_secs()
+        ),
+    }
+    .encode(&mut frame);
+    stuck.conn.cut(&frame);
+    let interrupt = state.interrupt_timeout;
+    let then = match interrupt {
+        Some(t) => format!(
+            "interrupting it with mod_wsgi.RequestTimeout; the process recycles if it is still running in {}s",
+            t.as_secs()
+        ),
+        None => "the process recycles".to_owned(),
+    };
+    if interrupt.is_none() {
+        state.recycle("request-timeout");
+    }
+    tracing::error!(
+        "RW0218: request-timeout: {} ran {:.1}s (limit {}s) in daemon pid {pid} of group '{group}'; the client got 504; {then}. Where it was:",
+        stuck.request,
+        stuck.ran.as_secs_f64(),
+        limit.as_secs()
+    );
+    let stack = with_gil(|py| {
+        let stack = crate::python::traceback::thread_stack(py, stuck.thread);
+        if interrupt.is_some() {
+            crate::python::thread_state::interrupt(
+                py,
+                stuck.thread,
+                &py.get_type::<modules::RequestTimeout>(),
+            );
+        }
+        stack
+    });
+    for line in stack {
+        tracing::error!("RW0218:   {line}");
+    }
+    let Some(wait) = interrupt else { return };
+    std::thread::sleep(wait);
+    let still = state.running[stuck.index]
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_ref()
+        .is_some_and(|r| r.started == stuck.started);
+    if still {
+        tracing::error!(
+            "RW0218: {} in daemon pid {pid} of group '{group}' did not stop within interrupt-timeout ({}s); the process recycles",
+            stuck.request,
+            wait.as_secs()
+        );
+        state.recycle("request-timeout");
+    }
 }
 
 /// Refuses a connection that is not from this generation's Apache.
@@ -579,9 +855,11 @@ fn reject(state: &State, conn: &UnixStream, writer: &UnixStream, why: &str) {
 /// The daemon side of one request as a WSGI transport: frames to and from the Apache child.
 struct DaemonTransport {
     reader: FrameReader<UnixStream>,
-    writer: UnixStream,
+    conn: Arc<ConnWriter>,
     /// Frames not yet written: small responses leave in one write.
     out: Vec<u8>,
+    /// `out` begins with the `Accepted` frame (until the first write).
+    accepted_in_out: bool,
     ended: bool,
 }
 
@@ -593,7 +871,8 @@ impl DaemonTransport {
         if self.out.is_empty() {
             return Ok(());
         }
-        let r = self.writer.write_all(&self.out);
+        let r = self.conn.send(&self.out, self.accepted_in_out);
+        self.accepted_in_out = false;
         self.out.clear();
         r.map_err(|e| format!("the Apache child went away: {e}"))
     }
@@ -687,7 +966,9 @@ impl Transport for DaemonTransport {
         if data.len() > WRITE_AT {
             self.push()?;
             let k = if flush { kind::DATA_FLUSH } else { kind::DATA };
-            return protocol::write_data(&mut self.writer, k, data)
+            return self
+                .conn
+                .with(|s, _| protocol::write_data(s, k, data))
                 .map_err(|e| format!("the Apache child went away: {e}"));
         }
         if flush {

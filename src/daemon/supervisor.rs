@@ -2,6 +2,7 @@
 //! groups' listening sockets (so connections queue while a daemon restarts instead of
 //! failing), forks the daemons, respawns them with back-off, and drains or stops them.
 
+use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -25,6 +26,14 @@ struct Slot {
     started: Instant,
     next_start: Instant,
     failures: u32,
+}
+
+/// A daemon that announced its recycle: it finishes its requests while its replacement,
+/// started at once, already serves. Reaped and logged, never respawned.
+struct Retiring {
+    group: usize,
+    pid: Pid,
+    started: Instant,
 }
 
 /// Forks the supervisor; returns its pid in the parent.
@@ -69,6 +78,16 @@ fn run(server: Server<'_>, generation: &Generation) -> i32 {
             })
         })
         .collect();
+    // Daemons write their pid here when they start recycling.
+    let Ok((retire_rx, retire_tx)) = nix::unistd::pipe() else {
+        tracing::error!("RW0200: the daemon supervisor cannot create its pipe");
+        return 71;
+    };
+    let _ = nix::fcntl::fcntl(
+        &retire_rx,
+        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+    );
+    let mut retiring: Vec<Retiring> = Vec::new();
     let mut ending: Option<(Signal, Instant)> = None;
     loop {
         if ending.is_none() {
@@ -80,7 +99,14 @@ fn run(server: Server<'_>, generation: &Generation) -> i32 {
                 None
             };
             if let Some(signal) = signal {
-                for pid in slots.iter().filter_map(|s| s.pid) {
+                // Daemons take SIGWINCH as "drain": SIGUSR1 may also reach them straight
+                // from Apache's process group.
+                let signal = if signal == Signal::SIGUSR1 {
+                    Signal::SIGWINCH
+                } else {
+                    signal
+                };
+                for pid in all_pids(&slots, &retiring) {
                     let _ = kill(pid, signal);
                 }
                 let longest = generation
@@ -92,22 +118,23 @@ fn run(server: Server<'_>, generation: &Generation) -> i32 {
                 ending = Some((signal, Instant::now() + longest + Duration::from_secs(1)));
             }
         } else if stop.load(Ordering::Relaxed) {
-            if let Some((Signal::SIGUSR1, _)) = ending {
+            if let Some((Signal::SIGWINCH, _)) = ending {
                 // A stop during a drain: pass it on.
-                for pid in slots.iter().filter_map(|s| s.pid) {
+                for pid in all_pids(&slots, &retiring) {
                     let _ = kill(pid, Signal::SIGTERM);
                 }
                 ending = ending.map(|(_, deadline)| (Signal::SIGTERM, deadline));
             }
         }
-        reap(generation, &mut slots);
+        take_retirements(&retire_rx, &mut slots, &mut retiring);
+        reap(generation, &mut slots, &mut retiring);
         match ending {
             Some((_, deadline)) => {
-                if slots.iter().all(|s| s.pid.is_none()) {
+                if all_pids(&slots, &retiring).next().is_none() {
                     break;
                 }
                 if Instant::now() > deadline {
-                    for pid in slots.iter().filter_map(|s| s.pid) {
+                    for pid in all_pids(&slots, &retiring) {
                         tracing::warn!("RW0206: daemon pid {pid} did not exit in time; killing it");
                         let _ = kill(pid, Signal::SIGKILL);
                     }
@@ -117,7 +144,7 @@ fn run(server: Server<'_>, generation: &Generation) -> i32 {
                 let now = Instant::now();
                 for slot in slots.iter_mut() {
                     if slot.pid.is_none() && slot.next_start <= now {
-                        slot.pid = start(server, generation, slot.group);
+                        slot.pid = start(server, generation, slot.group, &retire_tx);
                         slot.started = now;
                         if slot.pid.is_none() {
                             slot.next_start = now + Duration::from_secs(5);
@@ -136,12 +163,48 @@ fn run(server: Server<'_>, generation: &Generation) -> i32 {
     0
 }
 
-fn start(server: Server<'_>, generation: &Generation, group: usize) -> Option<Pid> {
+fn all_pids<'a>(slots: &'a [Slot], retiring: &'a [Retiring]) -> impl Iterator<Item = Pid> + 'a {
+    slots
+        .iter()
+        .filter_map(|s| s.pid)
+        .chain(retiring.iter().map(|r| r.pid))
+}
+
+/// Moves daemons that announced a recycle out of their slots, so replacements start now.
+fn take_retirements(pipe: &OwnedFd, slots: &mut [Slot], retiring: &mut Vec<Retiring>) {
+    let mut buf = [0u8; 256];
+    while let Ok(n) = nix::unistd::read(pipe, &mut buf) {
+        if n == 0 {
+            return;
+        }
+        // Writes of 4 bytes to a pipe are atomic: reads hold whole pids.
+        for chunk in buf[..n].chunks_exact(4) {
+            let pid = Pid::from_raw(i32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]));
+            if let Some(slot) = slots.iter_mut().find(|s| s.pid == Some(pid)) {
+                retiring.push(Retiring {
+                    group: slot.group,
+                    pid,
+                    started: slot.started,
+                });
+                slot.pid = None;
+                slot.failures = 0;
+                slot.next_start = Instant::now();
+            }
+        }
+    }
+}
+
+fn start(
+    server: Server<'_>,
+    generation: &Generation,
+    group: usize,
+    retire: &OwnedFd,
+) -> Option<Pid> {
     match process::fork() {
         Ok(Forked::Parent(pid)) => Some(Pid::from_raw(pid)),
         Ok(Forked::Child) => {
             let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                server::run(server, generation, &generation.groups[group])
+                server::run(server, generation, &generation.groups[group], retire)
             }))
             .unwrap_or(70);
             process::exit_now(code)
@@ -157,32 +220,39 @@ fn start(server: Server<'_>, generation: &Generation, group: usize) -> Option<Pi
 }
 
 /// Collects exited daemons, logs why each one ended and schedules its replacement.
-fn reap(generation: &Generation, slots: &mut [Slot]) {
+fn reap(generation: &Generation, slots: &mut [Slot], retiring: &mut Vec<Retiring>) {
     loop {
         let status = match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
             Ok(WaitStatus::StillAlive) | Err(_) => return,
             Ok(s) => s,
         };
         let Some(pid) = status.pid() else { return };
+        let why = describe_exit(status);
+        let planned = matches!(status, WaitStatus::Exited(_, 0));
+        if let Some(i) = retiring.iter().position(|r| r.pid == pid) {
+            let r = retiring.swap_remove(i);
+            if !planned {
+                write_death_note(generation, pid, &why);
+                tracing::error!(
+                    "RW0204: daemon pid {pid} of group '{}' died ({why}) after {:.1}s while recycling; its replacement already runs",
+                    generation.groups[r.group].options.name,
+                    r.started.elapsed().as_secs_f64()
+                );
+            }
+            continue;
+        }
         let Some(slot) = slots.iter_mut().find(|s| s.pid == Some(pid)) else {
             continue;
         };
         slot.pid = None;
         let group = &generation.groups[slot.group].options.name;
-        let why = describe_exit(status);
         let lived = slot.started.elapsed();
-        let planned = matches!(status, WaitStatus::Exited(_, 0));
-        let note = super::death_note(&generation.dir, pid.as_raw() as u32);
         if planned {
             slot.failures = 0;
             slot.next_start = Instant::now();
             continue;
         }
-        let _ = std::fs::write(&note, &why);
-        if os::is_root() {
-            let (uid, gid, _) = Server::unixd_user();
-            let _ = std::os::unix::fs::chown(&note, Some(uid), Some(gid));
-        }
+        write_death_note(generation, pid, &why);
         if lived >= STABLE_AFTER {
             slot.failures = 0;
         }
@@ -207,6 +277,16 @@ fn reap(generation: &Generation, slots: &mut [Slot]) {
             );
         }
         prune_notes(generation);
+    }
+}
+
+/// Tells Apache children relaying a request of `pid` why it ended.
+fn write_death_note(generation: &Generation, pid: Pid, why: &str) {
+    let note = super::death_note(&generation.dir, pid.as_raw() as u32);
+    let _ = std::fs::write(&note, why);
+    if os::is_root() {
+        let (uid, gid, _) = Server::unixd_user();
+        let _ = std::os::unix::fs::chown(&note, Some(uid), Some(gid));
     }
 }
 

@@ -10,6 +10,13 @@ use crate::apache::Mpm;
 use crate::config::PythonSettings;
 use crate::wsgi::{FileWrapper, Input};
 
+pyo3::create_exception!(
+    mod_wsgi,
+    RequestTimeout,
+    pyo3::exceptions::PyBaseException,
+    "Raised in a request thread that ran past request-timeout when interrupt-timeout is set."
+);
+
 /// The mod_wsgi API level rwsgi follows (what `mod_wsgi.version` reports).
 pub const MOD_WSGI_API_VERSION: (u32, u32, u32) = (6, 1, 1);
 
@@ -50,6 +57,7 @@ pub fn install(
     m.add("application_group", "")?;
     m.add("maximum_processes", mpm.max_daemons.max(1))?;
     m.add("threads_per_process", mpm.max_threads.max(1))?;
+    m.add("RequestTimeout", py.get_type::<RequestTimeout>())?;
     m.add_class::<FileWrapper>()?;
     m.add_class::<Input>()?;
     m.add_class::<LogStream>()?;

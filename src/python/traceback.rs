@@ -40,3 +40,24 @@ pub fn log(py: Python<'_>, message: &str, err: &PyErr) {
         }
     });
 }
+
+/// Where the thread with Python ident `thread` is now (`sys._current_frames()`), as the
+/// lines of a stack listing, innermost last; empty if it runs no Python code.
+pub fn thread_stack(py: Python<'_>, thread: u64) -> Vec<String> {
+    let stack = (|| -> PyResult<Vec<String>> {
+        let frames = py.import("sys")?.call_method0("_current_frames")?;
+        let Some(frame) = frames
+            .call_method1("get", (thread,))
+            .ok()
+            .filter(|f| !f.is_none())
+        else {
+            return Ok(vec!["(the thread runs no Python code)".to_owned()]);
+        };
+        let lines: Vec<String> = py
+            .import("traceback")?
+            .call_method1("format_stack", (frame,))?
+            .extract()?;
+        Ok(lines.concat().lines().map(str::to_owned).collect())
+    })();
+    stack.unwrap_or_else(|e| vec![format!("(the stack could not be read: {e})")])
+}

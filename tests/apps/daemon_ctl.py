@@ -1,6 +1,9 @@
-"""Daemon-mode test endpoints: /pid, /slow (streams slowly), /sleep, /touch."""
+"""Daemon-mode test endpoints: /pid, /slow (streams slowly), /sleep, /spin (busy in Python),
+/grow (keeps memory), /touch."""
 import os
 import time
+
+kept = []
 
 
 def application(environ, start_response):
@@ -19,6 +22,12 @@ def application(environ, start_response):
         return chunks()
     if path == "/sleep":
         time.sleep(float(query.get("s", "1")))
+    if path == "/spin":
+        deadline = time.time() + float(query.get("s", "1"))
+        while time.time() < deadline:
+            pass
+    if path == "/grow":
+        kept.append(b"x" * (int(query["mb"]) << 20))
     if path == "/touch":
         open(query["file"], "w").close()
     body = ("pid=%d\n" % os.getpid()).encode()

@@ -147,23 +147,25 @@ fn maximum_requests_recycles_without_failing_a_request() {
          WSGIScriptAlias /ctl {root}/apps/daemon_ctl.py process-group=one\n",
     );
     let url = apache.url("/ctl/pid");
-    let pids = std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let pids = std::sync::Mutex::new(std::collections::BTreeMap::new());
     std::thread::scope(|s| {
         for _ in 0..3 {
             s.spawn(|| {
                 for _ in 0..15 {
                     let reply = get(&url);
                     assert_eq!(reply.status, 200, "{}", reply.text());
-                    pids.lock().unwrap().insert(pid_of(&reply));
+                    *pids.lock().unwrap().entry(pid_of(&reply)).or_insert(0) += 1;
                 }
             });
         }
     });
     let pids = pids.into_inner().unwrap();
     assert!(
-        pids.len() >= 5,
+        pids.len() >= 9,
         "45 requests at 5 per process used only {pids:?}"
     );
+    // Exact, although two threads wait for connections in each process.
+    assert!(pids.values().all(|&n| n <= 5), "{pids:?}");
     apache.assert_log("recycles (maximum-requests) after 5 requests");
 }
 
@@ -444,18 +446,17 @@ fn a_recycling_process_hands_over_to_its_replacement_at_once() {
         "WSGIDaemonProcess ho processes=1 threads=2 maximum-requests=1\n\
          WSGIScriptAlias /ctl {root}/apps/daemon_ctl.py process-group=ho\n",
     );
+    // The first request is the process's last: it recycles as the request starts.
     let url = apache.url("/ctl/slow?n=40&pause=0.1");
     let slow = std::thread::spawn(move || get(&url));
     std::thread::sleep(Duration::from_millis(300));
-    // Completes first, reaching maximum-requests while the slow request still runs.
-    let old = pid_of(&get(&apache.url("/ctl/pid")));
     let new = pid_of(&get(&apache.url("/ctl/pid")));
     // The replacement answered while the old process was still finishing.
-    assert_ne!(new, old);
     assert!(!slow.is_finished(), "the slow request ended first");
     let slow = slow.join().unwrap();
     assert_eq!(slow.text().matches("chunk").count(), 40);
-    assert_eq!(pid_of(&slow), old);
+    assert_ne!(pid_of(&slow), new);
+    apache.assert_log("recycles (maximum-requests) after 1 requests");
 }
 
 #[test]

@@ -390,8 +390,15 @@ pub fn split(buf: &[u8]) -> Result<Option<Split<'_>>, ProtocolError> {
 /// Reads frames from a stream, reusing one buffer.
 pub struct FrameReader<R> {
     inner: R,
+    /// Bytes read ahead: `buf[start..end]` are not decoded yet. One `read` usually brings a
+    /// whole response or request head, instead of two reads per frame.
     buf: Vec<u8>,
+    start: usize,
+    end: usize,
 }
+
+/// What one `read` asks for at least; larger frames grow the buffer to fit.
+const READ_AHEAD: usize = 8 * 1024;
 
 /// An I/O failure or a protocol violation.
 #[derive(Debug)]
@@ -420,6 +427,8 @@ impl<R: Read> FrameReader<R> {
         FrameReader {
             inner,
             buf: Vec::new(),
+            start: 0,
+            end: 0,
         }
     }
 
@@ -427,32 +436,57 @@ impl<R: Read> FrameReader<R> {
         &self.inner
     }
 
-    /// The next frame; `Ok(None)` if the peer closed cleanly between frames.
-    pub fn read_frame(&mut self) -> Result<Option<Frame<'_>>, ReadError> {
-        let mut header = [0u8; HEADER_LEN];
-        let mut got = 0;
-        while got < HEADER_LEN {
-            match self.inner.read(&mut header[got..]) {
-                Ok(0) if got == 0 => return Ok(None),
-                Ok(0) => return Err(ProtocolError::Truncated.into()),
-                Ok(n) => got += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(ReadError::Io(e)),
+    /// Reads until `want` undecoded bytes are buffered. `Ok(false)`: the peer closed first.
+    fn fill(&mut self, want: usize) -> io::Result<bool> {
+        if self.end - self.start >= want {
+            return Ok(true);
+        }
+        if self.buf.len() - self.start < want.max(READ_AHEAD) {
+            // Move what is left to the front, then make room for the whole frame.
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+            if self.buf.len() < want.max(READ_AHEAD) {
+                self.buf.resize(want.max(READ_AHEAD), 0);
             }
         }
-        let len = u32::from_be_bytes([header[1], header[2], header[3], header[4]]) as usize;
+        while self.end - self.start < want {
+            match self.inner.read(&mut self.buf[self.end..]) {
+                Ok(0) => return Ok(false),
+                Ok(n) => self.end += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(true)
+    }
+
+    /// The next frame; `Ok(None)` if the peer closed cleanly between frames.
+    pub fn read_frame(&mut self) -> Result<Option<Frame<'_>>, ReadError> {
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+        match self.fill(HEADER_LEN) {
+            Ok(true) => {}
+            Ok(false) if self.start == self.end => return Ok(None),
+            Ok(false) => return Err(ProtocolError::Truncated.into()),
+            Err(e) => return Err(ReadError::Io(e)),
+        }
+        let h = &self.buf[self.start..self.start + HEADER_LEN];
+        let kind = h[0];
+        let len = u32::from_be_bytes([h[1], h[2], h[3], h[4]]) as usize;
         if len > MAX_PAYLOAD {
             return Err(ProtocolError::TooLarge(len).into());
         }
-        self.buf.resize(len, 0);
-        self.inner.read_exact(&mut self.buf).map_err(|e| {
-            if e.kind() == io::ErrorKind::UnexpectedEof {
-                ReadError::Protocol(ProtocolError::Truncated)
-            } else {
-                ReadError::Io(e)
-            }
-        })?;
-        Ok(Some(Frame::decode(header[0], &self.buf)?))
+        match self.fill(HEADER_LEN + len) {
+            Ok(true) => {}
+            Ok(false) => return Err(ProtocolError::Truncated.into()),
+            Err(e) => return Err(ReadError::Io(e)),
+        }
+        let payload = self.start + HEADER_LEN..self.start + HEADER_LEN + len;
+        self.start = payload.end;
+        Ok(Some(Frame::decode(kind, &self.buf[payload])?))
     }
 }
 
@@ -606,6 +640,25 @@ mod tests {
         }
     }
 
+    /// A reader handing out its data in pieces of the given sizes, in turn.
+    struct Pieces<'a> {
+        data: &'a [u8],
+        sizes: &'a [usize],
+        turn: usize,
+    }
+
+    impl Read for Pieces<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.sizes[self.turn % self.sizes.len()]
+                .min(buf.len())
+                .min(self.data.len());
+            self.turn += 1;
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
     #[test]
     fn secrets_compare() {
         let a = [1; SECRET_LEN];
@@ -641,6 +694,28 @@ mod tests {
                     Ok(None) | Err(_) => break,
                 }
             }
+        }
+
+        /// Frames of any size, arriving in reads of any sizes, decode in order: the
+        /// read-ahead buffer never loses, repeats or splits a frame.
+        #[test]
+        fn frames_survive_any_read_sizes(
+            sizes in proptest::collection::vec(0usize..70_000, 1..6),
+            pieces in proptest::collection::vec(1usize..40_000, 1..8))
+        {
+            let payloads: Vec<Vec<u8>> = sizes.iter().enumerate()
+                .map(|(i, n)| (0..*n).map(|j| (i * 31 + j) as u8).collect()).collect();
+            let mut stream = Vec::new();
+            for p in &payloads {
+                Frame::Data(p).encode(&mut stream);
+            }
+            Frame::End.encode(&mut stream);
+            let mut r = FrameReader::new(Pieces { data: &stream, sizes: &pieces, turn: 0 });
+            for p in &payloads {
+                prop_assert_eq!(r.read_frame().unwrap(), Some(Frame::Data(p)));
+            }
+            prop_assert_eq!(r.read_frame().unwrap(), Some(Frame::End));
+            prop_assert!(r.read_frame().unwrap().is_none());
         }
 
         /// Environ and head pairs of any bytes survive the round trip.

@@ -103,17 +103,14 @@ pub fn handle(
             group.options.connect_timeout.max(Duration::from_millis(10)),
         ));
         let _ = conn.set_write_timeout(Some(group.socket_timeout));
-        let Ok(mut writer) = conn.try_clone() else {
-            return status::INTERNAL_SERVER_ERROR;
-        };
-        if let Err(e) = writer.write_all(&opening) {
+        if let Err(e) = (&conn).write_all(&opening) {
             if attempt < 2 {
                 continue;
             }
             tracing::error!("RW0210: daemon group '{name}': sending the request failed: {e}");
             return 502;
         }
-        match relay(&mut io, FrameReader::new(conn), writer, group) {
+        match relay(&mut io, &conn, group) {
             Relay::Done(code) => return code,
             Relay::NotAccepted if attempt < 2 => continue,
             Relay::NotAccepted => {
@@ -159,12 +156,9 @@ enum Relay {
     },
 }
 
-fn relay(
-    io: &mut RequestIo,
-    mut reader: FrameReader<UnixStream>,
-    mut writer: UnixStream,
-    group: &Group,
-) -> Relay {
+fn relay(io: &mut RequestIo, conn: &UnixStream, group: &Group) -> Relay {
+    let mut reader = FrameReader::new(conn);
+    let mut writer = conn;
     let name = &group.options.name;
     let mut pid = 0;
     let mut head_sent = false;
@@ -218,9 +212,9 @@ fn relay(
         match frame {
             Frame::Accepted { pid: p } => {
                 pid = p;
-                let _ = reader
-                    .get_ref()
-                    .set_read_timeout(Some(group.socket_timeout));
+                if group.socket_timeout != group.options.connect_timeout {
+                    let _ = conn.set_read_timeout(Some(group.socket_timeout));
+                }
             }
             Frame::ReadBody { max, fill } => {
                 let want = (max as usize).clamp(1, MAX_CHUNK);

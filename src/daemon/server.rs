@@ -5,14 +5,13 @@
 use std::io::Write;
 use std::mem::MaybeUninit;
 use std::net::Shutdown;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::unistd::{AccessFlags, Gid, Uid, User, access};
 
 use super::{Generation, Group};
@@ -53,7 +52,8 @@ struct State {
     buffer_sizes: (Option<usize>, Option<usize>),
     accepting: AtomicBool,
     active: AtomicUsize,
-    served: AtomicU64,
+    /// Connections taken so far (refused ones included).
+    taken: AtomicU64,
     last_activity: Mutex<Instant>,
     recycle: Mutex<Option<&'static str>>,
     /// One entry per worker thread: the request it runs, watched for request-timeout.
@@ -257,15 +257,23 @@ pub fn run(server: Server<'_>, generation: &Generation, group: &Group, retire: &
         ),
         accepting: AtomicBool::new(true),
         active: AtomicUsize::new(0),
-        served: AtomicU64::new(0),
+        taken: AtomicU64::new(0),
         last_activity: Mutex::new(Instant::now()),
         recycle: Mutex::new(None),
         running: (0..o.threads).map(|_| Mutex::new(None)).collect(),
     });
-    let accept_lock = Arc::new(Mutex::new(()));
+    // Every worker waits in accept(), which wakes one thread per connection; the receive
+    // timeout brings idle threads back to notice a stop or recycle. (The socket's file
+    // description is shared with the supervisor and the group's other daemons, which all
+    // use it the same way.)
+    let _ = listener.set_nonblocking(false);
+    let _ = nix::sys::socket::setsockopt(
+        listener,
+        nix::sys::socket::sockopt::ReceiveTimeout,
+        &nix::sys::time::TimeVal::new(0, 200_000),
+    );
     for index in 0..o.threads as usize {
         let state = state.clone();
-        let lock = accept_lock.clone();
         let Ok(listener) = listener.try_clone() else {
             return EXIT_CONFIG;
         };
@@ -273,7 +281,7 @@ pub fn run(server: Server<'_>, generation: &Generation, group: &Group, retire: &
         if let Some(size) = o.stack_size {
             builder = builder.stack_size(size as usize);
         }
-        if let Err(e) = builder.spawn(move || worker(&state, index, &listener, &lock)) {
+        if let Err(e) = builder.spawn(move || worker(&state, index, &listener)) {
             tracing::error!("RW0203: daemon of group '{name}': cannot start a thread: {e}");
             return EXIT_CONFIG;
         }
@@ -320,7 +328,7 @@ pub fn run(server: Server<'_>, generation: &Generation, group: &Group, retire: &
                     tracing::info!(
                         "RW0207: daemon process {} of group '{name}' recycles ({reason}) after {} requests",
                         std::process::id(),
-                        state.served.load(Ordering::Relaxed)
+                        state.taken.load(Ordering::Relaxed)
                     );
                 }
                 if why != Ending::Drain {
@@ -548,26 +556,27 @@ fn resident_bytes() -> Option<u64> {
     Some(pages * 4096)
 }
 
-/// One worker thread: take the accept turn, accept one connection, serve it.
-fn worker(state: &Arc<State>, index: usize, listener: &UnixListener, lock: &Mutex<()>) {
-    let _ = listener.set_nonblocking(true);
+/// One worker thread: accept one connection, serve it, until the process winds down.
+fn worker(state: &Arc<State>, index: usize, listener: &UnixListener) {
+    let max = state.maximum_requests;
     while state.accepting.load(Ordering::Relaxed) {
-        let conn = {
-            let _turn = lock.lock().unwrap_or_else(|e| e.into_inner());
-            let mut fds = [PollFd::new(listener.as_fd(), PollFlags::POLLIN)];
-            match poll(&mut fds, PollTimeout::from(200u16)) {
-                Ok(n) if n > 0 => {}
-                _ => continue,
-            }
-            if !state.accepting.load(Ordering::Relaxed) {
-                return;
-            }
-            match listener.accept() {
-                Ok((conn, _)) => conn,
-                Err(_) => continue,
-            }
+        let Ok((conn, _)) = listener.accept() else {
+            continue;
         };
-        let _ = conn.set_nonblocking(false);
+        // Requests are counted as they are taken, so maximum-requests is exact with
+        // several threads waiting in accept().
+        let taken = state.taken.fetch_add(1, Ordering::Relaxed) + 1;
+        if !state.accepting.load(Ordering::Relaxed) || (max > 0 && taken > max) {
+            // Winding down: closing before `Accepted` makes the Apache child retry, and
+            // another process (the replacement) takes the request.
+            drop(conn);
+            continue;
+        }
+        if max > 0 && taken == max {
+            // The last request: the replacement starts while it runs.
+            state.accepting.store(false, Ordering::Relaxed);
+            state.recycle("maximum-requests");
+        }
         set_buffer_sizes(&conn, state.buffer_sizes);
         state.active.fetch_add(1, Ordering::Relaxed);
         *state
@@ -580,11 +589,6 @@ fn worker(state: &Arc<State>, index: usize, listener: &UnixListener, lock: &Mute
             .lock()
             .unwrap_or_else(|e| e.into_inner()) = Instant::now();
         state.active.fetch_sub(1, Ordering::Relaxed);
-        let served = state.served.fetch_add(1, Ordering::Relaxed) + 1;
-        if state.maximum_requests > 0 && served >= state.maximum_requests {
-            state.accepting.store(false, Ordering::Relaxed);
-            state.recycle("maximum-requests");
-        }
     }
 }
 
@@ -655,21 +659,11 @@ fn serve(state: &State, index: usize, conn: UnixStream) {
     }
     accepted_frame(&mut out);
     debug_assert_eq!(out.len(), ACCEPTED_LEN);
-    let pairs: Vec<(Vec<u8>, Vec<u8>)> = match reader.read_frame() {
-        Ok(Some(Frame::Environ(p))) => p
-            .into_iter()
-            .map(|(k, v)| (k.to_vec(), v.to_vec()))
-            .collect(),
+    let vars = match reader.read_frame() {
+        Ok(Some(Frame::Environ(p))) => Vars::new(&p),
         _ => return,
     };
-    let get = |key: &str| {
-        pairs
-            .iter()
-            .rev()
-            .find(|(k, _)| k == key.as_bytes())
-            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
-            .unwrap_or_default()
-    };
+    let get = |key: &str| String::from_utf8_lossy(vars.get(key.as_bytes())).into_owned();
     let handler_script = get("mod_wsgi.handler_script");
     let script = if handler_script.is_empty() {
         get("SCRIPT_FILENAME")
@@ -714,7 +708,7 @@ fn serve(state: &State, index: usize, conn: UnixStream) {
         timed_out: false,
     }));
     let outcome = run_app(child, &app, &channel, header_only, times, |env| {
-        for (k, v) in &pairs {
+        for (k, v) in vars.iter() {
             env.wire_var(k, v);
         }
     });
@@ -831,6 +825,46 @@ fn time_out(state: &State, limit: Duration, stuck: Stuck) {
             wait.as_secs()
         );
         state.recycle("request-timeout");
+    }
+}
+
+/// The request's variables, copied out of the frame reader in one piece (the reader moves
+/// on to the body while the app runs).
+struct Vars {
+    bytes: Vec<u8>,
+    /// Key start, value start, value end in `bytes`.
+    spans: Vec<(usize, usize, usize)>,
+}
+
+impl Vars {
+    fn new(pairs: &[(&[u8], &[u8])]) -> Vars {
+        let size = pairs.iter().map(|(k, v)| k.len() + v.len()).sum();
+        let mut vars = Vars {
+            bytes: Vec::with_capacity(size),
+            spans: Vec::with_capacity(pairs.len()),
+        };
+        for (k, v) in pairs {
+            let key = vars.bytes.len();
+            vars.bytes.extend_from_slice(k);
+            let value = vars.bytes.len();
+            vars.bytes.extend_from_slice(v);
+            vars.spans.push((key, value, vars.bytes.len()));
+        }
+        vars
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.spans
+            .iter()
+            .map(|&(k, v, end)| (&self.bytes[k..v], &self.bytes[v..end]))
+    }
+
+    /// The last value given for `key` (later ones override), or empty.
+    fn get(&self, key: &[u8]) -> &[u8] {
+        self.iter()
+            .filter(|(k, _)| *k == key)
+            .last()
+            .map_or(&[][..], |(_, v)| v)
     }
 }
 

@@ -160,7 +160,7 @@ pub struct ServerArgs {
         help_heading = "Application"
     )]
     pub application_group: String,
-    /// Name of the daemon process group (daemon mode).
+    /// Name of the daemon process group (default: HOST:PORT, e.g. localhost:8000).
     #[arg(long, value_name = "NAME", help_heading = "Application")]
     pub process_group: Option<String>,
     /// Python home or virtual environment (default: $VIRTUAL_ENV, else a virtual
@@ -183,10 +183,12 @@ pub struct ServerArgs {
     /// Threads per process.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1024), help_heading = "Capacity")]
     pub threads: u32,
-    /// Concurrent connections Apache's front end accepts (daemon mode).
-    #[arg(long, value_name = "N", help_heading = "Capacity")]
+    /// Connections Apache's front end serves at once in daemon mode
+    /// (default: 10 + max(10, 1.5 × processes × threads); never less than processes × threads).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000), help_heading = "Capacity")]
     pub max_clients: Option<u32>,
-    /// Run the application inside the Apache children (the only mode in this version).
+    /// Run the application inside Apache's children instead of daemon processes; the
+    /// children are then sized by --processes × --threads.
     #[arg(long, help_heading = "Capacity")]
     pub embedded_mode: bool,
     /// Apache MPM.
@@ -373,7 +375,8 @@ pub struct ServerArgs {
     pub access_log_name: String,
 
     // ---- Privileges and paths ----
-    /// When started as root: the user Apache's children run as (default: www-data, else nobody).
+    /// When started as root: the user Apache's children and the daemon processes run as
+    /// (default: www-data, else nobody).
     #[arg(long, help_heading = "Privileges and paths")]
     pub user: Option<String>,
     /// When started as root: their group (default: the user's primary group).
@@ -396,87 +399,228 @@ pub struct ServerArgs {
     pub setup_only: bool,
 }
 
-/// Options that configure the daemon process group. Parsed and validated now; they take
-/// effect in daemon mode, which this version does not have.
+/// Options of the daemon process group (`WSGIDaemonProcess`), as mod_wsgi-express names them.
+/// Without `--embedded-mode` each one given becomes an option of the group's line.
 #[derive(Debug, Args, Default)]
 pub struct DaemonArgs {
+    /// Recycle a daemon process gracefully after this many requests (0: never).
     #[arg(long, value_name = "N", help_heading = "Daemon processes")]
     pub maximum_requests: Option<u64>,
+    /// Recycle a daemon process whose application has not loaded within this time.
     #[arg(long, value_name = "SECONDS", help_heading = "Daemon processes")]
     pub startup_timeout: Option<u32>,
+    /// How long a stopping daemon process waits for running requests [default: 5].
     #[arg(long, value_name = "SECONDS", help_heading = "Daemon processes")]
     pub shutdown_timeout: Option<u32>,
+    /// How long a recycling daemon process waits for running requests [default: 15].
     #[arg(long, value_name = "SECONDS", help_heading = "Daemon processes")]
     pub graceful_timeout: Option<u32>,
+    /// Grace period when a daemon process is told to recycle by a signal.
     #[arg(long, value_name = "SECONDS", help_heading = "Daemon processes")]
     pub eviction_timeout: Option<u32>,
+    /// Recycle a daemon process whose Python is blocked (GIL held) this long.
     #[arg(long, value_name = "SECONDS", help_heading = "Daemon processes")]
     pub deadlock_timeout: Option<u32>,
+    /// Recycle a daemon process idle this long (0: never).
     #[arg(long, value_name = "SECONDS", help_heading = "Daemon processes")]
     pub inactivity_timeout: Option<u32>,
+    /// Longest time a request may run in a daemon process [default: 60].
     #[arg(long, value_name = "SECONDS", help_heading = "Daemon processes")]
     pub request_timeout: Option<u32>,
+    /// Interrupt a request that outlived --request-timeout instead of recycling.
     #[arg(long, value_name = "SECONDS", help_heading = "Daemon processes")]
     pub interrupt_timeout: Option<u32>,
+    /// How long a request waits for a daemon process to take it, then 503 [default: 15].
     #[arg(long, value_name = "SECONDS", help_heading = "Daemon processes")]
     pub connect_timeout: Option<u32>,
-    /// Also Apache's `Timeout` for client I/O (default 60).
+    /// I/O timeout between Apache and the daemon processes, and Apache's `Timeout` for
+    /// client I/O [default: 60].
     #[arg(long, value_name = "SECONDS", help_heading = "Daemon processes")]
     pub socket_timeout: Option<u32>,
+    /// A request that waited longer for a free daemon thread gets 504 [default: 45].
     #[arg(long, value_name = "SECONDS", help_heading = "Daemon processes")]
     pub queue_timeout: Option<u32>,
+    /// Recycle each daemon process after this long (0: never).
     #[arg(long, value_name = "SECONDS", help_heading = "Daemon processes")]
     pub restart_interval: Option<u32>,
+    /// CPU seconds a daemon process may use before it is recycled (0: no limit).
     #[arg(long, value_name = "SECONDS", help_heading = "Daemon processes")]
     pub cpu_time_limit: Option<u32>,
+    /// Listen backlog of the daemon processes' socket [default: 100].
     #[arg(long, value_name = "N", help_heading = "Daemon processes")]
     pub daemon_backlog: Option<u32>,
+    /// SO_SNDBUF of the daemon socket (0: the system's).
     #[arg(long, value_name = "BYTES", help_heading = "Daemon processes")]
     pub send_buffer_size: Option<u32>,
+    /// SO_RCVBUF of the daemon socket (0: the system's).
     #[arg(long, value_name = "BYTES", help_heading = "Daemon processes")]
     pub receive_buffer_size: Option<u32>,
+    /// Largest response header line from a daemon process.
     #[arg(long, value_name = "BYTES", help_heading = "Daemon processes")]
     pub header_buffer_size: Option<u32>,
+    /// Response bytes passed on without a flush before one is forced.
     #[arg(long, value_name = "BYTES", help_heading = "Daemon processes")]
     pub response_buffer_size: Option<u32>,
+    /// Write timeout towards the client while a response is passed on.
     #[arg(long, value_name = "SECONDS", help_heading = "Daemon processes")]
     pub response_socket_timeout: Option<u32>,
 }
 
+/// One daemon option: how the command line and `WSGIDaemonProcess` name it, what was given,
+/// and the value rwsgi-express writes when nothing was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DaemonOption {
+    pub flag: &'static str,
+    /// The `WSGIDaemonProcess` option.
+    pub key: &'static str,
+    pub given: Option<u64>,
+    /// mod_wsgi-express's default, for the options written even when not given: those the
+    /// module acts on. The others (mod_wsgi-express writes `startup-timeout=15` and
+    /// `deadlock-timeout=60`) are written only when given, so a default start-up has
+    /// nothing the module merely accepts (RW0217).
+    pub default: Option<u64>,
+}
+
 impl DaemonArgs {
+    /// Every daemon option, in the order mod_wsgi-express writes them.
+    pub fn options(&self) -> Vec<DaemonOption> {
+        let n = |v: Option<u32>| v.map(u64::from);
+        let o = |flag, key, given, default| DaemonOption {
+            flag,
+            key,
+            given,
+            default,
+        };
+        vec![
+            o(
+                "--maximum-requests",
+                "maximum-requests",
+                self.maximum_requests,
+                None,
+            ),
+            o(
+                "--daemon-backlog",
+                "listen-backlog",
+                n(self.daemon_backlog),
+                Some(100),
+            ),
+            o(
+                "--queue-timeout",
+                "queue-timeout",
+                n(self.queue_timeout),
+                Some(45),
+            ),
+            o(
+                "--socket-timeout",
+                "socket-timeout",
+                n(self.socket_timeout),
+                Some(60),
+            ),
+            o(
+                "--connect-timeout",
+                "connect-timeout",
+                n(self.connect_timeout),
+                Some(15),
+            ),
+            o(
+                "--request-timeout",
+                "request-timeout",
+                n(self.request_timeout),
+                Some(60),
+            ),
+            o(
+                "--interrupt-timeout",
+                "interrupt-timeout",
+                n(self.interrupt_timeout),
+                None,
+            ),
+            o(
+                "--inactivity-timeout",
+                "inactivity-timeout",
+                n(self.inactivity_timeout),
+                None,
+            ),
+            o(
+                "--startup-timeout",
+                "startup-timeout",
+                n(self.startup_timeout),
+                None,
+            ),
+            o(
+                "--deadlock-timeout",
+                "deadlock-timeout",
+                n(self.deadlock_timeout),
+                None,
+            ),
+            o(
+                "--graceful-timeout",
+                "graceful-timeout",
+                n(self.graceful_timeout),
+                Some(15),
+            ),
+            o(
+                "--eviction-timeout",
+                "eviction-timeout",
+                n(self.eviction_timeout),
+                None,
+            ),
+            o(
+                "--restart-interval",
+                "restart-interval",
+                n(self.restart_interval),
+                None,
+            ),
+            o(
+                "--cpu-time-limit",
+                "cpu-time-limit",
+                n(self.cpu_time_limit),
+                None,
+            ),
+            o(
+                "--shutdown-timeout",
+                "shutdown-timeout",
+                n(self.shutdown_timeout),
+                Some(5),
+            ),
+            o(
+                "--send-buffer-size",
+                "send-buffer-size",
+                n(self.send_buffer_size),
+                None,
+            ),
+            o(
+                "--receive-buffer-size",
+                "receive-buffer-size",
+                n(self.receive_buffer_size),
+                None,
+            ),
+            o(
+                "--header-buffer-size",
+                "header-buffer-size",
+                n(self.header_buffer_size),
+                None,
+            ),
+            o(
+                "--response-buffer-size",
+                "response-buffer-size",
+                n(self.response_buffer_size),
+                None,
+            ),
+            o(
+                "--response-socket-timeout",
+                "response-socket-timeout",
+                n(self.response_socket_timeout),
+                None,
+            ),
+        ]
+    }
+
     /// The daemon options given on the command line, by their option names.
     pub fn given(&self) -> Vec<&'static str> {
-        let options: [(&'static str, bool); 19] = [
-            ("--maximum-requests", self.maximum_requests.is_some()),
-            ("--startup-timeout", self.startup_timeout.is_some()),
-            ("--shutdown-timeout", self.shutdown_timeout.is_some()),
-            ("--graceful-timeout", self.graceful_timeout.is_some()),
-            ("--eviction-timeout", self.eviction_timeout.is_some()),
-            ("--deadlock-timeout", self.deadlock_timeout.is_some()),
-            ("--inactivity-timeout", self.inactivity_timeout.is_some()),
-            ("--request-timeout", self.request_timeout.is_some()),
-            ("--interrupt-timeout", self.interrupt_timeout.is_some()),
-            ("--connect-timeout", self.connect_timeout.is_some()),
-            ("--queue-timeout", self.queue_timeout.is_some()),
-            ("--restart-interval", self.restart_interval.is_some()),
-            ("--cpu-time-limit", self.cpu_time_limit.is_some()),
-            ("--daemon-backlog", self.daemon_backlog.is_some()),
-            ("--send-buffer-size", self.send_buffer_size.is_some()),
-            ("--receive-buffer-size", self.receive_buffer_size.is_some()),
-            ("--header-buffer-size", self.header_buffer_size.is_some()),
-            (
-                "--response-buffer-size",
-                self.response_buffer_size.is_some(),
-            ),
-            (
-                "--response-socket-timeout",
-                self.response_socket_timeout.is_some(),
-            ),
-        ];
-        options
+        self.options()
             .into_iter()
-            .filter(|(_, given)| *given)
-            .map(|(name, _)| name)
+            .filter(|o| o.given.is_some())
+            .map(|o| o.flag)
             .collect()
     }
 }

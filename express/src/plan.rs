@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 
-use crate::cli::{ApplicationType, DaemonArgs, LogLevel, MapHead, Mpm, ServerArgs};
+use crate::cli::{ApplicationType, LogLevel, MapHead, Mpm, ServerArgs};
 use crate::host::Host;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,6 +36,37 @@ pub struct RunAs {
     pub gid: u32,
     /// Picked by rwsgi-express (no --user given): said so at start-up.
     pub defaulted: bool,
+}
+
+/// The daemon process group that runs the application (daemon mode, the default).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DaemonGroup {
+    /// `--process-group`, else `HOST:PORT`.
+    pub name: String,
+    /// What `ps` shows for the daemon processes.
+    pub display_name: String,
+    /// The `WSGIDaemonProcess` options after the name, in order.
+    pub options: Vec<(String, String)>,
+    /// Connections Apache's front end serves at once (`--max-clients`).
+    pub max_clients: u32,
+}
+
+impl DaemonGroup {
+    /// Apache's children in daemon mode, sized for connections as mod_wsgi-express sizes
+    /// them: (processes, threads per process). Prefork has one thread per process; the
+    /// threaded MPMs have 10 threads per process up to 20 connections, else about 20.
+    pub fn front_end(&self, mpm: Mpm) -> (u32, u32) {
+        let clients = self.max_clients;
+        if mpm == Mpm::Prefork {
+            return (clients, 1);
+        }
+        let threads = if clients > 20 {
+            clients / (clients / 20 + 1)
+        } else {
+            10
+        };
+        (clients.div_ceil(threads), threads)
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -98,6 +129,9 @@ pub struct Plan {
     pub chunked_request: bool,
     pub processes: u32,
     pub threads: u32,
+    /// `None`: the application runs embedded in Apache's children (`--embedded-mode`), or
+    /// there is no application.
+    pub daemon: Option<DaemonGroup>,
     pub mpm: Mpm,
     pub host: Option<String>,
     pub port: u16,
@@ -389,21 +423,140 @@ fn resolve_https(args: &ServerArgs, host: &Host) -> Result<Option<Https>> {
     }))
 }
 
-fn daemon_notices(daemon: &DaemonArgs, max_clients: Option<u32>) -> Vec<String> {
-    let mut ignored = daemon.given();
-    ignored.retain(|o| *o != "--socket-timeout");
-    if max_clients.is_some() {
-        ignored.push("--max-clients");
+/// Options that configure daemon processes, given where none run.
+fn unused_daemon_options(args: &ServerArgs, why: &str) -> Option<String> {
+    let mut unused = args.daemon.given();
+    // Also Apache's `Timeout`, which applies in every mode.
+    unused.retain(|o| *o != "--socket-timeout");
+    if args.max_clients.is_some() {
+        unused.push("--max-clients");
     }
-    if ignored.is_empty() {
-        return Vec::new();
+    if args.process_group.is_some() {
+        unused.push("--process-group");
     }
-    vec![format!(
-        "{} configure daemon processes, which this version of rwsgi does not have yet; the \
-         application runs embedded in --processes × --threads Apache workers, so they have no \
-         effect",
-        ignored.join(", ")
-    )]
+    (!unused.is_empty()).then(|| {
+        format!(
+            "{} configure daemon processes; {why}, so they have no effect",
+            unused.join(", ")
+        )
+    })
+}
+
+/// A daemon group name is one word of httpd.conf, and the module's own rules apply.
+fn check_group_name(what: &str, name: &str) -> Result<()> {
+    if name.starts_with("%{")
+        || name
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "\"'\\".contains(c))
+    {
+        bail!("{what}: {name:?} cannot name a daemon process group (no spaces, quotes or %{{…}})");
+    }
+    rwsgi_core::daemon_options::parse(&[name.to_owned()])
+        .map(|_| ())
+        .map_err(|e| anyhow::anyhow!("{what}: {e}"))
+}
+
+/// The daemon process group: the `WSGIDaemonProcess` line as mod_wsgi-express writes it,
+/// checked by the module's own parser, plus notes on options the module does not act on.
+fn resolve_daemon(
+    args: &ServerArgs,
+    host: &Host,
+    working_directory: &Path,
+    python_path: &[PathBuf],
+    locale: &str,
+) -> Result<(DaemonGroup, Vec<String>)> {
+    let listen_host = args.host.as_deref().unwrap_or("localhost");
+    let (name, display_name) = match &args.process_group {
+        Some(g) => {
+            check_group_name("--process-group", g)?;
+            (g.clone(), format!("(rwsgi:{g})"))
+        }
+        None => {
+            let name = format!("{listen_host}:{}", args.port);
+            check_group_name("--host", &name)?;
+            let title = format!("(rwsgi:{name}:{})", host.uid);
+            (name, title)
+        }
+    };
+    let path = |p: &Path| p.to_string_lossy().into_owned();
+    let mut options: Vec<(String, String)> = vec![
+        ("display-name".into(), display_name.clone()),
+        // The daemon works here, and it is first on sys.path.
+        ("home".into(), path(working_directory)),
+    ];
+    // `processes=` also makes wsgi.multiprocess True, which one process is not.
+    if args.processes > 1 {
+        options.push(("processes".into(), args.processes.to_string()));
+    }
+    options.push(("threads".into(), args.threads.to_string()));
+    let rest: Vec<String> = python_path
+        .iter()
+        .filter(|p| p.as_path() != working_directory)
+        .map(|p| path(p))
+        .collect();
+    if !rest.is_empty() {
+        options.push(("python-path".into(), rest.join(":")));
+    }
+    options.push(("lang".into(), locale.to_owned()));
+    options.push(("locale".into(), locale.to_owned()));
+    let daemon_options = args.daemon.options();
+    for o in &daemon_options {
+        if let Some(value) = o.given.or(o.default) {
+            options.push((o.key.to_owned(), value.to_string()));
+        }
+    }
+
+    let words = |opts: &[(String, String)]| {
+        std::iter::once(name.clone())
+            .chain(opts.iter().map(|(k, v)| format!("{k}={v}")))
+            .collect::<Vec<_>>()
+    };
+    for (i, (key, value)) in options.iter().enumerate() {
+        if let Err(e) = rwsgi_core::daemon_options::parse(&words(&options[i..=i])) {
+            let flag = daemon_options.iter().find(|o| o.key == key).map_or_else(
+                || format!("{key}={value}"),
+                |o| format!("{} {value}", o.flag),
+            );
+            bail!("{flag}: {e}");
+        }
+    }
+    let parsed =
+        rwsgi_core::daemon_options::parse(&words(&options)).map_err(|e| anyhow::anyhow!(e))?;
+    // Given options the module accepts but does not act on yet: said now, not only as
+    // RW0217 in the error log.
+    let inert: Vec<&str> = parsed
+        .without_effect()
+        .into_iter()
+        .filter_map(|key| {
+            daemon_options
+                .iter()
+                .find(|o| o.key == key && o.given.is_some())
+                .map(|o| o.flag)
+        })
+        .collect();
+    let mut notices = Vec::new();
+    if !inert.is_empty() {
+        notices.push(format!(
+            "{} accepted, but this version of rwsgi does not act on {} yet (RW0217, see \
+             docs/daemon.md)",
+            inert.join(", "),
+            if inert.len() == 1 { "it" } else { "them" }
+        ));
+    }
+    let workers = args.processes * args.threads;
+    let max_clients = match args.max_clients {
+        Some(m) => m.max(workers),
+        None => 10 + 10.max(workers * 3 / 2),
+    };
+    Ok((
+        DaemonGroup {
+            name,
+            display_name,
+            options,
+            max_clients,
+        },
+        notices,
+    ))
 }
 
 /// A mod_reqtimeout stage: `T-MAX,MinRate=R`, or a fixed `T` when MAX does not exceed it
@@ -553,7 +706,8 @@ pub fn resolve(args: &ServerArgs, host: &Host, accounts: &dyn Accounts) -> Resul
         None => host.virtual_env.clone(),
     };
 
-    if args.server_mpm == Mpm::Prefork && args.threads != 1 {
+    let daemon_mode = !args.embedded_mode && app != App::Static;
+    if args.server_mpm == Mpm::Prefork && args.threads != 1 && !daemon_mode {
         bail!(
             "the prefork MPM runs one thread per process: add --threads 1, or use \
              --server-mpm event"
@@ -652,18 +806,27 @@ pub fn resolve(args: &ServerArgs, host: &Host, accounts: &dyn Accounts) -> Resul
         )
     );
 
-    let mut notices = daemon_notices(&args.daemon, args.max_clients);
+    let locale = args.locale.clone().unwrap_or_else(default_locale);
+    one_line("--locale", &locale)?;
+    let mut notices = Vec::new();
+    let daemon = if daemon_mode {
+        let (group, inert) = resolve_daemon(args, host, &working_directory, &python_path, &locale)?;
+        notices.extend(inert);
+        Some(group)
+    } else {
+        let why = if app == App::Static {
+            "static files run no application"
+        } else {
+            "--embedded-mode runs the application in Apache's children"
+        };
+        notices.extend(unused_daemon_options(args, why));
+        None
+    };
     if run_as.as_ref().is_some_and(|r| r.defaulted) {
         let r = run_as.as_ref().unwrap();
         notices.push(format!(
             "running as root: Apache's children run as {}:{} (choose with --user/--group)",
             r.user, r.group
-        ));
-    }
-    if let Some(g) = &args.process_group {
-        notices.push(format!(
-            "--process-group {g} names a daemon process group; the application runs \
-             embedded, so it has no effect"
         ));
     }
     if !args.trust_proxy.is_empty() && args.trust_proxy_header.is_empty() {
@@ -690,6 +853,7 @@ pub fn resolve(args: &ServerArgs, host: &Host, accounts: &dyn Accounts) -> Resul
         chunked_request: args.chunked_request,
         processes: args.processes,
         threads: args.threads,
+        daemon,
         mpm: args.server_mpm,
         host: args.host.clone(),
         port: args.port,
@@ -747,7 +911,7 @@ pub fn resolve(args: &ServerArgs, host: &Host, accounts: &dyn Accounts) -> Resul
         },
         error_log_format: args.error_log_format.clone(),
         server_status: args.server_status,
-        locale: args.locale.clone().unwrap_or_else(default_locale),
+        locale,
         notices,
     })
 }

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::cli::{LogLevel, MapHead};
+use crate::cli::{LogLevel, MapHead, Mpm};
 use crate::plan::{App, Plan};
 
 /// A double-quoted Apache argument. Apache's parser unescapes only `\"` inside quotes, so
@@ -62,6 +62,83 @@ fn listen(host: Option<&str>, port: u16) -> String {
         None => port.to_string(),
         Some(h) if h.contains(':') => format!("[{h}]:{port}"),
         Some(h) => format!("{h}:{port}"),
+    }
+}
+
+/// A `key=value` word of `WSGIDaemonProcess`: quoted whole when needed, since quotes count
+/// only at the start of a word.
+fn option(key: &str, value: &str) -> String {
+    let word = format!("{key}={value}");
+    if value.is_empty() || value.contains(|c: char| c.is_whitespace() || c == '"' || c == '\'') {
+        q(word)
+    } else {
+        word
+    }
+}
+
+/// The MPM's processes and threads.
+fn mpm_sizing(c: &mut String, plan: &Plan) {
+    let prefork = plan.mpm == Mpm::Prefork;
+    // Twice the process slots everywhere: during a graceful restart the old processes finish
+    // their requests while the new ones already serve.
+    match &plan.daemon {
+        Some(d) => {
+            // Apache's children only pass requests on to the daemons, so they are sized for
+            // connections, as mod_wsgi-express sizes them, and may come and go.
+            let (servers, threads) = d.front_end(plan.mpm);
+            let _ = writeln!(
+                c,
+                "# Daemon mode: {} daemon process(es) × {} thread(s) run the application (see \
+                 WSGIDaemonProcess);\n# Apache's children pass on up to {} connections.",
+                plan.processes,
+                plan.threads,
+                servers * threads
+            );
+            if prefork {
+                let _ = writeln!(
+                    c,
+                    "ServerLimit {}\nStartServers {}\nMinSpareServers {}\nMaxSpareServers {}\n\
+                     MaxRequestWorkers {servers}",
+                    2 * servers,
+                    (servers / 20).max(1),
+                    (servers / 20).max(1),
+                    (servers / 10).max(1),
+                );
+            } else {
+                let _ = writeln!(
+                    c,
+                    "ServerLimit {}\nStartServers {}\nThreadLimit {threads}\nThreadsPerChild \
+                     {threads}\nMaxRequestWorkers {}\nMinSpareThreads {}\nMaxSpareThreads {}",
+                    2 * servers,
+                    (servers / 5).max(1),
+                    servers * threads,
+                    (servers / 5 * threads).max(threads),
+                    (servers * 3 / 5 * threads).max(threads),
+                );
+            }
+        }
+        None => {
+            // The application runs in the MPM's workers (embedded mode): size them exactly
+            // and never let Apache retire idle ones, which would throw away the loaded
+            // application.
+            let (p, t) = (plan.processes, plan.threads);
+            let _ = writeln!(c, "# {p} process(es) × {t} thread(s) run the application.");
+            let _ = writeln!(c, "ServerLimit {}\nStartServers {p}", 2 * p);
+            if prefork {
+                let _ = writeln!(
+                    c,
+                    "MinSpareServers {p}\nMaxSpareServers {p}\nMaxRequestWorkers {p}"
+                );
+            } else {
+                let _ = writeln!(
+                    c,
+                    "ThreadLimit {t}\nThreadsPerChild {t}\nMaxRequestWorkers {}\n\
+                     MinSpareThreads {t}\nMaxSpareThreads {}",
+                    p * t,
+                    p * t
+                );
+            }
+        }
     }
 }
 
@@ -168,29 +245,7 @@ pub fn httpd_conf(plan: &Plan) -> String {
     let _ = writeln!(c, "LimitRequestBody {}", plan.limit_request_body);
     let _ = writeln!(c, "RequestReadTimeout {}\n", plan.request_read_timeout);
 
-    // The application runs in the MPM's workers (embedded mode): size them exactly and never
-    // let Apache retire idle ones, which would throw away the loaded application. Twice the
-    // process slots: during a graceful restart the old processes finish their requests while
-    // the new ones already serve.
-    let (p, t) = (plan.processes, plan.threads);
-    let _ = writeln!(c, "# {p} process(es) × {t} thread(s) run the application.");
-    let _ = writeln!(c, "ServerLimit {}\nStartServers {p}", 2 * p);
-    match plan.mpm {
-        crate::cli::Mpm::Prefork => {
-            let _ = writeln!(
-                c,
-                "MinSpareServers {p}\nMaxSpareServers {p}\nMaxRequestWorkers {p}"
-            );
-        }
-        _ => {
-            let _ = writeln!(
-                c,
-                "ThreadLimit {t}\nThreadsPerChild {t}\nMaxRequestWorkers {}\nMinSpareThreads {t}\nMaxSpareThreads {}",
-                p * t,
-                p * t
-            );
-        }
-    }
+    mpm_sizing(&mut c, plan);
     c.push_str("MaxConnectionsPerChild 0\n\n");
 
     let _ = writeln!(c, "ErrorLog {}", qp(&plan.logs.error_log()));
@@ -208,7 +263,8 @@ pub fn httpd_conf(plan: &Plan) -> String {
     if let Some(home) = &plan.python_home {
         let _ = writeln!(c, "WSGIPythonHome {}", qp(home));
     }
-    if !plan.python_path.is_empty() {
+    // Daemon mode: sys.path comes from home= and python-path= of the group.
+    if !plan.python_path.is_empty() && plan.daemon.is_none() {
         let joined: Vec<_> = plan
             .python_path
             .iter()
@@ -219,7 +275,25 @@ pub fn httpd_conf(plan: &Plan) -> String {
     for w in &plan.python_warnings {
         let _ = writeln!(c, "WSGIPythonWarnings {}", q(w));
     }
-    c.push_str("WSGIRestrictEmbedded Off\nWSGIPassAuthorization On\n");
+    match &plan.daemon {
+        Some(d) => {
+            // No Python in Apache's children. The sockets live in the server root, not in
+            // Apache's system run directory.
+            c.push_str("WSGIRestrictEmbedded On\n");
+            let _ = writeln!(c, "WSGISocketPrefix {}", qp(&plan.server_root.join("wsgi")));
+            let _ = write!(c, "WSGIDaemonProcess {}", d.name);
+            for (key, value) in &d.options {
+                let _ = write!(c, " \\\n    {}", option(key, value));
+            }
+            let _ = writeln!(
+                c,
+                "\nWSGIProcessGroup {}\nWSGIApplicationGroup %{{GLOBAL}}",
+                d.name
+            );
+        }
+        None => c.push_str("WSGIRestrictEmbedded Off\n"),
+    }
+    c.push_str("WSGIPassAuthorization On\n");
     let _ = writeln!(
         c,
         "WSGIMapHEADToGET {}",
@@ -287,17 +361,34 @@ pub fn httpd_conf(plan: &Plan) -> String {
     }
     c.push_str("</Directory>\n");
     if plan.app != App::Static {
-        let _ = writeln!(
-            c,
-            "WSGIHandlerScript wsgi-handler {}",
-            qp(&plan.handler_path())
-        );
-        // Loaded at start-up, so a broken application shows in the log at once.
-        let _ = writeln!(
-            c,
-            "WSGIImportScript {} process-group=%{{GLOBAL}} application-group=%{{GLOBAL}}",
-            qp(&plan.handler_path())
-        );
+        let handler = qp(&plan.handler_path());
+        match &plan.daemon {
+            Some(d) => {
+                let _ = writeln!(
+                    c,
+                    "WSGIHandlerScript wsgi-handler {handler} process-group={} \
+                     application-group=%{{GLOBAL}}",
+                    d.name
+                );
+                // Loaded when each daemon process starts, so a broken application shows in
+                // the log at once.
+                let _ = writeln!(
+                    c,
+                    "WSGIImportScript {handler} process-group={} application-group=%{{GLOBAL}}",
+                    d.name
+                );
+            }
+            None => {
+                let _ = writeln!(c, "WSGIHandlerScript wsgi-handler {handler}");
+                // Loaded when each child starts, so a broken application shows in the log
+                // at once.
+                let _ = writeln!(
+                    c,
+                    "WSGIImportScript {handler} process-group=%{{GLOBAL}} \
+                     application-group=%{{GLOBAL}}"
+                );
+            }
+        }
     }
 
     if plan.server_status {

@@ -136,17 +136,7 @@ pub fn summary(plan: &Plan) -> String {
     if let Some(h) = plan.https.as_ref().filter(|h| !h.only) {
         line("https", format!("port {}", h.port));
     }
-    line(
-        "mode",
-        format!(
-            "embedded, {} process{} × {} thread{} ({} MPM)",
-            plan.processes,
-            if plan.processes == 1 { "" } else { "es" },
-            plan.threads,
-            if plan.threads == 1 { "" } else { "s" },
-            plan.mpm.name()
-        ),
-    );
+    line("mode", mode(plan));
     if let Some(r) = &plan.run_as {
         line("user", format!("{}:{}", r.user, r.group));
     }
@@ -172,6 +162,32 @@ pub fn summary(plan: &Plan) -> String {
         );
     }
     s
+}
+
+/// Where the application runs, for the summary.
+pub fn mode(plan: &Plan) -> String {
+    let capacity = format!(
+        "{} process{} × {} thread{}",
+        plan.processes,
+        if plan.processes == 1 { "" } else { "es" },
+        plan.threads,
+        if plan.threads == 1 { "" } else { "s" },
+    );
+    let mpm = plan.mpm.name();
+    match (&plan.daemon, &plan.app) {
+        (Some(d), _) => {
+            let (servers, threads) = d.front_end(plan.mpm);
+            format!(
+                "daemon, {capacity} in {} (group {}); Apache's {mpm} MPM relays up to {} \
+                 connections",
+                d.display_name,
+                d.name,
+                servers * threads
+            )
+        }
+        (None, crate::plan::App::Static) => format!("static files only ({mpm} MPM)"),
+        (None, _) => format!("embedded, {capacity} ({mpm} MPM)"),
+    }
 }
 
 /// Runs Apache in the foreground until it stops; returns the exit code for rwsgi-express.

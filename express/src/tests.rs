@@ -169,8 +169,34 @@ fn application_options() {
 fn capacity_event_and_prefork() {
     let f = Fixture::new();
     let event = f.conf(&["wsgi.py", "--processes", "4", "--threads", "8"]);
+    // In daemon mode the daemons run the threads: prefork's children only relay.
     let prefork = f.conf(&[
         "wsgi.py",
+        "--processes",
+        "3",
+        "--threads",
+        "4",
+        "--server-mpm",
+        "prefork",
+    ]);
+    insta::assert_snapshot!("capacity_event", event);
+    insta::assert_snapshot!("capacity_prefork", prefork);
+}
+
+#[test]
+fn capacity_embedded_event_and_prefork() {
+    let f = Fixture::new();
+    let event = f.conf(&[
+        "wsgi.py",
+        "--embedded-mode",
+        "--processes",
+        "4",
+        "--threads",
+        "8",
+    ]);
+    let prefork = f.conf(&[
+        "wsgi.py",
+        "--embedded-mode",
         "--processes",
         "3",
         "--threads",
@@ -178,8 +204,45 @@ fn capacity_event_and_prefork() {
         "--server-mpm",
         "prefork",
     ]);
-    insta::assert_snapshot!("capacity_event", event);
-    insta::assert_snapshot!("capacity_prefork", prefork);
+    insta::assert_snapshot!("capacity_embedded_event", event);
+    insta::assert_snapshot!("capacity_embedded_prefork", prefork);
+    for conf in [&event, &prefork] {
+        assert!(conf.contains("WSGIRestrictEmbedded Off"), "{conf}");
+        assert!(!conf.contains("WSGIDaemonProcess"), "{conf}");
+        assert!(!conf.contains("WSGIProcessGroup"), "{conf}");
+        assert!(
+            conf.contains("WSGIImportScript \"/tmp/rwsgi-express-localhost:8000:1000/handler.wsgi\" process-group=%{GLOBAL}"),
+            "{conf}"
+        );
+    }
+}
+
+/// mod_wsgi-express's front-end sizing: 10 + max(10, 1.5 × processes × threads)
+/// connections, never fewer than processes × threads.
+#[test]
+fn max_clients_sizes_the_front_end() {
+    let f = Fixture::new();
+    let clients = |args: &[&str]| {
+        let mut all = vec!["wsgi.py"];
+        all.extend_from_slice(args);
+        f.plan(&all).daemon.unwrap().max_clients
+    };
+    assert_eq!(clients(&[]), 20);
+    assert_eq!(clients(&["--processes", "4", "--threads", "8"]), 58);
+    assert_eq!(clients(&["--max-clients", "150"]), 150);
+    assert_eq!(
+        clients(&["--max-clients", "5", "--processes", "2", "--threads", "10"]),
+        20
+    );
+    let conf = f.conf(&["wsgi.py", "--max-clients", "150"]);
+    // 150 connections: 9 children of 18 threads (162), and twice the slots for restarts.
+    for line in [
+        "ThreadsPerChild 18\n",
+        "MaxRequestWorkers 162\n",
+        "ServerLimit 18\n",
+    ] {
+        assert!(conf.contains(line), "{line:?} in:\n{conf}");
+    }
 }
 
 #[test]
@@ -297,10 +360,137 @@ fn apachectl_script() {
 }
 
 #[test]
-fn daemon_options_are_accepted_and_reported() {
+fn daemon_options_become_options_of_the_group() {
     let f = Fixture::new();
     let plan = f.plan(&[
         "wsgi.py",
+        "--maximum-requests",
+        "1000",
+        "--restart-interval",
+        "3600",
+        "--inactivity-timeout",
+        "300",
+        "--cpu-time-limit",
+        "100",
+        "--daemon-backlog",
+        "50",
+        "--queue-timeout",
+        "10",
+        "--connect-timeout",
+        "5",
+        "--graceful-timeout",
+        "20",
+        "--shutdown-timeout",
+        "3",
+        "--socket-timeout",
+        "30",
+        "--max-clients",
+        "20",
+        "--process-group",
+        "shop",
+    ]);
+    assert_eq!(plan.timeout, 30);
+    assert_eq!(plan.notices, Vec::<String>::new());
+    let daemon = plan.daemon.unwrap();
+    assert_eq!(daemon.name, "shop");
+    assert_eq!(daemon.display_name, "(rwsgi:shop)");
+    let options: Vec<String> = daemon
+        .options
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    for o in [
+        "maximum-requests=1000",
+        "restart-interval=3600",
+        "inactivity-timeout=300",
+        "cpu-time-limit=100",
+        "listen-backlog=50",
+        "queue-timeout=10",
+        "connect-timeout=5",
+        "graceful-timeout=20",
+        "shutdown-timeout=3",
+        "socket-timeout=30",
+        "request-timeout=60",
+        "threads=5",
+    ] {
+        assert!(options.contains(&o.to_owned()), "{o} in {options:?}");
+    }
+    // One process: no processes=, which would make wsgi.multiprocess True.
+    assert!(!options.iter().any(|o| o.starts_with("processes=")));
+    let conf = f.conf(&["wsgi.py", "--process-group", "shop"]);
+    assert!(conf.contains("WSGIProcessGroup shop\n"), "{conf}");
+    assert!(
+        conf.contains("wsgi-handler \"/tmp/rwsgi-express-localhost:8000:1000/handler.wsgi\" process-group=shop application-group=%{GLOBAL}"),
+        "{conf}"
+    );
+}
+
+/// Options the module accepts without acting on them are written only when given (so the
+/// default configuration makes the module log no RW0217), and then named at start-up.
+#[test]
+fn options_the_module_does_not_act_on_are_written_only_when_given() {
+    let f = Fixture::new();
+    let default = f.plan(&["wsgi.py"]);
+    assert_eq!(default.notices, Vec::<String>::new());
+    let keys: Vec<&str> = default
+        .daemon
+        .as_ref()
+        .unwrap()
+        .options
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .collect();
+    for key in [
+        "startup-timeout",
+        "deadlock-timeout",
+        "eviction-timeout",
+        "interrupt-timeout",
+        "header-buffer-size",
+        "response-buffer-size",
+        "send-buffer-size",
+        "receive-buffer-size",
+        "response-socket-timeout",
+    ] {
+        assert!(!keys.contains(&key), "{key} written by default: {keys:?}");
+    }
+    let given = f.plan(&[
+        "wsgi.py",
+        "--startup-timeout",
+        "15",
+        "--deadlock-timeout",
+        "60",
+        "--header-buffer-size",
+        "65536",
+    ]);
+    let options = &given.daemon.as_ref().unwrap().options;
+    for (k, v) in [
+        ("startup-timeout", "15"),
+        ("deadlock-timeout", "60"),
+        ("header-buffer-size", "65536"),
+    ] {
+        assert!(
+            options.contains(&(k.to_owned(), v.to_owned())),
+            "{k}={v} in {options:?}"
+        );
+    }
+    assert_eq!(given.notices.len(), 1, "{:?}", given.notices);
+    let notice = &given.notices[0];
+    for flag in [
+        "--startup-timeout",
+        "--deadlock-timeout",
+        "--header-buffer-size",
+        "accepted, but this version of rwsgi does not act on them yet",
+    ] {
+        assert!(notice.contains(flag), "{flag} in {notice}");
+    }
+}
+
+#[test]
+fn embedded_mode_reports_daemon_options_as_unused() {
+    let f = Fixture::new();
+    let plan = f.plan(&[
+        "wsgi.py",
+        "--embedded-mode",
         "--request-timeout",
         "60",
         "--maximum-requests",
@@ -309,13 +499,74 @@ fn daemon_options_are_accepted_and_reported() {
         "20",
         "--socket-timeout",
         "30",
+        "--process-group",
+        "shop",
     ]);
+    assert_eq!(plan.daemon, None);
     assert_eq!(plan.timeout, 30);
     let notice = plan.notices.join("\n");
-    for o in ["--request-timeout", "--maximum-requests", "--max-clients"] {
+    for o in [
+        "--request-timeout",
+        "--maximum-requests",
+        "--max-clients",
+        "--process-group",
+        "--embedded-mode runs the application in Apache's children",
+    ] {
         assert!(notice.contains(o), "{notice}");
     }
     assert!(!notice.contains("--socket-timeout"), "{notice}");
+}
+
+#[test]
+fn the_daemon_line_has_the_application_paths_and_locale() {
+    let f = Fixture::new();
+    let plan = f.plan(&[
+        "wsgi.py",
+        "--python-path",
+        "lib",
+        "--locale",
+        "en_US.UTF-8",
+        "--processes",
+        "2",
+    ]);
+    let daemon = plan.daemon.as_ref().unwrap();
+    let value = |key: &str| {
+        daemon
+            .options
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(
+        value("display-name").as_deref(),
+        Some("(rwsgi:localhost:8000:1000)")
+    );
+    assert_eq!(value("home"), Some(f.path().display().to_string()));
+    assert_eq!(
+        value("python-path"),
+        Some(f.path().join("lib").display().to_string())
+    );
+    assert_eq!(value("processes").as_deref(), Some("2"));
+    assert_eq!(value("lang").as_deref(), Some("en_US.UTF-8"));
+    assert_eq!(value("locale").as_deref(), Some("en_US.UTF-8"));
+    let conf = render::httpd_conf(&plan);
+    // sys.path comes from the group: no WSGIPythonPath for Apache's children.
+    assert!(!conf.contains("WSGIPythonPath"), "{conf}");
+    assert!(
+        conf.contains("WSGISocketPrefix \"/tmp/rwsgi-express-localhost:8000:1000/wsgi\""),
+        "{conf}"
+    );
+    assert!(conf.contains("WSGIRestrictEmbedded On"), "{conf}");
+    let summary = crate::run::summary(&plan);
+    assert!(
+        summary.contains("daemon, 2 processes × 5 threads in (rwsgi:localhost:8000:1000)"),
+        "{summary}"
+    );
+    let spaced = f.dir.path().join("my app");
+    std::fs::create_dir(&spaced).unwrap();
+    let spaced = f.plan(&["wsgi.py", "--working-directory", "my app"]);
+    let conf = render::httpd_conf(&spaced);
+    assert!(conf.contains("    \"home="), "{conf}");
 }
 
 #[test]
@@ -336,7 +587,31 @@ fn refusals_name_the_problem() {
             &["wsgi.py", "--mount-point", "app"],
             "must start with /",
         ),
-        (1000, &["wsgi.py", "--server-mpm", "prefork"], "--threads 1"),
+        (
+            1000,
+            &["wsgi.py", "--server-mpm", "prefork", "--embedded-mode"],
+            "--threads 1",
+        ),
+        (
+            1000,
+            &["wsgi.py", "--process-group", "my group"],
+            "cannot name a daemon process group",
+        ),
+        (
+            1000,
+            &["wsgi.py", "--process-group", "a/b"],
+            "is not a valid group name",
+        ),
+        (
+            1000,
+            &["wsgi.py", "--header-buffer-size", "100"],
+            "--header-buffer-size 100: WSGIDaemonProcess localhost:8000: header-buffer-size=100: expected 8192",
+        ),
+        (
+            1000,
+            &["wsgi.py", "--daemon-backlog", "0"],
+            "--daemon-backlog 0: WSGIDaemonProcess localhost:8000: listen-backlog=0",
+        ),
         (
             1000,
             &["wsgi.py", "--user", "nobody"],

@@ -14,6 +14,7 @@ const EXE: &str = env!("CARGO_BIN_EXE_rwsgi-express");
 
 /// Reports what the tests look at, as `key=value` lines.
 const APP: &str = r#"import os
+import mod_wsgi
 VERSION = 'one'
 
 def application(environ, start_response):
@@ -24,6 +25,7 @@ def application(environ, start_response):
         ('url_scheme', environ['wsgi.url_scheme']),
         ('uid', os.getuid()),
         ('pid', os.getpid()),
+        ('process_group', mod_wsgi.process_group),
         ('cwd', os.getcwd()),
         ('MODE', environ.get('MODE', '')),
         ('REMOTE_ADDR', environ['REMOTE_ADDR']),
@@ -232,22 +234,47 @@ fn field<'a>(body: &'a str, key: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no {key} in {body:?}"))
 }
 
-/// Apache's parent and the processes it forked (from /proc).
-fn process_tree(parent: i32) -> Vec<i32> {
-    let mut pids = vec![parent];
+/// The parent process id of `pid` (from /proc).
+fn parent_of(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // pid (comm) state ppid …: comm may hold spaces, so split after the last ')'.
+    stat.rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+        .and_then(|p| p.parse::<i32>().ok())
+}
+
+/// The command line `ps` shows for `pid`, arguments joined by spaces.
+fn cmdline(pid: i32) -> String {
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    String::from_utf8_lossy(&raw)
+        .split('\0')
+        .filter(|a| !a.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The processes `parent` forked (from /proc).
+fn children(parent: i32) -> Vec<i32> {
+    let mut pids = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
             continue;
         };
-        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-        // pid (comm) state ppid …: comm may hold spaces, so split after the last ')'.
-        let ppid = stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
-            .and_then(|p| p.parse::<i32>().ok());
-        if ppid == Some(parent) {
+        if parent_of(pid) == Some(parent) {
             pids.push(pid);
         }
+    }
+    pids
+}
+
+/// Apache's parent and every process below it: its children, the daemon supervisor and
+/// the daemon processes.
+fn process_tree(parent: i32) -> Vec<i32> {
+    let mut pids = vec![parent];
+    let mut i = 0;
+    while i < pids.len() {
+        pids.extend(children(pids[i]));
+        i += 1;
     }
     pids
 }
@@ -297,12 +324,15 @@ fn script_is_served_and_sigterm_stops_everything() {
     let summary = std::fs::read_to_string(&express.out).unwrap();
     assert!(summary.contains(&express.url("/")), "{summary}");
     assert!(
-        summary.contains("embedded, 2 processes × 3 threads"),
+        summary.contains("daemon, 2 processes × 3 threads"),
         "{summary}"
     );
 
     let tree = process_tree(express.apache_pid());
-    assert!(tree.len() >= 3, "parent and 2 children expected: {tree:?}");
+    // The parent, a child, the supervisor and the 2 daemons.
+    assert!(tree.len() >= 5, "Apache and 2 daemons expected: {tree:?}");
+    let daemon: i32 = field(&body, "pid").parse().unwrap();
+    assert!(tree.contains(&daemon), "{daemon} not in {tree:?}");
     let status = express.stop();
     assert!(
         status.success(),
@@ -467,6 +497,160 @@ fn access_log_records_requests() {
     }
 }
 
+/// The express user's uid, which mod_wsgi-express puts into the daemon's name.
+fn my_uid() -> u32 {
+    nix::unistd::getuid().as_raw()
+}
+
+/// RW0217 lines name options the module accepts without acting on them; rwsgi-express
+/// writes those only when given. request-timeout is written by default (as
+/// mod_wsgi-express does) and is being implemented in the module.
+fn assert_no_inert_options(express: &Express) {
+    let log = express.error_log();
+    for line in log.lines().filter(|l| l.contains("RW0217")) {
+        let named = line
+            .split_once(": ")
+            .and_then(|(_, rest)| rest.split_once(": "))
+            .and_then(|(_, rest)| rest.split_once(" accepted"))
+            .map(|(names, _)| names)
+            .unwrap_or(line);
+        assert_eq!(named, "request-timeout", "unexpected RW0217:\n{line}");
+    }
+}
+
+#[test]
+fn default_mode_serves_from_daemon_processes() {
+    let app = AppDir::new();
+    let mut express = app.start(&["wsgi.py", "--processes", "2", "--threads", "3"]);
+    let group = format!("127.0.0.1:{}", express.port);
+    let title = format!("(rwsgi:{group}:{})", my_uid());
+    let mut pids = std::collections::BTreeSet::new();
+    for _ in 0..6 {
+        let (status, body) = express.get("/");
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(field(&body, "process_group"), group);
+        assert_eq!(field(&body, "cwd"), app.path().to_str().unwrap());
+        pids.insert(field(&body, "pid").parse::<i32>().unwrap());
+    }
+    // Apache has written its pid file by the time it answers.
+    let apache = express.apache_pid();
+    let children_of_apache = children(apache);
+    for pid in &pids {
+        // Not Apache, not one of its children: a daemon, forked by the supervisor.
+        assert_ne!(*pid, apache);
+        assert!(
+            !children_of_apache.contains(pid),
+            "{pid} is an Apache child"
+        );
+        assert!(
+            cmdline(*pid).starts_with(&title),
+            "pid {pid}: {:?}",
+            cmdline(*pid)
+        );
+        let supervisor = parent_of(*pid).unwrap();
+        assert!(
+            cmdline(supervisor).starts_with("(rwsgi:supervisor:"),
+            "{:?}",
+            cmdline(supervisor)
+        );
+        assert_eq!(parent_of(supervisor), Some(apache));
+    }
+    let daemons: Vec<i32> = process_tree(apache)
+        .into_iter()
+        .filter(|p| cmdline(*p).starts_with(&title))
+        .collect();
+    assert_eq!(daemons.len(), 2, "--processes 2: {daemons:?}");
+    let ps = Command::new("ps")
+        .args(["-o", "args=", "-p", &daemons[0].to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&ps.stdout).starts_with(&title),
+        "{ps:?}"
+    );
+    let summary = std::fs::read_to_string(&express.out).unwrap();
+    assert!(
+        summary.contains(&format!(
+            "daemon, 2 processes × 3 threads in {title} (group {group})"
+        )),
+        "{summary}"
+    );
+    assert_no_inert_options(&express);
+    let tree = process_tree(apache);
+    assert!(express.stop().success());
+    assert_all_gone(&tree);
+}
+
+#[test]
+fn embedded_mode_serves_from_apache_children() {
+    let app = AppDir::new();
+    let express = app.start(&["wsgi.py", "--embedded-mode", "--threads", "2"]);
+    let (status, body) = express.get("/");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(field(&body, "process_group"), "");
+    let pid: i32 = field(&body, "pid").parse().unwrap();
+    let apache = express.apache_pid();
+    assert_eq!(parent_of(pid), Some(apache), "not an Apache child");
+    let tree = process_tree(apache);
+    assert!(
+        !tree.iter().any(|p| cmdline(*p).starts_with("(rwsgi:")),
+        "daemon processes in embedded mode: {:?}",
+        tree.iter().map(|p| cmdline(*p)).collect::<Vec<_>>()
+    );
+    let summary = std::fs::read_to_string(&express.out).unwrap();
+    assert!(
+        summary.contains("embedded, 1 process × 2 threads (event MPM)"),
+        "{summary}"
+    );
+    let conf = std::fs::read_to_string(app.server_root().join("httpd.conf")).unwrap();
+    assert!(conf.contains("WSGIRestrictEmbedded Off"), "{conf}");
+}
+
+/// `--maximum-requests 3`: each daemon serves at most 3 requests, then a new one takes
+/// over; no request fails on the way.
+#[test]
+fn maximum_requests_recycles_daemons_without_failed_requests() {
+    let app = AppDir::new();
+    // One thread per daemon: a daemon counts a request when it has answered it, so with
+    // more threads it may take one more per extra thread before it stops accepting.
+    let express = app.start(&[
+        "wsgi.py",
+        "--maximum-requests",
+        "3",
+        "--processes",
+        "2",
+        "--threads",
+        "1",
+        "--log-level",
+        "info",
+    ]);
+    let results: Vec<(u16, String)> = std::thread::scope(|s| {
+        let clients: Vec<_> = (0..2)
+            .map(|_| s.spawn(|| (0..8).map(|_| express.get("/")).collect::<Vec<_>>()))
+            .collect();
+        clients
+            .into_iter()
+            .flat_map(|c| c.join().unwrap())
+            .collect()
+    });
+    let mut served = std::collections::BTreeMap::<String, u32>::new();
+    for (status, body) in &results {
+        assert_eq!(*status, 200, "{body}\n{}", express.output());
+        *served.entry(field(body, "pid").to_owned()).or_default() += 1;
+    }
+    assert_eq!(results.len(), 16);
+    assert!(
+        served.values().all(|n| *n <= 3),
+        "a daemon served more than 3: {served:?}"
+    );
+    assert!(served.len() >= 6, "16 requests, 3 per daemon: {served:?}");
+    let log = express.error_log();
+    assert!(
+        log.contains("recycles (maximum-requests) after 3 requests"),
+        "{log}"
+    );
+}
+
 fn curl(args: &[&str]) -> String {
     let out = Command::new("curl")
         .args(["-sk", "--max-time", "30"])
@@ -545,7 +729,40 @@ fn as_root_children_run_as_the_given_user() {
     let express = app.start(&["wsgi.py", "--user", "nobody", "--group", "nogroup"]);
     let (_, body) = express.get("/");
     let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+    // The daemon inherits Apache's User/Group: no user= on its line.
     assert_eq!(field(&body, "uid"), nobody.uid.to_string());
+    let pid: i32 = field(&body, "pid").parse().unwrap();
+    assert!(
+        cmdline(pid).starts_with("(rwsgi:127.0.0.1:"),
+        "{}",
+        cmdline(pid)
+    );
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let ids = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .unwrap()
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let uid = nobody.uid.to_string();
+    let gid = nix::unistd::Group::from_name("nogroup")
+        .unwrap()
+        .unwrap()
+        .gid
+        .to_string();
+    assert_eq!(
+        ids("Uid:"),
+        vec![uid.clone(), uid.clone(), uid.clone(), uid]
+    );
+    assert_eq!(
+        ids("Gid:"),
+        vec![gid.clone(), gid.clone(), gid.clone(), gid]
+    );
+    let conf = std::fs::read_to_string(app.server_root().join("httpd.conf")).unwrap();
+    assert!(!conf.contains("user="), "{conf}");
 }
 
 #[test]
@@ -864,6 +1081,70 @@ fn every_option_group_passes_apache_config_test() {
             "60",
             "--max-clients",
             "20",
+        ],
+        vec![
+            "wsgi.py",
+            "--maximum-requests",
+            "100",
+            "--startup-timeout",
+            "15",
+            "--shutdown-timeout",
+            "3",
+            "--graceful-timeout",
+            "10",
+            "--eviction-timeout",
+            "5",
+            "--deadlock-timeout",
+            "60",
+            "--inactivity-timeout",
+            "300",
+            "--request-timeout",
+            "30",
+            "--interrupt-timeout",
+            "10",
+            "--connect-timeout",
+            "5",
+            "--socket-timeout",
+            "30",
+            "--queue-timeout",
+            "20",
+            "--restart-interval",
+            "3600",
+            "--cpu-time-limit",
+            "100",
+            "--daemon-backlog",
+            "50",
+            "--send-buffer-size",
+            "65536",
+            "--receive-buffer-size",
+            "65536",
+            "--header-buffer-size",
+            "65536",
+            "--response-buffer-size",
+            "1048576",
+            "--response-socket-timeout",
+            "30",
+            "--max-clients",
+            "200",
+            "--python-path",
+            "public",
+        ],
+        vec![
+            "wsgi.py",
+            "--server-mpm",
+            "prefork",
+            "--processes",
+            "2",
+            "--threads",
+            "4",
+        ],
+        vec![
+            "wsgi.py",
+            "--embedded-mode",
+            "--server-mpm",
+            "prefork",
+            "--threads",
+            "1",
         ],
     ];
     for (i, group) in groups.iter().enumerate() {

@@ -797,7 +797,8 @@ fn time_out(state: &State, limit: Duration, stuck: Stuck) {
         stuck.ran.as_secs_f64(),
         limit.as_secs()
     );
-    let stack = with_gil(|py| {
+    // A plain attach: this short-lived thread must not keep a persistent thread state.
+    let stack = pyo3::Python::attach(|py| {
         let stack = crate::python::traceback::thread_stack(py, stuck.thread);
         if interrupt.is_some() {
             crate::python::thread_state::interrupt(

@@ -517,3 +517,41 @@ fn apache_graceful_restarts_under_continuous_load_fail_no_request() {
     // Requests were served by both the first and a later generation's daemons.
     assert!(pids.len() >= 3, "{pids:?}");
 }
+
+#[test]
+fn deadlock_timeout_replaces_a_process_whose_gil_is_held() {
+    let apache = Apache::start(
+        Mpm::Event,
+        "WSGIDaemonProcess dl processes=1 threads=2 deadlock-timeout=2\n\
+         WSGIScriptAlias /ctl {root}/apps/daemon_ctl.py process-group=dl\n",
+    );
+    let before = pid_of(&get(&apache.url("/ctl/pid")));
+    let hog = get(&apache.url("/ctl/hog"));
+    assert_eq!(hog.status, 502);
+    let log = apache.wait_for_log("died (exit status 75)");
+    assert!(
+        log.contains(&format!(
+            "RW0219: daemon process {before} of group 'dl': no thread could take Python's GIL"
+        )),
+        "{log}"
+    );
+    assert!(
+        log.contains(&format!("daemon pid {before} of group 'dl' died")),
+        "{log}"
+    );
+    assert_ne!(pid_of(&get(&apache.url("/ctl/pid"))), before);
+}
+
+#[test]
+fn header_buffer_size_limits_a_response_header() {
+    let apache = Apache::start(
+        Mpm::Event,
+        "WSGIDaemonProcess hb processes=1 threads=1 header-buffer-size=8192\n\
+         WSGIScriptAlias /ctl {root}/apps/daemon_ctl.py process-group=hb\n",
+    );
+    assert_eq!(get(&apache.url("/ctl/header?n=8000")).status, 200);
+    assert_eq!(get(&apache.url("/ctl/header?n=9000")).status, 502);
+    apache
+        .assert_log("sent a response header X-Long of 9008 bytes, over header-buffer-size (8192)");
+    assert_eq!(get(&apache.url("/ctl/pid")).status, 200);
+}

@@ -137,20 +137,12 @@ impl DaemonOptions {
         let d = DaemonOptions::new(&self.name);
         [
             ("eviction-timeout", self.eviction_timeout.is_some()),
-            (
-                "deadlock-timeout",
-                self.deadlock_timeout != d.deadlock_timeout,
-            ),
             ("startup-timeout", self.startup_timeout.is_some()),
             (
                 "response-socket-timeout",
                 self.response_socket_timeout.is_some(),
             ),
             ("response-flush-delay", self.response_flush_delay.is_some()),
-            (
-                "header-buffer-size",
-                self.header_buffer_size != d.header_buffer_size,
-            ),
             (
                 "response-buffer-size",
                 self.response_buffer_size != d.response_buffer_size,

@@ -241,6 +241,15 @@ fn relay(io: &mut RequestIo, conn: &UnixStream, group: &Group) -> Relay {
                 status_line,
                 headers,
             } => {
+                let limit = group.options.header_buffer_size as usize;
+                if let Some((n, v)) = headers.iter().find(|(n, v)| n.len() + v.len() + 2 > limit) {
+                    tracing::error!(
+                        "RW0214: daemon pid {pid} of group '{name}' sent a response header {} of {} bytes, over header-buffer-size ({limit}); answering 502",
+                        String::from_utf8_lossy(n),
+                        n.len() + v.len() + 2
+                    );
+                    return Relay::Done(502);
+                }
                 let headers: Vec<(Vec<u8>, Vec<u8>)> = headers
                     .into_iter()
                     .map(|(n, v)| (n.to_vec(), v.to_vec()))

@@ -26,6 +26,8 @@ use rwsgi_core::protocol::{self, Frame, FrameReader, Hello, kind};
 /// Exit status of a daemon that cannot start (unreadable paths, Python start-up): the
 /// supervisor backs off instead of restarting it at once.
 pub const EXIT_CONFIG: i32 = 78;
+/// Exit status after deadlock-timeout: a crash for the supervisor's accounting.
+pub const EXIT_DEADLOCK: i32 = 75;
 
 /// Why the process is winding down.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -286,6 +288,19 @@ pub fn run(server: Server<'_>, generation: &Generation, group: &Group, retire: &
             return EXIT_CONFIG;
         }
     }
+    let gil_seen = Arc::new(AtomicU64::new(now_us()));
+    if o.deadlock_timeout.is_some() {
+        let seen = gil_seen.clone();
+        let _ = std::thread::Builder::new()
+            .name("rwsgi-gil-probe".into())
+            .spawn(move || {
+                loop {
+                    // Blocks while some thread holds the GIL without ever releasing it.
+                    pyo3::Python::attach(|_| seen.store(now_us(), Ordering::Relaxed));
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+            });
+    }
     let started = Instant::now();
     tracing::info!(
         "RW0202: daemon process {} of group '{name}' ready ({} threads)",
@@ -296,6 +311,23 @@ pub fn run(server: Server<'_>, generation: &Generation, group: &Group, retire: &
     loop {
         std::thread::sleep(Duration::from_millis(50));
         watch_request_times(&state);
+        if let Some(limit) = o.deadlock_timeout {
+            let stuck =
+                Duration::from_micros(now_us().saturating_sub(gil_seen.load(Ordering::Relaxed)));
+            if stuck > limit {
+                // Python cannot run a line, so nothing can finish: exit now. The
+                // supervisor logs the exit (RW0204) and starts a new process.
+                tracing::error!(
+                    "RW0219: daemon process {} of group '{name}': no thread could take Python's GIL for {:.0}s (deadlock-timeout {}s); a C extension holds it. Exiting so a new process starts; {} requests were running",
+                    std::process::id(),
+                    stuck.as_secs_f64(),
+                    limit.as_secs(),
+                    state.active.load(Ordering::Relaxed)
+                );
+                let _ = std::io::stderr().flush();
+                return EXIT_DEADLOCK;
+            }
+        }
         if ending.is_none() {
             let why = if stop.load(Ordering::Relaxed) {
                 Some(Ending::Stop)

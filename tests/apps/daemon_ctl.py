@@ -1,6 +1,7 @@
 """Daemon-mode test endpoints: /pid, /slow (streams slowly), /sleep, /spin (busy in Python),
-/grow (keeps memory), /touch."""
+/grow (keeps memory), /hog (holds the GIL in C), /header (a long header), /touch."""
 import os
+import re
 import time
 
 kept = []
@@ -28,6 +29,14 @@ def application(environ, start_response):
             pass
     if path == "/grow":
         kept.append(b"x" * (int(query["mb"]) << 20))
+    if path == "/hog":
+        # Catastrophic backtracking: the regex engine never releases the GIL.
+        re.match(r"(a+)+$", "a" * 40 + "b")
+    if path == "/header":
+        body = b"long header\n"
+        start_response("200 OK", [("Content-Type", "text/plain"),
+                                  ("X-Long", "v" * int(query["n"]))])
+        return [body]
     if path == "/touch":
         open(query["file"], "w").close()
     body = ("pid=%d\n" % os.getpid()).encode()

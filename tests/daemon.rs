@@ -555,3 +555,21 @@ fn header_buffer_size_limits_a_response_header() {
         .assert_log("sent a response header X-Long of 9008 bytes, over header-buffer-size (8192)");
     assert_eq!(get(&apache.url("/ctl/pid")).status, 200);
 }
+
+#[test]
+fn recycling_with_many_waiting_threads_fails_no_sequential_request() {
+    // Seven idle threads of a recycling process each close one connection they took;
+    // the Apache child retries until a daemon takes the request.
+    let apache = Apache::start(
+        Mpm::Event,
+        "WSGIDaemonProcess many processes=1 threads=8 maximum-requests=2\n\
+         WSGIScriptAlias /ctl {root}/apps/daemon_ctl.py process-group=many\n",
+    );
+    let mut pids = std::collections::BTreeSet::new();
+    for _ in 0..12 {
+        let reply = get(&apache.url("/ctl/pid"));
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        pids.insert(pid_of(&reply));
+    }
+    assert!(pids.len() >= 6, "{pids:?}");
+}

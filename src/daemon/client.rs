@@ -88,8 +88,18 @@ pub fn handle(
     let uri = String::from_utf8_lossy(r.unparsed_uri()).into_owned();
     let name = &group.options.name;
     let mut io = r.io();
-    // A daemon that dies before accepting the request (Accepted) never ran it: try again.
-    for attempt in 0..3 {
+    // A connection closed before `Accepted` never ran the request: try again, until
+    // connect-timeout. Daemons winding down close the connections their waiting threads
+    // still take (at most one per thread), and a daemon may die before taking one.
+    let deadline = Instant::now() + group.options.connect_timeout;
+    let mut attempts = 0u32;
+    loop {
+        attempts += 1;
+        if attempts > 3 {
+            // Not the first few: give a restarting daemon a moment.
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let retry = Instant::now() < deadline;
         let conn = match connect(group) {
             Ok(c) => c,
             Err((code, why)) => {
@@ -104,7 +114,7 @@ pub fn handle(
         ));
         let _ = conn.set_write_timeout(Some(group.socket_timeout));
         if let Err(e) = (&conn).write_all(&opening) {
-            if attempt < 2 {
+            if retry {
                 continue;
             }
             tracing::error!("RW0210: daemon group '{name}': sending the request failed: {e}");
@@ -112,10 +122,11 @@ pub fn handle(
         }
         match relay(&mut io, &conn, group) {
             Relay::Done(code) => return code,
-            Relay::NotAccepted if attempt < 2 => continue,
+            Relay::NotAccepted if retry => continue,
             Relay::NotAccepted => {
                 tracing::error!(
-                    "RW0211: daemon group '{name}' closed the connection before taking {method} {uri}, three times"
+                    "RW0211: daemon group '{name}' closed the connection before taking {method} {uri}, {attempts} times within connect-timeout ({:.1}s)",
+                    group.options.connect_timeout.as_secs_f64()
                 );
                 return 502;
             }
@@ -141,7 +152,6 @@ pub fn handle(
             }
         }
     }
-    502
 }
 
 enum Relay {

@@ -143,27 +143,33 @@ impl ConnWriter {
         f(&mut stream, accepted)
     }
 
-    /// Tells the Apache child its request runs, if nothing has yet.
+    /// Tells the Apache child its request runs, if nothing has yet. Called by the monitor:
+    /// if the worker is writing right now, that write carries `Accepted`, so it never waits.
     fn accept(&self) {
-        let mut frame = Vec::with_capacity(ACCEPTED_LEN);
-        accepted_frame(&mut frame);
-        let _ = self.with(|s, accepted| {
-            if accepted {
-                Ok(())
-            } else {
-                s.write_all(&frame)
+        if let Ok(mut stream) = self.stream.try_lock() {
+            if !self.cut.load(Ordering::Relaxed) {
+                Self::send_accepted(&mut stream, &self.accepted);
             }
-        });
+        }
     }
 
-    /// Sends `last` as the request's final frame, then shuts the connection so the
-    /// application's further reads and writes fail instead of blocking.
+    fn send_accepted(stream: &mut UnixStream, accepted: &AtomicBool) {
+        if !accepted.swap(true, Ordering::Relaxed) {
+            let mut frame = Vec::with_capacity(ACCEPTED_LEN);
+            accepted_frame(&mut frame);
+            let _ = stream.write_all(&frame);
+        }
+    }
+
+    /// Sends `last` as the request's final frame (after `Accepted` if need be), then shuts
+    /// the connection so the application's further reads and writes fail instead of
+    /// blocking.
     fn cut(&self, last: &[u8]) {
-        self.accept();
         let mut stream = self.stream.lock().unwrap_or_else(|e| e.into_inner());
         if self.cut.swap(true, Ordering::Relaxed) {
             return;
         }
+        Self::send_accepted(&mut stream, &self.accepted);
         let _ = stream.write_all(last);
         let _ = stream.shutdown(Shutdown::Both);
     }

@@ -457,6 +457,8 @@ fn options_the_module_does_not_act_on_are_written_only_when_given() {
         "wsgi.py",
         "--startup-timeout",
         "15",
+        "--response-buffer-size",
+        "1048576",
         "--deadlock-timeout",
         "60",
         "--header-buffer-size",
@@ -465,6 +467,7 @@ fn options_the_module_does_not_act_on_are_written_only_when_given() {
     let options = &given.daemon.as_ref().unwrap().options;
     for (k, v) in [
         ("startup-timeout", "15"),
+        ("response-buffer-size", "1048576"),
         ("deadlock-timeout", "60"),
         ("header-buffer-size", "65536"),
     ] {
@@ -477,11 +480,14 @@ fn options_the_module_does_not_act_on_are_written_only_when_given() {
     let notice = &given.notices[0];
     for flag in [
         "--startup-timeout",
-        "--deadlock-timeout",
-        "--header-buffer-size",
+        "--response-buffer-size",
         "accepted, but this version of rwsgi does not act on them yet",
     ] {
         assert!(notice.contains(flag), "{flag} in {notice}");
+    }
+    // The module acts on these: not named.
+    for flag in ["--deadlock-timeout", "--header-buffer-size"] {
+        assert!(!notice.contains(flag), "{flag} in {notice}");
     }
 }
 

@@ -25,6 +25,24 @@ fn pid_of(reply: &Reply) -> u32 {
     kv(&reply.text())["pid"].trim().parse().unwrap()
 }
 
+/// Waits until process `pid` has exited.
+fn wait_until_gone(pid: u32) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        assert!(Instant::now() < deadline, "pid {pid} still runs");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Waits until the supervisor of Apache's `n`-th generation has started.
+fn wait_for_generation(apache: &Apache, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while apache.error_log().matches("RW0201").count() < n {
+        assert!(Instant::now() < deadline, "{}", apache.error_log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// The daemon socket(s) under the stage's runtime directory.
 fn sockets(apache: &Apache) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
@@ -188,16 +206,8 @@ fn apache_graceful_restart_lets_daemon_requests_finish() {
         "the in-flight request was cut"
     );
     // The new generation serves.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if apache.error_log().matches("RW0201").count() >= 2
-            && get(&apache.url("/ctl/pid")).status == 200
-        {
-            break;
-        }
-        assert!(Instant::now() < deadline, "{}", apache.error_log());
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for_generation(&apache, 2);
+    assert_eq!(get(&apache.url("/ctl/pid")).status, 200);
 }
 
 #[test]
@@ -366,11 +376,7 @@ fn request_timeout_answers_504_logs_the_stack_and_recycles() {
     // A fresh process serves; the stuck one is gone.
     let after = pid_of(&get(&apache.url("/ctl/pid")));
     assert_ne!(before, after);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::path::Path::new(&format!("/proc/{before}")).exists() {
-        assert!(Instant::now() < deadline, "pid {before} still runs");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until_gone(before);
 }
 
 #[test]
@@ -490,11 +496,7 @@ fn resident_memory_limit_recycles_gracefully() {
         std::thread::sleep(Duration::from_secs(1));
     });
     assert!(pids.len() >= 2, "{pids:?}");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::path::Path::new(&format!("/proc/{before}")).exists() {
-        assert!(Instant::now() < deadline, "pid {before} still runs");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until_gone(before);
 }
 
 #[test]
@@ -506,11 +508,7 @@ fn apache_graceful_restarts_under_continuous_load_fail_no_request() {
                 .args(["-USR1", &apache.pid().to_string()])
                 .status()
                 .unwrap();
-            let deadline = Instant::now() + Duration::from_secs(15);
-            while apache.error_log().matches("RW0201").count() < round {
-                assert!(Instant::now() < deadline, "{}", apache.error_log());
-                std::thread::sleep(Duration::from_millis(100));
-            }
+            wait_for_generation(&apache, round);
             std::thread::sleep(Duration::from_secs(2));
         }
     });

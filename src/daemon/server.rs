@@ -64,22 +64,14 @@ struct State {
 
 impl State {
     fn recycle(&self, reason: &'static str) {
-        self.recycle
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get_or_insert(reason);
+        lock(&self.recycle).get_or_insert(reason);
     }
 
     /// Requests that request-timeout already answered but whose threads still run.
     fn timed_out(&self) -> usize {
         self.running
             .iter()
-            .filter(|r| {
-                r.lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .as_ref()
-                    .is_some_and(|r| r.timed_out)
-            })
+            .filter(|r| lock(r).as_ref().is_some_and(|r| r.timed_out))
             .count()
     }
 }
@@ -133,7 +125,7 @@ impl ConnWriter {
         &self,
         f: impl FnOnce(&mut UnixStream, bool) -> std::io::Result<R>,
     ) -> std::io::Result<R> {
-        let mut stream = self.stream.lock().unwrap_or_else(|e| e.into_inner());
+        let mut stream = lock(&self.stream);
         if self.cut.load(Ordering::Relaxed) {
             return Err(std::io::Error::other(
                 "request-timeout already answered this request",
@@ -165,7 +157,7 @@ impl ConnWriter {
     /// the connection so the application's further reads and writes fail instead of
     /// blocking.
     fn cut(&self, last: &[u8]) {
-        let mut stream = self.stream.lock().unwrap_or_else(|e| e.into_inner());
+        let mut stream = lock(&self.stream);
         if self.cut.swap(true, Ordering::Relaxed) {
             return;
         }
@@ -188,6 +180,11 @@ fn accepted_frame(out: &mut Vec<u8>) {
 /// A request quiet this long gets its `Accepted` frame from the monitor (capped at half
 /// the group's connect-timeout, the Apache child's patience).
 const ACCEPT_QUIET: Duration = Duration::from_millis(500);
+
+/// Locks `m`; a thread that panicked while holding it left plain data behind.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// Resolves `user=` / `socket-user=` to (uid, primary gid, name).
 pub fn resolve_user(a: &Account) -> Result<(u32, u32, String), String> {
@@ -339,18 +336,13 @@ pub fn run(server: Server<'_>, generation: &Generation, group: &Group, retire: &
                 Some(Ending::Stop)
             } else if drain.load(Ordering::Relaxed) {
                 Some(Ending::Drain)
-            } else if let Some(reason) = *state.recycle.lock().unwrap_or_else(|e| e.into_inner()) {
+            } else if let Some(reason) = *lock(&state.recycle) {
                 Some(Ending::Recycle(reason))
             } else if o.restart_interval.is_some_and(|i| started.elapsed() >= i) {
                 Some(Ending::Recycle("restart-interval"))
             } else if o.inactivity_timeout.is_some_and(|t| {
                 state.active.load(Ordering::Relaxed) == 0
-                    && state
-                        .last_activity
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .elapsed()
-                        >= t
+                    && lock(&state.last_activity).elapsed() >= t
             }) {
                 Some(Ending::Recycle("inactivity-timeout"))
             } else if o
@@ -390,12 +382,7 @@ pub fn run(server: Server<'_>, generation: &Generation, group: &Group, retire: &
         };
         // Requests request-timeout already answered do not hold the process up.
         let idle = state.active.load(Ordering::Relaxed) <= state.timed_out();
-        let quiet = state
-            .last_activity
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .elapsed()
-            > Duration::from_millis(500);
+        let quiet = lock(&state.last_activity).elapsed() > Duration::from_millis(500);
         let done = match why {
             // Old-generation Apache children may still connect while they finish: wait
             // until nothing has arrived for a moment.
@@ -617,15 +604,9 @@ fn worker(state: &Arc<State>, index: usize, listener: &UnixListener) {
         }
         set_buffer_sizes(&conn, state.buffer_sizes);
         state.active.fetch_add(1, Ordering::Relaxed);
-        *state
-            .last_activity
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = Instant::now();
+        *lock(&state.last_activity) = Instant::now();
         serve(state, index, conn);
-        *state
-            .last_activity
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = Instant::now();
+        *lock(&state.last_activity) = Instant::now();
         state.active.fetch_sub(1, Ordering::Relaxed);
     }
 }
@@ -736,12 +717,17 @@ fn serve(state: &State, index: usize, conn: UnixStream) {
     };
     let slot = &state.running[index];
     let set_running = |running: Option<Running>| {
-        *slot.lock().unwrap_or_else(|e| e.into_inner()) = running;
+        *lock(slot) = running;
     };
     set_running(Some(Running {
         started: Instant::now(),
         thread: nix::sys::pthread::pthread_self() as u64,
-        request: format!("{method} {}", get("REQUEST_URI")),
+        // Only request-timeout's log line names the request.
+        request: if state.request_timeout.is_some() {
+            format!("{method} {}", get("REQUEST_URI"))
+        } else {
+            String::new()
+        },
         conn,
         timed_out: false,
     }));
@@ -760,7 +746,7 @@ fn serve(state: &State, index: usize, conn: UnixStream) {
 /// application is stuck and recycles.
 fn watch_request_times(state: &Arc<State>) {
     for (index, slot) in state.running.iter().enumerate() {
-        let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
+        let mut slot = lock(slot);
         let Some(running) = slot.as_mut() else {
             continue;
         };
@@ -852,9 +838,7 @@ fn time_out(state: &State, limit: Duration, stuck: Stuck) {
     }
     let Some(wait) = interrupt else { return };
     std::thread::sleep(wait);
-    let still = state.running[stuck.index]
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
+    let still = lock(&state.running[stuck.index])
         .as_ref()
         .is_some_and(|r| r.started == stuck.started);
     if still {

@@ -114,12 +114,23 @@ pub fn is_root() -> bool {
         .unwrap_or(false)
 }
 
+/// A port nothing listens on. The kernel may hand the same free port to two tests running
+/// side by side; one of them would then find the other's server "ready". Ports given out in
+/// this process are never given out again.
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 fn chmod(path: &Path, mode: u32) {
@@ -280,7 +291,11 @@ impl Apache {
     fn wait_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
-            if TcpStream::connect(("127.0.0.1", self.stage.port)).is_ok() {
+            // Apache writes its pid file after binding: a connection alone could reach
+            // another server that took the port first.
+            if self.stage.root().join("httpd.pid").exists()
+                && TcpStream::connect(("127.0.0.1", self.stage.port)).is_ok()
+            {
                 return;
             }
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {

@@ -571,3 +571,99 @@ fn recycling_with_many_waiting_threads_fails_no_sequential_request() {
     }
     assert!(pids.len() >= 6, "{pids:?}");
 }
+
+#[test]
+fn apache_children_keep_their_daemon_connections_between_requests() {
+    let apache = Apache::start(
+        Mpm::Event,
+        "WSGIDaemonProcess one processes=1 threads=2\n\
+         WSGIScriptAlias /ctl {root}/apps/daemon_ctl.py process-group=one\n",
+    );
+    // The daemon lists its open sockets: the group's socket plus one per kept connection.
+    // A connection per request would show a new socket every time.
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..20 {
+        let reply = get(&apache.url("/ctl/sockets"));
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        let text = reply.text();
+        seen.extend(text.lines().nth(1).unwrap().split(' ').map(str::to_owned));
+    }
+    assert!(
+        seen.len() <= 6,
+        "20 sequential requests used {} sockets: {seen:?}",
+        seen.len()
+    );
+}
+
+#[test]
+fn a_daemon_killed_while_idle_leaves_no_stale_connection_behind() {
+    let apache = Apache::start(
+        Mpm::Event,
+        "WSGIDaemonProcess one processes=1 threads=4\n\
+         WSGIScriptAlias /ctl {root}/apps/daemon_ctl.py process-group=one\n",
+    );
+    // Several concurrent requests: the Apache children keep several connections.
+    let url = apache.url("/ctl/sleep?s=0.3");
+    let pid = std::thread::scope(|s| {
+        let replies: Vec<_> = (0..4).map(|_| s.spawn(|| get(&url))).collect();
+        let replies: Vec<Reply> = replies.into_iter().map(|h| h.join().unwrap()).collect();
+        assert!(replies.iter().all(|r| r.status == 200));
+        pid_of(&replies[0])
+    });
+    std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .unwrap();
+    wait_until_gone(pid);
+    // Every kept connection is now dead: requests find that out, connect afresh and wait
+    // for the replacement instead of failing.
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                for _ in 0..5 {
+                    let reply = get(&apache.url("/ctl/pid"));
+                    assert_eq!(reply.status, 200, "{}", reply.text());
+                    assert_ne!(pid_of(&reply), pid);
+                }
+            });
+        }
+    });
+    assert!(
+        !apache.error_log().contains("RW0211"),
+        "{}",
+        apache.error_log()
+    );
+}
+
+#[test]
+fn a_recycling_process_closes_its_kept_connections_at_once() {
+    let apache = Apache::start(
+        Mpm::Event,
+        "WSGIDaemonProcess kc processes=1 threads=2 maximum-requests=3\n\
+         WSGIScriptAlias /ctl {root}/apps/daemon_ctl.py process-group=kc\n",
+    );
+    // Two requests at once: the Apache child keeps two connections.
+    let url = apache.url("/ctl/sleep?s=0.3");
+    let old = std::thread::scope(|s| {
+        let a = s.spawn(|| get(&url));
+        let b = s.spawn(|| get(&url));
+        let (a, b) = (a.join().unwrap(), b.join().unwrap());
+        assert_eq!((a.status, b.status), (200, 200));
+        pid_of(&a)
+    });
+    // The third request is the process's last; it runs for 4 s on one kept connection.
+    let url = apache.url("/ctl/slow?n=40&pause=0.1");
+    let slow = std::thread::spawn(move || get(&url));
+    // Long enough for the old process's idle thread to stop waiting for requests.
+    std::thread::sleep(Duration::from_millis(1500));
+    // The other kept connection was closed when the recycle began, so this request goes
+    // to the replacement instead of waiting for the old process to finish.
+    let reply = get(&apache.url("/ctl/pid"));
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert!(
+        !slow.is_finished(),
+        "the request waited for the old process"
+    );
+    assert_ne!(pid_of(&reply), old);
+    assert_eq!(slow.join().unwrap().text().matches("chunk").count(), 40);
+}

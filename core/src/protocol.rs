@@ -436,6 +436,20 @@ impl<R: Read> FrameReader<R> {
         &self.inner
     }
 
+    /// Bytes read ahead and not decoded yet. A connection carries its next request only if
+    /// none are left over from the last one.
+    pub fn buffered(&self) -> usize {
+        self.end - self.start
+    }
+
+    /// Whether the next `read_frame` can return without reading.
+    pub fn has_frame(&self) -> bool {
+        let rest = &self.buf[self.start..self.end];
+        rest.len() >= HEADER_LEN
+            && rest.len() - HEADER_LEN
+                >= u32::from_be_bytes([rest[1], rest[2], rest[3], rest[4]]) as usize
+    }
+
     /// Reads until `want` undecoded bytes are buffered. `Ok(false)`: the peer closed first.
     fn fill(&mut self, want: usize) -> io::Result<bool> {
         if self.end - self.start >= want {
@@ -712,9 +726,14 @@ mod tests {
             Frame::End.encode(&mut stream);
             let mut r = FrameReader::new(Pieces { data: &stream, sizes: &pieces, turn: 0 });
             for p in &payloads {
+                // has_frame() promises a read_frame without a read.
+                let (promised, turn) = (r.has_frame(), r.get_ref().turn);
                 prop_assert_eq!(r.read_frame().unwrap(), Some(Frame::Data(p)));
+                prop_assert!(!promised || r.get_ref().turn == turn);
             }
             prop_assert_eq!(r.read_frame().unwrap(), Some(Frame::End));
+            prop_assert_eq!(r.buffered(), 0);
+            prop_assert!(!r.has_frame());
             prop_assert!(r.read_frame().unwrap().is_none());
         }
 

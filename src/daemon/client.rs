@@ -1,7 +1,8 @@
-//! The Apache-child side of a daemon request: connect (retrying while the daemon starts),
-//! send the environ, feed the body as the app asks for it, and pass the response on. A
-//! connection that ends without `End` or `Error` is a cut response, logged with the reason
-//! the supervisor recorded (e.g. "signal 9").
+//! The Apache-child side of a daemon request: take a kept connection or connect (retrying
+//! while the daemon starts), send the environ, feed the body as the app asks for it, and
+//! pass the response on. A connection that ends without `End` or `Error` is a cut
+//! response, logged with the reason the supervisor recorded (e.g. "signal 9"). A
+//! connection whose response ended cleanly is kept for the child's next request.
 
 use std::io::{ErrorKind, Write};
 use std::os::unix::net::UnixStream;
@@ -19,6 +20,49 @@ fn now_us() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_micros() as u64)
+}
+
+/// A connection to one of the group's daemons, kept between requests: socket, connect,
+/// accept, close and the timeouts' setup are then paid once, not per request.
+pub struct Pooled {
+    reader: FrameReader<UnixStream>,
+    /// The receive timeout the socket has now (set only when it must change).
+    read_timeout: Duration,
+}
+
+impl Pooled {
+    fn new(stream: UnixStream, group: &Group) -> Pooled {
+        let _ = stream.set_write_timeout(Some(group.socket_timeout));
+        Pooled {
+            reader: FrameReader::new(stream),
+            read_timeout: Duration::ZERO,
+        }
+    }
+
+    fn stream(&self) -> &UnixStream {
+        self.reader.get_ref()
+    }
+
+    fn set_read_timeout(&mut self, timeout: Duration) {
+        if self.read_timeout != timeout {
+            self.read_timeout = timeout;
+            let _ = self.stream().set_read_timeout(Some(timeout));
+        }
+    }
+}
+
+/// Connections a child keeps per group at most (one per thread is the natural bound).
+const KEEP_AT_MOST: usize = 256;
+
+fn take_idle(group: &Group) -> Option<Pooled> {
+    group.idle.lock().unwrap_or_else(|e| e.into_inner()).pop()
+}
+
+fn keep_idle(group: &Group, conn: Pooled) {
+    let mut idle = group.idle.lock().unwrap_or_else(|e| e.into_inner());
+    if idle.len() < KEEP_AT_MOST {
+        idle.push(conn);
+    }
 }
 
 /// Connects to the group's socket, retrying while it is missing or refusing (a daemon
@@ -90,38 +134,48 @@ pub fn handle(
     let mut io = r.io();
     // A connection closed before `Accepted` never ran the request: try again, until
     // connect-timeout. Daemons winding down close the connections their waiting threads
-    // still take (at most one per thread), and a daemon may die before taking one.
+    // still take (at most one per thread) and the kept ones, and a daemon may die before
+    // taking one. A kept connection that fails so is not counted: it was simply stale.
     let deadline = Instant::now() + group.options.connect_timeout;
     let mut attempts = 0u32;
     loop {
-        attempts += 1;
-        if attempts > 3 {
-            // Not the first few: give a restarting daemon a moment.
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let retry = Instant::now() < deadline;
-        let conn = match connect(group) {
-            Ok(c) => c,
-            Err((code, why)) => {
-                tracing::error!("RW0210: daemon group '{name}': {why}");
-                return code;
+        let (mut conn, kept) = match take_idle(group) {
+            Some(conn) => (conn, true),
+            None => {
+                attempts += 1;
+                if attempts > 3 {
+                    // Not the first few: give a restarting daemon a moment.
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                match connect(group) {
+                    Ok(c) => (Pooled::new(c, group), false),
+                    Err((code, why)) => {
+                        tracing::error!("RW0210: daemon group '{name}': {why}");
+                        return code;
+                    }
+                }
             }
         };
+        let retry = kept || Instant::now() < deadline;
         // Until a daemon takes the request, connect-timeout bounds the wait: the socket
         // accepts connections even while no daemon runs (the supervisor holds it).
-        let _ = conn.set_read_timeout(Some(
-            group.options.connect_timeout.max(Duration::from_millis(10)),
-        ));
-        let _ = conn.set_write_timeout(Some(group.socket_timeout));
-        if let Err(e) = (&conn).write_all(&opening) {
+        conn.set_read_timeout(group.options.connect_timeout.max(Duration::from_millis(10)));
+        if let Err(e) = conn.stream().write_all(&opening) {
             if retry {
                 continue;
             }
             tracing::error!("RW0210: daemon group '{name}': sending the request failed: {e}");
             return 502;
         }
-        match relay(&mut io, &conn, group) {
+        match relay(&mut io, &mut conn, group) {
             Relay::Done(code) => return code,
+            Relay::Complete => {
+                // Nothing may be left over, or the next request would read it.
+                if conn.reader.buffered() == 0 {
+                    keep_idle(group, conn);
+                }
+                return status::OK;
+            }
             Relay::NotAccepted if retry => continue,
             Relay::NotAccepted => {
                 tracing::error!(
@@ -156,6 +210,8 @@ pub fn handle(
 
 enum Relay {
     Done(i32),
+    /// `End` after the whole response: the connection can carry another request.
+    Complete,
     /// The connection ended before the daemon took the request.
     NotAccepted,
     /// The connection ended mid-request without End or Error.
@@ -166,16 +222,20 @@ enum Relay {
     },
 }
 
-fn relay(io: &mut RequestIo, conn: &UnixStream, group: &Group) -> Relay {
-    let mut reader = FrameReader::new(conn);
-    let mut writer = conn;
+fn relay(io: &mut RequestIo, conn: &mut Pooled, group: &Group) -> Relay {
     let name = &group.options.name;
     let mut pid = 0;
     let mut head_sent = false;
     let mut body = Vec::new();
     let mut frame_out = Vec::new();
     loop {
-        let frame = match reader.read_frame() {
+        // Once the daemon has taken the request, socket-timeout bounds each wait; the
+        // switch is made only before a read that has to wait (a small response is in the
+        // first read, and the connection's next request waits with connect-timeout again).
+        if pid != 0 && !conn.reader.has_frame() {
+            conn.set_read_timeout(group.socket_timeout);
+        }
+        let frame = match conn.reader.read_frame() {
             Ok(Some(f)) => f,
             Ok(None) if pid == 0 => return Relay::NotAccepted,
             Ok(None) => {
@@ -220,12 +280,7 @@ fn relay(io: &mut RequestIo, conn: &UnixStream, group: &Group) -> Relay {
             }
         };
         match frame {
-            Frame::Accepted { pid: p } => {
-                pid = p;
-                if group.socket_timeout != group.options.connect_timeout {
-                    let _ = conn.set_read_timeout(Some(group.socket_timeout));
-                }
-            }
+            Frame::Accepted { pid: p } => pid = p,
             Frame::ReadBody { max, fill } => {
                 let want = (max as usize).clamp(1, MAX_CHUNK);
                 body.resize(want, 0);
@@ -238,7 +293,7 @@ fn relay(io: &mut RequestIo, conn: &UnixStream, group: &Group) -> Relay {
                     }
                     .encode(&mut frame_out),
                 }
-                if writer.write_all(&frame_out).is_err() {
+                if conn.stream().write_all(&frame_out).is_err() {
                     return Relay::Died {
                         pid,
                         head_sent,
@@ -284,7 +339,7 @@ fn relay(io: &mut RequestIo, conn: &UnixStream, group: &Group) -> Relay {
                     );
                     return Relay::Done(status::INTERNAL_SERVER_ERROR);
                 }
-                return Relay::Done(status::OK);
+                return Relay::Complete;
             }
             Frame::Error {
                 status: code,

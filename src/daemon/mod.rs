@@ -36,6 +36,8 @@ pub struct Group {
     pub preload: Vec<String>,
     /// Only in the Apache parent before the fork, the supervisor and daemons.
     listener: Option<UnixListener>,
+    /// In an Apache child: connections to the group's daemons between two requests.
+    pub idle: Mutex<Vec<client::Pooled>>,
 }
 
 /// Everything the processes of one configuration generation share.
@@ -184,6 +186,7 @@ pub fn start(pconf: Pool, server: Server<'_>) -> Result<(), String> {
             scripts,
             preload,
             listener: Some(listener),
+            idle: Mutex::new(Vec::new()),
         });
     }
     let mut generation = Generation {

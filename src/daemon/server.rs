@@ -1,7 +1,10 @@
 //! One daemon process: privileges first, then checks as the daemon's own user, then Python,
-//! then worker threads serving connections from the group's socket, until it is told to
-//! stop, drain or recycle.
+//! then worker threads serving requests from the group's socket, until it is told to stop,
+//! drain or recycle. Apache children keep their connections between requests, so idle
+//! threads wait in one epoll set for either a new connection or the next request on a kept
+//! one.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::mem::MaybeUninit;
 use std::net::Shutdown;
@@ -12,6 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
 use nix::unistd::{AccessFlags, Gid, Uid, User, access};
 
 use super::{Generation, Group};
@@ -60,11 +64,24 @@ struct State {
     recycle: Mutex<Option<&'static str>>,
     /// One entry per worker thread: the request it runs, watched for request-timeout.
     running: Vec<Mutex<Option<Running>>>,
+    hub: Hub,
+    /// request-timeout reports still logging a stack: the process waits for them before it
+    /// exits (within its time limit), or the stack would be lost.
+    reporting: AtomicUsize,
 }
 
 impl State {
     fn recycle(&self, reason: &'static str) {
         lock(&self.recycle).get_or_insert(reason);
+    }
+
+    /// No new requests: kept connections are closed at once, so their Apache children send
+    /// the next request to the group's socket (the replacement) instead of waiting on a
+    /// process that will not read it.
+    fn stop_accepting(&self) {
+        let mut idle = lock(&self.hub.idle);
+        self.accepting.store(false, Ordering::Relaxed);
+        idle.clear();
     }
 
     /// Requests that request-timeout already answered but whose threads still run.
@@ -92,19 +109,32 @@ struct Running {
 /// while (the Apache child waits for it only connect-timeout) and may end a request that
 /// ran past request-timeout between two frames.
 struct ConnWriter {
-    stream: Mutex<UnixStream>,
+    /// The connection's write side; it outlives the request when the connection is kept.
+    stream: Arc<Mutex<UnixStream>>,
     /// The `Accepted` frame went out (normally with the first response bytes).
     accepted: AtomicBool,
+    /// This request is over on the wire: request-timeout cut it, or it ended (`finish`).
     cut: AtomicBool,
+    /// A write failed: the Apache child went away.
+    broken: AtomicBool,
 }
 
 impl ConnWriter {
-    fn new(stream: UnixStream) -> Self {
+    fn new(stream: Arc<Mutex<UnixStream>>) -> Self {
         ConnWriter {
-            stream: Mutex::new(stream),
+            stream,
             accepted: AtomicBool::new(false),
             cut: AtomicBool::new(false),
+            broken: AtomicBool::new(false),
         }
+    }
+
+    /// Ends this request's use of the connection. From now on a late `cut` (request-timeout
+    /// racing the end) does nothing, so it cannot touch the connection's next request.
+    /// True if the connection can carry another request.
+    fn finish(&self) -> bool {
+        let _stream = lock(&self.stream);
+        !self.cut.swap(true, Ordering::Relaxed) && !self.broken.load(Ordering::Relaxed)
     }
 
     /// Writes `frames`, which begin with `Accepted` unless `accepted_in` is false; that
@@ -132,7 +162,11 @@ impl ConnWriter {
             ));
         }
         let accepted = self.accepted.swap(true, Ordering::Relaxed);
-        f(&mut stream, accepted)
+        let r = f(&mut stream, accepted);
+        if r.is_err() {
+            self.broken.store(true, Ordering::Relaxed);
+        }
+        r
     }
 
     /// Tells the Apache child its request runs, if nothing has yet. Called by the monitor:
@@ -170,9 +204,13 @@ impl ConnWriter {
 /// Encoded size of the `Accepted` frame.
 const ACCEPTED_LEN: usize = 9;
 
+/// This daemon's pid, set when it starts: `getpid` is a system call, and every request's
+/// `Accepted` frame names the pid.
+static PID: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
 fn accepted_frame(out: &mut Vec<u8>) {
     Frame::Accepted {
-        pid: std::process::id(),
+        pid: PID.load(Ordering::Relaxed),
     }
     .encode(out);
 }
@@ -214,6 +252,7 @@ pub fn run(server: Server<'_>, generation: &Generation, group: &Group, retire: &
     let o = &group.options;
     let name = &o.name;
     let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM);
+    PID.store(std::process::id(), Ordering::Relaxed);
     process::set_title(&o.title().unwrap_or_else(|| format!("(rwsgi:{name})")));
     let Some(listener) = group.listener.as_ref() else {
         return EXIT_CONFIG;
@@ -247,6 +286,13 @@ pub fn run(server: Server<'_>, generation: &Generation, group: &Group, retire: &
     for sig in [libc::SIGUSR1, libc::SIGWINCH] {
         let _ = signal_hook::flag::register(sig, drain.clone());
     }
+    let hub = match Hub::new(listener) {
+        Ok(hub) => hub,
+        Err(e) => {
+            tracing::error!("RW0203: daemon of group '{name}': cannot set up epoll: {e}");
+            return EXIT_CONFIG;
+        }
+    };
     let state = Arc::new(State {
         group: name.clone(),
         secret: generation.secret,
@@ -266,27 +312,16 @@ pub fn run(server: Server<'_>, generation: &Generation, group: &Group, retire: &
         last_activity: Mutex::new(Instant::now()),
         recycle: Mutex::new(None),
         running: (0..o.threads).map(|_| Mutex::new(None)).collect(),
+        hub,
+        reporting: AtomicUsize::new(0),
     });
-    // Every worker waits in accept(), which wakes one thread per connection; the receive
-    // timeout brings idle threads back to notice a stop or recycle. (The socket's file
-    // description is shared with the supervisor and the group's other daemons, which all
-    // use it the same way.)
-    let _ = listener.set_nonblocking(false);
-    let _ = nix::sys::socket::setsockopt(
-        listener,
-        nix::sys::socket::sockopt::ReceiveTimeout,
-        &nix::sys::time::TimeVal::new(0, 200_000),
-    );
     for index in 0..o.threads as usize {
         let state = state.clone();
-        let Ok(listener) = listener.try_clone() else {
-            return EXIT_CONFIG;
-        };
         let mut builder = std::thread::Builder::new().name(format!("rwsgi-{name}"));
         if let Some(size) = o.stack_size {
             builder = builder.stack_size(size as usize);
         }
-        if let Err(e) = builder.spawn(move || worker(&state, index, &listener)) {
+        if let Err(e) = builder.spawn(move || worker(&state, index)) {
             tracing::error!("RW0203: daemon of group '{name}': cannot start a thread: {e}");
             return EXIT_CONFIG;
         }
@@ -362,7 +397,7 @@ pub fn run(server: Server<'_>, generation: &Generation, group: &Group, retire: &
                     );
                 }
                 if why != Ending::Drain {
-                    state.accepting.store(false, Ordering::Relaxed);
+                    state.stop_accepting();
                 }
                 if let Ending::Recycle(_) = why {
                     // The supervisor starts the replacement now, not after this one exits.
@@ -374,14 +409,16 @@ pub fn run(server: Server<'_>, generation: &Generation, group: &Group, retire: &
                 };
                 ending = Some((why, Instant::now() + limit));
             }
-        } else if stop.load(Ordering::Relaxed) {
-            state.accepting.store(false, Ordering::Relaxed);
+        } else if stop.load(Ordering::Relaxed) && state.accepting.load(Ordering::Relaxed) {
+            state.stop_accepting();
         }
         let Some((why, deadline)) = ending else {
             continue;
         };
-        // Requests request-timeout already answered do not hold the process up.
-        let idle = state.active.load(Ordering::Relaxed) <= state.timed_out();
+        // Requests request-timeout already answered do not hold the process up; their
+        // stack reports do.
+        let idle = state.active.load(Ordering::Relaxed) <= state.timed_out()
+            && state.reporting.load(Ordering::Relaxed) == 0;
         let quiet = lock(&state.last_activity).elapsed() > Duration::from_millis(500);
         let done = match why {
             // Old-generation Apache children may still connect while they finish: wait
@@ -582,32 +619,116 @@ fn resident_bytes() -> Option<u64> {
 }
 
 /// One worker thread: accept one connection, serve it, until the process winds down.
-fn worker(state: &Arc<State>, index: usize, listener: &UnixListener) {
-    let max = state.maximum_requests;
+/// epoll token of the group's listening socket; kept connections have their own.
+const LISTENER: u64 = u64::MAX;
+
+/// Kept connections a process holds at most; more are closed after their request (their
+/// Apache children connect again).
+const KEEP_AT_MOST: usize = 128;
+
+/// Where idle worker threads wait: the group's listening socket and the connections kept
+/// between requests. Each is armed one-shot, so exactly one thread takes a new connection
+/// or a kept connection's next request.
+struct Hub {
+    epoll: Epoll,
+    listener: UnixListener,
+    idle: Mutex<HashMap<u64, Conn>>,
+    next_token: AtomicU64,
+}
+
+impl Hub {
+    fn new(listener: &UnixListener) -> nix::Result<Hub> {
+        let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)?;
+        // A readiness event can race with the group's other processes for the connection:
+        // the loser must get EAGAIN, not block. (The socket's file description is shared
+        // with the supervisor and those processes, which all use it the same way.)
+        let listener = listener.try_clone().map_err(|_| nix::Error::EBADF)?;
+        listener
+            .set_nonblocking(true)
+            .map_err(|_| nix::Error::EBADF)?;
+        epoll.add(&listener, EpollEvent::new(ARMED, LISTENER))?;
+        Ok(Hub {
+            epoll,
+            listener,
+            idle: Mutex::new(HashMap::new()),
+            next_token: AtomicU64::new(0),
+        })
+    }
+
+    /// The next connection with a request waiting, new or kept; `None` after a quiet
+    /// second (so the caller notices a stop) or a lost race.
+    fn wait(&self, state: &State) -> Option<Conn> {
+        let mut events = [EpollEvent::empty()];
+        match self.epoll.wait(&mut events, EpollTimeout::from(1000u16)) {
+            Ok(1) => {}
+            _ => return None,
+        }
+        let token = events[0].data();
+        if token != LISTENER {
+            return lock(&self.idle).remove(&token);
+        }
+        let accepted = self.listener.accept();
+        // Armed again at once: another thread takes the next connection meanwhile.
+        let _ = self
+            .epoll
+            .modify(&self.listener, &mut EpollEvent::new(ARMED, LISTENER));
+        let (stream, _) = accepted.ok()?;
+        set_buffer_sizes(&stream, state.buffer_sizes);
+        let _ = stream.set_read_timeout(Some(state.socket_timeout));
+        let _ = stream.set_write_timeout(Some(state.socket_timeout));
+        let reader = stream.try_clone().ok()?;
+        Some(Conn {
+            token: self.next_token.fetch_add(1, Ordering::Relaxed),
+            watched: false,
+            reader: Arc::new(Mutex::new(FrameReader::new(reader))),
+            writer: Arc::new(Mutex::new(stream)),
+        })
+    }
+
+    /// Keeps `conn` for its Apache child's next request.
+    fn keep(&self, state: &State, mut conn: Conn) {
+        let mut idle = lock(&self.idle);
+        // Under the lock: `stop_accepting` clears the set after clearing the flag.
+        if !state.accepting.load(Ordering::Relaxed) || idle.len() >= KEEP_AT_MOST {
+            return;
+        }
+        let mut event = EpollEvent::new(ARMED, conn.token);
+        let armed = {
+            let stream = lock(&conn.writer);
+            if conn.watched {
+                self.epoll.modify(&*stream, &mut event)
+            } else {
+                self.epoll.add(&*stream, event)
+            }
+        };
+        if armed.is_ok() {
+            conn.watched = true;
+            // The event can fire at once, but its thread waits for this lock to find it.
+            idle.insert(conn.token, conn);
+        }
+    }
+}
+
+/// One-shot: after an event the descriptor stays quiet until it is armed again.
+const ARMED: EpollFlags = EpollFlags::EPOLLIN.union(EpollFlags::EPOLLONESHOT);
+
+/// A connection from an Apache child, which may carry many requests one after another.
+struct Conn {
+    token: u64,
+    /// Registered with the hub's epoll set (it is re-armed from then on).
+    watched: bool,
+    reader: Arc<Mutex<FrameReader<UnixStream>>>,
+    writer: Arc<Mutex<UnixStream>>,
+}
+
+fn worker(state: &Arc<State>, index: usize) {
     while state.accepting.load(Ordering::Relaxed) {
-        let Ok((conn, _)) = listener.accept() else {
+        let Some(conn) = state.hub.wait(state) else {
             continue;
         };
-        // Requests are counted as they are taken, so maximum-requests is exact with
-        // several threads waiting in accept().
-        let taken = state.taken.fetch_add(1, Ordering::Relaxed) + 1;
-        if !state.accepting.load(Ordering::Relaxed) || (max > 0 && taken > max) {
-            // Winding down: closing before `Accepted` makes the Apache child retry, and
-            // another process (the replacement) takes the request.
-            drop(conn);
-            continue;
+        if serve(state, index, &conn) {
+            state.hub.keep(state, conn);
         }
-        if max > 0 && taken == max {
-            // The last request: the replacement starts while it runs.
-            state.accepting.store(false, Ordering::Relaxed);
-            state.recycle("maximum-requests");
-        }
-        set_buffer_sizes(&conn, state.buffer_sizes);
-        state.active.fetch_add(1, Ordering::Relaxed);
-        *lock(&state.last_activity) = Instant::now();
-        serve(state, index, conn);
-        *lock(&state.last_activity) = Instant::now();
-        state.active.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -627,23 +748,25 @@ fn now_us() -> u64 {
         .map_or(0, |d| d.as_micros() as u64)
 }
 
-/// Serves one connection: authenticate, read the environ, run the app, end the response.
-fn serve(state: &State, index: usize, conn: UnixStream) {
-    let _ = conn.set_read_timeout(Some(state.socket_timeout));
-    let _ = conn.set_write_timeout(Some(state.socket_timeout));
-    let Ok(writer) = conn.try_clone() else { return };
-    let mut reader = FrameReader::new(conn);
-    let mut out = Vec::new();
+/// Serves the next request on `conn`: authenticate, read the environ, run the app, end
+/// the response. True if the connection can carry another request.
+fn serve(state: &State, index: usize, conn: &Conn) -> bool {
+    let mut reader = lock(&conn.reader);
+    let refuse = |reader: &FrameReader<UnixStream>, why: &str| {
+        reject(state, reader.get_ref(), &lock(&conn.writer), why);
+        false
+    };
     let hello: Hello = match reader.read_frame() {
         Ok(Some(Frame::Hello(h))) => h,
+        // An Apache child closed a kept connection (it exited): nothing to say.
+        Ok(None) if conn.watched => return false,
         other => {
             let why = match other {
                 Ok(Some(f)) => format!("expected Hello, got frame 0x{:02x}", f.kind()),
                 Ok(None) => "closed before Hello".to_owned(),
                 Err(e) => e.to_string(),
             };
-            reject(state, reader.get_ref(), &writer, &why);
-            return;
+            return refuse(&reader, &why);
         }
     };
     if hello.version != protocol::VERSION {
@@ -652,13 +775,26 @@ fn serve(state: &State, index: usize, conn: UnixStream) {
             hello.version,
             protocol::VERSION
         );
-        reject(state, reader.get_ref(), &writer, &why);
-        return;
+        return refuse(&reader, &why);
     }
     if !protocol::secrets_match(&hello.secret, &state.secret) {
-        reject(state, reader.get_ref(), &writer, "wrong secret");
-        return;
+        return refuse(&reader, "wrong secret");
     }
+    // Requests are counted as they are taken, so maximum-requests is exact with several
+    // threads waiting.
+    let max = state.maximum_requests;
+    let taken = state.taken.fetch_add(1, Ordering::Relaxed) + 1;
+    if !state.accepting.load(Ordering::Relaxed) || (max > 0 && taken > max) {
+        // Winding down: closing before `Accepted` makes the Apache child retry, and
+        // another process (the replacement) takes the request.
+        return false;
+    }
+    if max > 0 && taken == max {
+        // The last request: the replacement starts while it runs.
+        state.stop_accepting();
+        state.recycle("maximum-requests");
+    }
+    let mut out = Vec::new();
     let now = now_us();
     if let Some(limit) = state.queue_timeout {
         let waited = Duration::from_micros(now.saturating_sub(hello.queue_start_us));
@@ -672,16 +808,37 @@ fn serve(state: &State, index: usize, conn: UnixStream) {
                 ),
             }
             .encode(&mut out);
-            let _ = (&writer).write_all(&out);
-            return;
+            let _ = (&*lock(&conn.writer)).write_all(&out);
+            return false;
         }
     }
     accepted_frame(&mut out);
     debug_assert_eq!(out.len(), ACCEPTED_LEN);
     let vars = match reader.read_frame() {
         Ok(Some(Frame::Environ(p))) => Vars::new(&p),
-        _ => return,
+        _ => return false,
     };
+    // The transport reads the body through the same reader.
+    drop(reader);
+    state.active.fetch_add(1, Ordering::Relaxed);
+    *lock(&state.last_activity) = Instant::now();
+    let keep = run_request(state, index, conn, &hello, now, &vars, out);
+    *lock(&state.last_activity) = Instant::now();
+    state.active.fetch_sub(1, Ordering::Relaxed);
+    keep
+}
+
+/// Runs the application for a request whose environ has arrived; true if the response
+/// ended cleanly and the connection can carry another request.
+fn run_request(
+    state: &State,
+    index: usize,
+    conn: &Conn,
+    hello: &Hello,
+    now: u64,
+    vars: &Vars,
+    out: Vec<u8>,
+) -> bool {
     let get = |key: &str| String::from_utf8_lossy(vars.get(key.as_bytes())).into_owned();
     let handler_script = get("mod_wsgi.handler_script");
     let script = if handler_script.is_empty() {
@@ -693,10 +850,10 @@ fn serve(state: &State, index: usize, conn: UnixStream) {
     let reload = get("mod_wsgi.script_reloading") == "1";
     let method = get("REQUEST_METHOD");
     let header_only = method == "HEAD";
-    let conn = Arc::new(ConnWriter::new(writer));
+    let writer = Arc::new(ConnWriter::new(conn.writer.clone()));
     let transport = DaemonTransport {
-        reader,
-        conn: conn.clone(),
+        reader: conn.reader.clone(),
+        conn: writer.clone(),
         out,
         accepted_in_out: true,
         ended: false,
@@ -708,7 +865,9 @@ fn serve(state: &State, index: usize, conn: UnixStream) {
         queue_start: hello.queue_start_us as f64 / 1e6,
         daemon_start: now as f64 / 1e6,
     };
-    let Some(child) = CHILD.get() else { return };
+    let Some(child) = CHILD.get() else {
+        return false;
+    };
     let app = App {
         script: &script,
         callable: &callable,
@@ -728,7 +887,7 @@ fn serve(state: &State, index: usize, conn: UnixStream) {
         } else {
             String::new()
         },
-        conn,
+        conn: writer.clone(),
         timed_out: false,
     }));
     let outcome = run_app(child, &app, &channel, header_only, times, |env| {
@@ -739,6 +898,9 @@ fn serve(state: &State, index: usize, conn: UnixStream) {
     // Says End or Error on the wire, with the GIL released.
     channel.close(&outcome);
     set_running(None);
+    // After an error the Apache child drops the connection itself; nothing may be left
+    // unread either, or the next request would read it.
+    writer.finish() && matches!(outcome, Outcome::Done) && lock(&conn.reader).buffered() == 0
 }
 
 /// Called by the monitor: sends `Accepted` for quiet requests, and hands each request that
@@ -769,11 +931,15 @@ fn watch_request_times(state: &Arc<State>) {
             ran: running.started.elapsed(),
             conn: running.conn.clone(),
         };
-        let state = state.clone();
+        state.reporting.fetch_add(1, Ordering::Relaxed);
+        let reporter = state.clone();
         // Taking the GIL for the stack can wait on the stuck thread: not on the monitor.
-        let _ = std::thread::Builder::new()
+        let spawned = std::thread::Builder::new()
             .name("rwsgi-timeout".into())
-            .spawn(move || time_out(&state, limit, stuck));
+            .spawn(move || time_out(&reporter, limit, stuck));
+        if spawned.is_err() {
+            state.reporting.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 }
 
@@ -836,6 +1002,7 @@ fn time_out(state: &State, limit: Duration, stuck: Stuck) {
     for line in stack {
         tracing::error!("RW0218:   {line}");
     }
+    state.reporting.fetch_sub(1, Ordering::Relaxed);
     let Some(wait) = interrupt else { return };
     std::thread::sleep(wait);
     let still = lock(&state.running[stuck.index])
@@ -911,7 +1078,7 @@ fn reject(state: &State, conn: &UnixStream, writer: &UnixStream, why: &str) {
 
 /// The daemon side of one request as a WSGI transport: frames to and from the Apache child.
 struct DaemonTransport {
-    reader: FrameReader<UnixStream>,
+    reader: Arc<Mutex<FrameReader<UnixStream>>>,
     conn: Arc<ConnWriter>,
     /// Frames not yet written: small responses leave in one write.
     out: Vec<u8>,
@@ -971,7 +1138,7 @@ impl DaemonTransport {
         }
         .encode(&mut self.out);
         self.push().map_err(lost)?;
-        match self.reader.read_frame() {
+        match lock(&self.reader).read_frame() {
             Ok(Some(Frame::Body(data))) if data.len() <= max => {
                 take(data);
                 Ok(data.len())
@@ -1055,6 +1222,10 @@ impl Transport for DaemonTransport {
     }
     fn abort(&mut self) {
         let _ = self.end(&Outcome::Aborted);
+    }
+    fn buffers(&self, len: usize, flush: bool) -> bool {
+        // Frame headers and the head's encoding add a little to `len`.
+        !flush && self.out.len().saturating_add(len).saturating_add(1024) < WRITE_AT
     }
     fn finish(&mut self, outcome: &Outcome) {
         let _ = self.end(outcome);

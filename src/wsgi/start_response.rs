@@ -75,9 +75,23 @@ impl StartResponse {
             })?)
         };
         let header_only = self.header_only;
+        let (body_len, flush) = match op {
+            _ if header_only => (0, false),
+            Op::Body(data, flush) => (data.len(), flush),
+            // Read from the file as it is sent: that may block.
+            Op::File { .. } => (usize::MAX, false),
+            Op::HeadOnly => (0, false),
+        };
+        let head_len = head.map_or(0, |h| {
+            h.status_line.len()
+                + h.headers
+                    .iter()
+                    .map(|(n, v)| n.len() + v.len() + 8)
+                    .sum::<usize>()
+        });
         let result = self
             .channel
-            .with(py, |t| {
+            .with_send(py, body_len.saturating_add(head_len), flush, |t| {
                 if let Some(head) = head {
                     t.send_head(head)?;
                 }

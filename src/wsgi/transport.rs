@@ -22,7 +22,8 @@ pub struct ResponseHead {
     pub headers: Vec<(String, String)>,
 }
 
-/// What a server offers the WSGI layer. Every method may block; callers release the GIL.
+/// What a server offers the WSGI layer. Every method may block; callers release the GIL
+/// unless `buffers` says the operation cannot.
 pub trait Transport: Send {
     /// Reads up to `buf.len()` body bytes; `Ok(0)` at the end of the body. With `fill` it
     /// returns early only at the end of the body; without, as soon as any bytes arrived.
@@ -46,6 +47,13 @@ pub trait Transport: Send {
     /// The request is over with `outcome` (daemon mode says so on the wire).
     fn finish(&mut self, outcome: &super::Outcome) {
         let _ = outcome;
+    }
+    /// True if sending `len` bytes (head and body) with `flush` only stores them in memory
+    /// and cannot block, so the caller may keep the GIL: releasing it while other threads
+    /// wait for it hands it over, which costs two thread switches.
+    fn buffers(&self, len: usize, flush: bool) -> bool {
+        let _ = (len, flush);
+        false
     }
 }
 
@@ -74,6 +82,23 @@ impl Channel {
                 None => Err("the request this object belonged to has finished".to_owned()),
             }
         })
+    }
+
+    /// As `with`, for sending `len` bytes with `flush`: keeps the GIL when the transport
+    /// only buffers them (and nobody else holds it, e.g. a thread reading `wsgi.input`).
+    pub fn with_send<R: Send>(
+        &self,
+        py: Python<'_>,
+        len: usize,
+        flush: bool,
+        f: impl FnOnce(&mut dyn Transport) -> R + Send,
+    ) -> Result<R, String> {
+        if let Ok(mut guard) = self.0.try_lock() {
+            if let Some(t) = guard.as_mut().filter(|t| t.buffers(len, flush)) {
+                return Ok(f(t.as_mut()));
+            }
+        }
+        self.with(py, f)
     }
 
     /// Tells the transport how the request ended, then revokes it. Call without the GIL.

@@ -1,5 +1,6 @@
 """Daemon-mode test endpoints: /pid, /slow (streams slowly), /sleep, /spin (busy in Python),
-/grow (keeps memory), /hog (holds the GIL in C), /header (a long header), /touch."""
+/grow (keeps memory), /hog (holds the GIL in C), /header (a long header), /touch,
+/sockets (the socket inodes the process has open)."""
 import os
 import re
 import time
@@ -39,6 +40,18 @@ def application(environ, start_response):
         return [body]
     if path == "/touch":
         open(query["file"], "w").close()
+    if path == "/sockets":
+        inodes = set()
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                target = os.readlink("/proc/self/fd/" + fd)
+            except OSError:
+                continue
+            if target.startswith("socket:"):
+                inodes.add(target)
+        body = ("pid=%d\n%s\n" % (os.getpid(), " ".join(sorted(inodes)))).encode()
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [body]
     body = ("pid=%d\n" % os.getpid()).encode()
     start_response("200 OK", [("Content-Type", "text/plain"),
                               ("Content-Length", str(len(body)))])

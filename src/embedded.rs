@@ -2,6 +2,7 @@
 //! inside the Apache child, on the request's own worker thread.
 
 use std::borrow::Cow;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use pyo3::prelude::*;
@@ -290,6 +291,15 @@ pub fn handler(r: &mut Request<'_>) -> i32 {
             );
             return status::INTERNAL_SERVER_ERROR;
         };
+        let script = target.handler_script.as_deref().unwrap_or(&target.script);
+        if let Err(why) =
+            crate::daemon::client::check_script_owner(group, std::path::Path::new(script))
+        {
+            tracing::error!(
+                "RW0220: daemon group '{process_group}' refuses to run {script}: {why}; answering 403"
+            );
+            return status::FORBIDDEN;
+        }
         return crate::daemon::client::handle(
             r,
             generation,
@@ -354,6 +364,10 @@ pub struct App<'a> {
 /// Runs one request in this process, the same way in embedded and daemon mode: load the
 /// app, build the environ (the request's variables through `fill`, then the Python-only
 /// entries), call it, and send what it returns through `channel`.
+/// Since when (µs since the epoch) the application's script has failed to load without
+/// loading once since; 0 while it loads. A daemon's startup-timeout watches it.
+pub static FAILING_SINCE_US: AtomicU64 = AtomicU64::new(0);
+
 pub fn run_app(
     child: &ChildState,
     app: &App<'_>,
@@ -369,9 +383,23 @@ pub fn run_app(
                 .scripts
                 .callable(py, app.script, app.callable, app.reload, app.mtime_us)
             {
-                Ok(callable) => callable,
+                Ok(callable) => {
+                    if FAILING_SINCE_US.load(Ordering::Relaxed) != 0 {
+                        FAILING_SINCE_US.store(0, Ordering::Relaxed);
+                    }
+                    callable
+                }
                 Err(err) => {
                     log_load_error(py, &err);
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(1, |d| d.as_micros() as u64);
+                    let _ = FAILING_SINCE_US.compare_exchange(
+                        0,
+                        now,
+                        Ordering::Relaxed,
+                        Ordering::Relaxed,
+                    );
                     return Outcome::Failed { status: 500 };
                 }
             };

@@ -667,3 +667,178 @@ fn a_recycling_process_closes_its_kept_connections_at_once() {
     assert_ne!(pid_of(&reply), old);
     assert_eq!(slow.join().unwrap().text().matches("chunk").count(), 40);
 }
+
+/// Sends `GET path` on a raw connection; returns what the client had when the first body
+/// bytes arrived, and the whole response.
+fn first_body_read(apache: &Apache, path: &str) -> (String, String) {
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", apache.port())).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    write!(
+        conn,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 65536];
+    let first = loop {
+        let n = conn.read(&mut buf).unwrap();
+        assert!(n > 0, "closed early: {}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&got).into_owned();
+        if text
+            .split_once("\r\n\r\n")
+            .is_some_and(|(_, body)| !body.is_empty())
+        {
+            break text;
+        }
+    };
+    conn.read_to_end(&mut got).unwrap();
+    (first, String::from_utf8_lossy(&got).into_owned())
+}
+
+#[test]
+fn response_flush_delay_gathers_a_streams_chunks() {
+    let apache = Apache::start(
+        Mpm::Event,
+        "WSGIDaemonProcess now processes=1 threads=1 response-flush-delay=0\n\
+         WSGIDaemonProcess dflt processes=1 threads=1\n\
+         WSGIDaemonProcess slow processes=1 threads=1 response-flush-delay=3000\n\
+         WSGIScriptAlias /now {root}/apps/daemon_ctl.py process-group=now\n\
+         WSGIScriptAlias /dflt {root}/apps/daemon_ctl.py process-group=dflt\n\
+         WSGIScriptAlias /slow {root}/apps/daemon_ctl.py process-group=slow\n",
+    );
+    // The app yields its first line, then a chunk every 0.3 s.
+    let stream = "/slow?n=3&pause=0.3";
+    for (group, chunks_with_the_first_line) in [("now", 0), ("dflt", 0), ("slow", 3)] {
+        let (first, all) = first_body_read(&apache, &format!("/{group}{stream}"));
+        assert!(first.contains("pid="), "{group}: {first}");
+        assert_eq!(
+            first.matches("chunk").count(),
+            chunks_with_the_first_line,
+            "{group}: {first}"
+        );
+        assert_eq!(all.matches("chunk").count(), 3, "{group}: {all}");
+    }
+}
+
+#[test]
+fn response_socket_timeout_frees_a_thread_from_a_client_that_stopped_reading() {
+    let apache = Apache::start(
+        Mpm::Event,
+        "WSGIDaemonProcess rs processes=1 threads=1 response-socket-timeout=1\n\
+         WSGIScriptAlias /ctl {root}/apps/daemon_ctl.py process-group=rs\n",
+    );
+    // A client that asks for 256 MB and reads none of it: every buffer on the way fills.
+    let mut stalled = std::net::TcpStream::connect(("127.0.0.1", apache.port())).unwrap();
+    stalled
+        .write_all(b"GET /ctl/big?mb=256 HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .unwrap();
+    apache.wait_for_log("response-socket-timeout: the client stopped reading");
+    // The only daemon thread is free again (without the option it would wait for
+    // socket-timeout, 60 s, and this request would get 503 after connect-timeout).
+    let reply = get(&apache.url("/ctl/pid"));
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    drop(stalled);
+}
+
+#[test]
+fn sigusr1_evicts_one_process_within_eviction_timeout() {
+    let apache = Apache::start(
+        Mpm::Event,
+        "WSGIDaemonProcess ev processes=1 threads=2 eviction-timeout=1\n\
+         WSGIScriptAlias /ctl {root}/apps/daemon_ctl.py process-group=ev\n",
+    );
+    let old = pid_of(&get(&apache.url("/ctl/pid")));
+    let url = apache.url("/ctl/sleep?s=30");
+    let stuck = std::thread::spawn(move || get(&url));
+    std::thread::sleep(Duration::from_millis(300));
+    std::process::Command::new("kill")
+        .args(["-USR1", &old.to_string()])
+        .status()
+        .unwrap();
+    apache.wait_for_log("recycles (eviction by SIGUSR1)");
+    // The replacement serves at once; the old process gets eviction-timeout (1 s), not
+    // graceful-timeout (15 s), for the request it still runs.
+    let new = pid_of(&get(&apache.url("/ctl/pid")));
+    assert_ne!(new, old);
+    wait_until_gone(old);
+    assert_eq!(stuck.join().unwrap().status, 502);
+    apache.assert_log("exits with 1 requests still running");
+}
+
+#[test]
+fn script_user_and_group_refuse_scripts_others_could_change() {
+    use std::os::unix::fs::PermissionsExt;
+    let stage = Stage::new(Mpm::Event);
+    let app = "def application(environ, start_response):\n    \
+               start_response('200 OK', [('Content-Type', 'text/plain')])\n    \
+               return [b'ran\\n']\n";
+    stage.write("mine/app.py", app);
+    std::fs::set_permissions(
+        stage.root().join("mine"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    let open = stage.write("open/app.py", app);
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o664)).unwrap();
+    let owner = std::fs::metadata(&open).unwrap();
+    let (uid, gid) = (owner.uid(), owner.gid());
+    let other = if uid == 0 { 33 } else { 0 };
+    let apache = stage.start(&format!(
+        "WSGIDaemonProcess ok processes=1 threads=1 script-user=#{uid} script-group=#{gid}\n\
+         WSGIDaemonProcess wrong processes=1 threads=1 script-user=#{other}\n\
+         WSGIScriptAlias /ok {{root}}/mine/app.py process-group=ok\n\
+         WSGIScriptAlias /open {{root}}/open/app.py process-group=ok\n\
+         WSGIScriptAlias /wrong {{root}}/mine/app.py process-group=wrong\n"
+    ));
+    assert_eq!(get(&apache.url("/ok")).text(), "ran\n");
+    assert_eq!(get(&apache.url("/open")).status, 403);
+    apache.assert_log("open/app.py is writable by its group or others (mode 664)");
+    assert_eq!(get(&apache.url("/wrong")).status, 403);
+    apache.assert_log(&format!(
+        "RW0220: daemon group 'wrong' refuses to run {}/mine/app.py: {}/mine/app.py belongs to uid {uid}, not to script-user (uid {other}); answering 403",
+        apache.root().display(),
+        apache.root().display()
+    ));
+}
+
+#[test]
+fn startup_timeout_restarts_a_process_whose_script_keeps_failing_to_load() {
+    let stage = Stage::new(Mpm::Event);
+    // Fails while `down` exists, and, like Django's populate(), can never be loaded again in
+    // the same interpreter after a failed attempt.
+    stage.write(
+        "startup/app.py",
+        "import os, sys\n\
+         if getattr(sys, '_rwsgi_tried', False):\n    \
+             raise RuntimeError(\"populate() isn't reentrant\")\n\
+         sys._rwsgi_tried = True\n\
+         if os.path.exists(os.path.join(os.path.dirname(__file__), 'down')):\n    \
+             raise RuntimeError('the database is not up yet')\n\
+         def application(environ, start_response):\n    \
+             start_response('200 OK', [('Content-Type', 'text/plain')])\n    \
+             return [('pid=%d\\n' % os.getpid()).encode()]\n",
+    );
+    let down = stage.write("startup/down", "");
+    let apache = stage.start(
+        "WSGIDaemonProcess st processes=1 threads=1 startup-timeout=1\n\
+         WSGIScriptAlias /app {root}/startup/app.py process-group=st\n",
+    );
+    assert_eq!(get(&apache.url("/app")).status, 500);
+    apache.assert_log("the database is not up yet");
+    std::fs::remove_file(down).unwrap();
+    // The cause is gone, but this interpreter cannot recover.
+    assert_eq!(get(&apache.url("/app")).status, 500);
+    apache.assert_log("populate() isn't reentrant");
+    apache.wait_for_log("recycles (startup-timeout)");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let reply = get(&apache.url("/app"));
+        if reply.status == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{}", apache.error_log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -113,7 +113,9 @@ impl DaemonOptions {
             socket_timeout: None,
             queue_timeout: None,
             response_socket_timeout: None,
-            response_flush_delay: None,
+            // mod_wsgi's default: a stream's chunks that follow each other within 5 ms reach
+            // the client in one write.
+            response_flush_delay: Some(Duration::from_millis(5)),
             listen_backlog: 100,
             stack_size: None,
             memory_limit: None,
@@ -134,26 +136,10 @@ impl DaemonOptions {
 
     /// Options given that this version of rwsgi accepts but does not act on yet.
     pub fn without_effect(&self) -> Vec<&'static str> {
-        let d = DaemonOptions::new(&self.name);
-        [
-            ("eviction-timeout", self.eviction_timeout.is_some()),
-            ("startup-timeout", self.startup_timeout.is_some()),
-            (
-                "response-socket-timeout",
-                self.response_socket_timeout.is_some(),
-            ),
-            ("response-flush-delay", self.response_flush_delay.is_some()),
-            (
-                "response-buffer-size",
-                self.response_buffer_size != d.response_buffer_size,
-            ),
-            ("script-user", self.script_user.is_some()),
-            ("script-group", self.script_group.is_some()),
-            ("server-metrics", self.server_metrics),
-        ]
-        .into_iter()
-        .filter_map(|(name, given)| given.then_some(name))
-        .collect()
+        [("server-metrics", self.server_metrics)]
+            .into_iter()
+            .filter_map(|(name, given)| given.then_some(name))
+            .collect()
     }
 
     /// The process title `ps` shows, if `display-name=` asked for one.
@@ -491,7 +477,7 @@ mod tests {
         assert_eq!(o.receive_buffer_size, None);
         assert_eq!(o.send_buffer_size, Some(4096));
         assert!(o.server_metrics);
-        assert!(o.without_effect().contains(&"eviction-timeout"));
+        assert!(o.without_effect().contains(&"server-metrics"));
         assert!(p("app processes=2").unwrap().without_effect().is_empty());
         // Every listed option appeared in that line.
         for name in OPTION_NAMES {

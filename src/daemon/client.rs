@@ -5,7 +5,9 @@
 //! connection whose response ended cleanly is kept for the child's next request.
 
 use std::io::{ErrorKind, Write};
+use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::{Generation, Group, death_note};
@@ -49,6 +51,43 @@ impl Pooled {
             let _ = self.stream().set_read_timeout(Some(timeout));
         }
     }
+}
+
+/// `script-user=` / `script-group=`: the script and its directory must belong to that
+/// user and group and be writable by nobody else, or the request gets 403 (a file someone
+/// else could change must not run as the daemon's user).
+pub fn check_script_owner(group: &Group, script: &Path) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let owner = &group.script_owner;
+    if owner.uid.is_none() && owner.gid.is_none() {
+        return Ok(());
+    }
+    for path in [Some(script), script.parent()].into_iter().flatten() {
+        let m =
+            std::fs::metadata(path).map_err(|e| format!("cannot check {}: {e}", path.display()))?;
+        if let Some(uid) = owner.uid.filter(|&uid| uid != m.uid()) {
+            return Err(format!(
+                "{} belongs to uid {}, not to script-user (uid {uid})",
+                path.display(),
+                m.uid()
+            ));
+        }
+        if let Some(gid) = owner.gid.filter(|&gid| gid != m.gid()) {
+            return Err(format!(
+                "{} belongs to gid {}, not to script-group (gid {gid})",
+                path.display(),
+                m.gid()
+            ));
+        }
+        if m.mode() & 0o022 != 0 {
+            return Err(format!(
+                "{} is writable by its group or others (mode {:o}); script-user/script-group allow only the owner to write",
+                path.display(),
+                m.mode() & 0o7777
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Connections a child keeps per group at most (one per thread is the natural bound).
@@ -228,12 +267,21 @@ fn relay(io: &mut RequestIo, conn: &mut Pooled, group: &Group) -> Relay {
     let mut head_sent = false;
     let mut body = Vec::new();
     let mut frame_out = Vec::new();
+    let mut flush = Flush::new(group);
     loop {
-        // Once the daemon has taken the request, socket-timeout bounds each wait; the
-        // switch is made only before a read that has to wait (a small response is in the
-        // first read, and the connection's next request waits with connect-timeout again).
-        if pid != 0 && !conn.reader.has_frame() {
-            conn.set_read_timeout(group.socket_timeout);
+        if !conn.reader.has_frame() {
+            // About to wait for the daemon: what the application flushed goes to the
+            // client first, unless more arrives within response-flush-delay.
+            if flush.due(conn.stream()) && io.write(&[], true).is_err() {
+                return Relay::Done(status::OK);
+            }
+            // Once the daemon has taken the request, socket-timeout bounds each wait; the
+            // switch is made only before a read that has to wait (a small response is in
+            // the first read, and the connection's next request waits with connect-timeout
+            // again).
+            if pid != 0 {
+                conn.set_read_timeout(group.socket_timeout);
+            }
         }
         let frame = match conn.reader.read_frame() {
             Ok(Some(f)) => f,
@@ -326,8 +374,8 @@ fn relay(io: &mut RequestIo, conn: &mut Pooled, group: &Group) -> Relay {
                 head_sent = true;
             }
             Frame::Data(data) | Frame::DataFlush(data) => {
-                let flush = matches!(frame, Frame::DataFlush(_));
-                if io.write(data, flush).is_err() {
+                let now = flush.wanted(data.len(), matches!(frame, Frame::DataFlush(_)));
+                if io.write(data, now).is_err() {
                     // The client went away; the daemon sees the closed socket and stops.
                     return Relay::Done(status::OK);
                 }
@@ -366,6 +414,69 @@ fn relay(io: &mut RequestIo, conn: &mut Pooled, group: &Group) -> Relay {
                 return Relay::Done(502);
             }
         }
+    }
+}
+
+/// When the Apache child passes the application's flushes on to the client. With
+/// response-flush-delay, a flush waits that long for more data, so a stream of small chunks
+/// reaches the client in fewer, larger writes; response-buffer-size bounds what waits.
+struct Flush {
+    delay: Option<Duration>,
+    limit: u64,
+    /// A flush is owed since then.
+    owed_since: Option<Instant>,
+    /// Bytes passed to Apache since the last flush.
+    unflushed: u64,
+}
+
+impl Flush {
+    fn new(group: &Group) -> Flush {
+        Flush {
+            delay: group.options.response_flush_delay,
+            limit: group.options.response_buffer_size,
+            owed_since: None,
+            unflushed: 0,
+        }
+    }
+
+    /// Whether `len` bytes the daemon sent (flushed by the application or not) go to the
+    /// client now.
+    fn wanted(&mut self, len: usize, flushed: bool) -> bool {
+        self.unflushed += len as u64;
+        if flushed && self.owed_since.is_none() {
+            self.owed_since = Some(Instant::now());
+        }
+        let now = match self.delay {
+            None => flushed,
+            Some(_) => self.unflushed >= self.limit,
+        };
+        if now {
+            self.owed_since = None;
+            self.unflushed = 0;
+        }
+        now
+    }
+
+    /// Before waiting for the daemon: true if the owed flush must happen now, because
+    /// nothing more arrived within the delay.
+    fn due(&mut self, stream: &UnixStream) -> bool {
+        let (Some(since), Some(delay)) = (self.owed_since, self.delay) else {
+            return false;
+        };
+        let left = delay.saturating_sub(since.elapsed());
+        let more = !left.is_zero() && {
+            use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+            let mut fds = [PollFd::new(stream.as_fd(), PollFlags::POLLIN)];
+            let ms = PollTimeout::try_from(left.max(Duration::from_millis(1)))
+                .unwrap_or(PollTimeout::MAX);
+            poll(&mut fds, ms).is_ok_and(|n| n > 0)
+        };
+        if more {
+            return false;
+        }
+        self.owed_since = None;
+        self.unflushed = 0;
+        true
     }
 }
 

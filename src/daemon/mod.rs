@@ -38,6 +38,15 @@ pub struct Group {
     listener: Option<UnixListener>,
     /// In an Apache child: connections to the group's daemons between two requests.
     pub idle: Mutex<Vec<client::Pooled>>,
+    /// `script-user=` / `script-group=`, resolved once in the Apache parent.
+    pub script_owner: ScriptOwner,
+}
+
+/// Who must own the scripts a group runs (and their directories).
+#[derive(Default)]
+pub struct ScriptOwner {
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
 }
 
 /// Everything the processes of one configuration generation share.
@@ -179,6 +188,25 @@ pub fn start(pconf: Pool, server: Server<'_>) -> Result<(), String> {
                 .map_err(|e| format!("RW0200: chown {}: {e}", socket.display()))?;
         }
         let (scripts, preload) = scripts_of(server, &options.name);
+        let owner_error = |option: &str, e: String| {
+            format!("RW0200: WSGIDaemonProcess {}: {option}: {e}", options.name)
+        };
+        let script_owner = ScriptOwner {
+            uid: match &options.script_user {
+                Some(a) => Some(
+                    server::resolve_user(a)
+                        .map_err(|e| owner_error("script-user", e))?
+                        .0,
+                ),
+                None => None,
+            },
+            gid: match &options.script_group {
+                Some(a) => {
+                    Some(server::resolve_group(a).map_err(|e| owner_error("script-group", e))?)
+                }
+                None => None,
+            },
+        };
         runtime.push(Group {
             socket_timeout: options.socket_timeout.unwrap_or_else(|| server.timeout()),
             options,
@@ -187,6 +215,7 @@ pub fn start(pconf: Pool, server: Server<'_>) -> Result<(), String> {
             preload,
             listener: Some(listener),
             idle: Mutex::new(Vec::new()),
+            script_owner,
         });
     }
     let mut generation = Generation {

@@ -21,7 +21,7 @@ use nix::unistd::{AccessFlags, Gid, Uid, User, access};
 use super::{Generation, Group};
 use crate::apache::{Mpm, Server, os, process};
 use crate::config::PythonSettings;
-use crate::embedded::{App, CHILD, ChildState, Revoke, log_load_error, run_app};
+use crate::embedded::{App, CHILD, ChildState, FAILING_SINCE_US, Revoke, log_load_error, run_app};
 use crate::python::{interpreter, modules, with_gil};
 use crate::wsgi::{self, BodyError, Channel, Outcome, ResponseHead, Times, Transport};
 use rwsgi_core::daemon_options::Account;
@@ -32,6 +32,9 @@ use rwsgi_core::protocol::{self, Frame, FrameReader, Hello, kind};
 pub const EXIT_CONFIG: i32 = 78;
 /// Exit status after deadlock-timeout: a crash for the supervisor's accounting.
 pub const EXIT_DEADLOCK: i32 = 75;
+
+/// The recycle reason for SIGUSR1.
+const EVICTION: &str = "eviction by SIGUSR1";
 
 /// Why the process is winding down.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -49,6 +52,9 @@ struct State {
     group: String,
     secret: [u8; protocol::SECRET_LEN],
     socket_timeout: Duration,
+    /// How long writing the response to the Apache child may block (a client that does
+    /// not read holds the Apache child, which stops reading from us).
+    response_socket_timeout: Duration,
     queue_timeout: Option<Duration>,
     accept_quiet: Duration,
     request_timeout: Option<Duration>,
@@ -235,7 +241,7 @@ pub fn resolve_user(a: &Account) -> Result<(u32, u32, String), String> {
     Ok((user.uid.as_raw(), user.gid.as_raw(), user.name))
 }
 
-fn resolve_group(a: &Account) -> Result<u32, String> {
+pub fn resolve_group(a: &Account) -> Result<u32, String> {
     match a {
         Account::Id(id) => Ok(*id),
         Account::Name(n) => nix::unistd::Group::from_name(n)
@@ -283,9 +289,12 @@ pub fn run(server: Server<'_>, generation: &Generation, group: &Group, retire: &
     for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
         let _ = signal_hook::flag::register(sig, stop.clone());
     }
-    for sig in [libc::SIGUSR1, libc::SIGWINCH] {
-        let _ = signal_hook::flag::register(sig, drain.clone());
-    }
+    // The supervisor drains its daemons with SIGWINCH (Apache restarted); SIGUSR1 comes
+    // from an operator and evicts this one process: it is replaced at once and gets
+    // eviction-timeout to finish.
+    let _ = signal_hook::flag::register(libc::SIGWINCH, drain.clone());
+    let evict = Arc::new(AtomicBool::new(false));
+    let _ = signal_hook::flag::register(libc::SIGUSR1, evict.clone());
     let hub = match Hub::new(listener) {
         Ok(hub) => hub,
         Err(e) => {
@@ -297,6 +306,7 @@ pub fn run(server: Server<'_>, generation: &Generation, group: &Group, retire: &
         group: name.clone(),
         secret: generation.secret,
         socket_timeout: group.socket_timeout,
+        response_socket_timeout: o.response_socket_timeout.unwrap_or(group.socket_timeout),
         queue_timeout: o.queue_timeout,
         accept_quiet: ACCEPT_QUIET.min(o.connect_timeout / 2),
         request_timeout: o.request_timeout,
@@ -371,8 +381,18 @@ pub fn run(server: Server<'_>, generation: &Generation, group: &Group, retire: &
                 Some(Ending::Stop)
             } else if drain.load(Ordering::Relaxed) {
                 Some(Ending::Drain)
+            } else if evict.load(Ordering::Relaxed) {
+                Some(Ending::Recycle(EVICTION))
             } else if let Some(reason) = *lock(&state.recycle) {
                 Some(Ending::Recycle(reason))
+            } else if o.startup_timeout.is_some_and(|t| {
+                let since = FAILING_SINCE_US.load(Ordering::Relaxed);
+                since != 0 && now_us().saturating_sub(since) >= t.as_micros() as u64
+            }) {
+                // A script that failed to load and keeps failing: a fresh interpreter may
+                // succeed where this one's half-imported state cannot (mod_wsgi's reason
+                // for the option: Django's "populate() isn't reentrant").
+                Some(Ending::Recycle("startup-timeout"))
             } else if o.restart_interval.is_some_and(|i| started.elapsed() >= i) {
                 Some(Ending::Recycle("restart-interval"))
             } else if o.inactivity_timeout.is_some_and(|t| {
@@ -405,6 +425,7 @@ pub fn run(server: Server<'_>, generation: &Generation, group: &Group, retire: &
                 }
                 let limit = match why {
                     Ending::Stop => o.shutdown_timeout,
+                    Ending::Recycle(EVICTION) => o.eviction_timeout.unwrap_or(o.graceful_timeout),
                     Ending::Drain | Ending::Recycle(_) => o.graceful_timeout,
                 };
                 ending = Some((why, Instant::now() + limit));
@@ -675,7 +696,7 @@ impl Hub {
         let (stream, _) = accepted.ok()?;
         set_buffer_sizes(&stream, state.buffer_sizes);
         let _ = stream.set_read_timeout(Some(state.socket_timeout));
-        let _ = stream.set_write_timeout(Some(state.socket_timeout));
+        let _ = stream.set_write_timeout(Some(state.response_socket_timeout));
         let reader = stream.try_clone().ok()?;
         Some(Conn {
             token: self.next_token.fetch_add(1, Ordering::Relaxed),
@@ -1076,6 +1097,19 @@ fn reject(state: &State, conn: &UnixStream, writer: &UnixStream, why: &str) {
     let _ = (&*writer).write_all(&out);
 }
 
+/// Why writing to the Apache child failed, for the log.
+fn write_failed(e: &std::io::Error) -> String {
+    if matches!(
+        e.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    ) {
+        "the Apache child took nothing for response-socket-timeout: the client stopped reading"
+            .to_owned()
+    } else {
+        format!("the Apache child went away: {e}")
+    }
+}
+
 /// The daemon side of one request as a WSGI transport: frames to and from the Apache child.
 struct DaemonTransport {
     reader: Arc<Mutex<FrameReader<UnixStream>>>,
@@ -1098,7 +1132,7 @@ impl DaemonTransport {
         let r = self.conn.send(&self.out, self.accepted_in_out);
         self.accepted_in_out = false;
         self.out.clear();
-        r.map_err(|e| format!("the Apache child went away: {e}"))
+        r.map_err(|e| write_failed(&e))
     }
 
     fn end(&mut self, outcome: &Outcome) -> Result<(), String> {
@@ -1193,7 +1227,7 @@ impl Transport for DaemonTransport {
             return self
                 .conn
                 .with(|s, _| protocol::write_data(s, k, data))
-                .map_err(|e| format!("the Apache child went away: {e}"));
+                .map_err(|e| write_failed(&e));
         }
         if flush {
             Frame::DataFlush(data).encode(&mut self.out);

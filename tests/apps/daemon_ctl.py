@@ -1,6 +1,6 @@
 """Daemon-mode test endpoints: /pid, /slow (streams slowly), /sleep, /spin (busy in Python),
 /grow (keeps memory), /hog (holds the GIL in C), /header (a long header), /touch,
-/sockets (the socket inodes the process has open)."""
+/sockets (the socket inodes the process has open), /big (streams mb megabytes)."""
 import os
 import re
 import time
@@ -22,6 +22,9 @@ def application(environ, start_response):
                 time.sleep(float(query.get("pause", "0.1")))
                 yield b"chunk\n"
         return chunks()
+    if path == "/big":
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        return (b"x" * (1 << 20) for _ in range(int(query.get("mb", "64"))))
     if path == "/sleep":
         time.sleep(float(query.get("s", "1")))
     if path == "/spin":

@@ -639,7 +639,6 @@ fn resident_bytes() -> Option<u64> {
     Some(pages * 4096)
 }
 
-/// One worker thread: accept one connection, serve it, until the process winds down.
 /// epoll token of the group's listening socket; kept connections have their own.
 const LISTENER: u64 = u64::MAX;
 
@@ -742,6 +741,8 @@ struct Conn {
     writer: Arc<Mutex<UnixStream>>,
 }
 
+/// One worker thread: take the next request (on a new or a kept connection), serve it,
+/// keep the connection, until the process winds down.
 fn worker(state: &Arc<State>, index: usize) {
     while state.accepting.load(Ordering::Relaxed) {
         let Some(conn) = state.hub.wait(state) else {

@@ -25,6 +25,15 @@ fn pid_of(reply: &Reply) -> u32 {
     kv(&reply.text())["pid"].trim().parse().unwrap()
 }
 
+/// Sends `pid` a signal (`-KILL`, `-USR1`, …) with kill(1).
+fn signal(pid: u32, which: &str) {
+    let status = std::process::Command::new("kill")
+        .args([which, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill {which} {pid}");
+}
+
 /// Waits until process `pid` has exited.
 fn wait_until_gone(pid: u32) {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -136,10 +145,7 @@ fn a_daemon_killed_mid_response_cuts_it_and_says_why() {
     }
     let text = String::from_utf8_lossy(&got).into_owned();
     let pid: u32 = text.split("pid=").nth(1).unwrap()[..8].parse().unwrap();
-    std::process::Command::new("kill")
-        .args(["-KILL", &pid.to_string()])
-        .status()
-        .unwrap();
+    signal(pid, "-KILL");
     let _ = conn.read_to_end(&mut got);
     let text = String::from_utf8_lossy(&got);
     let declared = 50 * 6 + 12;
@@ -194,10 +200,7 @@ fn apache_graceful_restart_lets_daemon_requests_finish() {
     let url = apache.url("/ctl/slow?n=20&pause=0.1");
     let slow = std::thread::spawn(move || get(&url));
     std::thread::sleep(Duration::from_millis(500));
-    std::process::Command::new("kill")
-        .args(["-USR1", &apache.pid().to_string()])
-        .status()
-        .unwrap();
+    signal(apache.pid(), "-USR1");
     let reply = slow.join().unwrap();
     assert_eq!(reply.status, 200);
     assert_eq!(
@@ -504,10 +507,7 @@ fn apache_graceful_restarts_under_continuous_load_fail_no_request() {
     let apache = Apache::start(Mpm::Event, DAEMON);
     let pids = under_load(&apache, 3, "/ctl/slow?n=3&pause=0.05", || {
         for round in 2..=3 {
-            std::process::Command::new("kill")
-                .args(["-USR1", &apache.pid().to_string()])
-                .status()
-                .unwrap();
+            signal(apache.pid(), "-USR1");
             wait_for_generation(&apache, round);
             std::thread::sleep(Duration::from_secs(2));
         }
@@ -610,10 +610,7 @@ fn a_daemon_killed_while_idle_leaves_no_stale_connection_behind() {
         assert!(replies.iter().all(|r| r.status == 200));
         pid_of(&replies[0])
     });
-    std::process::Command::new("kill")
-        .args(["-KILL", &pid.to_string()])
-        .status()
-        .unwrap();
+    signal(pid, "-KILL");
     wait_until_gone(pid);
     // Every kept connection is now dead: requests find that out, connect afresh and wait
     // for the replacement instead of failing.
@@ -753,10 +750,7 @@ fn sigusr1_evicts_one_process_within_eviction_timeout() {
     let url = apache.url("/ctl/sleep?s=30");
     let stuck = std::thread::spawn(move || get(&url));
     std::thread::sleep(Duration::from_millis(300));
-    std::process::Command::new("kill")
-        .args(["-USR1", &old.to_string()])
-        .status()
-        .unwrap();
+    signal(old, "-USR1");
     apache.wait_for_log("recycles (eviction by SIGUSR1)");
     // The replacement serves at once; the old process gets eviction-timeout (1 s), not
     // graceful-timeout (15 s), for the request it still runs.

@@ -10,6 +10,10 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
+#[path = "../../tests/harness/ports.rs"]
+mod ports;
+use ports::free_port;
+
 const EXE: &str = env!("CARGO_BIN_EXE_rwsgi-express");
 
 /// Reports what the tests look at, as `key=value` lines.
@@ -36,25 +40,6 @@ def application(environ, start_response):
 
 fn is_root() -> bool {
     nix::unistd::getuid().is_root()
-}
-
-/// A port nothing listens on. The kernel may hand the same free port to two tests running
-/// side by side; one of them would then find the other's server "ready". Ports given out in
-/// this process are never given out again.
-fn free_port() -> u16 {
-    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
-    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
-    loop {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        if !given.contains(&port) {
-            given.push(port);
-            return port;
-        }
-    }
 }
 
 fn chmod(path: &Path, mode: u32) {

@@ -474,10 +474,9 @@ pub struct DaemonOption {
     /// The `WSGIDaemonProcess` option.
     pub key: &'static str,
     pub given: Option<u64>,
-    /// mod_wsgi-express's default, for the options written even when not given: those the
-    /// module acts on. The others (mod_wsgi-express writes `startup-timeout=15` and
-    /// `deadlock-timeout=60`) are written only when given, so a default start-up has
-    /// nothing the module merely accepts (RW0217).
+    /// mod_wsgi-express's default, for the options written even when not given. The others
+    /// (mod_wsgi-express writes `startup-timeout=15` and `deadlock-timeout=60`) are written
+    /// only when given; the module's own defaults apply otherwise.
     pub default: Option<u64>,
 }
 

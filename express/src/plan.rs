@@ -457,14 +457,14 @@ fn check_group_name(what: &str, name: &str) -> Result<()> {
 }
 
 /// The daemon process group: the `WSGIDaemonProcess` line as mod_wsgi-express writes it,
-/// checked by the module's own parser, plus notes on options the module does not act on.
+/// checked by the module's own parser.
 fn resolve_daemon(
     args: &ServerArgs,
     host: &Host,
     working_directory: &Path,
     python_path: &[PathBuf],
     locale: &str,
-) -> Result<(DaemonGroup, Vec<String>)> {
+) -> Result<DaemonGroup> {
     let listen_host = args.host.as_deref().unwrap_or("localhost");
     let (name, display_name) = match &args.process_group {
         Some(g) => {
@@ -520,43 +520,20 @@ fn resolve_daemon(
             bail!("{flag}: {e}");
         }
     }
-    let parsed =
-        rwsgi_core::daemon_options::parse(&words(&options)).map_err(|e| anyhow::anyhow!(e))?;
-    // Given options the module accepts but does not act on yet: said now, not only as
-    // RW0217 in the error log.
-    let inert: Vec<&str> = parsed
-        .without_effect()
-        .into_iter()
-        .filter_map(|key| {
-            daemon_options
-                .iter()
-                .find(|o| o.key == key && o.given.is_some())
-                .map(|o| o.flag)
-        })
-        .collect();
-    let mut notices = Vec::new();
-    if !inert.is_empty() {
-        notices.push(format!(
-            "{} accepted, but this version of rwsgi does not act on {} yet (RW0217, see \
-             docs/daemon.md)",
-            inert.join(", "),
-            if inert.len() == 1 { "it" } else { "them" }
-        ));
-    }
+    // The whole line, as the module will read it. (The module acts on every option
+    // rwsgi-express can write, so there is nothing to report as inert.)
+    rwsgi_core::daemon_options::parse(&words(&options)).map_err(|e| anyhow::anyhow!(e))?;
     let workers = args.processes * args.threads;
     let max_clients = match args.max_clients {
         Some(m) => m.max(workers),
         None => 10 + 10.max(workers * 3 / 2),
     };
-    Ok((
-        DaemonGroup {
-            name,
-            display_name,
-            options,
-            max_clients,
-        },
-        notices,
-    ))
+    Ok(DaemonGroup {
+        name,
+        display_name,
+        options,
+        max_clients,
+    })
 }
 
 /// A mod_reqtimeout stage: `T-MAX,MinRate=R`, or a fixed `T` when MAX does not exceed it
@@ -810,9 +787,13 @@ pub fn resolve(args: &ServerArgs, host: &Host, accounts: &dyn Accounts) -> Resul
     one_line("--locale", &locale)?;
     let mut notices = Vec::new();
     let daemon = if daemon_mode {
-        let (group, inert) = resolve_daemon(args, host, &working_directory, &python_path, &locale)?;
-        notices.extend(inert);
-        Some(group)
+        Some(resolve_daemon(
+            args,
+            host,
+            &working_directory,
+            &python_path,
+            &locale,
+        )?)
     } else {
         let why = if app == App::Static {
             "static files run no application"

@@ -503,8 +503,8 @@ fn my_uid() -> u32 {
 }
 
 /// RW0217 lines name options the module accepts without acting on them; rwsgi-express
-/// writes those only when given. request-timeout is written by default (as
-/// mod_wsgi-express does) and is being implemented in the module.
+/// writes none of those. (The exception allowed for request-timeout dates from before the
+/// module acted on it.)
 fn assert_no_inert_options(express: &Express) {
     let log = express.error_log();
     for line in log.lines().filter(|l| l.contains("RW0217")) {

@@ -94,6 +94,10 @@ fn allowlist(b: bindgen::Builder) -> bindgen::Builder {
         "process_rec",
         "ap_regmatch_t",
         "ap_regex_t",
+        // scoreboard.h
+        "global_score",
+        "process_score",
+        "worker_score",
     ];
     let functions = [
         // hooks
@@ -102,6 +106,7 @@ fn allowlist(b: bindgen::Builder) -> bindgen::Builder {
         "ap_hook_child_init",
         "ap_hook_translate_name",
         "ap_hook_handler",
+        "ap_hook_pre_mpm",
         // config
         "ap_check_cmd_context",
         "ap_getword_conf",
@@ -161,6 +166,11 @@ fn allowlist(b: bindgen::Builder) -> bindgen::Builder {
         // daemon processes
         "ap_close_listeners",
         "ap_runtime_dir_relative",
+        // scoreboard (mod_wsgi.server_metrics())
+        "ap_exists_scoreboard_image",
+        "ap_get_scoreboard_global",
+        "ap_get_scoreboard_process",
+        "ap_copy_scoreboard_worker",
     ];
     let vars = [
         "ap_server_conf",

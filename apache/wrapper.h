@@ -7,6 +7,7 @@
 #include <http_protocol.h>
 #include <http_request.h>
 #include <ap_mpm.h>
+#include <scoreboard.h>
 #include <ap_listen.h>
 #include <ap_regex.h>
 #include <ap_release.h>

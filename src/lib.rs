@@ -31,6 +31,9 @@ impl Module for Rwsgi {
     fn post_config(pconf: Pool, server: Server<'_>) -> Result<(), String> {
         lifecycle::post_config(pconf, server)
     }
+    fn pre_mpm(server: Server<'_>) -> Result<(), String> {
+        daemon::start_deferred(server)
+    }
     fn child_init(pchild: Pool, server: Server<'_>) {
         lifecycle::child_init(pchild, server)
     }

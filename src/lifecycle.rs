@@ -127,7 +127,13 @@ pub fn child_init(pchild: Pool, server: Server<'_>) {
     }
     let mpm = Mpm::query();
     let ready = with_gil(|py| {
-        if let Err(err) = modules::install(py, &conf.python, &mpm, "") {
+        if let Err(err) = modules::install(
+            py,
+            &conf.python,
+            &mpm,
+            "",
+            conf.server_metrics == Some(true),
+        ) {
             crate::python::traceback::log(
                 py,
                 "RW0100: setting up the Python interpreter failed",

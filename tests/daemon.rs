@@ -836,3 +836,75 @@ fn startup_timeout_restarts_a_process_whose_script_keeps_failing_to_load() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// The live Apache children a `/metrics` answer lists, after checking each is a child of
+/// this Apache in the scoreboard's running generation.
+fn scoreboard_children(apache: &Apache, m: &std::collections::BTreeMap<String, String>) -> usize {
+    let generation = &m["running_generation"];
+    let children: Vec<&str> = m["children"].split_whitespace().collect();
+    assert!(!children.is_empty(), "{m:?}");
+    for child in &children {
+        let (pid, g) = child.split_once(':').unwrap();
+        assert_eq!(g, generation, "{m:?}");
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let ppid = status.lines().find(|l| l.starts_with("PPid:")).unwrap();
+        assert_eq!(
+            ppid.split_whitespace().nth(1),
+            Some(apache.pid().to_string().as_str()),
+            "scoreboard pid {pid} is not an Apache child: {m:?}"
+        );
+    }
+    children.len()
+}
+
+#[test]
+fn server_metrics_reads_apaches_scoreboard_where_enabled() {
+    let apache = Apache::start(
+        Mpm::Event,
+        "
+ExtendedStatus On
+WSGIServerMetrics On
+WSGIDaemonProcess on processes=1 threads=2 server-metrics=On
+WSGIDaemonProcess off processes=1 threads=2
+WSGIScriptAlias /on {root}/apps/metrics.py process-group=on
+WSGIScriptAlias /off {root}/apps/metrics.py process-group=off
+WSGIScriptAlias /embedded {root}/apps/metrics.py
+",
+    );
+    let off = kv(&get(&apache.url("/off")).text());
+    assert_eq!(off["enabled"], "False", "server-metrics not given: None");
+
+    // Daemons forked at start-up see the scoreboard Apache creates after post_config.
+    let on = kv(&get(&apache.url("/on")).text());
+    assert_eq!(on["enabled"], "True", "{on:?}");
+    assert_eq!(on["running_time_ok"], "True", "{on:?}");
+    assert_eq!(on["limits"].split(',').count(), 2);
+    assert!(scoreboard_children(&apache, &on) >= 1);
+    // The Apache worker relaying this very request is busy writing it.
+    assert!(on["writing"].contains("GET /on HTTP/1.1"), "{on:?}");
+
+    let embedded = kv(&get(&apache.url("/embedded")).text());
+    assert_eq!(embedded["enabled"], "True", "WSGIServerMetrics On");
+    assert!(
+        embedded["writing"].contains("GET /embedded HTTP/1.1"),
+        "{embedded:?}"
+    );
+
+    // After a full restart the new generation's daemons read the same, live scoreboard.
+    signal(apache.pid(), "-HUP");
+    wait_for_generation(&apache, 2);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let after = loop {
+        let reply = get(&apache.url("/on"));
+        let m = kv(&reply.text());
+        if reply.status == 200 && m.get("pid") != on.get("pid") {
+            break m;
+        }
+        assert!(Instant::now() < deadline, "{}", apache.error_log());
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(after["enabled"], "True");
+    assert!(scoreboard_children(&apache, &after) >= 1);
+    assert!(after["writing"].contains("GET /on HTTP/1.1"), "{after:?}");
+    apache.assert_log_clean(&[]);
+}

@@ -195,7 +195,7 @@ fn more_unsupported_directives_name_themselves() {
             "WSGIDispatchScript {root}/apps/dir_env.py\n",
             "WSGIDispatchScript",
         ),
-        ("WSGIServerMetrics On\n", "WSGIServerMetrics"),
+        ("WSGISlowRequests 5\n", "WSGISlowRequests"),
         (
             "<Location /x>\n  WSGIAccessScript {root}/apps/dir_env.py\n</Location>\n",
             "WSGIAccessScript",

@@ -134,14 +134,6 @@ impl DaemonOptions {
         }
     }
 
-    /// Options given that this version of rwsgi accepts but does not act on yet.
-    pub fn without_effect(&self) -> Vec<&'static str> {
-        [("server-metrics", self.server_metrics)]
-            .into_iter()
-            .filter_map(|(name, given)| given.then_some(name))
-            .collect()
-    }
-
     /// The process title `ps` shows, if `display-name=` asked for one.
     pub fn title(&self) -> Option<String> {
         self.display_name.as_ref().map(|d| {
@@ -477,8 +469,6 @@ mod tests {
         assert_eq!(o.receive_buffer_size, None);
         assert_eq!(o.send_buffer_size, Some(4096));
         assert!(o.server_metrics);
-        assert!(o.without_effect().contains(&"server-metrics"));
-        assert!(p("app processes=2").unwrap().without_effect().is_empty());
         // Every listed option appeared in that line.
         for name in OPTION_NAMES {
             assert!(

@@ -365,6 +365,9 @@ pub struct ServerArgs {
     /// Serve Apache's /server-status page to local clients.
     #[arg(long, help_heading = "Logging")]
     pub server_status: bool,
+    /// Let the application read Apache's scoreboard with `mod_wsgi.server_metrics()`.
+    #[arg(long, help_heading = "Logging")]
+    pub server_metrics: bool,
     /// Name of the access log file.
     #[arg(
         long,
@@ -406,7 +409,8 @@ pub struct DaemonArgs {
     /// Recycle a daemon process gracefully after this many requests (0: never).
     #[arg(long, value_name = "N", help_heading = "Daemon processes")]
     pub maximum_requests: Option<u64>,
-    /// Recycle a daemon process whose application has not loaded within this time.
+    /// Recycle a daemon process whose application failed to load and has not loaded within
+    /// this time [default: 15].
     #[arg(long, value_name = "SECONDS", help_heading = "Daemon processes")]
     pub startup_timeout: Option<u32>,
     /// How long a stopping daemon process waits for running requests [default: 5].
@@ -418,7 +422,7 @@ pub struct DaemonArgs {
     /// Grace period when a daemon process is told to recycle by a signal.
     #[arg(long, value_name = "SECONDS", help_heading = "Daemon processes")]
     pub eviction_timeout: Option<u32>,
-    /// Recycle a daemon process whose Python is blocked (GIL held) this long.
+    /// Recycle a daemon process whose Python is blocked (GIL held) this long [default: 60].
     #[arg(long, value_name = "SECONDS", help_heading = "Daemon processes")]
     pub deadlock_timeout: Option<u32>,
     /// Recycle a daemon process idle this long (0: never).
@@ -475,8 +479,7 @@ pub struct DaemonOption {
     pub key: &'static str,
     pub given: Option<u64>,
     /// mod_wsgi-express's default, for the options written even when not given. The others
-    /// (mod_wsgi-express writes `startup-timeout=15` and `deadlock-timeout=60`) are written
-    /// only when given; the module's own defaults apply otherwise.
+    /// are written only when given; the module's own defaults apply otherwise.
     pub default: Option<u64>,
 }
 
@@ -543,13 +546,13 @@ impl DaemonArgs {
                 "--startup-timeout",
                 "startup-timeout",
                 n(self.startup_timeout),
-                None,
+                Some(15),
             ),
             o(
                 "--deadlock-timeout",
                 "deadlock-timeout",
                 n(self.deadlock_timeout),
-                None,
+                Some(60),
             ),
             o(
                 "--graceful-timeout",

@@ -162,6 +162,9 @@ pub struct Plan {
     pub rewrite_rules: Option<PathBuf>,
     pub error_log_format: Option<String>,
     pub server_status: bool,
+    /// `mod_wsgi.server_metrics()` on (embedded mode: `WSGIServerMetrics On`; daemon mode:
+    /// the group's `server-metrics=On`).
+    pub server_metrics: bool,
     /// LANG/LC_ALL for Apache.
     pub locale: String,
     /// Things to tell the user at start-up (ignored options and the like).
@@ -505,6 +508,9 @@ fn resolve_daemon(
             options.push((o.key.to_owned(), value.to_string()));
         }
     }
+    if args.server_metrics {
+        options.push(("server-metrics".into(), "On".into()));
+    }
 
     let words = |opts: &[(String, String)]| {
         std::iter::once(name.clone())
@@ -520,8 +526,7 @@ fn resolve_daemon(
             bail!("{flag}: {e}");
         }
     }
-    // The whole line, as the module will read it. (The module acts on every option
-    // rwsgi-express can write, so there is nothing to report as inert.)
+    // The whole line, as the module will read it.
     rwsgi_core::daemon_options::parse(&words(&options)).map_err(|e| anyhow::anyhow!(e))?;
     let workers = args.processes * args.threads;
     let max_clients = match args.max_clients {
@@ -892,6 +897,7 @@ pub fn resolve(args: &ServerArgs, host: &Host, accounts: &dyn Accounts) -> Resul
         },
         error_log_format: args.error_log_format.clone(),
         server_status: args.server_status,
+        server_metrics: args.server_metrics,
         locale,
         notices,
     })

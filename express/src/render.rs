@@ -291,7 +291,12 @@ pub fn httpd_conf(plan: &Plan) -> String {
                 d.name
             );
         }
-        None => c.push_str("WSGIRestrictEmbedded Off\n"),
+        None => {
+            c.push_str("WSGIRestrictEmbedded Off\n");
+            if plan.server_metrics {
+                c.push_str("WSGIServerMetrics On\n");
+            }
+        }
     }
     c.push_str("WSGIPassAuthorization On\n");
     let _ = writeln!(

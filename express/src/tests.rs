@@ -427,22 +427,22 @@ fn daemon_options_become_options_of_the_group() {
 
 /// These daemon options are written only when given (the module's own defaults apply
 /// otherwise), and since the module acts on all of them, nothing is reported at start-up.
+/// startup-timeout and deadlock-timeout are written with mod_wsgi-express's defaults.
 #[test]
 fn optional_daemon_options_are_written_only_when_given() {
     let f = Fixture::new();
     let default = f.plan(&["wsgi.py"]);
     assert_eq!(default.notices, Vec::<String>::new());
-    let keys: Vec<&str> = default
-        .daemon
-        .as_ref()
-        .unwrap()
-        .options
-        .iter()
-        .map(|(k, _)| k.as_str())
-        .collect();
+    let options = &default.daemon.as_ref().unwrap().options;
+    let keys: Vec<&str> = options.iter().map(|(k, _)| k.as_str()).collect();
+    for (k, v) in [("startup-timeout", "15"), ("deadlock-timeout", "60")] {
+        assert!(
+            options.contains(&(k.to_owned(), v.to_owned())),
+            "{k}={v} by default: {options:?}"
+        );
+    }
     for key in [
-        "startup-timeout",
-        "deadlock-timeout",
+        "server-metrics",
         "eviction-timeout",
         "interrupt-timeout",
         "header-buffer-size",
@@ -456,19 +456,19 @@ fn optional_daemon_options_are_written_only_when_given() {
     let given = f.plan(&[
         "wsgi.py",
         "--startup-timeout",
-        "15",
+        "30",
         "--response-buffer-size",
         "1048576",
         "--deadlock-timeout",
-        "60",
+        "90",
         "--header-buffer-size",
         "65536",
     ]);
     let options = &given.daemon.as_ref().unwrap().options;
     for (k, v) in [
-        ("startup-timeout", "15"),
+        ("startup-timeout", "30"),
         ("response-buffer-size", "1048576"),
-        ("deadlock-timeout", "60"),
+        ("deadlock-timeout", "90"),
         ("header-buffer-size", "65536"),
     ] {
         assert!(
@@ -701,4 +701,18 @@ fn entry_points_are_classified() {
     assert!(
         Path::new(&f.plan(&["wsgi.py"]).server_root).ends_with("rwsgi-express-localhost:8000:1000")
     );
+}
+
+/// `--server-metrics` turns `mod_wsgi.server_metrics()` on where the application runs: the
+/// daemon group's `server-metrics=On`, or `WSGIServerMetrics On` in embedded mode.
+#[test]
+fn server_metrics_reaches_the_mode_the_app_runs_in() {
+    let f = Fixture::new();
+    let daemon = f.conf(&["wsgi.py", "--server-metrics"]);
+    assert!(daemon.contains("\n    server-metrics=On"), "{daemon}");
+    assert!(!daemon.contains("WSGIServerMetrics"), "{daemon}");
+    let embedded = f.conf(&["wsgi.py", "--server-metrics", "--embedded-mode"]);
+    assert!(embedded.contains("\nWSGIServerMetrics On\n"), "{embedded}");
+    let off = f.conf(&["wsgi.py"]);
+    assert!(!off.contains("server-metrics") && !off.contains("WSGIServerMetrics"));
 }

@@ -34,6 +34,13 @@ pub(super) unsafe extern "C" fn register(_p: *mut sys::apr_pool_t) {
             std::ptr::null(),
             middle,
         );
+        // Last, so Apache's own pre_mpm hook has created the scoreboard.
+        sys::ap_hook_pre_mpm(
+            Some(pre_mpm),
+            std::ptr::null(),
+            std::ptr::null(),
+            sys::APR_HOOK_REALLY_LAST as i32,
+        );
         sys::ap_hook_child_init(Some(child_init), std::ptr::null(), std::ptr::null(), middle);
         sys::ap_hook_translate_name(
             Some(translate_name),
@@ -106,6 +113,19 @@ unsafe extern "C" fn post_config(
         Impl::post_config(pool, server)
     });
     config_result(s, "post_config", r)
+}
+
+unsafe extern "C" fn pre_mpm(_p: *mut sys::apr_pool_t, _sb_type: sys::ap_scoreboard_e) -> i32 {
+    // SAFETY: ap_server_conf is the live main server while the MPM starts.
+    let s = unsafe { sys::ap_server_conf };
+    let r = catch_unwind(|| {
+        // SAFETY: as above.
+        let Some(server) = (unsafe { Server::from_raw(s) }) else {
+            return Ok(());
+        };
+        Impl::pre_mpm(server)
+    });
+    config_result(s, "pre_mpm", r)
 }
 
 unsafe extern "C" fn child_init(pchild: *mut sys::apr_pool_t, s: *mut sys::server_rec) {

@@ -23,6 +23,7 @@ mod pool;
 pub mod process;
 mod regex;
 mod request;
+pub mod scoreboard;
 mod server;
 mod table;
 
@@ -62,6 +63,9 @@ pub trait Module: 'static {
     fn check_config(pconf: Pool, server: Server<'_>) -> Result<(), String>;
     /// In the parent after each configuration read (not under `apache2 -t`).
     fn post_config(pconf: Pool, server: Server<'_>) -> Result<(), String>;
+    /// In the parent once Apache's scoreboard exists: at start-up, after `post_config`, and
+    /// after a full (not a graceful) restart.
+    fn pre_mpm(server: Server<'_>) -> Result<(), String>;
     /// In each child process before it serves requests.
     fn child_init(pchild: Pool, server: Server<'_>);
     fn translate_name(r: &mut Request<'_>) -> i32;

@@ -276,7 +276,12 @@ pub const DIRECTIVES: &[Directive<ServerConf, DirConf>] = &[
         c"On|Off",
         unsupported,
     ),
-    d(c"WSGIServerMetrics", Scope::Global, c"On|Off", unsupported),
+    d(
+        c"WSGIServerMetrics",
+        Scope::Global,
+        c"On|Off",
+        server_metrics,
+    ),
     d(
         c"WSGITelemetryService",
         Scope::Global,
@@ -664,6 +669,16 @@ fn restrict_embedded(
     Ok(())
 }
 
+fn server_metrics(
+    cmd: &mut Cmd<'_>,
+    server: &mut ServerConf,
+    _: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    server.server_metrics = Some(on_off(cmd, args)?);
+    Ok(())
+}
+
 fn python_home(
     cmd: &mut Cmd<'_>,
     server: &mut ServerConf,
@@ -859,10 +874,7 @@ fn not_yet_reason(name: &str) -> &'static str {
             "Python authentication/authorisation hooks are not supported by this version of \
              rwsgi yet; use an Apache auth module or authenticate in the application"
         }
-        "WSGIServerMetrics"
-        | "WSGITelemetryService"
-        | "WSGISlowRequests"
-        | "WSGITelemetryOptions" => {
+        "WSGITelemetryService" | "WSGISlowRequests" | "WSGITelemetryOptions" => {
             "metrics and telemetry are not supported by this version of rwsgi yet; remove it"
         }
         _ => "this directive is not supported by this version of rwsgi yet; remove it",

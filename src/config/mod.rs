@@ -95,6 +95,8 @@ pub struct ServerConf {
     pub script_aliases: Vec<Arc<ScriptAlias>>,
     pub python: PythonSettings,
     pub restrict_embedded: Option<bool>,
+    /// `WSGIServerMetrics` (main server only): `mod_wsgi.server_metrics()` in embedded mode.
+    pub server_metrics: Option<bool>,
     pub import_scripts: Vec<ImportScript>,
     /// `WSGIDaemonProcess` groups visible here: this server's, then the main server's.
     pub daemon_groups: Vec<Arc<DaemonOptions>>,
@@ -120,6 +122,7 @@ impl MergeConfig for ServerConf {
                 .collect(),
             python: base.python.clone(),
             restrict_embedded: base.restrict_embedded,
+            server_metrics: base.server_metrics,
             import_scripts: base.import_scripts.clone(),
             daemon_groups: add
                 .daemon_groups

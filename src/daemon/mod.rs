@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::apache::{Pool, Server, os, process};
+use crate::apache::{Pool, Server, os, process, scoreboard};
 use crate::config::{AliasPattern, DaemonOptions, GroupSpec};
 use rwsgi_core::protocol::SECRET_LEN;
 
@@ -138,7 +138,7 @@ pub fn start(pconf: Pool, server: Server<'_>) -> Result<(), String> {
             .ok_or("cannot resolve Apache's runtime directory")?,
     };
     let dir = PathBuf::from(format!("{prefix}.{pid}"));
-    let (apache_uid, apache_gid, apache_user) = Server::unixd_user();
+    let (apache_uid, apache_gid, _) = Server::unixd_user();
     private_dir(&dir, apache_uid, apache_gid).map_err(|e| {
         format!(
             "RW0200: cannot create the daemon socket directory {}: {e}; set WSGISocketPrefix to a directory Apache can write (e.g. WSGISocketPrefix /var/run/apache2/wsgi)",
@@ -154,14 +154,6 @@ pub fn start(pconf: Pool, server: Server<'_>) -> Result<(), String> {
     .map_err(|e| format!("RW0200: cannot read /dev/urandom for the daemon secret: {e}"))?;
     let mut runtime = Vec::new();
     for options in groups {
-        let inert = options.without_effect();
-        if !inert.is_empty() {
-            tracing::warn!(
-                "RW0217: WSGIDaemonProcess {}: {} accepted but not acted on by this version of rwsgi (see docs/daemon.md)",
-                options.name,
-                inert.join(", ")
-            );
-        }
         let socket = dir.join(format!("g{number}-{}.sock", sanitize(&options.name)));
         if socket.as_os_str().len() > 100 {
             return Err(format!(
@@ -218,12 +210,39 @@ pub fn start(pconf: Pool, server: Server<'_>) -> Result<(), String> {
             script_owner,
         });
     }
-    let mut generation = Generation {
+    let generation = Generation {
         number,
         dir,
         secret,
         groups: runtime,
     };
+    if !scoreboard::exists() {
+        // First start: Apache creates its scoreboard after post_config. Forking the daemons
+        // once it exists lets them read it (`mod_wsgi.server_metrics()`).
+        DEFERRED.with(|d| *d.borrow_mut() = Some((pconf, generation)));
+        return Ok(());
+    }
+    launch(pconf, server, generation)
+}
+
+thread_local! {
+    /// A generation prepared in post_config whose daemons start in pre_mpm. The Apache
+    /// parent is single-threaded; the configuration pool lives until the next restart.
+    static DEFERRED: std::cell::RefCell<Option<(Pool, Generation)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Starts the daemons `start` left for the moment the scoreboard exists.
+pub fn start_deferred(server: Server<'_>) -> Result<(), String> {
+    match DEFERRED.with(|d| d.borrow_mut().take()) {
+        Some((pconf, generation)) => launch(pconf, server, generation),
+        None => Ok(()),
+    }
+}
+
+fn launch(pconf: Pool, server: Server<'_>, mut generation: Generation) -> Result<(), String> {
+    let number = generation.number;
+    let (_, _, apache_user) = Server::unixd_user();
+    let pid = std::process::id();
     let supervisor = supervisor::spawn(server, &generation)?;
     // The Apache parent and children never accept on the daemon sockets.
     for g in &mut generation.groups {

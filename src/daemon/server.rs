@@ -608,7 +608,7 @@ fn start_python(server: Server<'_>, group: &Group) -> Result<(), String> {
         max_daemons: o.processes as i32,
     };
     with_gil(|py| {
-        modules::install(py, &settings, &mpm, &o.name).map_err(|e| {
+        modules::install(py, &settings, &mpm, &o.name, o.server_metrics).map_err(|e| {
             crate::python::traceback::log(py, "RW0203: setting up Python failed", &e);
             "setting up Python failed (traceback above)".to_owned()
         })?;

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod bytes;
 pub mod interpreter;
+pub mod metrics;
 pub mod modules;
 pub mod output;
 pub mod thread_state;

@@ -38,6 +38,7 @@ pub fn install(
     settings: &PythonSettings,
     mpm: &Mpm,
     process_group: &str,
+    server_metrics: bool,
 ) -> PyResult<()> {
     // `threading` records the thread that first imports it as the main thread and waits
     // for it at finalisation: that must be the real main thread, not a request thread whose
@@ -58,6 +59,8 @@ pub fn install(
     m.add("maximum_processes", mpm.max_daemons.max(1))?;
     m.add("threads_per_process", mpm.max_threads.max(1))?;
     m.add("RequestTimeout", py.get_type::<RequestTimeout>())?;
+    super::metrics::enable(server_metrics);
+    m.add_function(wrap_pyfunction!(super::metrics::server_metrics, &m)?)?;
     m.add_class::<FileWrapper>()?;
     m.add_class::<Input>()?;
     m.add_class::<LogStream>()?;

@@ -908,3 +908,77 @@ WSGIScriptAlias /embedded {root}/apps/metrics.py
     assert!(after["writing"].contains("GET /on HTTP/1.1"), "{after:?}");
     apache.assert_log_clean(&[]);
 }
+
+/// Which Apache children (not daemons, not the supervisor) have `name` open.
+fn apache_children_holding(apache: &Apache, name: &str) -> Vec<u32> {
+    let parent = apache.pid().to_string();
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+            continue;
+        };
+        let ppid = status.lines().find(|l| l.starts_with("PPid:"));
+        if ppid.and_then(|l| l.split_whitespace().nth(1)) != Some(parent.as_str()) {
+            continue;
+        }
+        let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+            continue;
+        };
+        if fds
+            .flatten()
+            .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+            .any(|target| target.file_name().is_some_and(|f| f == name))
+        {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+#[test]
+fn file_wrapper_files_reach_apache_as_open_files() {
+    let stage = Stage::new(Mpm::Event);
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i * 13 % 251) as u8).collect();
+    std::fs::write(stage.root().join("apps/data.bin"), &data).unwrap();
+    let big = std::fs::File::create(stage.root().join("apps/big.bin")).unwrap();
+    big.set_len(48 << 20).unwrap();
+    let apache = stage.start(DAEMON);
+
+    let r = get(&apache.url("/resp/file"));
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-length"), Some("300000"));
+    assert!(r.body == data, "the whole file, intact");
+    let r = get(&apache.url("/resp/file?skip=1000"));
+    assert!(r.body == data[1000..], "from the file's position");
+    // Below the size worth passing, the bytes are copied; the result is the same.
+    let r = get(&apache.url("/resp/file?cl=500"));
+    assert!(r.body == data[..500], "the app's Content-Length");
+
+    // A client that reads nothing: the Apache child, not the daemon, is the one sending
+    // the file, so it holds it open while the daemon thread is long free.
+    let mut slow = std::net::TcpStream::connect(("127.0.0.1", apache.port())).unwrap();
+    slow.write_all(b"GET /resp/file?name=big.bin HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    let mut head = [0u8; 512];
+    let n = slow.read(&mut head).unwrap();
+    assert!(head[..n].starts_with(b"HTTP/1.1 200"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while apache_children_holding(&apache, "big.bin").is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "no Apache child holds big.bin: the daemon copied it"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // The server keeps serving meanwhile.
+    assert_eq!(get(&apache.url("/ctl/pid")).status, 200);
+    drop(slow);
+
+    let r = get(&apache.url("/resp/file?name=big.bin"));
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body.len(), 48 << 20);
+    apache.assert_log_clean(&[]);
+}

@@ -11,7 +11,7 @@
 use std::io::{self, Read, Write};
 
 /// The protocol version this build speaks. A daemon refuses any other.
-pub const VERSION: u16 = 1;
+pub const VERSION: u16 = 2;
 /// Opens every `Hello` payload, so a stray connection is recognised at once.
 pub const MAGIC: &[u8; 5] = b"RWSGI";
 /// Length of the per-generation secret.
@@ -34,6 +34,7 @@ pub mod kind {
     pub const DATA_FLUSH: u8 = 0x14;
     pub const END: u8 = 0x15;
     pub const ERROR: u8 = 0x16;
+    pub const FILE: u8 = 0x17;
 }
 
 /// The client's opening frame.
@@ -85,6 +86,12 @@ pub enum Frame<'a> {
     Error {
         status: u16,
         reason: &'a str,
+    },
+    /// Send `len` bytes from `offset` of the regular file whose descriptor travels with
+    /// this frame (SCM_RIGHTS on its first byte): `wsgi.file_wrapper` without copying.
+    File {
+        offset: u64,
+        len: u64,
     },
 }
 
@@ -231,6 +238,10 @@ impl<'a> Frame<'a> {
             kind::DATA => return Ok(Frame::Data(payload)),
             kind::DATA_FLUSH => return Ok(Frame::DataFlush(payload)),
             kind::END => Frame::End,
+            kind::FILE => Frame::File {
+                offset: c.u64()?,
+                len: c.u64()?,
+            },
             _ => {
                 let status = c.u16()?;
                 return Ok(Frame::Error {
@@ -278,6 +289,10 @@ impl<'a> Frame<'a> {
                 put_pairs(out, headers);
             }
             Frame::End => {}
+            Frame::File { offset, len } => {
+                out.extend_from_slice(&offset.to_be_bytes());
+                out.extend_from_slice(&len.to_be_bytes());
+            }
         }
         let len = (out.len() - start - HEADER_LEN) as u32;
         out[start + 1..start + HEADER_LEN].copy_from_slice(&len.to_be_bytes());
@@ -296,6 +311,7 @@ impl<'a> Frame<'a> {
             Frame::DataFlush(_) => kind::DATA_FLUSH,
             Frame::End => kind::END,
             Frame::Error { .. } => kind::ERROR,
+            Frame::File { .. } => kind::FILE,
         }
     }
 }
@@ -313,6 +329,7 @@ fn kind_name(kind: u8) -> Option<&'static str> {
         kind::DATA_FLUSH => "DataFlush",
         kind::END => "End",
         kind::ERROR => "Error",
+        kind::FILE => "File",
         _ => return None,
     })
 }
@@ -434,6 +451,10 @@ impl<R: Read> FrameReader<R> {
 
     pub fn get_ref(&self) -> &R {
         &self.inner
+    }
+
+    pub fn get_mut(&mut self) -> &mut R {
+        &mut self.inner
     }
 
     /// Bytes read ahead and not decoded yet. A connection carries its next request only if
@@ -581,6 +602,10 @@ mod tests {
             Frame::Error {
                 status: 504,
                 reason: "request-timeout of 2s exceeded",
+            },
+            Frame::File {
+                offset: 4096,
+                len: 1 << 40,
             },
         ];
         for f in &frames {

@@ -14,6 +14,7 @@
 pub mod sys;
 
 mod command;
+pub mod fd_passing;
 mod hooks;
 mod io;
 mod log;

@@ -5,12 +5,13 @@
 //! connection whose response ended cleanly is kept for the child's next request.
 
 use std::io::{ErrorKind, Write};
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::{Generation, Group, death_note};
+use crate::apache::fd_passing::FdReceiver;
 use crate::apache::{Request, RequestIo, status};
 use crate::request_vars::{self, Selected};
 use rwsgi_core::protocol::{self, EnvironEncoder, Frame, FrameReader, Hello, ReadError};
@@ -27,7 +28,8 @@ fn now_us() -> u64 {
 /// A connection to one of the group's daemons, kept between requests: socket, connect,
 /// accept, close and the timeouts' setup are then paid once, not per request.
 pub struct Pooled {
-    reader: FrameReader<UnixStream>,
+    /// Reads frames and keeps the files a daemon passes with `File` frames.
+    reader: FrameReader<FdReceiver>,
     /// The receive timeout the socket has now (set only when it must change).
     read_timeout: Duration,
 }
@@ -36,13 +38,13 @@ impl Pooled {
     fn new(stream: UnixStream, group: &Group) -> Pooled {
         let _ = stream.set_write_timeout(Some(group.socket_timeout));
         Pooled {
-            reader: FrameReader::new(stream),
+            reader: FrameReader::new(FdReceiver::new(stream)),
             read_timeout: Duration::ZERO,
         }
     }
 
     fn stream(&self) -> &UnixStream {
-        self.reader.get_ref()
+        self.reader.get_ref().stream()
     }
 
     fn set_read_timeout(&mut self, timeout: Duration) {
@@ -209,8 +211,9 @@ pub fn handle(
         match relay(&mut io, &mut conn, group) {
             Relay::Done(code) => return code,
             Relay::Complete => {
-                // Nothing may be left over, or the next request would read it.
-                if conn.reader.buffered() == 0 {
+                // Nothing may be left over (bytes or files), or the next request would
+                // read it.
+                if conn.reader.buffered() == 0 && conn.reader.get_ref().pending() == 0 {
                     keep_idle(group, conn);
                 }
                 return status::OK;
@@ -380,6 +383,18 @@ fn relay(io: &mut RequestIo, conn: &mut Pooled, group: &Group) -> Relay {
                     return Relay::Done(status::OK);
                 }
             }
+            Frame::File { offset, len } => {
+                if let Err(why) = send_passed_file(io, conn, offset, len, &mut flush) {
+                    tracing::error!(
+                        "RW0214: daemon pid {pid} of group '{name}' passed a file that cannot be sent: {why}"
+                    );
+                    if head_sent {
+                        io.abort();
+                        return Relay::Done(status::OK);
+                    }
+                    return Relay::Done(502);
+                }
+            }
             Frame::End => {
                 if !head_sent {
                     tracing::error!(
@@ -415,6 +430,42 @@ fn relay(io: &mut RequestIo, conn: &mut Pooled, group: &Group) -> Relay {
             }
         }
     }
+}
+
+/// Sends the file a `File` frame came with (its descriptor arrived with the frame's bytes).
+/// Only a regular file long enough is sent; anything else is a broken daemon. A client
+/// that went away is not an error here: the daemon notices when its next write fails.
+fn send_passed_file(
+    io: &mut RequestIo,
+    conn: &mut Pooled,
+    offset: u64,
+    len: u64,
+    flush: &mut Flush,
+) -> Result<(), String> {
+    let file = conn
+        .reader
+        .get_mut()
+        .take_fd()
+        .ok_or("the File frame came without a descriptor")?;
+    let st = nix::sys::stat::fstat(&file).map_err(|e| format!("fstat: {e}"))?;
+    if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+        return Err("not a regular file".into());
+    }
+    let size = st.st_size.max(0) as u64;
+    if offset.checked_add(len).is_none_or(|end| end > size) {
+        return Err(format!(
+            "{len} bytes from offset {offset} asked of a file of {size} bytes"
+        ));
+    }
+    let now = flush.wanted(len.min(usize::MAX as u64) as usize, false);
+    let _ = io.send_file(file.as_raw_fd(), offset, len).and_then(|()| {
+        if now {
+            io.write(&[], true).map_err(|e| e.to_string())
+        } else {
+            Ok(())
+        }
+    });
+    Ok(())
 }
 
 /// When the Apache child passes the application's flushes on to the client. With

@@ -19,7 +19,7 @@ use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTime
 use nix::unistd::{AccessFlags, Gid, Uid, User, access};
 
 use super::{Generation, Group};
-use crate::apache::{Mpm, Server, os, process};
+use crate::apache::{Mpm, Server, fd_passing, os, process};
 use crate::config::PythonSettings;
 use crate::embedded::{App, CHILD, ChildState, FAILING_SINCE_US, Revoke, log_load_error, run_app};
 use crate::python::{interpreter, modules, with_gil};
@@ -1125,6 +1125,10 @@ struct DaemonTransport {
 /// Buffered frames are written once they pass this size.
 const WRITE_AT: usize = 64 * 1024;
 
+/// `wsgi.file_wrapper` files from this size on go to the Apache child as an open
+/// descriptor; smaller ones are cheaper to copy into the response's frames.
+const PASS_FILES_FROM: u64 = 32 * 1024;
+
 impl DaemonTransport {
     fn push(&mut self) -> Result<(), String> {
         if self.out.is_empty() {
@@ -1241,6 +1245,17 @@ impl Transport for DaemonTransport {
         Ok(())
     }
     fn send_file(&mut self, fd: i32, offset: u64, len: u64) -> Result<(), String> {
+        if len >= PASS_FILES_FROM {
+            // The Apache child gets the open file itself and sends it with Apache's file
+            // bucket (sendfile or mmap): its bytes never cross the socket.
+            self.push()?;
+            let mut frame = Vec::with_capacity(32);
+            Frame::File { offset, len }.encode(&mut frame);
+            return self
+                .conn
+                .with(|s, _| fd_passing::send_with_fd(s, &frame, fd))
+                .map_err(|e| write_failed(&e));
+        }
         let mut buf = vec![0u8; 256 * 1024];
         let mut done = 0u64;
         while done < len {

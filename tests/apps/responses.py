@@ -28,6 +28,8 @@ def application(environ, start_response):
         return [b"returned"]
     if path == "/file":
         name = os.path.join(os.path.dirname(__file__), "data.bin")
+        if query.startswith("name="):
+            name = os.path.join(os.path.dirname(__file__), query[5:])
         f = open(name, "rb")
         if query.startswith("skip="):
             f.seek(int(query[5:]))

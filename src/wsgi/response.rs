@@ -72,6 +72,11 @@ pub fn run(
 
 fn close(iterable: &Bound<'_, PyAny>) -> PyResult<()> {
     let py = iterable.py();
+    // A plain list or tuple has no close(); asking would build an AttributeError (its
+    // message formatted) on every request that returns one.
+    if iterable.is_exact_instance_of::<PyList>() || iterable.is_exact_instance_of::<PyTuple>() {
+        return Ok(());
+    }
     if iterable.hasattr(pyo3::intern!(py, "close"))? {
         iterable.call_method0(pyo3::intern!(py, "close"))?;
     }

@@ -982,3 +982,53 @@ fn file_wrapper_files_reach_apache_as_open_files() {
     assert_eq!(r.body.len(), 48 << 20);
     apache.assert_log_clean(&[]);
 }
+
+/// Daemons of `apache` whose command line starts with `title` (they set it first thing).
+fn daemons_titled(apache: &Apache, title: &str) -> Vec<u32> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+            continue;
+        };
+        if cmdline.starts_with(title.as_bytes()) && pid != apache.pid() {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+#[test]
+fn a_daemon_stopped_while_it_starts_exits_once_up() {
+    let mut apache = Apache::start(
+        Mpm::Event,
+        "
+WSGIDaemonProcess slowstart processes=2 threads=2 display-name=%{GROUP}
+WSGIImportScript {root}/apps/slow_import.py process-group=slowstart application-group=%{GLOBAL}
+WSGIScriptAlias /ctl {root}/apps/daemon_ctl.py process-group=slowstart
+",
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let daemons = loop {
+        let d = daemons_titled(&apache, "(wsgi:slowstart)");
+        if d.len() == 2 {
+            break d;
+        }
+        assert!(Instant::now() < deadline, "{}", apache.error_log());
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        !apache.error_log().contains("RW0202"),
+        "the daemons were to be still starting"
+    );
+    apache.stop();
+    // Up after the 3 s import, they see the stop and exit; they used to miss it and run
+    // until the supervisor's SIGKILL (graceful-timeout + shutdown-timeout + 1 s = 21 s).
+    for pid in daemons {
+        wait_until_gone(pid);
+    }
+    let log = apache.error_log();
+    assert!(!log.contains("RW0206"), "a daemon had to be killed:\n{log}");
+}

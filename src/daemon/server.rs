@@ -263,6 +263,20 @@ pub fn run(server: Server<'_>, generation: &Generation, group: &Group, retire: &
     let Some(listener) = group.listener.as_ref() else {
         return EXIT_CONFIG;
     };
+    // Before anything slow (Python's start, preloaded scripts): a stop or drain that comes
+    // meanwhile is then acted on once the process is up, not lost until the supervisor's
+    // SIGKILL.
+    let stop = Arc::new(AtomicBool::new(false));
+    let drain = Arc::new(AtomicBool::new(false));
+    for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+        let _ = signal_hook::flag::register(sig, stop.clone());
+    }
+    // The supervisor drains its daemons with SIGWINCH (Apache restarted); SIGUSR1 comes
+    // from an operator and evicts this one process: it is replaced at once and gets
+    // eviction-timeout to finish.
+    let _ = signal_hook::flag::register(libc::SIGWINCH, drain.clone());
+    let evict = Arc::new(AtomicBool::new(false));
+    let _ = signal_hook::flag::register(libc::SIGUSR1, evict.clone());
     match setup_process(server, group) {
         Ok(()) => {}
         Err(why) => {
@@ -284,17 +298,10 @@ pub fn run(server: Server<'_>, generation: &Generation, group: &Group, retire: &
         std::thread::sleep(Duration::from_millis(200));
         return EXIT_CONFIG;
     }
-    let stop = Arc::new(AtomicBool::new(false));
-    let drain = Arc::new(AtomicBool::new(false));
-    for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
-        let _ = signal_hook::flag::register(sig, stop.clone());
+    if stop.load(Ordering::Relaxed) {
+        // Stopped while starting: nothing was taken, nothing to finish.
+        return 0;
     }
-    // The supervisor drains its daemons with SIGWINCH (Apache restarted); SIGUSR1 comes
-    // from an operator and evicts this one process: it is replaced at once and gets
-    // eviction-timeout to finish.
-    let _ = signal_hook::flag::register(libc::SIGWINCH, drain.clone());
-    let evict = Arc::new(AtomicBool::new(false));
-    let _ = signal_hook::flag::register(libc::SIGUSR1, evict.clone());
     let hub = match Hub::new(listener) {
         Ok(hub) => hub,
         Err(e) => {

@@ -43,6 +43,25 @@ fn wait_until_gone(pid: u32) {
     }
 }
 
+/// Every process's pid (from /proc).
+fn all_pids() -> impl Iterator<Item = u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().parse().ok())
+}
+
+/// The parent of process `pid`, while it runs.
+fn parent_of(pid: u32) -> Option<u32> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("PPid:"))?
+        .trim()
+        .parse()
+        .ok()
+}
+
 /// Waits until the supervisor of Apache's `n`-th generation has started.
 fn wait_for_generation(apache: &Apache, n: usize) {
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -846,11 +865,9 @@ fn scoreboard_children(apache: &Apache, m: &std::collections::BTreeMap<String, S
     for child in &children {
         let (pid, g) = child.split_once(':').unwrap();
         assert_eq!(g, generation, "{m:?}");
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-        let ppid = status.lines().find(|l| l.starts_with("PPid:")).unwrap();
         assert_eq!(
-            ppid.split_whitespace().nth(1),
-            Some(apache.pid().to_string().as_str()),
+            parent_of(pid.parse().unwrap()),
+            Some(apache.pid()),
             "scoreboard pid {pid} is not an Apache child: {m:?}"
         );
     }
@@ -911,31 +928,16 @@ WSGIScriptAlias /embedded {root}/apps/metrics.py
 
 /// Which Apache children (not daemons, not the supervisor) have `name` open.
 fn apache_children_holding(apache: &Apache, name: &str) -> Vec<u32> {
-    let parent = apache.pid().to_string();
-    let mut out = Vec::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
-            continue;
-        };
-        let ppid = status.lines().find(|l| l.starts_with("PPid:"));
-        if ppid.and_then(|l| l.split_whitespace().nth(1)) != Some(parent.as_str()) {
-            continue;
-        }
-        let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
-            continue;
-        };
-        if fds
-            .flatten()
-            .filter_map(|fd| std::fs::read_link(fd.path()).ok())
-            .any(|target| target.file_name().is_some_and(|f| f == name))
-        {
-            out.push(pid);
-        }
-    }
-    out
+    all_pids()
+        .filter(|&pid| parent_of(pid) == Some(apache.pid()))
+        .filter(|pid| {
+            std::fs::read_dir(format!("/proc/{pid}/fd")).is_ok_and(|fds| {
+                fds.flatten()
+                    .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+                    .any(|target| target.file_name().is_some_and(|f| f == name))
+            })
+        })
+        .collect()
 }
 
 #[test]
@@ -983,21 +985,14 @@ fn file_wrapper_files_reach_apache_as_open_files() {
     apache.assert_log_clean(&[]);
 }
 
-/// Daemons of `apache` whose command line starts with `title` (they set it first thing).
-fn daemons_titled(apache: &Apache, title: &str) -> Vec<u32> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
-            continue;
-        };
-        if cmdline.starts_with(title.as_bytes()) && pid != apache.pid() {
-            out.push(pid);
-        }
-    }
-    out
+/// Processes whose command line starts with `title` (daemons set theirs first thing).
+fn processes_titled(title: &str) -> Vec<u32> {
+    all_pids()
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|cmdline| cmdline.starts_with(title.as_bytes()))
+        })
+        .collect()
 }
 
 #[test]
@@ -1012,7 +1007,7 @@ WSGIScriptAlias /ctl {root}/apps/daemon_ctl.py process-group=slowstart
     );
     let deadline = Instant::now() + Duration::from_secs(10);
     let daemons = loop {
-        let d = daemons_titled(&apache, "(wsgi:slowstart)");
+        let d = processes_titled("(wsgi:slowstart)");
         if d.len() == 2 {
             break d;
         }

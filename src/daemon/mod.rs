@@ -3,7 +3,8 @@
 //! wire protocol in docs/protocol.md).
 //!
 //! - `post_config` (Apache parent, each generation): creates the socket directory and one
-//!   listening socket per group, draws the generation's secret and forks the supervisor.
+//!   listening socket per group, draws the generation's secret and forks the supervisor
+//!   (at start-up only once Apache's scoreboard exists, in `pre_mpm`).
 //! - `supervisor`: forks the daemon processes, respawns them (backing off when they keep
 //!   dying) and drains or stops them when Apache restarts or stops.
 //! - `server`: one daemon process: drops privileges, checks what it must read, starts

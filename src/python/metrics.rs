@@ -1,6 +1,6 @@
 //! `mod_wsgi.server_metrics()`: Apache's scoreboard as Python data, for monitoring code
-//! written against mod_wsgi. Off unless `WSGIServerMetrics On` (embedded mode) or the
-//! daemon group's `server-metrics=On`; then it returns None, as mod_wsgi does.
+//! written against mod_wsgi. It returns None, as in mod_wsgi, unless `WSGIServerMetrics On`
+//! (embedded mode) or the daemon group's `server-metrics=On` turned it on.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 

@@ -45,19 +45,6 @@ fn env_at(apache: &Apache, path: &str) -> BTreeMap<String, String> {
     env_with(apache, path, &[])
 }
 
-fn env_with(apache: &Apache, path: &str, headers: &[(&str, &str)]) -> BTreeMap<String, String> {
-    let reply = get_with(&apache.url(path), headers);
-    assert_eq!(reply.status, 200, "GET {path}: {}", reply.text());
-    let env = kv(&reply.text());
-    assert_eq!(
-        env.get("app").map(String::as_str),
-        Some("dir_env"),
-        "GET {path} did not run dir_env.py:\n{}",
-        reply.text()
-    );
-    env
-}
-
 /// GETs `path` and checks how it was split into SCRIPT_NAME and PATH_INFO.
 fn split_at(
     apache: &Apache,

@@ -27,21 +27,6 @@ fn assert_mentions(text: &str, needles: &[&str]) {
     }
 }
 
-/// GETs `path` (answered by `dir_env.py`) with extra request headers, and returns its
-/// environ.
-fn env_with(apache: &Apache, path: &str, headers: &[(&str, &str)]) -> BTreeMap<String, String> {
-    let reply = get_with(&apache.url(path), headers);
-    assert_eq!(reply.status, 200, "GET {path}: {}", reply.text());
-    let env = kv(&reply.text());
-    assert_eq!(
-        env.get("app").map(String::as_str),
-        Some("dir_env"),
-        "GET {path} did not run dir_env.py:\n{}",
-        reply.text()
-    );
-    env
-}
-
 fn var<'a>(env: &'a BTreeMap<String, String>, key: &str) -> Option<&'a str> {
     env.get(key).map(String::as_str)
 }

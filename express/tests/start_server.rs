@@ -594,8 +594,7 @@ fn embedded_mode_serves_from_apache_children() {
 #[test]
 fn maximum_requests_recycles_daemons_without_failed_requests() {
     let app = AppDir::new();
-    // One thread per daemon: a daemon counts a request when it has answered it, so with
-    // more threads it may take one more per extra thread before it stops accepting.
+    // One thread per daemon, so each daemon's requests run one after another.
     let express = app.start(&[
         "wsgi.py",
         "--maximum-requests",

@@ -477,6 +477,25 @@ pub fn raw(port: u16, request: &[u8], timeout: Duration) -> Vec<u8> {
     out
 }
 
+/// GETs `path` (answered by `dir_env.py`) with extra request headers, and returns its
+/// environ.
+pub fn env_with(
+    apache: &Apache,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> std::collections::BTreeMap<String, String> {
+    let reply = get_with(&apache.url(path), headers);
+    assert_eq!(reply.status, 200, "GET {path}: {}", reply.text());
+    let env = kv(&reply.text());
+    assert_eq!(
+        env.get("app").map(String::as_str),
+        Some("dir_env"),
+        "GET {path} did not run dir_env.py:\n{}",
+        reply.text()
+    );
+    env
+}
+
 /// Parses the `key=value` lines test apps answer with.
 pub fn kv(body: &str) -> std::collections::BTreeMap<String, String> {
     body.lines()

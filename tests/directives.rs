@@ -11,34 +11,6 @@ use std::time::{Duration, SystemTime};
 // Helpers
 // ---------------------------------------------------------------------------------------
 
-/// stdout + stderr of `apache2 -t`.
-fn output_text(out: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-/// Runs `apache2 -t` on `snippet` and returns its output, asserting that it failed.
-fn config_error(snippet: &str) -> String {
-    let stage = Stage::new(Mpm::Event);
-    let out = stage.config_test(snippet);
-    let text = output_text(&out);
-    assert!(
-        !out.status.success(),
-        "apache2 -t accepted:\n{snippet}\n---- output ----\n{text}"
-    );
-    text
-}
-
-/// Asserts the text contains every needle.
-fn assert_mentions(text: &str, needles: &[&str]) {
-    for n in needles {
-        assert!(text.contains(n), "output lacks {n:?}:\n{text}");
-    }
-}
-
 /// GET `path` from `dir_env.py` (or whatever answers) and parse its `key=value` lines,
 /// asserting a 200 from dir_env.
 fn env_at(apache: &Apache, path: &str) -> BTreeMap<String, String> {

@@ -6,27 +6,6 @@ use harness::*;
 
 use std::collections::BTreeMap;
 
-/// stdout + stderr of a failed `apache2 -t`.
-fn config_error(snippet: &str) -> String {
-    let out = Stage::new(Mpm::Event).config_test(snippet);
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        !out.status.success(),
-        "apache2 -t accepted:\n{snippet}\n---- output ----\n{text}"
-    );
-    text
-}
-
-fn assert_mentions(text: &str, needles: &[&str]) {
-    for n in needles {
-        assert!(text.contains(n), "output lacks {n:?}:\n{text}");
-    }
-}
-
 fn var<'a>(env: &'a BTreeMap<String, String>, key: &str) -> Option<&'a str> {
     env.get(key).map(String::as_str)
 }

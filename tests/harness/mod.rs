@@ -496,6 +496,34 @@ pub fn env_with(
     env
 }
 
+/// stdout + stderr of `apache2 -t`.
+pub fn output_text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Runs `apache2 -t` on `snippet` and returns its output, asserting that it failed.
+pub fn config_error(snippet: &str) -> String {
+    let stage = Stage::new(Mpm::Event);
+    let out = stage.config_test(snippet);
+    let text = output_text(&out);
+    assert!(
+        !out.status.success(),
+        "apache2 -t accepted:\n{snippet}\n---- output ----\n{text}"
+    );
+    text
+}
+
+/// Asserts the text contains every needle.
+pub fn assert_mentions(text: &str, needles: &[&str]) {
+    for n in needles {
+        assert!(text.contains(n), "output lacks {n:?}:\n{text}");
+    }
+}
+
 /// Parses the `key=value` lines test apps answer with.
 pub fn kv(body: &str) -> std::collections::BTreeMap<String, String> {
     body.lines()

@@ -306,6 +306,7 @@ pub fn handler(r: &mut Request<'_>) -> i32 {
             group,
             &selected,
             dir.chunked_request == Some(true),
+            target.mtime_us,
         );
     }
     // Vhosts inherit the main server's S-only settings when their configs are merged.

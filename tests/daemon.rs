@@ -286,6 +286,7 @@ fn only_apache_can_run_a_request() {
         secret: [0; protocol::SECRET_LEN],
         request_start_us: 0,
         queue_start_us: 0,
+        script_mtime_us: None,
     })
     .encode(&mut out);
     let script = apache
@@ -1027,4 +1028,76 @@ WSGIScriptAlias /ctl {root}/apps/daemon_ctl.py process-group=slowstart
     }
     let log = apache.error_log();
     assert!(!log.contains("RW0206"), "a daemon had to be killed:\n{log}");
+}
+
+#[test]
+fn each_daemon_request_gets_exactly_its_own_variables() {
+    // One thread serves every request, so each environ is built right after the one
+    // before it (a daemon thread reuses the Python strings of values that repeat).
+    let apache = Apache::start(
+        Mpm::Event,
+        "WSGIDaemonProcess one processes=1 threads=1\n\
+         WSGIScriptAlias /env {root}/apps/environ.py process-group=one\n",
+    );
+    let long = "v".repeat(3000);
+    let requests: [&[(&str, &str)]; 5] = [
+        &[("X-A", "1"), ("X-B", "b")],
+        &[("X-B", "c")],
+        &[("X-C", "z"), ("X-A", "2"), ("X-Long", &long)],
+        &[("X-C", "z"), ("X-A", "2"), ("X-Long", &long)],
+        &[("X-A", "3")],
+    ];
+    for (i, headers) in requests.iter().enumerate() {
+        let reply = get_with(&apache.url(&format!("/env/{i}?n={i}")), headers);
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        let env = kv(&reply.text());
+        assert_eq!(env["PATH_INFO"], format!("/{i}"));
+        assert_eq!(env["QUERY_STRING"], format!("n={i}"));
+        for name in ["X-A", "X-B", "X-C", "X-Long"] {
+            let key = format!("HTTP_{}", name.to_uppercase().replace('-', "_"));
+            let sent = headers.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
+            assert_eq!(
+                env.get(&key).map(String::as_str),
+                sent,
+                "request {i}: {key}"
+            );
+        }
+    }
+    // A latin-1 value, then one of the same length that differs only in that byte.
+    for (value, shown) in [
+        (&b"caf\xe9"[..], "café"),
+        (b"cafe", "cafe"),
+        (b"caf\xe9", "café"),
+    ] {
+        let mut request =
+            b"GET /env/l HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nX-L: ".to_vec();
+        request.extend_from_slice(value);
+        request.extend_from_slice(b"\r\n\r\n");
+        let out = raw(apache.port(), &request, Duration::from_secs(10));
+        let text = String::from_utf8_lossy(&out);
+        assert!(text.contains(&format!("\nHTTP_X_L={shown}\n")), "{text}");
+    }
+    apache.assert_log_clean(&[]);
+}
+
+#[test]
+fn a_changed_script_is_loaded_again_in_the_daemon() {
+    let stage = Stage::new(Mpm::Event);
+    stage.write("reload/app.py", &script_with_body("version-1"));
+    let apache = stage.start(
+        "WSGIDaemonProcess one processes=1 threads=2\n\
+         WSGIScriptAlias /r {root}/reload/app.py process-group=one\n\
+         WSGIScriptAlias /off {root}/reload/app.py process-group=one\n\
+         <Location /off>\n  WSGIScriptReloading Off\n</Location>\n",
+    );
+    for _ in 0..3 {
+        assert_eq!(get(&apache.url("/r")).text(), "version-1");
+    }
+    // The daemon learns the script's mtime from the Apache child, which stat'ed it.
+    rewrite(&apache.stage, "reload/app.py", "version-2");
+    assert_eq!(get(&apache.url("/off")).text(), "version-1");
+    for _ in 0..3 {
+        assert_eq!(get(&apache.url("/r")).text(), "version-2");
+    }
+    apache.assert_log_clean(&[]);
 }

@@ -5,7 +5,7 @@ use harness::*;
 
 use std::collections::BTreeMap;
 use std::process::Command;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -651,22 +651,6 @@ fn handler_script_runs_handle_request() {
 // ---------------------------------------------------------------------------------------
 // WSGIScriptReloading
 // ---------------------------------------------------------------------------------------
-
-fn script_with_body(body: &str) -> String {
-    format!(
-        "def application(environ, start_response):\n    \
-         start_response('200 OK', [('Content-Type', 'text/plain')])\n    \
-         return [b'{body}']\n"
-    )
-}
-
-/// Rewrites the script and moves its mtime well away from the first version's.
-fn rewrite(stage: &Stage, rel: &str, body: &str) {
-    let path = stage.write(rel, &script_with_body(body));
-    let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
-    file.set_modified(SystemTime::now() + Duration::from_secs(30))
-        .unwrap();
-}
 
 fn reloading_run(directive: &str) -> (String, String) {
     let stage = Stage::new(Mpm::Event);

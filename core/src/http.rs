@@ -53,7 +53,10 @@ pub fn check_header(name: &str, value: &str) -> Result<(), String> {
 
 /// The latin-1 bytes of a native string (response status and headers, which
 /// `start_response` validated to be latin-1).
-pub fn latin1_encode(s: &str) -> Vec<u8> {
+pub fn latin1_encode(s: &str) -> Cow<'_, [u8]> {
+    if s.is_ascii() {
+        return Cow::Borrowed(s.as_bytes());
+    }
     s.chars()
         .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
         .collect()
@@ -168,6 +171,15 @@ fn trim_slashes(s: &[u8]) -> &[u8] {
 mod tests {
     use super::*;
     use std::borrow::Cow;
+
+    #[test]
+    fn latin1_encoding_borrows_ascii_and_maps_each_char_to_its_byte() {
+        assert!(matches!(
+            latin1_encode("text/plain"),
+            Cow::Borrowed(b"text/plain")
+        ));
+        assert_eq!(&*latin1_encode("caf\u{e9} \u{ff}"), b"caf\xe9 \xff");
+    }
 
     #[test]
     fn statuses() {

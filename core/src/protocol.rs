@@ -11,7 +11,7 @@
 use std::io::{self, Read, Write};
 
 /// The protocol version this build speaks. A daemon refuses any other.
-pub const VERSION: u16 = 2;
+pub const VERSION: u16 = 3;
 /// Opens every `Hello` payload, so a stray connection is recognised at once.
 pub const MAGIC: &[u8; 5] = b"RWSGI";
 /// Length of the per-generation secret.
@@ -47,7 +47,14 @@ pub struct Hello {
     /// When the client started connecting to the daemon (µs since the epoch): the start
     /// of the wait that `queue-timeout` limits.
     pub queue_start_us: u64,
+    /// The WSGI script's mtime (µs since the epoch) as Apache's directory walk found it,
+    /// so the daemon checks for a changed script without a `stat` of its own; `None` when
+    /// the client did not stat it (handler scripts).
+    pub script_mtime_us: Option<i64>,
 }
+
+/// How `Hello` encodes a `script_mtime_us` of `None`.
+const NO_MTIME: i64 = i64::MIN;
 
 /// One decoded frame, borrowing from the reader's buffer.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -210,6 +217,7 @@ impl<'a> Frame<'a> {
                     secret,
                     request_start_us: c.u64()?,
                     queue_start_us: c.u64()?,
+                    script_mtime_us: Some(c.u64()? as i64).filter(|&t| t != NO_MTIME),
                 })
             }
             kind::ENVIRON => Frame::Environ(c.pairs()?),
@@ -265,6 +273,8 @@ impl<'a> Frame<'a> {
                 out.extend_from_slice(&h.secret);
                 out.extend_from_slice(&h.request_start_us.to_be_bytes());
                 out.extend_from_slice(&h.queue_start_us.to_be_bytes());
+                let mtime = h.script_mtime_us.unwrap_or(NO_MTIME);
+                out.extend_from_slice(&mtime.to_be_bytes());
             }
             Frame::Environ(pairs) => put_pairs(out, pairs),
             Frame::Body(data) | Frame::Data(data) | Frame::DataFlush(data) => {
@@ -568,6 +578,7 @@ mod tests {
             secret: [7; SECRET_LEN],
             request_start_us: 1_700_000_000_000_000,
             queue_start_us: 1_700_000_000_000_123,
+            script_mtime_us: Some(1_600_000_000_000_456),
         }
     }
 
@@ -575,6 +586,10 @@ mod tests {
     fn every_frame_roundtrips() {
         let frames = [
             Frame::Hello(hello()),
+            Frame::Hello(Hello {
+                script_mtime_us: None,
+                ..hello()
+            }),
             Frame::Environ(vec![
                 (&b"REQUEST_METHOD"[..], &b"GET"[..]),
                 (&b"PATH_INFO"[..], &b"/\xe9"[..]),

@@ -181,7 +181,7 @@ impl RequestIo {
         &mut self,
         status: u16,
         status_line: &[u8],
-        headers: &[(Vec<u8>, Vec<u8>)],
+        headers: &[(impl AsRef<[u8]>, impl AsRef<[u8]>)],
     ) -> Result<(), String> {
         self.check_thread()?;
         // SAFETY: owner thread, request live (constructor contract).

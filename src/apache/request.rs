@@ -295,7 +295,7 @@ impl<'a> Request<'a> {
         &mut self,
         status: u16,
         status_line: &[u8],
-        headers: &[(Vec<u8>, Vec<u8>)],
+        headers: &[(impl AsRef<[u8]>, impl AsRef<[u8]>)],
     ) {
         let pool = self.pool();
         let line = pool.strdup_bytes(status_line);
@@ -308,6 +308,7 @@ impl<'a> Request<'a> {
             return;
         };
         for (name, value) in headers {
+            let (name, value) = (name.as_ref(), value.as_ref());
             if name.eq_ignore_ascii_case(b"Content-Type") {
                 let v = pool.strdup_bytes(value);
                 // SAFETY: ap_set_content_type stores the pool string on the request.

@@ -153,6 +153,7 @@ pub fn handle(
     group: &Group,
     selected: &Selected<'_>,
     chunked: bool,
+    script_mtime_us: Option<i64>,
 ) -> i32 {
     if let Err(code) = r.setup_client_block(chunked) {
         return code;
@@ -164,6 +165,7 @@ pub fn handle(
         secret: generation.secret,
         request_start_us: r.request_time_us().max(0) as u64,
         queue_start_us: now_us(),
+        script_mtime_us,
     })
     .encode(&mut opening);
     let mut encoder = EnvironEncoder::new(&mut opening);
@@ -366,10 +368,6 @@ fn relay(io: &mut RequestIo, conn: &mut Pooled, group: &Group) -> Relay {
                     );
                     return Relay::Done(502);
                 }
-                let headers: Vec<(Vec<u8>, Vec<u8>)> = headers
-                    .into_iter()
-                    .map(|(n, v)| (n.to_vec(), v.to_vec()))
-                    .collect();
                 if let Err(e) = io.send_head(code, status_line, &headers) {
                     tracing::error!("RW0214: cannot pass the daemon's response head on: {e}");
                     return Relay::Done(status::INTERNAL_SERVER_ERROR);

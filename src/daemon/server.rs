@@ -23,7 +23,7 @@ use crate::apache::{Mpm, Server, fd_passing, os, process};
 use crate::config::PythonSettings;
 use crate::embedded::{App, CHILD, ChildState, FAILING_SINCE_US, Revoke, log_load_error, run_app};
 use crate::python::{interpreter, modules, with_gil};
-use crate::wsgi::{self, BodyError, Channel, Outcome, ResponseHead, Times, Transport};
+use crate::wsgi::{self, BodyError, Channel, Outcome, ResponseHead, Times, Transport, WireStrings};
 use rwsgi_core::daemon_options::Account;
 use rwsgi_core::protocol::{self, Frame, FrameReader, Hello, kind};
 
@@ -751,14 +751,25 @@ struct Conn {
 /// One worker thread: take the next request (on a new or a kept connection), serve it,
 /// keep the connection, until the process winds down.
 fn worker(state: &Arc<State>, index: usize) {
+    let mut thread = WorkerThread {
+        index,
+        strings: WireStrings::default(),
+    };
     while state.accepting.load(Ordering::Relaxed) {
         let Some(conn) = state.hub.wait(state) else {
             continue;
         };
-        if serve(state, index, &conn) {
+        if serve(state, &mut thread, &conn) {
             state.hub.keep(state, conn);
         }
     }
+}
+
+/// What a worker thread keeps from one request to the next.
+struct WorkerThread {
+    /// Its slot in `State::running`.
+    index: usize,
+    strings: WireStrings,
 }
 
 fn set_buffer_sizes(conn: &UnixStream, (send, receive): (Option<usize>, Option<usize>)) {
@@ -779,7 +790,7 @@ fn now_us() -> u64 {
 
 /// Serves the next request on `conn`: authenticate, read the environ, run the app, end
 /// the response. True if the connection can carry another request.
-fn serve(state: &State, index: usize, conn: &Conn) -> bool {
+fn serve(state: &State, thread: &mut WorkerThread, conn: &Conn) -> bool {
     let mut reader = lock(&conn.reader);
     let refuse = |reader: &FrameReader<UnixStream>, why: &str| {
         reject(state, reader.get_ref(), &lock(&conn.writer), why);
@@ -823,7 +834,8 @@ fn serve(state: &State, index: usize, conn: &Conn) -> bool {
         state.stop_accepting();
         state.recycle("maximum-requests");
     }
-    let mut out = Vec::new();
+    // Room for a small response whole (Accepted, Head, Data, End): one allocation.
+    let mut out = Vec::with_capacity(1024);
     let now = now_us();
     if let Some(limit) = state.queue_timeout {
         let waited = Duration::from_micros(now.saturating_sub(hello.queue_start_us));
@@ -851,7 +863,7 @@ fn serve(state: &State, index: usize, conn: &Conn) -> bool {
     drop(reader);
     state.active.fetch_add(1, Ordering::Relaxed);
     *lock(&state.last_activity) = Instant::now();
-    let keep = run_request(state, index, conn, &hello, now, &vars, out);
+    let keep = run_request(state, thread, conn, &hello, now, &vars, out);
     *lock(&state.last_activity) = Instant::now();
     state.active.fetch_sub(1, Ordering::Relaxed);
     keep
@@ -861,7 +873,7 @@ fn serve(state: &State, index: usize, conn: &Conn) -> bool {
 /// ended cleanly and the connection can carry another request.
 fn run_request(
     state: &State,
-    index: usize,
+    thread: &mut WorkerThread,
     conn: &Conn,
     hello: &Hello,
     now: u64,
@@ -901,9 +913,10 @@ fn run_request(
         script: &script,
         callable: &callable,
         reload,
-        mtime_us: None,
+        // Apache's directory walk stat'ed the script moments ago: no stat of our own.
+        mtime_us: hello.script_mtime_us,
     };
-    let slot = &state.running[index];
+    let slot = &state.running[thread.index];
     let set_running = |running: Option<Running>| {
         *lock(slot) = running;
     };
@@ -920,9 +933,7 @@ fn run_request(
         timed_out: false,
     }));
     let outcome = run_app(child, &app, &channel, header_only, times, |env| {
-        for (k, v) in vars.iter() {
-            env.wire_var(k, v);
-        }
+        env.wire_vars(vars.iter(), &mut thread.strings);
     });
     // Says End or Error on the wire, with the GIL released.
     channel.close(&outcome);
@@ -1072,7 +1083,7 @@ impl Vars {
         vars
     }
 
-    fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+    fn iter(&self) -> impl DoubleEndedIterator<Item = (&[u8], &[u8])> {
         self.spans
             .iter()
             .map(|&(k, v, end)| (&self.bytes[k..v], &self.bytes[v..end]))
@@ -1081,8 +1092,8 @@ impl Vars {
     /// The last value given for `key` (later ones override), or empty.
     fn get(&self, key: &[u8]) -> &[u8] {
         self.iter()
-            .filter(|(k, _)| *k == key)
-            .last()
+            .rev()
+            .find(|(k, _)| *k == key)
             .map_or(&[][..], |(_, v)| v)
     }
 }
@@ -1218,7 +1229,7 @@ impl Transport for DaemonTransport {
         })
     }
     fn send_head(&mut self, head: &ResponseHead) -> Result<(), String> {
-        let headers: Vec<(Vec<u8>, Vec<u8>)> = head
+        let headers: Vec<_> = head
             .headers
             .iter()
             .map(|(n, v)| (wsgi::latin1_encode(n), wsgi::latin1_encode(v)))

@@ -7,7 +7,7 @@ use std::sync::{Mutex, MutexGuard, TryLockError};
 use std::time::Duration;
 
 use pyo3::prelude::*;
-use pyo3::types::PyModule;
+use pyo3::types::{PyModule, PyString};
 
 /// Why a script could not provide its callable.
 #[derive(Debug, thiserror::Error)]
@@ -37,7 +37,13 @@ pub struct Scripts {
     /// Serialises (re)loading: two first requests must not exec the same script twice
     /// (Django's `populate() isn't reentrant`). Waited for with the GIL released.
     loading: Mutex<()>,
+    /// Callable names as interned strings: attribute lookups with an interned name hit
+    /// CPython's type attribute cache instead of walking the module type's MRO each time.
+    names: Mutex<Vec<(String, Py<PyString>)>>,
 }
+
+/// Callable names kept interned; a config normally names one or two.
+const NAMES_KEPT: usize = 16;
 
 fn mtime_of(path: &str) -> Option<i64> {
     let m = std::fs::metadata(path).ok()?.modified().ok()?;
@@ -59,6 +65,19 @@ impl Scripts {
             return None;
         }
         Some(entry.module.clone_ref(py))
+    }
+
+    fn name<'py>(&self, py: Python<'py>, name: &str) -> Bound<'py, PyString> {
+        let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, interned)) = names.iter().find(|(n, _)| n == name) {
+            return interned.bind(py).clone();
+        }
+        if names.len() >= NAMES_KEPT {
+            return PyString::new(py, name);
+        }
+        let interned = PyString::intern(py, name);
+        names.push((name.to_owned(), interned.clone().unbind()));
+        interned
     }
 
     /// Takes the loading lock without holding the GIL while waiting (the thread holding the
@@ -88,7 +107,7 @@ impl Scripts {
         let module = self.module(py, path, reload, mtime_us)?;
         module
             .bind(py)
-            .getattr(name)
+            .getattr(self.name(py, name))
             .map_err(|_| LoadError::NoCallable {
                 path: path.to_owned(),
                 name: name.to_owned(),

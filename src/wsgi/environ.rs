@@ -20,6 +20,73 @@ pub fn latin1<'py>(py: Python<'py>, bytes: &[u8]) -> Bound<'py, PyString> {
     }
 }
 
+/// The Python strings of a daemon thread's last request variables, by position. An Apache
+/// child sends the same variables in the same order, most with the same values as the
+/// request before, so most keys and values are reused instead of built and hashed again
+/// (the keys are interned, as the application's own literals are).
+#[derive(Default)]
+pub struct WireStrings {
+    slots: Vec<WireSlot>,
+}
+
+struct WireSlot {
+    key: Vec<u8>,
+    key_str: Py<PyString>,
+    /// `None` when the value is too long to keep.
+    value: Option<Vec<u8>>,
+    value_str: Py<PyString>,
+}
+
+impl WireStrings {
+    /// Positions kept; variables past these are built each time.
+    const SLOTS: usize = 128;
+    /// Longer values (cookies, long query strings) are built each time.
+    const VALUE_KEPT: usize = 1024;
+
+    fn get<'py>(
+        &mut self,
+        py: Python<'py>,
+        i: usize,
+        key: &[u8],
+        value: &[u8],
+    ) -> (Bound<'py, PyString>, Bound<'py, PyString>) {
+        let kept = |value: &[u8]| (value.len() <= Self::VALUE_KEPT).then(|| value.to_vec());
+        if i >= Self::SLOTS || i > self.slots.len() {
+            return (key_string(py, key), latin1(py, value));
+        }
+        if i == self.slots.len() || self.slots[i].key != key {
+            let slot = WireSlot {
+                key: key.to_vec(),
+                key_str: key_string(py, key).unbind(),
+                value: kept(value),
+                value_str: latin1(py, value).unbind(),
+            };
+            if i == self.slots.len() {
+                self.slots.push(slot);
+            } else {
+                self.slots[i] = slot;
+            }
+        } else if self.slots[i].value.as_deref() != Some(value) {
+            let slot = &mut self.slots[i];
+            slot.value = kept(value);
+            slot.value_str = latin1(py, value).unbind();
+        }
+        let slot = &self.slots[i];
+        (
+            slot.key_str.bind(py).clone(),
+            slot.value_str.bind(py).clone(),
+        )
+    }
+}
+
+/// An environ key: interned when it is ASCII (every CGI name is).
+fn key_string<'py>(py: Python<'py>, key: &[u8]) -> Bound<'py, PyString> {
+    match std::str::from_utf8(key) {
+        Ok(s) if s.is_ascii() => PyString::intern(py, s),
+        _ => latin1(py, key),
+    }
+}
+
 /// Fills one request's environ, starting from a copy of the per-process base dict.
 pub struct EnvironBuilder<'py, 'k> {
     dict: Bound<'py, PyDict>,
@@ -59,20 +126,18 @@ impl<'py, 'k> EnvironBuilder<'py, 'k> {
         }
     }
 
-    /// A variable whose key arrived as bytes (the daemon's `Environ` frame).
-    pub fn wire_var(&mut self, key: &[u8], value: &[u8]) {
-        match Var::lookup(key) {
-            Some(i) => {
-                let r = self
-                    .dict
-                    .set_item(self.keys[i].bind(self.py()), latin1(self.py(), value));
-                self.record(r);
-            }
-            None => {
-                let key = latin1(self.py(), key);
-                let r = self.dict.set_item(key, latin1(self.py(), value));
-                self.record(r);
-            }
+    /// The variables of a daemon's `Environ` frame, in order, with Python strings reused
+    /// from the thread's previous requests where they repeat.
+    pub fn wire_vars<'a>(
+        &mut self,
+        vars: impl Iterator<Item = (&'a [u8], &'a [u8])>,
+        strings: &mut WireStrings,
+    ) {
+        let py = self.py();
+        for (i, (key, value)) in vars.enumerate() {
+            let (key, value) = strings.get(py, i, key, value);
+            let r = self.dict.set_item(key, value);
+            self.record(r);
         }
     }
 

@@ -1,6 +1,6 @@
 //! PEP 3333, once: environ, `start_response`, `wsgi.input`, `wsgi.errors`, `file_wrapper`
 //! and running the application. It knows nothing of Apache: it talks to a [`Transport`],
-//! implemented by the embedded request (and later by the daemon connection).
+//! implemented by the embedded request and by the daemon connection.
 
 mod environ;
 mod file_wrapper;
@@ -10,7 +10,7 @@ mod start_response;
 mod transport;
 mod vars;
 
-pub use environ::{EnvironBuilder, Streams, Times, always_set_keys, var_keys};
+pub use environ::{EnvironBuilder, Streams, Times, WireStrings, always_set_keys, var_keys};
 pub use file_wrapper::FileWrapper;
 pub use input::Input;
 pub use response::{Call, Outcome, run};

@@ -86,11 +86,6 @@ impl Var {
     pub fn name(self) -> &'static str {
         Var::NAMES[self as usize]
     }
-
-    /// The variable with this name, if it is one of the list.
-    pub fn lookup(name: &[u8]) -> Option<usize> {
-        Var::NAMES.iter().position(|n| n.as_bytes() == name)
-    }
 }
 
 /// Where a request's variables go. Later values for the same key replace earlier ones.

@@ -437,6 +437,23 @@ fn collect(resp: ureq::http::Response<ureq::Body>) -> Reply {
     }
 }
 
+/// A WSGI script answering `body`, for tests that change a script under a running server.
+pub fn script_with_body(body: &str) -> String {
+    format!(
+        "def application(environ, start_response):\n    \
+         start_response('200 OK', [('Content-Type', 'text/plain')])\n    \
+         return [b'{body}']\n"
+    )
+}
+
+/// Rewrites the script and moves its mtime well away from the first version's.
+pub fn rewrite(stage: &Stage, rel: &str, body: &str) {
+    let path = stage.write(rel, &script_with_body(body));
+    let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    file.set_modified(std::time::SystemTime::now() + Duration::from_secs(30))
+        .unwrap();
+}
+
 pub fn get(url: &str) -> Reply {
     collect(client().get(url).call().unwrap())
 }

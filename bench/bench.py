@@ -151,6 +151,8 @@ class Apache(Server):
         # Python side (embedded or daemon) is what the processes x threads sizing is about.
         p, t = self.args.processes, self.args.threads * 2
         htdocs = os.path.join(self.args.workdir, "htdocs")
+        # `AllowOverride None` at / as Debian's apache2.conf and both express tools set it:
+        # without it every request looks for .htaccess in each directory of its path.
         conf = f"""ServerRoot {self.workdir}
 DefaultRuntimeDir {self.workdir}
 PidFile {self.workdir}/httpd.pid
@@ -174,6 +176,9 @@ MinSpareThreads 1
 MaxSpareThreads {p * t}
 LimitRequestBody 0
 Alias /static {htdocs}
+<Directory />
+    AllowOverride None
+</Directory>
 <Directory {self.args.workdir}>
     Require all granted
 </Directory>

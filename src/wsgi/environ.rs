@@ -68,7 +68,14 @@ impl WireStrings {
             }
         } else if self.slots[i].value.as_deref() != Some(value) {
             let slot = &mut self.slots[i];
-            slot.value = kept(value);
+            match &mut slot.value {
+                // Values that change every request (REMOTE_PORT) reuse the slot's buffer.
+                Some(buf) if value.len() <= Self::VALUE_KEPT => {
+                    buf.clear();
+                    buf.extend_from_slice(value);
+                }
+                other => *other = kept(value),
+            }
             slot.value_str = latin1(py, value).unbind();
         }
         let slot = &self.slots[i];

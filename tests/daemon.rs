@@ -319,6 +319,68 @@ fn only_apache_can_run_a_request() {
     apache.wait_for_log("refused a connection from pid");
 }
 
+/// A daemon that sends a frame the protocol does not allow has broken the protocol; it has
+/// not died. The Apache child says so, naming both processes, and answers 502. The test
+/// stands in for the daemon on the group's socket path.
+#[test]
+fn a_daemon_that_breaks_the_protocol_is_named_as_such_not_as_dead() {
+    if !is_root() {
+        eprintln!("skipped: needs root to enter the socket directory");
+        return;
+    }
+    let apache = Apache::start(
+        Mpm::Event,
+        "WSGIDaemonProcess liar processes=1 threads=1
+         WSGIScriptAlias /ctl {root}/apps/daemon_ctl.py process-group=liar
+",
+    );
+    apache.wait_for_log("RW0202: daemon process");
+    let socket = sockets(&apache).pop().expect("a daemon socket");
+    std::fs::remove_file(&socket).unwrap();
+    let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    std::fs::set_permissions(&socket, std::os::unix::fs::PermissionsExt::from_mode(0o666)).unwrap();
+    let impostor = std::thread::spawn(move || {
+        let (conn, _) = listener.accept().unwrap();
+        let mut reader = FrameReader::new(conn.try_clone().unwrap());
+        assert!(matches!(reader.read_frame(), Ok(Some(Frame::Hello(_)))));
+        assert!(matches!(reader.read_frame(), Ok(Some(Frame::Environ(_)))));
+        let mut out = Vec::new();
+        Frame::Accepted {
+            pid: std::process::id(),
+        }
+        .encode(&mut out);
+        // A Data frame over the reader's limit: what the old daemon sent for a 50 MB block.
+        out.push(protocol::kind::DATA);
+        out.extend_from_slice(&((protocol::MAX_PAYLOAD + 1) as u32).to_be_bytes());
+        (&conn).write_all(&out).unwrap();
+        // Hold the connection open: the child must not take this for a death either.
+        let mut rest = Vec::new();
+        let _ = (&conn).read_to_end(&mut rest);
+    });
+    let reply = get(&apache.url("/ctl/pid"));
+    assert_eq!(reply.status, 502, "{}", reply.text());
+    let log = apache.wait_for_log("broke the protocol");
+    let me = std::process::id();
+    let line = log
+        .lines()
+        .find(|l| l.contains("broke the protocol"))
+        .unwrap();
+    assert!(
+        line.contains(&format!("RW0214: daemon pid {me} of group 'liar' broke the protocol (frame of {} bytes exceeds the", protocol::MAX_PAYLOAD + 1)),
+        "{line}"
+    );
+    assert!(
+        line.contains("during request GET /ctl/pid in Apache child pid "),
+        "{line}"
+    );
+    assert!(line.contains("answering 502"), "{line}");
+    assert!(
+        !log.contains("RW0212"),
+        "a protocol error is not a death:\n{log}"
+    );
+    impostor.join().unwrap();
+}
+
 #[test]
 fn an_unreadable_python_path_is_named_and_requests_get_503() {
     if !is_root() {
@@ -381,14 +443,15 @@ fn request_timeout_answers_504_logs_the_stack_and_recycles() {
     let before = pid_of(&get(&apache.url("/ctl/pid")));
     let stuck = get(&apache.url("/ctl/sleep?s=60"));
     assert_eq!(stuck.status, 504, "{}", stuck.text());
+    // The stack of the stuck thread, down to the line it waits in: it is logged after the
+    // 504 went out and may follow the recycle line, so wait for its last line.
+    apache.wait_for_log("time.sleep(float(query.get(\"s\"");
     let log = apache.wait_for_log("recycles (request-timeout)");
     assert!(
         log.contains("RW0218: request-timeout: GET /ctl/sleep?s=60 ran"),
         "{log}"
     );
-    // The stack of the stuck thread, down to the line it waits in.
     assert!(log.contains("daemon_ctl.py\", line"), "{log}");
-    assert!(log.contains("time.sleep(float(query.get(\"s\""), "{log}");
     // The Apache child's line names the daemon.
     assert!(
         log.contains(&format!(

@@ -14,10 +14,9 @@ use super::{Generation, Group, death_note};
 use crate::apache::fd_passing::FdReceiver;
 use crate::apache::{Request, RequestIo, status};
 use crate::request_vars::{self, Selected};
-use rwsgi_core::protocol::{self, EnvironEncoder, Frame, FrameReader, Hello, ReadError};
-
-/// Largest body chunk sent per `ReadBody`, whatever the app asked for.
-const MAX_CHUNK: usize = 1 << 20;
+use rwsgi_core::protocol::{
+    self, EnvironEncoder, Frame, FrameReader, Hello, ProtocolError, ReadError,
+};
 
 fn now_us() -> u64 {
     std::time::SystemTime::now()
@@ -236,19 +235,42 @@ pub fn handle(
                 let cause = wait_for_note(generation, pid).unwrap_or(why);
                 tracing::error!(
                     "RW0212: daemon pid {pid} of group '{name}' died ({cause}) during request {method} {uri}; {}",
-                    if head_sent {
-                        "the response to the client was cut"
-                    } else {
-                        "answering 502"
-                    }
+                    outcome(head_sent)
                 );
-                if head_sent {
-                    io.abort();
-                    return status::OK;
-                }
-                return 502;
+                return cut_or(&mut io, head_sent, 502);
+            }
+            Relay::Broken {
+                pid,
+                head_sent,
+                error,
+            } => {
+                tracing::error!(
+                    "RW0214: daemon pid {pid} of group '{name}' broke the protocol ({error}) during request {method} {uri} in Apache child pid {}; {}",
+                    std::process::id(),
+                    outcome(head_sent)
+                );
+                return cut_or(&mut io, head_sent, 502);
             }
         }
+    }
+}
+
+/// What the client was given when a request failed in the middle.
+fn outcome(head_sent: bool) -> &'static str {
+    if head_sent {
+        "the response to the client was cut"
+    } else {
+        "answering 502"
+    }
+}
+
+/// Cuts a response that has started (the handler's status is then OK), else `status`.
+fn cut_or(io: &mut RequestIo, head_sent: bool, status: i32) -> i32 {
+    if head_sent {
+        io.abort();
+        status::OK
+    } else {
+        status
     }
 }
 
@@ -263,6 +285,12 @@ enum Relay {
         pid: u32,
         head_sent: bool,
         why: String,
+    },
+    /// The daemon sent bytes the protocol does not allow; it did not die.
+    Broken {
+        pid: u32,
+        head_sent: bool,
+        error: ProtocolError,
     },
 }
 
@@ -320,6 +348,14 @@ fn relay(io: &mut RequestIo, conn: &mut Pooled, group: &Group) -> Relay {
                 }
                 return Relay::Done(504);
             }
+            // A connection that ends inside a frame is a death like any other.
+            Err(ReadError::Protocol(error)) if error != ProtocolError::Truncated => {
+                return Relay::Broken {
+                    pid,
+                    head_sent,
+                    error,
+                };
+            }
             Err(e) if pid == 0 => {
                 tracing::debug!("daemon connection failed before Accepted: {e}");
                 return Relay::NotAccepted;
@@ -335,7 +371,7 @@ fn relay(io: &mut RequestIo, conn: &mut Pooled, group: &Group) -> Relay {
         match frame {
             Frame::Accepted { pid: p } => pid = p,
             Frame::ReadBody { max, fill } => {
-                let want = (max as usize).clamp(1, MAX_CHUNK);
+                let want = protocol::answer_size(max);
                 body.resize(want, 0);
                 frame_out.clear();
                 match io.read(&mut body, fill) {

@@ -8,12 +8,18 @@
 //! - `supervisor`: forks the daemon processes, respawns them (backing off when they keep
 //!   dying) and drains or stops them when Apache restarts or stops.
 //! - `server`: one daemon process: drops privileges, checks what it must read, starts
-//!   Python, serves requests, recycles.
+//!   Python, serves requests, recycles; with `hub` (where idle threads wait for requests),
+//!   `conn` (the request's frames as a WSGI transport), `timeout` (request-timeout) and
+//!   `state` (what its threads share).
 //! - `client`: the Apache-child side of one request.
 
 pub mod client;
+mod conn;
+mod hub;
 mod server;
+mod state;
 mod supervisor;
+mod timeout;
 
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::UnixListener;
@@ -24,6 +30,11 @@ use std::time::Duration;
 use crate::apache::{Pool, Server, os, process, scoreboard};
 use crate::config::{AliasPattern, DaemonOptions, GroupSpec};
 use rwsgi_core::protocol::SECRET_LEN;
+
+/// Locks `m`; a thread that panicked while holding it left plain data behind.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// One group as this generation runs it.
 pub struct Group {

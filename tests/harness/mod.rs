@@ -313,7 +313,7 @@ impl Apache {
     /// Waits until the error log contains `needle` (log lines are written asynchronously to
     /// the response).
     pub fn wait_for_log(&self, needle: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let log = self.error_log();
             if log.contains(needle) || Instant::now() > deadline {

@@ -1,5 +1,5 @@
 //! The wire protocol between an Apache child (the client) and a daemon process, over a unix
-//! stream socket, one connection per request. Documented in docs/protocol.md.
+//! stream socket. Documented in docs/protocol.md.
 //!
 //! Every message is a frame: a 1-byte kind, a 4-byte big-endian payload length, then the
 //! payload. The client opens with `Hello` (version, per-generation secret, timestamps) and
@@ -7,8 +7,15 @@
 //! body flows only as fast as the application reads it), and sends `Head`, `Data`/`DataFlush`,
 //! and finally `End` — or `Error` with a status and reason. A connection that closes without
 //! `End` or `Error` is a cut response, never a complete one.
+//!
+//! This file holds the frames themselves; `reader` takes them off a stream and `blocks`
+//! moves body blocks of any size as frames of at most [`MAX_DATA_FRAME`] bytes.
 
-use std::io::{self, Read, Write};
+mod blocks;
+mod reader;
+
+pub use blocks::{BodyReadError, MAX_DATA_FRAME, answer_size, read_body, write_block};
+pub use reader::{FrameReader, ReadError, split};
 
 /// The protocol version this build speaks. A daemon refuses any other.
 pub const VERSION: u16 = 3;
@@ -103,32 +110,21 @@ pub enum Frame<'a> {
 }
 
 /// What can be wrong with bytes on the wire.
-#[derive(Debug, PartialEq, Eq, Clone)]
+#[derive(Debug, PartialEq, Eq, Clone, thiserror::Error)]
 pub enum ProtocolError {
+    #[error("unknown frame kind 0x{0:02x}")]
     UnknownKind(u8),
+    #[error("frame of {0} bytes exceeds the {MAX_PAYLOAD}-byte limit")]
     TooLarge(usize),
     /// The payload is shorter or longer than its kind requires.
+    #[error("malformed {0} frame")]
     Malformed(&'static str),
     /// The connection ended inside a frame.
+    #[error("connection closed inside a frame")]
     Truncated,
+    #[error("not an rwsgi client (bad magic)")]
     BadMagic,
 }
-
-impl std::fmt::Display for ProtocolError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ProtocolError::UnknownKind(k) => write!(f, "unknown frame kind 0x{k:02x}"),
-            ProtocolError::TooLarge(n) => {
-                write!(f, "frame of {n} bytes exceeds the {MAX_PAYLOAD}-byte limit")
-            }
-            ProtocolError::Malformed(what) => write!(f, "malformed {what} frame"),
-            ProtocolError::Truncated => f.write_str("connection closed inside a frame"),
-            ProtocolError::BadMagic => f.write_str("not an rwsgi client (bad magic)"),
-        }
-    }
-}
-
-impl std::error::Error for ProtocolError {}
 
 /// Name/value pairs borrowed from a payload.
 pub type Pairs<'a> = Vec<(&'a [u8], &'a [u8])>;
@@ -399,157 +395,6 @@ pub fn encode_environ<K: AsRef<[u8]>, V: AsRef<[u8]>>(out: &mut Vec<u8>, pairs: 
     e.finish();
 }
 
-/// Splits the first complete frame off `buf`: `Ok(None)` when more bytes are needed.
-pub fn split(buf: &[u8]) -> Result<Option<Split<'_>>, ProtocolError> {
-    let Some(header) = buf.get(..HEADER_LEN) else {
-        return Ok(None);
-    };
-    let len = u32::from_be_bytes([header[1], header[2], header[3], header[4]]) as usize;
-    if len > MAX_PAYLOAD {
-        return Err(ProtocolError::TooLarge(len));
-    }
-    let Some(payload) = buf.get(HEADER_LEN..HEADER_LEN + len) else {
-        return Ok(None);
-    };
-    Ok(Some((header[0], payload, &buf[HEADER_LEN + len..])))
-}
-
-/// Reads frames from a stream, reusing one buffer.
-pub struct FrameReader<R> {
-    inner: R,
-    /// Bytes read ahead: `buf[start..end]` are not decoded yet. One `read` usually brings a
-    /// whole response or request head, instead of two reads per frame.
-    buf: Vec<u8>,
-    start: usize,
-    end: usize,
-}
-
-/// What one `read` asks for at least; larger frames grow the buffer to fit.
-const READ_AHEAD: usize = 8 * 1024;
-
-/// An I/O failure or a protocol violation.
-#[derive(Debug)]
-pub enum ReadError {
-    Io(io::Error),
-    Protocol(ProtocolError),
-}
-
-impl std::fmt::Display for ReadError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ReadError::Io(e) => e.fmt(f),
-            ReadError::Protocol(e) => e.fmt(f),
-        }
-    }
-}
-
-impl From<ProtocolError> for ReadError {
-    fn from(e: ProtocolError) -> Self {
-        ReadError::Protocol(e)
-    }
-}
-
-impl<R: Read> FrameReader<R> {
-    pub fn new(inner: R) -> FrameReader<R> {
-        FrameReader {
-            inner,
-            buf: Vec::new(),
-            start: 0,
-            end: 0,
-        }
-    }
-
-    pub fn get_ref(&self) -> &R {
-        &self.inner
-    }
-
-    pub fn get_mut(&mut self) -> &mut R {
-        &mut self.inner
-    }
-
-    /// Bytes read ahead and not decoded yet. A connection carries its next request only if
-    /// none are left over from the last one.
-    pub fn buffered(&self) -> usize {
-        self.end - self.start
-    }
-
-    /// Whether the next `read_frame` can return without reading.
-    pub fn has_frame(&self) -> bool {
-        let rest = &self.buf[self.start..self.end];
-        rest.len() >= HEADER_LEN
-            && rest.len() - HEADER_LEN
-                >= u32::from_be_bytes([rest[1], rest[2], rest[3], rest[4]]) as usize
-    }
-
-    /// Reads until `want` undecoded bytes are buffered. `Ok(false)`: the peer closed first.
-    fn fill(&mut self, want: usize) -> io::Result<bool> {
-        if self.end - self.start >= want {
-            return Ok(true);
-        }
-        if self.buf.len() - self.start < want.max(READ_AHEAD) {
-            // Move what is left to the front, then make room for the whole frame.
-            self.buf.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
-            self.start = 0;
-            if self.buf.len() < want.max(READ_AHEAD) {
-                self.buf.resize(want.max(READ_AHEAD), 0);
-            }
-        }
-        while self.end - self.start < want {
-            match self.inner.read(&mut self.buf[self.end..]) {
-                Ok(0) => return Ok(false),
-                Ok(n) => self.end += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(true)
-    }
-
-    /// The next frame; `Ok(None)` if the peer closed cleanly between frames.
-    pub fn read_frame(&mut self) -> Result<Option<Frame<'_>>, ReadError> {
-        if self.start == self.end {
-            self.start = 0;
-            self.end = 0;
-        }
-        match self.fill(HEADER_LEN) {
-            Ok(true) => {}
-            Ok(false) if self.start == self.end => return Ok(None),
-            Ok(false) => return Err(ProtocolError::Truncated.into()),
-            Err(e) => return Err(ReadError::Io(e)),
-        }
-        let h = &self.buf[self.start..self.start + HEADER_LEN];
-        let kind = h[0];
-        let len = u32::from_be_bytes([h[1], h[2], h[3], h[4]]) as usize;
-        if len > MAX_PAYLOAD {
-            return Err(ProtocolError::TooLarge(len).into());
-        }
-        match self.fill(HEADER_LEN + len) {
-            Ok(true) => {}
-            Ok(false) => return Err(ProtocolError::Truncated.into()),
-            Err(e) => return Err(ReadError::Io(e)),
-        }
-        let payload = self.start + HEADER_LEN..self.start + HEADER_LEN + len;
-        self.start = payload.end;
-        Ok(Some(Frame::decode(kind, &self.buf[payload])?))
-    }
-}
-
-/// Writes a frame whose payload is `data` without copying large payloads.
-pub fn write_data<W: Write>(w: &mut W, kind: u8, data: &[u8]) -> io::Result<()> {
-    let mut header = [kind, 0, 0, 0, 0];
-    header[1..].copy_from_slice(&(data.len() as u32).to_be_bytes());
-    if data.len() <= 16 * 1024 {
-        let mut buf = Vec::with_capacity(HEADER_LEN + data.len());
-        buf.extend_from_slice(&header);
-        buf.extend_from_slice(data);
-        w.write_all(&buf)
-    } else {
-        w.write_all(&header)?;
-        w.write_all(data)
-    }
-}
-
 /// Compares secrets in time independent of where they differ.
 pub fn secrets_match(a: &[u8; SECRET_LEN], b: &[u8; SECRET_LEN]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
@@ -643,9 +488,6 @@ mod tests {
         let mut out = Vec::new();
         Frame::Accepted { pid: 0x01020304 }.encode(&mut out);
         assert_eq!(out, [0x10, 0, 0, 0, 4, 1, 2, 3, 4]);
-        let mut out = Vec::new();
-        write_data(&mut out, kind::DATA, b"hi").unwrap();
-        assert_eq!(out, [0x13, 0, 0, 0, 2, b'h', b'i']);
     }
 
     #[test]
@@ -679,41 +521,6 @@ mod tests {
     }
 
     #[test]
-    fn a_stream_cut_inside_a_frame_is_truncated() {
-        let mut out = Vec::new();
-        Frame::Data(b"0123456789").encode(&mut out);
-        for cut in 1..out.len() {
-            let mut r = FrameReader::new(&out[..cut]);
-            assert!(
-                matches!(
-                    r.read_frame(),
-                    Err(ReadError::Protocol(ProtocolError::Truncated))
-                ),
-                "cut at {cut}"
-            );
-        }
-    }
-
-    /// A reader handing out its data in pieces of the given sizes, in turn.
-    struct Pieces<'a> {
-        data: &'a [u8],
-        sizes: &'a [usize],
-        turn: usize,
-    }
-
-    impl Read for Pieces<'_> {
-        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            let n = self.sizes[self.turn % self.sizes.len()]
-                .min(buf.len())
-                .min(self.data.len());
-            self.turn += 1;
-            buf[..n].copy_from_slice(&self.data[..n]);
-            self.data = &self.data[n..];
-            Ok(n)
-        }
-    }
-
-    #[test]
     fn secrets_compare() {
         let a = [1; SECRET_LEN];
         let mut b = a;
@@ -735,46 +542,6 @@ mod tests {
                 prop_assert_eq!(&out[HEADER_LEN..], &payload[..]);
                 prop_assert_eq!(out[0], kind);
             }
-        }
-
-        /// Fuzz: a stream of arbitrary bytes read frame by frame ends in a frame, a clean
-        /// end or an error, never a panic or a hang.
-        #[test]
-        fn fuzz_stream(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
-            let mut r = FrameReader::new(&bytes[..]);
-            for _ in 0..bytes.len() + 1 {
-                match r.read_frame() {
-                    Ok(Some(_)) => {}
-                    Ok(None) | Err(_) => break,
-                }
-            }
-        }
-
-        /// Frames of any size, arriving in reads of any sizes, decode in order: the
-        /// read-ahead buffer never loses, repeats or splits a frame.
-        #[test]
-        fn frames_survive_any_read_sizes(
-            sizes in proptest::collection::vec(0usize..70_000, 1..6),
-            pieces in proptest::collection::vec(1usize..40_000, 1..8))
-        {
-            let payloads: Vec<Vec<u8>> = sizes.iter().enumerate()
-                .map(|(i, n)| (0..*n).map(|j| (i * 31 + j) as u8).collect()).collect();
-            let mut stream = Vec::new();
-            for p in &payloads {
-                Frame::Data(p).encode(&mut stream);
-            }
-            Frame::End.encode(&mut stream);
-            let mut r = FrameReader::new(Pieces { data: &stream, sizes: &pieces, turn: 0 });
-            for p in &payloads {
-                // has_frame() promises a read_frame without a read.
-                let (promised, turn) = (r.has_frame(), r.get_ref().turn);
-                prop_assert_eq!(r.read_frame().unwrap(), Some(Frame::Data(p)));
-                prop_assert!(!promised || r.get_ref().turn == turn);
-            }
-            prop_assert_eq!(r.read_frame().unwrap(), Some(Frame::End));
-            prop_assert_eq!(r.buffered(), 0);
-            prop_assert!(!r.has_frame());
-            prop_assert!(r.read_frame().unwrap().is_none());
         }
 
         /// Environ and head pairs of any bytes survive the round trip.

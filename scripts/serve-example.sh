@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Quick start: builds rwsgi and serves examples/hello/wsgi.py on http://localhost:8000 with
 # `rwsgi-express start-server`, in the foreground (Ctrl-C stops it).
-# Environment: PORT (8000), APP (the WSGI script), MPM (event). Other arguments are passed
+# Environment: PORT (8000), APP (the WSGI script), MPM (worker). Other arguments are passed
 # to rwsgi-express (see `target/release/rwsgi-express start-server --help`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,5 +13,5 @@ stage="$(mktemp -d /tmp/rwsgi-example-XXXXXX)"
 cp "$app" "$stage/wsgi.py"
 chmod -R a+rX "$stage"
 exec target/release/rwsgi-express start-server "$stage/wsgi.py" \
-    --working-directory "$stage" --port "${PORT:-8000}" --server-mpm "${MPM:-event}" \
+    --working-directory "$stage" --port "${PORT:-8000}" --server-mpm "${MPM:-worker}" \
     --log-to-terminal --access-log "$@"

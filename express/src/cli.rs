@@ -191,8 +191,11 @@ pub struct ServerArgs {
     /// children are then sized by --processes × --threads.
     #[arg(long, help_heading = "Capacity")]
     pub embedded_mode: bool,
-    /// Apache MPM.
-    #[arg(long, value_enum, default_value = "event", help_heading = "Capacity")]
+    /// Apache MPM. The default, worker, gives each connection a thread of its own: a
+    /// connection is taken only when a thread is free (the rest wait in the listen queue),
+    /// and a kept-alive connection is never closed under a client that reuses it. The event
+    /// MPM closes idle kept-alive connections, unannounced, when it runs out of threads.
+    #[arg(long, value_enum, default_value = "worker", help_heading = "Capacity")]
     pub server_mpm: Mpm,
 
     #[command(flatten)]

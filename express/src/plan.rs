@@ -692,7 +692,7 @@ pub fn resolve(args: &ServerArgs, host: &Host, accounts: &dyn Accounts) -> Resul
     if args.server_mpm == Mpm::Prefork && args.threads != 1 && !daemon_mode {
         bail!(
             "the prefork MPM runs one thread per process: add --threads 1, or use \
-             --server-mpm event"
+             --server-mpm worker"
         );
     }
     // Ports below 1024 are not refused here: containers and CAP_NET_BIND_SERVICE allow them

@@ -76,7 +76,9 @@ fn option(key: &str, value: &str) -> String {
     }
 }
 
-/// The MPM's processes and threads.
+/// The MPM's processes and threads. Every process Apache starts stays for the life of the
+/// server: a child retired as idle closes its kept-alive connections after it said they
+/// stay open, and a client that reuses one then finds it closed.
 fn mpm_sizing(c: &mut String, plan: &Plan) {
     let prefork = plan.mpm == Mpm::Prefork;
     // Twice the process slots everywhere: during a graceful restart the old processes finish
@@ -84,7 +86,7 @@ fn mpm_sizing(c: &mut String, plan: &Plan) {
     match &plan.daemon {
         Some(d) => {
             // Apache's children only pass requests on to the daemons, so they are sized for
-            // connections, as mod_wsgi-express sizes them, and may come and go.
+            // connections, as mod_wsgi-express sizes them.
             let (servers, threads) = d.front_end(plan.mpm);
             let _ = writeln!(
                 c,
@@ -97,29 +99,25 @@ fn mpm_sizing(c: &mut String, plan: &Plan) {
             if prefork {
                 let _ = writeln!(
                     c,
-                    "ServerLimit {}\nStartServers {}\nMinSpareServers {}\nMaxSpareServers {}\n\
-                     MaxRequestWorkers {servers}",
+                    "ServerLimit {}\nStartServers {servers}\nMinSpareServers 1\n\
+                     MaxSpareServers {servers}\nMaxRequestWorkers {servers}",
                     2 * servers,
-                    (servers / 20).max(1),
-                    (servers / 20).max(1),
-                    (servers / 10).max(1),
                 );
             } else {
                 let _ = writeln!(
                     c,
-                    "ServerLimit {}\nStartServers {}\nThreadLimit {threads}\nThreadsPerChild \
-                     {threads}\nMaxRequestWorkers {}\nMinSpareThreads {}\nMaxSpareThreads {}",
+                    "ServerLimit {}\nStartServers {servers}\nThreadLimit {threads}\n\
+                     ThreadsPerChild {threads}\nMaxRequestWorkers {}\nMinSpareThreads \
+                     {threads}\nMaxSpareThreads {}",
                     2 * servers,
-                    (servers / 5).max(1),
                     servers * threads,
-                    (servers / 5 * threads).max(threads),
-                    (servers * 3 / 5 * threads).max(threads),
+                    servers * threads,
                 );
             }
         }
         None => {
             // The application runs in the MPM's workers (embedded mode): size them exactly
-            // and never let Apache retire idle ones, which would throw away the loaded
+            // and never let Apache retire idle ones, which would also throw away the loaded
             // application.
             let (p, t) = (plan.processes, plan.threads);
             let _ = writeln!(c, "# {p} process(es) × {t} thread(s) run the application.");

@@ -582,7 +582,7 @@ fn embedded_mode_serves_from_apache_children() {
     );
     let summary = std::fs::read_to_string(&express.out).unwrap();
     assert!(
-        summary.contains("embedded, 1 process × 2 threads (event MPM)"),
+        summary.contains("embedded, 1 process × 2 threads (worker MPM)"),
         "{summary}"
     );
     let conf = std::fs::read_to_string(app.server_root().join("httpd.conf")).unwrap();
@@ -1229,4 +1229,137 @@ fn module_commands() {
         )),
         "{printed}"
     );
+}
+
+/// How one keep-alive client of a burst fared.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Kept {
+    /// Both requests answered on one connection.
+    Both,
+    /// The first response said `Connection: close`, so the client knew not to reuse it.
+    ToldToClose,
+    Failed(String),
+}
+
+/// Reads one response off `conn`: its status and whether it said `Connection: close`.
+fn read_response(conn: &mut std::io::BufReader<TcpStream>) -> Result<(u16, bool), String> {
+    use std::io::{BufRead, Read};
+    let mut line = String::new();
+    let line_of = |conn: &mut std::io::BufReader<TcpStream>, line: &mut String| {
+        line.clear();
+        match conn.read_line(line) {
+            Ok(0) => Err("the server closed the connection".to_owned()),
+            Ok(_) => Ok(()),
+            Err(e) => Err(format!("reading: {e}")),
+        }
+    };
+    line_of(conn, &mut line)?;
+    let status = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("bad status line {line:?}"))?;
+    let (mut length, mut chunked, mut close) = (0usize, false, false);
+    loop {
+        line_of(conn, &mut line)?;
+        let header = line.trim_end().to_ascii_lowercase();
+        if header.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':') {
+            match (name.trim(), value.trim()) {
+                ("content-length", v) => length = v.parse().map_err(|_| header.clone())?,
+                ("transfer-encoding", v) => chunked = v.contains("chunked"),
+                ("connection", v) => close = v.contains("close"),
+                _ => {}
+            }
+        }
+    }
+    let skip = |conn: &mut std::io::BufReader<TcpStream>, n: usize| {
+        let mut body = vec![0; n];
+        conn.read_exact(&mut body).map_err(|e| format!("body: {e}"))
+    };
+    if !chunked {
+        skip(conn, length)?;
+        return Ok((status, close));
+    }
+    loop {
+        line_of(conn, &mut line)?;
+        let size = usize::from_str_radix(line.trim(), 16).map_err(|_| line.clone())?;
+        if size == 0 {
+            line_of(conn, &mut line)?;
+            return Ok((status, close));
+        }
+        skip(conn, size + 2)?;
+    }
+}
+
+/// `clients` connections opened at once, each sending a second request on the same
+/// connection as soon as its first is answered (unless told to close).
+fn keep_alive_burst(port: u16, clients: usize) -> std::collections::BTreeMap<Kept, usize> {
+    use std::io::Write;
+    let start = std::sync::Barrier::new(clients);
+    let outcomes = std::sync::Mutex::new(std::collections::BTreeMap::new());
+    let request = format!("GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n");
+    std::thread::scope(|s| {
+        for _ in 0..clients {
+            s.spawn(|| {
+                start.wait();
+                let outcome = (|| {
+                    let conn = TcpStream::connect(("127.0.0.1", port))
+                        .map_err(|e| format!("connect: {e}"))?;
+                    // Generous: on a loaded machine the queue ahead of a client can be long.
+                    conn.set_read_timeout(Some(Duration::from_secs(120)))
+                        .unwrap();
+                    let mut reader = std::io::BufReader::new(conn.try_clone().unwrap());
+                    (&conn)
+                        .write_all(request.as_bytes())
+                        .map_err(|e| format!("first request: {e}"))?;
+                    let (status, close) =
+                        read_response(&mut reader).map_err(|e| format!("first response: {e}"))?;
+                    if status != 200 {
+                        return Err(format!("first response: status {status}"));
+                    }
+                    if close {
+                        return Ok(Kept::ToldToClose);
+                    }
+                    (&conn)
+                        .write_all(request.as_bytes())
+                        .map_err(|e| format!("second request: {e}"))?;
+                    match read_response(&mut reader) {
+                        Ok((200, _)) => Ok(Kept::Both),
+                        Ok((status, _)) => Err(format!("second response: status {status}")),
+                        Err(e) => Err(format!("second response: {e}")),
+                    }
+                })()
+                .unwrap_or_else(Kept::Failed);
+                *outcomes.lock().unwrap().entry(outcome).or_insert(0) += 1;
+            });
+        }
+    });
+    outcomes.into_inner().unwrap()
+}
+
+/// 200 keep-alive clients at once against the default daemon mode and embedded mode: each
+/// one's second request is answered on its connection, or its first response said
+/// `Connection: close`; none finds its connection closed under it (the event MPM closes
+/// idle keep-alive connections, unannounced, when it runs out of threads).
+#[test]
+fn a_keep_alive_burst_loses_no_connection() {
+    let app = AppDir::new();
+    for mode in [&[][..], &["--embedded-mode"][..]] {
+        let mut args = vec!["wsgi.py"];
+        args.extend_from_slice(mode);
+        let mut express = app.start(&args);
+        for round in 0..2 {
+            let outcomes = keep_alive_burst(express.port, 200);
+            eprintln!("{mode:?} round {round}: {outcomes:?}");
+            let failed: Vec<_> = outcomes
+                .keys()
+                .filter(|k| matches!(k, Kept::Failed(_)))
+                .collect();
+            assert!(failed.is_empty(), "{mode:?} round {round}: {outcomes:?}");
+        }
+        assert!(express.stop().success());
+    }
 }

@@ -8,6 +8,7 @@ mod apache;
 mod config;
 mod daemon;
 mod embedded;
+mod handler;
 mod lifecycle;
 mod log;
 mod python;
@@ -38,9 +39,9 @@ impl Module for Rwsgi {
         lifecycle::child_init(pchild, server)
     }
     fn translate_name(r: &mut Request<'_>) -> i32 {
-        embedded::translate_name(r)
+        handler::translate_name(r)
     }
     fn handler(r: &mut Request<'_>) -> i32 {
-        embedded::handler(r)
+        handler::handler(r)
     }
 }

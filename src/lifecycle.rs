@@ -5,9 +5,9 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::apache::{Level, Mpm, Pool, Server, log_server, os, server_state};
-use crate::embedded::{CHILD, ChildState};
 use crate::python::interpreter::{self, LINKED_VERSION, PythonHome};
-use crate::python::{modules, with_gil};
+use crate::python::with_gil;
+use crate::wsgi::runner::{self, ProcessSetup};
 
 /// Checks that need the whole configuration: a bad Python home fails `apache2 -t` with the
 /// fix, instead of failing in every child later.
@@ -126,47 +126,20 @@ pub fn child_init(pchild: Pool, server: Server<'_>) {
         return;
     }
     let mpm = Mpm::query();
-    let ready = with_gil(|py| {
-        if let Err(err) = modules::install(
-            py,
-            &conf.python,
-            &mpm,
-            "",
-            conf.server_metrics == Some(true),
-        ) {
-            crate::python::traceback::log(
-                py,
-                "RW0100: setting up the Python interpreter failed",
-                &err,
-            );
-            return false;
-        }
-        let multithread = mpm.threaded && mpm.max_threads > 1;
-        let base = match modules::base_environ(py, multithread, mpm.max_daemons > 1) {
-            Ok(base) => base.unbind(),
-            Err(err) => {
-                crate::python::traceback::log(py, "RW0100: building the base environ failed", &err);
-                return false;
-            }
-        };
-        let _ = CHILD.set(ChildState {
-            scripts: Default::default(),
-            base_environ: base,
-            var_keys: crate::wsgi::var_keys(py),
-        });
-        if let Some(child) = CHILD.get() {
-            for script in conf
-                .import_scripts
-                .iter()
-                .filter(|i| i.process_group.is_none())
-            {
-                if let Err(err) = child.scripts.module(py, &script.path, false, None) {
-                    crate::embedded::log_load_error(py, &err);
-                }
-            }
-        }
-        true
-    });
+    let setup = ProcessSetup {
+        settings: &conf.python,
+        mpm: &mpm,
+        process_group: "",
+        server_metrics: conf.server_metrics == Some(true),
+        multithread: mpm.threaded && mpm.max_threads > 1,
+        multiprocess: mpm.max_daemons > 1,
+    };
+    let preload = conf
+        .import_scripts
+        .iter()
+        .filter(|i| i.process_group.is_none())
+        .map(|i| i.path.as_str());
+    let ready = with_gil(|py| runner::set_up(py, "RW0100", &setup, preload).is_ok());
     if ready && conf.python.destroy_interpreter != Some(false) {
         pchild.on_cleanup(interpreter::finish);
     }

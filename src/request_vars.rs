@@ -19,6 +19,17 @@ pub struct Selected<'a> {
     pub process_group: &'a str,
 }
 
+/// A request on its way to its application (embedded or in a daemon): what it runs and how.
+pub struct Routed<'a> {
+    pub selected: Selected<'a>,
+    /// The script Apache mapped the URL to (or the handler script).
+    pub script: &'a str,
+    /// `WSGIChunkedRequest On`.
+    pub chunked: bool,
+    /// The script's mtime from Apache's directory walk (not for handler scripts).
+    pub mtime_us: Option<i64>,
+}
+
 /// Puts every variable of `r` into `sink`.
 pub fn collect(r: &mut Request<'_>, sel: &Selected<'_>, sink: &mut impl VarSink) {
     let header_vars = match r.headers_in() {

@@ -5,11 +5,17 @@
 //! it before the handler returns, so it never outlives the `request_rec`.
 
 use std::mem::offset_of;
-use std::os::fd::RawFd;
 use std::thread::{self, ThreadId};
 
 use super::request::Request;
 use super::sys;
+
+/// An open file as the operating system names it: a descriptor on Unix; a handle (as an
+/// integer, so it can cross threads) on Windows.
+#[cfg(unix)]
+pub type OsFile = std::os::fd::RawFd;
+#[cfg(windows)]
+pub type OsFile = isize;
 
 /// Why reading the request body failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -212,40 +218,34 @@ impl RequestIo {
         }
     }
 
-    /// Sends `len` bytes of the open file `fd` from `offset` as a file bucket (sendfile/mmap
-    /// as Apache is configured), without copying through Python.
-    pub fn send_file(&mut self, fd: RawFd, offset: u64, len: u64) -> Result<(), String> {
+    /// Sends `len` bytes of the open file `file` from `offset` as a file bucket
+    /// (sendfile/mmap as Apache is configured), without copying through Python.
+    pub fn send_file(&mut self, file: OsFile, offset: u64, len: u64) -> Result<(), String> {
         self.check_thread()?;
         // The app may close its file object before Apache writes the bucket (event MPM
-        // write completion), so Apache gets its own descriptor, closed with the request.
-        // SAFETY: dup of a descriptor the caller vouches is open.
-        let own = unsafe { libc::dup(fd) };
-        if own < 0 {
-            return Err(format!(
-                "dup() of file descriptor {fd} failed: {}",
-                std::io::Error::last_os_error()
-            ));
-        }
-        // SAFETY: owner thread; the apr_file_t and the fd's close live in r->pool, which
+        // write completion), so Apache gets its own copy, closed with the request.
+        let own = own_copy(file)?;
+        // SAFETY: owner thread; the apr_file_t and the copy's close live in r->pool, which
         // Apache keeps until the bucket is written.
         unsafe {
             let pool = (*self.r).pool;
-            let mut file: *mut sys::apr_file_t = std::ptr::null_mut();
-            let mut os_fd: sys::apr_os_file_t = own;
-            let rv = sys::apr_os_file_put(&mut file, &mut os_fd, sys::APR_FOPEN_READ as i32, pool);
+            let mut apr_file: *mut sys::apr_file_t = std::ptr::null_mut();
+            let mut os_file = own.raw();
+            let rv = sys::apr_os_file_put(
+                &mut apr_file,
+                &mut os_file,
+                sys::APR_FOPEN_READ as i32,
+                pool,
+            );
             if rv != sys::APR_SUCCESS as i32 {
-                libc::close(own);
                 return Err(apr_error(rv));
             }
             super::Pool::from_raw(pool)
                 .ok_or("request pool gone")?
-                .on_cleanup(move || {
-                    // SAFETY: `own` is ours and closed exactly once, after the request is done.
-                    libc::close(own);
-                });
+                .on_cleanup(move || drop(own));
             sys::apr_brigade_insert_file(
                 self.output,
-                file,
+                apr_file,
                 offset as sys::apr_off_t,
                 len as sys::apr_off_t,
                 pool,
@@ -295,6 +295,49 @@ impl RequestIo {
             Err(format!("failed to write response data: {}", apr_error(rv)))
         }
     }
+}
+
+/// A copy of an open file, closed when dropped.
+#[cfg(unix)]
+struct OwnCopy(std::os::fd::OwnedFd);
+
+#[cfg(unix)]
+impl OwnCopy {
+    fn raw(&self) -> sys::apr_os_file_t {
+        use std::os::fd::AsRawFd;
+        self.0.as_raw_fd()
+    }
+}
+
+#[cfg(unix)]
+fn own_copy(file: OsFile) -> Result<OwnCopy, String> {
+    // SAFETY: the caller vouches `file` is open for the duration of this call.
+    let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(file) };
+    borrowed
+        .try_clone_to_owned()
+        .map(OwnCopy)
+        .map_err(|e| format!("dup() of file descriptor {file} failed: {e}"))
+}
+
+#[cfg(windows)]
+struct OwnCopy(std::os::windows::io::OwnedHandle);
+
+#[cfg(windows)]
+impl OwnCopy {
+    fn raw(&self) -> sys::apr_os_file_t {
+        use std::os::windows::io::AsRawHandle;
+        self.0.as_raw_handle().cast()
+    }
+}
+
+#[cfg(windows)]
+fn own_copy(file: OsFile) -> Result<OwnCopy, String> {
+    // SAFETY: the caller vouches `file` is an open handle for the duration of this call.
+    let borrowed = unsafe { std::os::windows::io::BorrowedHandle::borrow_raw(file as _) };
+    borrowed
+        .try_clone_to_owned()
+        .map(OwnCopy)
+        .map_err(|e| format!("duplicating file handle {file:#x} failed: {e}"))
 }
 
 fn apr_error(rv: sys::apr_status_t) -> String {

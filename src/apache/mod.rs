@@ -29,7 +29,7 @@ mod server;
 mod table;
 
 pub use command::{Cmd, Directive, Scope};
-pub use io::{BodyError, RequestIo};
+pub use io::{BodyError, OsFile, RequestIo};
 pub use log::{Level, RequestLogContext, log_current, log_server};
 pub use pool::Pool;
 pub use regex::Regex;

@@ -27,8 +27,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::apache::{Pool, Server, os, process, scoreboard};
+use crate::apache::{Pool, Request, Server, os, process, scoreboard, status};
 use crate::config::{AliasPattern, DaemonOptions, GroupSpec};
+use crate::request_vars::Routed;
 use rwsgi_core::protocol::SECRET_LEN;
 
 /// Locks `m`; a thread that panicked while holding it left plain data behind.
@@ -81,6 +82,40 @@ static CURRENT: Mutex<Option<Arc<Generation>>> = Mutex::new(None);
 
 pub fn current() -> Option<Arc<Generation>> {
     CURRENT.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+/// Hands `request` to its daemon group (`process-group=`, `WSGIProcessGroup`).
+pub fn dispatch(r: &mut Request<'_>, request: &Routed<'_>) -> i32 {
+    let name = request.selected.process_group;
+    let generation = current();
+    let found = r
+        .server()
+        .config()
+        .daemon_group(name)
+        .and(generation.as_ref())
+        .and_then(|g| g.group(name).map(|group| (g, group)));
+    let Some((generation, group)) = found else {
+        tracing::error!(
+            "RW0116: no WSGIDaemonProcess group called '{name}' is configured for this server; cannot run {}",
+            request.script
+        );
+        return status::INTERNAL_SERVER_ERROR;
+    };
+    let script = request.selected.handler_script.unwrap_or(request.script);
+    if let Err(why) = client::check_script_owner(group, Path::new(script)) {
+        tracing::error!(
+            "RW0220: daemon group '{name}' refuses to run {script}: {why}; answering 403"
+        );
+        return status::FORBIDDEN;
+    }
+    client::handle(
+        r,
+        generation,
+        group,
+        &request.selected,
+        request.chunked,
+        request.mtime_us,
+    )
 }
 
 /// Every daemon group of the configuration, once, checking names are unique server-wide.

@@ -21,9 +21,9 @@ use super::timeout::watch_request_times;
 use super::{Generation, Group, lock};
 use crate::apache::{Mpm, Server, os, process};
 use crate::config::PythonSettings;
-use crate::embedded::{App, CHILD, ChildState, FAILING_SINCE_US, Revoke, log_load_error, run_app};
-use crate::python::{interpreter, modules, with_gil};
-use crate::wsgi::{self, Channel, Outcome, Times, WireStrings};
+use crate::python::{interpreter, with_gil};
+use crate::wsgi::runner::{self, App, CHILD, FAILING_SINCE_US, ProcessSetup, Revoke, run_app};
+use crate::wsgi::{Channel, Outcome, Times, WireStrings};
 use rwsgi_core::daemon_options::Account;
 use rwsgi_core::protocol::{self, Frame, FrameReader, Hello};
 
@@ -437,28 +437,21 @@ fn start_python(server: Server<'_>, group: &Group) -> Result<(), String> {
         max_threads: o.threads as i32,
         max_daemons: o.processes as i32,
     };
+    let setup = ProcessSetup {
+        settings: &settings,
+        mpm: &mpm,
+        process_group: &o.name,
+        server_metrics: o.server_metrics,
+        multithread: o.threads > 1,
+        multiprocess: o.multiprocess,
+    };
     with_gil(|py| {
-        modules::install(py, &settings, &mpm, &o.name, o.server_metrics).map_err(|e| {
-            crate::python::traceback::log(py, "RW0203: setting up Python failed", &e);
-            "setting up Python failed (traceback above)".to_owned()
-        })?;
-        let base = modules::base_environ(py, o.threads > 1, o.multiprocess).map_err(|e| {
-            crate::python::traceback::log(py, "RW0203: building the base environ failed", &e);
-            "building the base environ failed".to_owned()
-        })?;
-        let _ = CHILD.set(ChildState {
-            scripts: Default::default(),
-            base_environ: base.unbind(),
-            var_keys: wsgi::var_keys(py),
-        });
-        if let Some(child) = CHILD.get() {
-            for script in &group.preload {
-                if let Err(err) = child.scripts.module(py, script, false, None) {
-                    log_load_error(py, &err);
-                }
-            }
-        }
-        Ok(())
+        runner::set_up(
+            py,
+            "RW0203",
+            &setup,
+            group.preload.iter().map(String::as_str),
+        )
     })
 }
 

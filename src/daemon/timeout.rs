@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use super::conn::ConnWriter;
 use super::lock;
 use super::state::State;
-use crate::python::modules;
+use crate::wsgi::modules;
 use rwsgi_core::protocol::Frame;
 
 /// Called by the monitor: sends `Accepted` for quiet requests, and hands each request that

@@ -1,11 +1,11 @@
 //! Python management: starting and stopping the interpreter, thread states, loading WSGI
-//! scripts, and the Python-side objects that route output into Apache's log.
+//! scripts, and the Python-side objects that route output into Apache's log. Nothing here
+//! knows WSGI: `wsgi` builds on it.
 
 pub mod app;
 pub mod bytes;
 pub mod interpreter;
 pub mod metrics;
-pub mod modules;
 pub mod output;
 pub mod thread_state;
 pub mod traceback;

@@ -3,6 +3,8 @@
 
 use pyo3::prelude::*;
 
+use super::transport::OsFile;
+
 /// `mod_wsgi.FileWrapper(filelike, blksize=8192)`.
 #[pyclass(module = "mod_wsgi", name = "FileWrapper")]
 pub struct FileWrapper {
@@ -44,8 +46,9 @@ impl FileWrapper {
     }
 }
 
-/// The open regular file behind a wrapper, if there is one: (fd, offset, bytes left).
-pub fn regular_file(py: Python<'_>, wrapper: &FileWrapper) -> Option<(i32, u64, u64)> {
+/// The open regular file behind a wrapper, if there is one: (its OS file, offset, bytes
+/// left).
+pub fn regular_file(py: Python<'_>, wrapper: &FileWrapper) -> Option<(OsFile, u64, u64)> {
     let f = wrapper.filelike.bind(py);
     let fd: i32 = f.call_method0("fileno").ok()?.extract().ok()?;
     let os = py.import("os").ok()?;
@@ -57,5 +60,24 @@ pub fn regular_file(py: Python<'_>, wrapper: &FileWrapper) -> Option<(i32, u64, 
     let size: u64 = st.getattr("st_size").ok()?.extract().ok()?;
     // tell() accounts for data the file object has buffered but not returned.
     let offset: u64 = f.call_method0("tell").ok()?.extract().ok()?;
-    Some((fd, offset, size.saturating_sub(offset)))
+    Some((os_file(py, fd)?, offset, size.saturating_sub(offset)))
+}
+
+/// The OS file behind a descriptor of Python's C runtime.
+#[cfg(unix)]
+fn os_file(_py: Python<'_>, fd: i32) -> Option<OsFile> {
+    Some(fd)
+}
+
+/// The OS file behind a descriptor of Python's C runtime: on Windows descriptors belong to
+/// a C runtime (Python's ucrt, not the one rwsgi links), so Python itself is asked for the
+/// handle.
+#[cfg(windows)]
+fn os_file(py: Python<'_>, fd: i32) -> Option<OsFile> {
+    let msvcrt = py.import("msvcrt").ok()?;
+    msvcrt
+        .call_method1("get_osfhandle", (fd,))
+        .ok()?
+        .extract()
+        .ok()
 }

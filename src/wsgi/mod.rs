@@ -1,11 +1,14 @@
-//! PEP 3333, once: environ, `start_response`, `wsgi.input`, `wsgi.errors`, `file_wrapper`
-//! and running the application. It knows nothing of Apache: it talks to a [`Transport`],
-//! implemented by the embedded request and by the daemon connection.
+//! PEP 3333, once: environ, `start_response`, `wsgi.input`, `wsgi.errors`, `file_wrapper`,
+//! the `mod_wsgi` module, and running the application (`runner`), shared by embedded and
+//! daemon mode. It talks to a [`Transport`], implemented by the embedded request and by the
+//! daemon connection, and never to Apache's request.
 
 mod environ;
 mod file_wrapper;
 mod input;
+pub mod modules;
 mod response;
+pub mod runner;
 mod start_response;
 mod transport;
 mod vars;

@@ -5,13 +5,13 @@ use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
 
-use super::transport::{Channel, ResponseHead};
+use super::transport::{Channel, OsFile, ResponseHead};
 use rwsgi_core::http::{check_header, parse_status};
 
 /// What goes to the transport after the head.
 enum Op<'a> {
     Body(&'a [u8], bool),
-    File { fd: i32, offset: u64, len: u64 },
+    File { file: OsFile, offset: u64, len: u64 },
     HeadOnly,
 }
 
@@ -98,7 +98,7 @@ impl StartResponse {
                 match op {
                     _ if header_only => Ok(()),
                     Op::Body(data, flush) => t.send_body(data, flush),
-                    Op::File { fd, offset, len } => t.send_file(fd, offset, len),
+                    Op::File { file, offset, len } => t.send_file(file, offset, len),
                     Op::HeadOnly => Ok(()),
                 }
             })
@@ -147,12 +147,18 @@ impl StartResponse {
     }
 
     /// Sends a file's bytes by descriptor.
-    pub fn emit_file(&mut self, py: Python<'_>, fd: i32, offset: u64, len: u64) -> PyResult<()> {
+    pub fn emit_file(
+        &mut self,
+        py: Python<'_>,
+        file: OsFile,
+        offset: u64,
+        len: u64,
+    ) -> PyResult<()> {
         self.sent += len;
         let op = if len == 0 {
             Op::HeadOnly
         } else {
-            Op::File { fd, offset, len }
+            Op::File { file, offset, len }
         };
         self.send(py, op)
     }

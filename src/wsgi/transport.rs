@@ -1,10 +1,11 @@
 //! The boundary between PEP 3333 and a concrete server: reading the request body and
 //! sending the response head and body.
 
-use std::os::fd::RawFd;
 use std::sync::{Arc, Mutex};
 
 use pyo3::Python;
+
+pub use crate::apache::OsFile;
 
 /// A failed body read and the status the client should get for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,7 +42,7 @@ pub trait Transport: Send {
     fn send_body(&mut self, data: &[u8], flush: bool) -> Result<(), String>;
     /// Sends `len` bytes of an open regular file from `offset`, without copying it through
     /// Python.
-    fn send_file(&mut self, fd: RawFd, offset: u64, len: u64) -> Result<(), String>;
+    fn send_file(&mut self, file: OsFile, offset: u64, len: u64) -> Result<(), String>;
     /// Cuts a response that has started so the client sees it is incomplete.
     fn abort(&mut self);
     /// The request is over with `outcome` (daemon mode says so on the wire).

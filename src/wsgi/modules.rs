@@ -5,10 +5,11 @@
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyModule, PyTuple};
 
-use super::output::LogStream;
+use super::{FileWrapper, Input};
 use crate::apache::Mpm;
 use crate::config::PythonSettings;
-use crate::wsgi::{FileWrapper, Input};
+use crate::python::metrics;
+use crate::python::output::LogStream;
 
 pyo3::create_exception!(
     mod_wsgi,
@@ -59,8 +60,8 @@ pub fn install(
     m.add("maximum_processes", mpm.max_daemons.max(1))?;
     m.add("threads_per_process", mpm.max_threads.max(1))?;
     m.add("RequestTimeout", py.get_type::<RequestTimeout>())?;
-    super::metrics::enable(server_metrics);
-    m.add_function(wrap_pyfunction!(super::metrics::server_metrics, &m)?)?;
+    metrics::enable(server_metrics);
+    m.add_function(wrap_pyfunction!(metrics::server_metrics, &m)?)?;
     m.add_class::<FileWrapper>()?;
     m.add_class::<Input>()?;
     m.add_class::<LogStream>()?;
@@ -127,7 +128,7 @@ pub fn base_environ<'py>(
     multiprocess: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
-    for key in crate::wsgi::always_set_keys() {
+    for key in super::always_set_keys() {
         d.set_item(key, py.None())?;
     }
     d.set_item("wsgi.version", PyTuple::new(py, [1, 0])?)?;

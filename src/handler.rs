@@ -1,0 +1,216 @@
+//! The way into rwsgi for a request: URL mapping (`WSGIScriptAlias`) and the `handler`
+//! hook, which finds the script a request runs and hands it to its daemon group or runs it
+//! here (`embedded`).
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use crate::apache::{FileKind, Request, RequestLogContext, status};
+use crate::config::{AliasPattern, AppOptions, GroupSpec, MapHead, ScriptAlias};
+use crate::request_vars::{Routed, Selected};
+use rwsgi_core::directive_args::match_mount;
+
+/// Handler names that run `r->filename` as a WSGI script.
+const SCRIPT_HANDLERS: [&[u8]; 2] = [b"wsgi-script", b"application/x-httpd-wsgi"];
+
+/// The alias that mapped this request (stored on the request by translate_name).
+struct MatchedAlias(Arc<ScriptAlias>);
+
+/// `translate_name`: the first `WSGIScriptAlias(Match)` that matches maps the URL to the
+/// script and forces the `wsgi-script` handler (so no `Options ExecCGI` is needed).
+pub fn translate_name(r: &mut Request<'_>) -> i32 {
+    let uri = r.uri();
+    if !uri.starts_with(b"/") {
+        return status::DECLINED;
+    }
+    let aliases = &r.server().config().script_aliases;
+    for alias in aliases {
+        let filename = match &alias.pattern {
+            AliasPattern::Prefix {
+                mount,
+                require_slash,
+            } => match match_mount(mount, *require_slash, uri) {
+                Some(rest) => {
+                    let mut f = alias.target.clone().into_bytes();
+                    f.extend_from_slice(rest);
+                    f
+                }
+                None => continue,
+            },
+            AliasPattern::Regex(regex) => match regex.substitute(r.pool(), uri, &alias.target) {
+                // Whatever follows the match becomes PATH_INFO.
+                Some((mut f, end)) => {
+                    f.extend_from_slice(uri.get(end..).unwrap_or_default());
+                    f
+                }
+                None => continue,
+            },
+        };
+        r.set_filename(&filename);
+        r.set_handler(c"wsgi-script");
+        r.set_note(MatchedAlias(alias.clone()));
+        return status::OK;
+    }
+    status::DECLINED
+}
+
+/// Which script a request runs, and how.
+struct Target<'a> {
+    script: Cow<'a, str>,
+    callable: String,
+    options: AppOptions,
+    handler_script: Option<String>,
+    mtime_us: Option<i64>,
+}
+
+/// Resolves a `%{ENV:…}` group per request from the request environment (SetEnv,
+/// SetEnvIf, mod_rewrite E=) and then the process environment. A value that is itself a
+/// selector (`%{GLOBAL}`) is expanded, as mod_wsgi does; an unset variable means the main
+/// interpreter.
+fn group_value(r: &Request<'_>, spec: &Option<GroupSpec>) -> String {
+    match spec {
+        Some(GroupSpec::Env(var)) => {
+            let key = std::ffi::CString::new(var.as_str()).unwrap_or_default();
+            let value = r
+                .subprocess_env()
+                .and_then(|t| t.get(&key))
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+                .or_else(|| std::env::var(var).ok())
+                .unwrap_or_default();
+            match GroupSpec::parse(&value) {
+                GroupSpec::Global | GroupSpec::Env(_) => String::new(),
+                GroupSpec::Named(n) | GroupSpec::Expansion(n) => n,
+            }
+        }
+        Some(GroupSpec::Named(n) | GroupSpec::Expansion(n)) => n.clone(),
+        Some(GroupSpec::Global) | None => String::new(),
+    }
+}
+
+fn target<'a>(r: &Request<'a>) -> Result<Option<Target<'a>>, i32> {
+    let Some(handler) = r.handler() else {
+        return Ok(None);
+    };
+    let dir = r.dir_config();
+    if SCRIPT_HANDLERS.contains(&handler) {
+        let alias = r.note::<MatchedAlias>();
+        let filename = String::from_utf8_lossy(r.filename().unwrap_or(b""));
+        if alias.is_none() && !r.exec_cgi_allowed() {
+            tracing::error!("RW0107: Options ExecCGI is off in this directory: {filename}");
+            return Err(status::FORBIDDEN);
+        }
+        let mtime_us = match r.file_kind() {
+            FileKind::File { mtime_us } => mtime_us,
+            FileKind::Missing => {
+                tracing::info!(
+                    "RW0108: target WSGI script not found or unable to stat: {filename}"
+                );
+                return Err(status::NOT_FOUND);
+            }
+            FileKind::Directory | FileKind::Other => {
+                tracing::error!(
+                    "RW0108: attempt to invoke a directory (or special file) as a WSGI application: {filename}"
+                );
+                return Err(status::FORBIDDEN);
+            }
+        };
+        if r.rejects_path_info() && !r.path_info().is_empty() {
+            return Err(status::NOT_FOUND);
+        }
+        // Options on the alias win over the directory's directives.
+        let options = match alias {
+            Some(a) => a.0.options.or(&dir.app),
+            None => dir.app.clone(),
+        };
+        let callable = options
+            .callable_object
+            .clone()
+            .unwrap_or_else(|| "application".to_owned());
+        return Ok(Some(Target {
+            script: filename,
+            callable,
+            options,
+            handler_script: None,
+            mtime_us: Some(mtime_us),
+        }));
+    }
+    let Some(h) = dir
+        .handler_scripts
+        .iter()
+        .find(|h| h.name.as_bytes() == handler)
+    else {
+        return Ok(None);
+    };
+    // A handler script's entry point is `handle_request` unless its own option says
+    // otherwise: WSGICallableObject names the application callable, not this one.
+    let mut options = h.options.or(&dir.app);
+    options.callable_object = h.options.callable_object.clone();
+    let callable = options
+        .callable_object
+        .clone()
+        .unwrap_or_else(|| "handle_request".to_owned());
+    Ok(Some(Target {
+        script: Cow::Owned(h.path.clone()),
+        callable,
+        options,
+        handler_script: Some(h.path.clone()),
+        mtime_us: None,
+    }))
+}
+
+/// The `handler` hook.
+pub fn handler(r: &mut Request<'_>) -> i32 {
+    let _log = RequestLogContext::enter(r);
+    let target = match target(r) {
+        Ok(Some(t)) => t,
+        Ok(None) => return status::DECLINED,
+        Err(code) => return code,
+    };
+    let process_group = group_value(r, &target.options.process_group);
+    let application_group = group_value(r, &target.options.application_group);
+    if !application_group.is_empty() {
+        tracing::error!(
+            "RW0112: the request selected application group '{application_group}', but this version of rwsgi only runs applications in the main interpreter (%{{GLOBAL}})"
+        );
+        return status::INTERNAL_SERVER_ERROR;
+    }
+    let dir = r.dir_config();
+    if let Some(allowed) = &dir.restrict_process {
+        if !allowed.contains(&process_group) {
+            tracing::error!(
+                "RW0117: process group '{}' is not allowed here by WSGIRestrictProcess; cannot run {}",
+                if process_group.is_empty() {
+                    "%{GLOBAL}"
+                } else {
+                    &process_group
+                },
+                target.script
+            );
+            return status::FORBIDDEN;
+        }
+    }
+    let map_head = match dir.map_head_to_get.unwrap_or(MapHead::Auto) {
+        MapHead::On => true,
+        MapHead::Off => false,
+        MapHead::Auto => r.has_content_filters(),
+    };
+    let reload = dir.script_reloading.unwrap_or(true);
+    let selected = Selected {
+        callable: &target.callable,
+        handler_script: target.handler_script.as_deref(),
+        reload,
+        map_head,
+        pass_authorization: target.options.pass_authorization == Some(true),
+        process_group: &process_group,
+    };
+    let request = Routed {
+        selected,
+        script: &target.script,
+        chunked: dir.chunked_request == Some(true),
+        mtime_us: target.mtime_us,
+    };
+    if !process_group.is_empty() {
+        return crate::daemon::dispatch(r, &request);
+    }
+    crate::embedded::run(r, &request)
+}

@@ -2,7 +2,7 @@
 //! libpython with an rpath so the module binds to the Python it was built for.
 
 use std::env;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn main() {
@@ -12,6 +12,12 @@ fn main() {
     println!("cargo::rerun-if-env-changed=PYO3_PYTHON");
 
     pyo3_build_config::use_pyo3_cfgs();
+    let out_dir = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR"));
+    let bindings = out_dir.join("apache_sys.rs");
+    if env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("windows") {
+        windows(&out_dir, &bindings);
+        return;
+    }
     // Without the rpath the module binds at run time to whichever libpython has the same
     // SONAME first in the loader's path, not necessarily the one it was built against.
     pyo3_build_config::add_libpython_rpath_link_args();
@@ -43,10 +49,14 @@ fn main() {
 
     let mut clang_args = vec![format!("-I{include_dir}")];
     clang_args.extend(apr_flags.split_whitespace().map(str::to_owned));
+    generate(&clang_args, &bindings);
+}
 
+/// Runs bindgen on apache/wrapper.h with `clang_args`, writing the bindings to `out`.
+fn generate(clang_args: &[String], out: &Path) {
     let builder = bindgen::Builder::default()
         .header("apache/wrapper.h")
-        .clang_args(&clang_args)
+        .clang_args(clang_args)
         .parse_callbacks(Box::new(bindgen::CargoCallbacks::new()))
         .derive_default(true)
         .layout_tests(false)
@@ -55,8 +65,49 @@ fn main() {
     let bindings = allowlist(builder)
         .generate()
         .expect("bindgen failed to generate the Apache bindings");
-    let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR")).join("apache_sys.rs");
-    bindings.write_to_file(&out).expect("write bindings");
+    bindings.write_to_file(out).expect("write bindings");
+}
+
+/// The Windows (mingw) build: bindings and import libraries from committed files, so it
+/// needs neither Windows headers nor libclang. scripts/windows/gen-bindings.sh sets
+/// RWSGI_WINDOWS_HEADERS to regenerate the bindings from the headers of Apache, APR and
+/// APR-util for Windows.
+fn windows(out_dir: &Path, bindings: &Path) {
+    const COMMITTED: &str = "apache/windows/bindings-x86_64.rs";
+    println!("cargo::rerun-if-changed={COMMITTED}");
+    println!("cargo::rerun-if-env-changed=RWSGI_WINDOWS_HEADERS");
+    println!("cargo::rerun-if-env-changed=PYO3_CROSS_PYTHON_VERSION");
+    if let Ok(headers) = env::var("RWSGI_WINDOWS_HEADERS") {
+        let clang_args = [
+            "--target=x86_64-w64-mingw32".to_owned(),
+            format!("-I{headers}"),
+            // Apache for Windows is built with MSVC, where pid_t is an int (apr.hw); mingw's
+            // is 64 bits, which would lay the scoreboard out wrong.
+            "-DRWSGI_MSVC_PID_T".to_owned(),
+        ];
+        generate(&clang_args, Path::new(COMMITTED));
+    }
+    std::fs::copy(COMMITTED, bindings).expect("copy the Windows bindings");
+    let version = env::var("PYO3_CROSS_PYTHON_VERSION").unwrap_or_else(|_| "3.11".to_owned());
+    println!("cargo::rustc-env=RWSGI_PYTHON_VERSION={version}");
+    // Import libraries for the DLLs of Apache for Windows, made from the committed .def
+    // files with mingw's dlltool.
+    let dlltool = env::var("DLLTOOL").unwrap_or_else(|_| "x86_64-w64-mingw32-dlltool".to_owned());
+    for lib in ["httpd", "apr-1", "aprutil-1"] {
+        let def = format!("apache/windows/lib{lib}.def");
+        println!("cargo::rerun-if-changed={def}");
+        let status = Command::new(&dlltool)
+            .args(["--input-def", &def, "--dllname", &format!("lib{lib}.dll")])
+            .arg("--output-lib")
+            .arg(out_dir.join(format!("lib{lib}.a")))
+            .status()
+            .unwrap_or_else(|e| {
+                panic!("cannot run {dlltool} ({e}): install mingw-w64 (binutils-mingw-w64-x86-64) or set DLLTOOL")
+            });
+        assert!(status.success(), "{dlltool} failed on {def}");
+        println!("cargo::rustc-link-lib=dylib={lib}");
+    }
+    println!("cargo::rustc-link-search=native={}", out_dir.display());
 }
 
 /// Everything the fence uses from Apache/APR, grouped by header: growing the API is a

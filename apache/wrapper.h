@@ -1,4 +1,10 @@
 /* Headers bindgen reads to generate src/apache/sys.rs (see build.rs for the allowlist). */
+#ifdef RWSGI_MSVC_PID_T
+/* Apache for Windows is built with MSVC, whose pid_t (apr.hw) is an int; keep mingw's
+   64-bit one out. */
+#define _PID_T_
+typedef int pid_t;
+#endif
 #include <httpd.h>
 #include <http_config.h>
 #include <http_core.h>
@@ -14,8 +20,10 @@
 #include <ap_mmn.h>
 #include <util_filter.h>
 #include <util_script.h>
+#ifndef _WIN32
 #include <mod_unixd.h>
 #include <unixd.h>
+#endif
 #include <apr_buckets.h>
 #include <apr_strings.h>
 #include <apr_tables.h>

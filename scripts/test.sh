@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test: unit tests of the pure logic and integration tests that start real Apache
-# servers (event, worker and prefork MPMs) with the built module. Installs what it needs.
+# Runs every test: unit tests of the pure logic, integration tests that start real Apache
+# servers (event, worker and prefork MPMs) with the built module, and the Windows build
+# with its tests under wine (scripts/windows/test.sh; RWSGI_SKIP_WINDOWS=1 skips it).
+# Installs what it needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -12,7 +14,12 @@ trap 'rm -f "$log"' EXIT
 set +e
 cargo test --workspace --no-fail-fast "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+windows=0
+if [ "${RWSGI_SKIP_WINDOWS:-0}" != 1 ]; then
+    ./scripts/windows/test.sh
+    windows=$?
+fi
 set -e
-# One closing line over every test binary.
+# One closing line over every test binary (the Windows tests printed their own).
 awk '/^test result:/ {p += $4; f += $6; i += $8} END {printf "%d passed, %d failed, %d ignored\n", p, f, i}' "$log"
-exit "$status"
+[ "$status" -eq 0 ] && [ "$windows" -eq 0 ]

@@ -3,9 +3,17 @@
 //!
 //! This file declares the modules and the hook list; each concern lives in its own module.
 #![deny(unsafe_code)]
+// Helpers only daemon mode uses are unused where it is not compiled (Windows).
+#![cfg_attr(not(unix), allow(dead_code, unused_imports))]
 
+mod access;
 mod apache;
 mod config;
+// Daemon mode is Unix-only, as in mod_wsgi: Windows gets a stand-in that refuses it.
+#[cfg(unix)]
+mod daemon;
+#[cfg(not(unix))]
+#[path = "daemon_unavailable.rs"]
 mod daemon;
 mod embedded;
 mod handler;

@@ -1,10 +1,9 @@
 //! What happens when: configuration checks (also under `apache2 -t`), start-up in the
 //! parent, and Python start-up in each child.
 
-use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use crate::apache::{Level, Mpm, Pool, Server, log_server, os, server_state};
+use crate::apache::{Level, Mpm, Pool, Server, log_server, server_state};
 use crate::python::interpreter::{self, LINKED_VERSION, PythonHome};
 use crate::python::with_gil;
 use crate::wsgi::runner::{self, ProcessSetup};
@@ -15,12 +14,10 @@ pub fn check_config(_pconf: Pool, server: Server<'_>) -> Result<(), String> {
     crate::daemon::check_config(server)?;
     let conf = server.config();
     // `prefix:exec_prefix` is allowed, as for PYTHONHOME; the prefix is what gets checked.
-    let Some(home) = conf
-        .python
-        .home
-        .as_deref()
-        .and_then(|h| h.split(':').next())
-    else {
+    let Some(home) = conf.python.home.as_deref().and_then(|h| {
+        h.split(rwsgi_core::directive_args::PATH_LIST_SEPARATOR)
+            .next()
+    }) else {
         return Ok(());
     };
     if !Path::new(home).is_dir() {
@@ -40,43 +37,8 @@ pub fn check_config(_pconf: Pool, server: Server<'_>) -> Result<(), String> {
         }
     }
     // Children start Python after dropping privileges: check what the Apache user can read.
-    let (uid, gid, user) = Server::unixd_user();
-    if os::is_root() && uid != 0 {
-        if let Err(blocked) = traversable_by(Path::new(home), uid, &os::groups_of(&user, gid)) {
-            return Err(format!(
-                "WSGIPythonHome: {home} is not readable by the Apache user {user} (uid {uid}): {blocked}; make it readable (e.g. chmod o+rx on that directory) or use a Python installed outside private directories such as /root"
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// Can `uid` (with `gids`) reach and read `path`? Returns the first component that stops it.
-fn traversable_by(path: &Path, uid: u32, gids: &[u32]) -> Result<(), String> {
-    let mut probe = PathBuf::new();
-    let components: Vec<_> = path.components().collect();
-    for (i, part) in components.iter().enumerate() {
-        probe.push(part);
-        let meta = std::fs::metadata(&probe).map_err(|e| format!("{}: {e}", probe.display()))?;
-        let need = if i + 1 == components.len() { 0o5 } else { 0o1 };
-        let mode = meta.mode();
-        let bits = if meta.uid() == uid {
-            (mode >> 6) & 0o7
-        } else if gids.contains(&meta.gid()) {
-            (mode >> 3) & 0o7
-        } else {
-            mode & 0o7
-        };
-        if bits & need != need {
-            return Err(format!(
-                "{} has mode {:o} (owner uid {})",
-                probe.display(),
-                mode & 0o7777,
-                meta.uid()
-            ));
-        }
-    }
-    Ok(())
+    crate::access::home_readable_by_apache_user(Path::new(home))
+        .map_err(|why| format!("WSGIPythonHome: {why}"))
 }
 
 /// In the parent after each configuration read.
@@ -108,7 +70,7 @@ pub fn child_init(pchild: Pool, server: Server<'_>) {
         return;
     }
     if let Some(home) = conf.python.home.as_deref() {
-        if let Err(why) = interpreter::check_home_readable(Path::new(home)) {
+        if let Err(why) = crate::access::home_readable(Path::new(home)) {
             log_server(
                 Some(server),
                 Level::Crit,

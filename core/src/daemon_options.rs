@@ -288,7 +288,7 @@ fn apply(o: &mut DaemonOptions, key: &str, v: &str) -> Result<(), String> {
         "python-home" => o.python_home = Some(nonempty()?),
         "python-path" => {
             o.python_path = v
-                .split(':')
+                .split(crate::directive_args::PATH_LIST_SEPARATOR)
                 .filter(|p| !p.is_empty())
                 .map(str::to_owned)
                 .collect()

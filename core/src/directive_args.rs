@@ -1,6 +1,11 @@
 //! Directive arguments: words (with Apache's quoting), flags, `key=value` options, group
 //! selectors and mount points.
 
+/// What separates directories in `WSGIPythonPath` and `python-path=` (and a Python home's
+/// `prefix` from its `exec_prefix`): `:` as in `PYTHONPATH`, `;` on Windows, where `:`
+/// belongs to drive letters.
+pub const PATH_LIST_SEPARATOR: char = if cfg!(windows) { ';' } else { ':' };
+
 /// Splits a raw argument line into words the way `ap_getword_conf` does: whitespace
 /// separates, `"…"` or `'…'` quote, and a backslash escapes the quote character inside.
 pub fn words(line: &str) -> Result<Vec<String>, String> {

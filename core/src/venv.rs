@@ -1,5 +1,30 @@
 //! Virtual environments named by `WSGIPythonHome`.
 
+use std::path::{Path, PathBuf};
+
+/// The venv's interpreter, through which Python finds the venv (`pyvenv.cfg` next to it or
+/// one level up): `bin/python3` (else `bin/python`) on Unix, `Scripts\python.exe` on
+/// Windows.
+pub fn venv_python(root: &Path) -> PathBuf {
+    if cfg!(windows) {
+        return root.join("Scripts").join("python.exe");
+    }
+    let python = root.join("bin").join("python3");
+    if python.exists() {
+        python
+    } else {
+        root.join("bin").join("python")
+    }
+}
+
+/// The directory of the Python a venv was made from (`home = …` in `pyvenv.cfg`).
+pub fn venv_base(cfg: &str) -> Option<PathBuf> {
+    cfg.lines().find_map(|line| {
+        let (key, value) = line.split_once('=')?;
+        (key.trim() == "home").then(|| PathBuf::from(value.trim()))
+    })
+}
+
 /// The `X.Y` Python version a `pyvenv.cfg` declares.
 pub fn venv_version(cfg: &str) -> Option<String> {
     cfg.lines().find_map(|line| {
@@ -28,5 +53,14 @@ mod tests {
             Some("3.12")
         );
         assert_eq!(venv_version("home = /usr/bin"), None);
+    }
+
+    #[test]
+    fn reads_venv_bases() {
+        assert_eq!(
+            venv_base("home = C:\\Python311\nversion = 3.11.9\n"),
+            Some(PathBuf::from("C:\\Python311"))
+        );
+        assert_eq!(venv_base("version = 3.11.2"), None);
     }
 }

@@ -61,6 +61,9 @@ pub enum Mpm {
     Event,
     Worker,
     Prefork,
+    /// Apache for Windows' only MPM, built in.
+    #[value(skip)]
+    Winnt,
 }
 
 impl Mpm {
@@ -69,6 +72,7 @@ impl Mpm {
             Mpm::Event => "event",
             Mpm::Worker => "worker",
             Mpm::Prefork => "prefork",
+            Mpm::Winnt => "winnt",
         }
     }
 }

@@ -6,14 +6,22 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
+use crate::platform::{self, Os, Python};
+
 /// The Python the module was built against (recorded by build.rs).
 pub const PYTHON_PREFIX: &str = env!("RWSGI_PYTHON_PREFIX");
 pub const PYTHON_VERSION: &str = env!("RWSGI_PYTHON_VERSION");
 
 #[derive(Clone, Debug)]
 pub struct Host {
+    pub os: Os,
     pub cwd: PathBuf,
     pub uid: u32,
+    /// Who we are in names (the server root's, the daemons'): the uid on Unix, the user
+    /// name on Windows.
+    pub user: String,
+    /// The Python the module runs, unless a venv or `--python-home` says otherwise.
+    pub python: Python,
     pub httpd: PathBuf,
     pub modules_dir: PathBuf,
     pub module: PathBuf,
@@ -27,7 +35,7 @@ pub struct Host {
 
 impl Host {
     pub fn is_root(&self) -> bool {
-        self.uid == 0
+        self.os == Os::Unix && self.uid == 0
     }
 
     pub fn detect(
@@ -48,9 +56,13 @@ impl Host {
             Some(p) => p.to_owned(),
             None => find_modules_dir(&httpd)?,
         };
+        let (uid, user) = platform::user();
         Ok(Host {
+            os: platform::OS,
             cwd: std::env::current_dir().context("cannot read the current directory")?,
-            uid: nix::unistd::getuid().as_raw(),
+            uid,
+            user,
+            python: platform::default_python()?,
             modules_dir,
             module: module_location()?,
             virtual_env: active_virtual_env(),
@@ -102,18 +114,14 @@ pub fn find_httpd() -> Result<PathBuf> {
             return Ok(p);
         }
     }
-    for p in [
-        "/usr/sbin/apache2",
-        "/usr/sbin/httpd",
-        "/usr/local/apache2/bin/httpd",
-        "/usr/local/sbin/httpd",
-    ] {
-        if Path::new(p).is_file() {
-            return Ok(PathBuf::from(p));
-        }
+    if let Some(p) = platform::httpd_candidates()
+        .into_iter()
+        .find(|p| p.is_file())
+    {
+        return Ok(p);
     }
     bail!(
-        "cannot find Apache httpd: install it (Debian/Ubuntu: apt-get install apache2; RHEL: dnf install httpd) or name it with --httpd-executable"
+        "cannot find Apache httpd: install it (Debian/Ubuntu: apt-get install apache2; RHEL: dnf install httpd; Windows: Apache Lounge's httpd-2.4 in C:\\Apache24) or name it with --httpd-executable"
     )
 }
 
@@ -153,22 +161,23 @@ pub fn module_location() -> Result<PathBuf> {
     }
     let mut candidates = Vec::new();
     if let Some(dir) = std::env::current_exe().ok().and_then(|e| {
-        e.canonicalize()
+        dunce::canonicalize(e)
             .ok()
             .and_then(|e| e.parent().map(Path::to_owned))
     }) {
-        candidates.push(dir.join("mod_rwsgi.so"));
-        candidates.push(dir.join("libmod_rwsgi.so"));
-        candidates.push(dir.join("../lib/rwsgi/mod_rwsgi.so"));
+        candidates.extend(platform::module_candidates(&dir));
     }
     if let Ok(dir) = find_httpd().and_then(|h| find_modules_dir(&h)) {
-        candidates.push(dir.join("mod_rwsgi.so"));
+        candidates.push(dir.join(platform::MODULE_FILE));
     }
     candidates
         .into_iter()
         .find(|p| p.is_file())
-        .and_then(|p| p.canonicalize().ok())
-        .context(
-            "cannot find mod_rwsgi.so: build it (./scripts/build.sh), install it (rwsgi-express install-module), or name it with RWSGI_MODULE",
-        )
+        .and_then(|p| dunce::canonicalize(p).ok())
+        .with_context(|| {
+            format!(
+                "cannot find {}: build it (./scripts/build.sh), install it (rwsgi-express install-module), or name it with RWSGI_MODULE",
+                platform::MODULE_FILE
+            )
+        })
 }

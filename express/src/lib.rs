@@ -2,10 +2,12 @@
 //! with mod_rwsgi in the foreground. The binary is `src/main.rs`; this library holds the
 //! logic so it can be tested.
 #![forbid(unsafe_code)]
+#[cfg(unix)]
 pub mod access;
 pub mod cli;
 pub mod host;
 pub mod plan;
+pub mod platform;
 pub mod render;
 pub mod run;
 
@@ -15,14 +17,36 @@ use anyhow::{Context, Result};
 
 use cli::{Cli, Command, ServerArgs};
 
-/// `module-config`: the lines that load mod_rwsgi into an existing Apache.
-pub fn module_config(module: &Path) -> String {
-    let home = host::active_virtual_env().unwrap_or_else(|| host::PYTHON_PREFIX.into());
-    format!(
+/// `module-config`: the lines that load mod_rwsgi into an existing Apache, for the active
+/// virtual environment or else the Python the module runs. On Windows Apache must load
+/// `python3XX.dll` first, and paths are written with forward slashes.
+pub fn module_config(module: &Path) -> Result<String> {
+    let python = platform::default_python();
+    let home = match host::active_virtual_env() {
+        Some(venv) => venv,
+        None => python
+            .as_ref()
+            .map_err(|e| anyhow::anyhow!("{e:#}"))?
+            .home
+            .clone(),
+    };
+    let path = |p: &Path| match platform::OS {
+        platform::Os::Unix => p.display().to_string(),
+        platform::Os::Windows => p.display().to_string().replace('\\', "/"),
+    };
+    let mut out = String::new();
+    let dll = platform::python_dll_for(&home).or_else(|| python.ok().and_then(|p| p.dll));
+    if platform::OS == platform::Os::Windows {
+        let dll =
+            dll.with_context(|| format!("cannot find the Python DLL for {}", home.display()))?;
+        out.push_str(&format!("LoadFile \"{}\"\n", path(&dll)));
+    }
+    out.push_str(&format!(
         "LoadModule wsgi_module \"{}\"\nWSGIPythonHome \"{}\"\n",
-        module.display(),
-        home.display()
-    )
+        path(module),
+        path(&home)
+    ));
+    Ok(out)
 }
 
 fn server(args: &ServerArgs, start: bool) -> Result<i32> {
@@ -30,18 +54,22 @@ fn server(args: &ServerArgs, start: bool) -> Result<i32> {
         args.httpd_executable.as_deref(),
         args.modules_directory.as_deref(),
     )?;
-    let plan = plan::resolve(args, &host, &plan::SystemAccounts)?;
+    let plan = plan::resolve(args, &host, &platform::SystemAccounts)?;
     run::write_server_root(&plan)?;
-    access::verify(&plan)?;
+    platform::verify_access(&plan)?;
     run::config_test(&plan)?;
     for n in &plan.notices {
         eprintln!("rwsgi-express: note: {n}");
     }
     if !start || args.setup_only {
+        let (script, commands) = match plan.os {
+            platform::Os::Unix => ("apachectl", "stop, graceful, configtest"),
+            platform::Os::Windows => ("apachectl.bat", "in this console until Ctrl-C; configtest"),
+        };
         println!(
-            "rwsgi-express: wrote {}\n  start it with {} start (stop, graceful, configtest)",
+            "rwsgi-express: wrote {}\n  start it with {} start ({commands})",
             plan.conf_path().display(),
-            plan.server_root.join("apachectl").display()
+            plan.server_root.join(script).display()
         );
         return Ok(0);
     }
@@ -57,7 +85,7 @@ pub fn main(cli: Cli) -> Result<i32> {
         Command::StartServer(args) => server(&args, true),
         Command::SetupServer(args) => server(&args, false),
         Command::ModuleConfig => {
-            print!("{}", module_config(&host::module_location()?));
+            print!("{}", module_config(&host::module_location()?)?);
             Ok(0)
         }
         Command::ModuleLocation => {
@@ -70,17 +98,16 @@ pub fn main(cli: Cli) -> Result<i32> {
                 None => host::find_modules_dir(&host::find_httpd()?)?,
             };
             let source = host::module_location()?;
-            let dest = dir.join("mod_rwsgi.so");
+            let dest = dir.join(platform::MODULE_FILE);
             if source != dest {
                 // Copy then rename: a running Apache keeps the old file mapped.
-                let tmp = dir.join(".mod_rwsgi.so.new");
+                let tmp = dir.join(format!(".{}.new", platform::MODULE_FILE));
                 std::fs::copy(&source, &tmp)
                     .with_context(|| format!("cannot copy the module into {}", dir.display()))?;
-                use std::os::unix::fs::PermissionsExt;
-                std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644))?;
+                platform::make_readable(&tmp)?;
                 std::fs::rename(&tmp, &dest)?;
             }
-            print!("{}", module_config(&dest));
+            print!("{}", module_config(&dest)?);
             Ok(0)
         }
         Command::CheckAccess {
@@ -89,7 +116,7 @@ pub fn main(cli: Cli) -> Result<i32> {
             gid,
             items,
         } => {
-            access::check_as(&user, uid, gid, &items)?;
+            platform::check_access_as(&user, uid, gid, &items)?;
             Ok(0)
         }
     }

@@ -6,6 +6,7 @@ use anyhow::{Result, bail};
 
 use crate::cli::{ApplicationType, LogLevel, MapHead, Mpm, ServerArgs};
 use crate::host::Host;
+use crate::platform::{self, Os};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum App {
@@ -80,8 +81,9 @@ pub struct Https {
 
 #[derive(Clone, Debug)]
 pub struct Logs {
-    /// ErrorLog /dev/stderr and CustomLog /dev/stdout.
+    /// ErrorLog /dev/stderr and CustomLog /dev/stdout (the console, CON, on Windows).
     pub terminal: bool,
+    pub os: Os,
     pub directory: PathBuf,
     pub error_name: String,
     pub access_name: String,
@@ -92,11 +94,21 @@ pub struct Logs {
 
 impl Logs {
     pub fn error_log(&self) -> PathBuf {
-        self.path(&self.error_name, "/dev/stderr")
+        let terminal = if self.os == Os::Windows {
+            "CON"
+        } else {
+            "/dev/stderr"
+        };
+        self.path(&self.error_name, terminal)
     }
 
     pub fn access_log(&self) -> PathBuf {
-        self.path(&self.access_name, "/dev/stdout")
+        let terminal = if self.os == Os::Windows {
+            "CON"
+        } else {
+            "/dev/stdout"
+        };
+        self.path(&self.access_name, terminal)
     }
 
     fn path(&self, name: &str, terminal: &str) -> PathBuf {
@@ -110,6 +122,8 @@ impl Logs {
 
 #[derive(Clone, Debug)]
 pub struct Plan {
+    /// The platform the configuration is written for.
+    pub os: Os,
     pub server_root: PathBuf,
     pub app: App,
     pub callable: String,
@@ -119,6 +133,8 @@ pub struct Plan {
     /// sys.path additions, in order.
     pub python_path: Vec<PathBuf>,
     pub python_home: Option<PathBuf>,
+    /// `python3XX.dll`, loaded before the module on Windows (`LoadFile`).
+    pub python_dll: Option<PathBuf>,
     pub python_warnings: Vec<String>,
     pub setenv: Vec<(String, String)>,
     pub passenv: Vec<String>,
@@ -212,39 +228,10 @@ pub trait Accounts {
     fn group_name(&self, gid: u32) -> Option<String>;
 }
 
-/// The real account database.
-pub struct SystemAccounts;
-
-impl Accounts for SystemAccounts {
-    fn user(&self, name: &str) -> Option<(u32, u32, String)> {
-        use nix::unistd::{Uid, User};
-        let user = match name.strip_prefix('#') {
-            Some(n) => User::from_uid(Uid::from_raw(n.parse().ok()?)).ok()??,
-            None => User::from_name(name).ok()??,
-        };
-        Some((user.uid.as_raw(), user.gid.as_raw(), user.name))
-    }
-
-    fn group(&self, name: &str) -> Option<(u32, String)> {
-        use nix::unistd::{Gid, Group};
-        let group = match name.strip_prefix('#') {
-            Some(n) => Group::from_gid(Gid::from_raw(n.parse().ok()?)).ok()??,
-            None => Group::from_name(name).ok()??,
-        };
-        Some((group.gid.as_raw(), group.name))
-    }
-
-    fn group_name(&self, gid: u32) -> Option<String> {
-        nix::unistd::Group::from_gid(nix::unistd::Gid::from_raw(gid))
-            .ok()
-            .flatten()
-            .map(|g| g.name)
-    }
-}
-
 fn absolute(base: &Path, p: &Path) -> PathBuf {
     let joined = base.join(p);
-    joined.canonicalize().unwrap_or(joined)
+    // dunce: on Windows without the \\?\ prefix, which Apache would not read.
+    dunce::canonicalize(&joined).unwrap_or(joined)
 }
 
 /// `pkg.module` or `pkg.module:callable`.
@@ -317,6 +304,12 @@ fn resolve_run_as(
     host: &Host,
     accounts: &dyn Accounts,
 ) -> Result<Option<RunAs>> {
+    if host.os == Os::Windows && (args.user.is_some() || args.group.is_some()) {
+        bail!(
+            "--user and --group: Apache for Windows runs as the account that starts it (as a \
+             service, the service's account); remove them"
+        );
+    }
     if !host.is_root() {
         if args.user.is_some() || args.group.is_some() {
             bail!(
@@ -443,6 +436,14 @@ fn unused_daemon_options(args: &ServerArgs, why: &str) -> Option<String> {
             unused.join(", ")
         )
     })
+}
+
+/// What separates `WSGIPythonPath` entries on `os` (the module's PATH_LIST_SEPARATOR there).
+pub fn path_list_separator(os: Os) -> char {
+    match os {
+        Os::Unix => ':',
+        Os::Windows => ';',
+    }
 }
 
 /// A daemon group name is one word of httpd.conf, and the module's own rules apply.
@@ -660,12 +661,13 @@ pub fn resolve(args: &ServerArgs, host: &Host, accounts: &dyn Accounts) -> Resul
     }
     let mut seen = std::collections::HashSet::new();
     python_path.retain(|p| seen.insert(p.clone()));
+    let separator = path_list_separator(host.os);
     if let Some(p) = python_path
         .iter()
-        .find(|p| p.to_string_lossy().contains(':'))
+        .find(|p| p.to_string_lossy().contains(separator))
     {
         bail!(
-            "{} contains ':', which separates sys.path entries in WSGIPythonPath; rename it",
+            "{} contains '{separator}', which separates sys.path entries in WSGIPythonPath; rename it",
             p.display()
         );
     }
@@ -685,11 +687,38 @@ pub fn resolve(args: &ServerArgs, host: &Host, accounts: &dyn Accounts) -> Resul
             }
             Some(h)
         }
-        None => host.virtual_env.clone(),
+        // Windows: always, as mod_wsgi-express does; Python would otherwise look for its
+        // home next to httpd.exe.
+        None => host
+            .virtual_env
+            .clone()
+            .or_else(|| (host.os == Os::Windows).then(|| host.python.home.clone())),
     };
+    let python_dll = match host.os {
+        Os::Unix => None,
+        Os::Windows => {
+            let home = python_home.as_deref().unwrap_or(&host.python.home);
+            let dll = platform::python_dll_for(home).or_else(|| host.python.dll.clone());
+            Some(dll.ok_or_else(|| {
+                anyhow::anyhow!(
+                    "cannot find python{}.dll for the Python home {}: name a python.org Python {} (or a venv made from one) with --python-home",
+                    crate::host::PYTHON_VERSION.replace('.', ""),
+                    home.display(),
+                    crate::host::PYTHON_VERSION
+                )
+            })?)
+        }
+    };
+    if host.os == Os::Windows && args.processes > 1 {
+        bail!(
+            "--processes {}: Apache for Windows runs one child process; give it more --threads instead",
+            args.processes
+        );
+    }
 
-    let daemon_mode = !args.embedded_mode && app != App::Static;
-    if args.server_mpm == Mpm::Prefork && args.threads != 1 && !daemon_mode {
+    // Daemon processes need fork: Apache for Windows runs the application embedded.
+    let daemon_mode = !args.embedded_mode && app != App::Static && host.os == Os::Unix;
+    if host.os == Os::Unix && args.server_mpm == Mpm::Prefork && args.threads != 1 && !daemon_mode {
         bail!(
             "the prefork MPM runs one thread per process: add --threads 1, or use \
              --server-mpm worker"
@@ -702,12 +731,16 @@ pub fn resolve(args: &ServerArgs, host: &Host, accounts: &dyn Accounts) -> Resul
 
     let server_root = match &args.server_root {
         Some(d) => absolute(&host.cwd, d),
-        None => host.temp_dir.join(format!(
-            "rwsgi-express-{}:{}:{}",
-            args.host.as_deref().unwrap_or("localhost"),
-            args.port,
-            host.uid
-        )),
+        None => {
+            // mod_wsgi-express's names; ':' cannot be in a Windows file name.
+            let sep = if host.os == Os::Windows { '-' } else { ':' };
+            host.temp_dir.join(format!(
+                "rwsgi-express-{}{sep}{}{sep}{}",
+                args.host.as_deref().unwrap_or("localhost"),
+                args.port,
+                host.user
+            ))
+        }
     };
     let document_root = match &args.document_root {
         Some(d) => {
@@ -753,6 +786,7 @@ pub fn resolve(args: &ServerArgs, host: &Host, accounts: &dyn Accounts) -> Resul
     let terminal = args.log_directory.is_none() && (args.log_to_terminal || host.terminal);
     let logs = Logs {
         terminal,
+        os: host.os,
         directory: args
             .log_directory
             .as_ref()
@@ -802,6 +836,8 @@ pub fn resolve(args: &ServerArgs, host: &Host, accounts: &dyn Accounts) -> Resul
     } else {
         let why = if app == App::Static {
             "static files run no application"
+        } else if host.os == Os::Windows {
+            "Apache for Windows runs the application embedded (it has no daemon processes)"
         } else {
             "--embedded-mode runs the application in Apache's children"
         };
@@ -822,7 +858,16 @@ pub fn resolve(args: &ServerArgs, host: &Host, accounts: &dyn Accounts) -> Resul
         );
     }
 
+    if host.os == Os::Windows && args.server_mpm != Mpm::Worker {
+        notices.push(format!(
+            "--server-mpm {} has no effect: Apache for Windows has one MPM (winnt)",
+            args.server_mpm.name()
+        ));
+    }
+
     Ok(Plan {
+        os: host.os,
+        python_dll,
         callable: named_callable.unwrap_or_else(|| args.callable_object.clone()),
         reload_script: matches!(app, App::Script(_)) && !args.disable_reloading,
         app,
@@ -840,7 +885,10 @@ pub fn resolve(args: &ServerArgs, host: &Host, accounts: &dyn Accounts) -> Resul
         processes: args.processes,
         threads: args.threads,
         daemon,
-        mpm: args.server_mpm,
+        mpm: match host.os {
+            Os::Unix => args.server_mpm,
+            Os::Windows => Mpm::Winnt,
+        },
         host: args.host.clone(),
         port: args.port,
         server_name: args

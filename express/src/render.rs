@@ -5,6 +5,7 @@ use std::path::Path;
 
 use crate::cli::{LogLevel, MapHead, Mpm};
 use crate::plan::{App, Plan};
+use crate::platform::Os;
 
 /// A double-quoted Apache argument. Apache's parser unescapes only `\"` inside quotes, so
 /// backslashes stay as they are (a regex's `\.` survives).
@@ -12,8 +13,17 @@ fn q(s: impl AsRef<str>) -> String {
     format!("\"{}\"", s.as_ref().replace('"', "\\\""))
 }
 
-fn qp(p: &Path) -> String {
-    q(p.to_string_lossy())
+/// A path as Apache for `os` reads it: on Windows with forward slashes, which Apache
+/// accepts, so a trailing backslash cannot escape the closing quote.
+fn path_for(os: Os, p: &Path) -> String {
+    match os {
+        Os::Unix => p.to_string_lossy().into_owned(),
+        Os::Windows => p.to_string_lossy().replace('\\', "/"),
+    }
+}
+
+fn qp_for(os: Os, p: &Path) -> String {
+    q(path_for(os, p))
 }
 
 /// A Python string literal (the file is UTF-8).
@@ -121,6 +131,11 @@ fn mpm_sizing(c: &mut String, plan: &Plan) {
             // application.
             let (p, t) = (plan.processes, plan.threads);
             let _ = writeln!(c, "# {p} process(es) × {t} thread(s) run the application.");
+            if plan.mpm == Mpm::Winnt {
+                // One child process, sized by its threads alone.
+                let _ = writeln!(c, "ThreadLimit {t}\nThreadsPerChild {t}");
+                return;
+            }
             let _ = writeln!(c, "ServerLimit {}\nStartServers {p}", 2 * p);
             if prefork {
                 let _ = writeln!(
@@ -142,6 +157,7 @@ fn mpm_sizing(c: &mut String, plan: &Plan) {
 
 /// httpd.conf.
 pub fn httpd_conf(plan: &Plan) -> String {
+    let qp = |p: &Path| qp_for(plan.os, p);
     let mut c = String::new();
     let modules = &plan.modules_dir;
     let load = |c: &mut String, name: &str, file: &str| {
@@ -171,11 +187,14 @@ pub fn httpd_conf(plan: &Plan) -> String {
     let _ = writeln!(c, "\nListen {}", listen(plan.host.as_deref(), plan.port));
     let _ = writeln!(c, "ListenBacklog {}\n", plan.server_backlog);
 
-    load(
-        &mut c,
-        &format!("mpm_{}", plan.mpm.name()),
-        &format!("mpm_{}", plan.mpm.name()),
-    );
+    // Apache for Windows has its MPM built in.
+    if plan.mpm != Mpm::Winnt {
+        load(
+            &mut c,
+            &format!("mpm_{}", plan.mpm.name()),
+            &format!("mpm_{}", plan.mpm.name()),
+        );
+    }
     if plan.run_as.is_some() {
         // User and Group: built into Debian's apache2, a module on RHEL and in source builds.
         c.push_str("<IfModule !unixd_module>\n    ");
@@ -215,10 +234,18 @@ pub fn httpd_conf(plan: &Plan) -> String {
         load(&mut c, "socache_shmcb", "socache_shmcb");
         load(&mut c, "ssl", "ssl");
     }
+    if let Some(dll) = &plan.python_dll {
+        // Windows: the module imports python3XX.dll, which is not on Apache's DLL path.
+        let _ = writeln!(c, "LoadFile {}", qp(dll));
+    }
     let _ = writeln!(c, "LoadModule wsgi_module {}\n", qp(&plan.module));
 
     // Without a types file Apache fails at start-up (not in `httpd -t`): use an empty one.
-    let types = plan.mime_types.as_deref().unwrap_or(Path::new("/dev/null"));
+    let null = match plan.os {
+        Os::Unix => Path::new("/dev/null"),
+        Os::Windows => Path::new("NUL"),
+    };
+    let types = plan.mime_types.as_deref().unwrap_or(null);
     let _ = writeln!(c, "TypesConfig {}", qp(types));
     if plan.enable_sendfile {
         c.push_str("EnableSendfile On\n");
@@ -266,9 +293,10 @@ pub fn httpd_conf(plan: &Plan) -> String {
         let joined: Vec<_> = plan
             .python_path
             .iter()
-            .map(|p| p.to_string_lossy().into_owned())
+            .map(|p| path_for(plan.os, p))
             .collect();
-        let _ = writeln!(c, "WSGIPythonPath {}", q(joined.join(":")));
+        let separator = crate::plan::path_list_separator(plan.os).to_string();
+        let _ = writeln!(c, "WSGIPythonPath {}", q(joined.join(&separator)));
     }
     for w in &plan.python_warnings {
         let _ = writeln!(c, "WSGIPythonWarnings {}", q(w));
@@ -533,8 +561,16 @@ _application()
     )
 }
 
-/// apachectl: controls the configured Apache without rwsgi-express.
-pub fn apachectl(plan: &Plan) -> String {
+/// apachectl (apachectl.bat on Windows): controls the configured Apache without
+/// rwsgi-express. Returns the file name and its contents.
+pub fn apachectl(plan: &Plan) -> (&'static str, String) {
+    match plan.os {
+        Os::Unix => ("apachectl", apachectl_sh(plan)),
+        Os::Windows => ("apachectl.bat", apachectl_bat(plan)),
+    }
+}
+
+fn apachectl_sh(plan: &Plan) -> String {
     let sh = |p: &Path| format!("'{}'", p.to_string_lossy().replace('\'', "'\\''"));
     format!(
         r#"#!/bin/sh
@@ -557,5 +593,24 @@ esac
         httpd = sh(&plan.httpd),
         conf = sh(&plan.conf_path()),
         workdir = sh(&plan.working_directory),
+    )
+}
+
+/// Windows: `start` runs Apache in this console until Ctrl-C (as a service, Apache is
+/// installed with `httpd.exe -k install -f …` instead).
+fn apachectl_bat(plan: &Plan) -> String {
+    let p = |p: &Path| format!("\"{}\"", p.display());
+    format!(
+        "@echo off\r\n\
+         rem Written by rwsgi-express: runs the Apache configured in this directory.\r\n\
+         rem   start (in this console, until Ctrl-C) | configtest\r\n\
+         cd /d {workdir} || exit /b 1\r\n\
+         if \"%~1\"==\"start\" ( {httpd} -f {conf} -DONE_PROCESS & exit /b %ERRORLEVEL% )\r\n\
+         if \"%~1\"==\"configtest\" ( {httpd} -f {conf} -t & exit /b %ERRORLEVEL% )\r\n\
+         echo usage: %~nx0 start^|configtest 1>&2\r\n\
+         exit /b 2\r\n",
+        httpd = p(&plan.httpd),
+        conf = p(&plan.conf_path()),
+        workdir = p(&plan.working_directory),
     )
 }

@@ -7,6 +7,7 @@ use clap::Parser;
 use crate::cli::{Cli, Command};
 use crate::host::Host;
 use crate::plan::{self, Accounts, Plan};
+use crate::platform::{Os, Python};
 use crate::render;
 
 struct FakeAccounts;
@@ -63,8 +64,14 @@ impl Fixture {
 
     fn host(&self, uid: u32) -> Host {
         Host {
+            os: Os::Unix,
             cwd: self.path(),
             uid,
+            user: uid.to_string(),
+            python: Python {
+                home: PathBuf::from("/usr"),
+                dll: None,
+            },
             httpd: PathBuf::from("/usr/sbin/apache2"),
             modules_dir: PathBuf::from("/usr/lib/apache2/modules"),
             module: PathBuf::from("/usr/lib/apache2/modules/mod_rwsgi.so"),
@@ -72,6 +79,27 @@ impl Fixture {
             terminal: false,
             mime_types: Some(PathBuf::from("/etc/mime.types")),
             temp_dir: PathBuf::from("/tmp"),
+        }
+    }
+
+    /// Apache Lounge in C:\Apache24 and python.org's Python in C:\Python311.
+    fn windows_host(&self) -> Host {
+        Host {
+            os: Os::Windows,
+            cwd: self.path(),
+            uid: 0,
+            user: "alice".to_owned(),
+            python: Python {
+                home: PathBuf::from("C:\\Python311"),
+                dll: Some(PathBuf::from("C:\\Python311\\python311.dll")),
+            },
+            httpd: PathBuf::from("C:\\Apache24\\bin\\httpd.exe"),
+            modules_dir: PathBuf::from("C:\\Apache24\\modules"),
+            module: PathBuf::from("C:\\rwsgi\\mod_rwsgi.dll"),
+            virtual_env: None,
+            terminal: false,
+            mime_types: Some(PathBuf::from("C:\\Apache24\\conf\\mime.types")),
+            temp_dir: PathBuf::from("C:\\Users\\alice\\AppData\\Local\\Temp"),
         }
     }
 
@@ -356,7 +384,68 @@ fn handler_for_a_script_and_a_module() {
 #[test]
 fn apachectl_script() {
     let f = Fixture::new();
-    insta::assert_snapshot!(f.show(render::apachectl(&f.plan(&["wsgi.py"]))));
+    insta::assert_snapshot!(f.show(render::apachectl(&f.plan(&["wsgi.py"])).1));
+}
+
+/// Apache for Windows: embedded (no daemon processes), mpm_winnt built in, python3XX.dll
+/// loaded first, forward slashes, no user switching.
+#[test]
+fn windows_configuration() {
+    let f = Fixture::new();
+    let plan = f
+        .plan_with(&f.windows_host(), &["wsgi.py", "--threads", "8"])
+        .unwrap();
+    assert!(plan.daemon.is_none());
+    let conf = f.show(render::httpd_conf(&plan));
+    let load_file = conf
+        .find("LoadFile \"C:/Python311/python311.dll\"")
+        .unwrap();
+    let load_module = conf
+        .find("LoadModule wsgi_module \"C:/rwsgi/mod_rwsgi.dll\"")
+        .unwrap();
+    assert!(load_file < load_module, "{conf}");
+    for absent in [
+        "mpm_",
+        "User ",
+        "Group ",
+        "WSGIDaemonProcess",
+        "StartServers",
+        "\\",
+    ] {
+        assert!(!conf.contains(absent), "{absent:?} in:\n{conf}");
+    }
+    insta::assert_snapshot!(conf);
+    let (name, script) = render::apachectl(&plan);
+    assert_eq!(name, "apachectl.bat");
+    assert!(script.contains("-DONE_PROCESS"), "{script}");
+    assert!(script.contains("\r\n"), "a batch file has CRLF lines");
+    assert!(
+        plan.server_root
+            .ends_with("rwsgi-express-localhost-8000-alice")
+    );
+}
+
+#[test]
+fn windows_refuses_what_it_cannot_do() {
+    let f = Fixture::new();
+    let host = f.windows_host();
+    let error = |args: &[&str]| format!("{:#}", f.plan_with(&host, args).unwrap_err());
+    assert!(
+        error(&["wsgi.py", "--user", "bob"]).contains("runs as the account that starts it"),
+        "{}",
+        error(&["wsgi.py", "--user", "bob"])
+    );
+    assert!(error(&["wsgi.py", "--processes", "2"]).contains("one child process"));
+    let plan = f
+        .plan_with(&host, &["wsgi.py", "--maximum-requests", "5"])
+        .unwrap();
+    assert!(
+        plan.notices
+            .iter()
+            .any(|n| n.contains("--maximum-requests") && n.contains("no daemon processes")),
+        "{:?}",
+        plan.notices
+    );
 }
 
 #[test]

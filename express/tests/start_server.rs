@@ -1,6 +1,7 @@
 //! End-to-end: `rwsgi-express` runs a real Apache (Debian's apache2) with the built module
 //! and real applications, over HTTP. Run `cargo build` first (scripts/test.sh does): the
 //! module is found next to the rwsgi-express executable.
+#![cfg(unix)]
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

@@ -14,13 +14,16 @@
 pub mod sys;
 
 mod command;
+#[cfg(unix)]
 pub mod fd_passing;
 mod hooks;
 mod io;
 mod log;
 mod module;
+#[cfg(unix)]
 pub mod os;
 mod pool;
+#[cfg(unix)]
 pub mod process;
 mod regex;
 mod request;

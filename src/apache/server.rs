@@ -64,6 +64,7 @@ impl<'a> Server<'a> {
     }
 
     /// The uid/gid Apache children run as (`User`/`Group`, from mod_unixd).
+    #[cfg(unix)]
     pub fn unixd_user() -> (u32, u32, String) {
         // ap_unixd_config is a static of the httpd binary, filled while reading the
         // configuration and only read afterwards.

@@ -336,12 +336,29 @@ fn on_off(cmd: &Cmd<'_>, args: &str) -> Result<bool, String> {
     parse::flag(&cmd.name(), &v)
 }
 
+/// Daemon mode needs `fork`: where it is not available (Windows), what only makes sense
+/// with it fails the configuration test and says why. (mod_wsgi does not register those
+/// directives there, so Apache answers only "Invalid command".)
+fn daemon_only(what: &str) -> Result<(), String> {
+    if cfg!(unix) {
+        return Ok(());
+    }
+    Err(format!(
+        "{what}: daemon mode is not available on Windows: Apache for Windows runs one child \
+         process, which cannot fork daemon processes (mod_wsgi has no daemon mode there \
+         either). Run the application embedded: remove it, or use %{{GLOBAL}}"
+    ))
+}
+
 /// Group selectors rwsgi can honour today: embedded mode or a daemon group, in the main
 /// interpreter.
 fn embedded_group(directive: &str, kind: &str, value: &str) -> Result<GroupSpec, String> {
     match GroupSpec::parse(value) {
         spec @ (GroupSpec::Global | GroupSpec::Env(_)) => Ok(spec),
-        spec @ GroupSpec::Named(_) if kind == "process" => Ok(spec),
+        spec @ GroupSpec::Named(_) if kind == "process" => {
+            daemon_only(&format!("{directive} (process group '{value}')"))?;
+            Ok(spec)
+        }
         GroupSpec::Expansion(_) if kind == "process" => Err(format!(
             "{directive}: '{value}' is not a process group; name a WSGIDaemonProcess group, \
              %{{GLOBAL}} (embedded) or %{{ENV:variable}}"
@@ -586,6 +603,7 @@ fn daemon_process(
     _: &mut DirConf,
     args: &str,
 ) -> Result<(), String> {
+    daemon_only("WSGIDaemonProcess")?;
     let w = words(cmd, args)?;
     let mut group = rwsgi_core::daemon_options::parse(&w)?;
     if server.daemon_groups.iter().any(|g| g.name == group.name) {
@@ -612,6 +630,7 @@ fn socket_prefix(
     _: &mut DirConf,
     args: &str,
 ) -> Result<(), String> {
+    daemon_only("WSGISocketPrefix")?;
     let v = one_word(cmd, args, "a path prefix for daemon sockets")?;
     server.socket_prefix = Some(absolute_path(cmd, &v)?);
     Ok(())
@@ -623,6 +642,7 @@ fn socket_rotation(
     _: &mut DirConf,
     args: &str,
 ) -> Result<(), String> {
+    daemon_only("WSGISocketRotation")?;
     // Each generation has its own sockets and old ones drain, so Off's goal (no 503s for
     // old children after a graceful restart) holds either way.
     on_off(cmd, args).map(drop)
@@ -634,6 +654,7 @@ fn accept_mutex(
     _: &mut DirConf,
     args: &str,
 ) -> Result<(), String> {
+    daemon_only("WSGIAcceptMutex")?;
     // Daemon threads take turns on the socket inside each process; nothing to configure.
     one_word(cmd, args, "a mutex type such as default").map(drop)
 }
@@ -644,6 +665,7 @@ fn restrict_process(
     dir: &mut DirConf,
     args: &str,
 ) -> Result<(), String> {
+    daemon_only("WSGIRestrictProcess")?;
     let w = words(cmd, args)?;
     if w.is_empty() {
         return Err(format!(
@@ -665,7 +687,12 @@ fn restrict_embedded(
     _: &mut DirConf,
     args: &str,
 ) -> Result<(), String> {
-    server.restrict_embedded = Some(on_off(cmd, args)?);
+    let on = on_off(cmd, args)?;
+    if on {
+        // Off is embedded mode, allowed everywhere; On leaves only daemon mode.
+        daemon_only("WSGIRestrictEmbedded On")?;
+    }
+    server.restrict_embedded = Some(on);
     Ok(())
 }
 
@@ -690,7 +717,7 @@ fn python_home(
         args,
         "the Python installation prefix or a virtual environment",
     )?;
-    if !v.starts_with('/') {
+    if !std::path::Path::new(&v).is_absolute() {
         return Err(format!("{}: '{v}' must be an absolute path", cmd.name()));
     }
     server.python.home = Some(v);
@@ -703,11 +730,12 @@ fn python_path(
     _: &mut DirConf,
     args: &str,
 ) -> Result<(), String> {
-    let v = one_word(cmd, args, "directories separated by ':'")?;
-    server
-        .python
-        .path
-        .extend(v.split(':').filter(|p| !p.is_empty()).map(str::to_owned));
+    let v = one_word(cmd, args, "directories separated by ':' (';' on Windows)")?;
+    server.python.path.extend(
+        v.split(parse::PATH_LIST_SEPARATOR)
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned),
+    );
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 #![allow(unsafe_code)]
 
 use std::ffi::{CStr, CString};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
 use pyo3::ffi;
@@ -24,7 +24,7 @@ pub enum InterpreterError {
 pub enum PythonHome {
     /// A Python installation prefix (`PyConfig.home`).
     Prefix(PathBuf),
-    /// A virtual environment: Python finds it from its `bin/python` (`pyvenv.cfg`).
+    /// A virtual environment: Python finds it from its interpreter (`pyvenv.cfg`).
     Venv {
         root: PathBuf,
         version: Option<String>,
@@ -33,7 +33,7 @@ pub enum PythonHome {
 
 impl PythonHome {
     pub fn detect(home: &str) -> PythonHome {
-        if home.contains(':') {
+        if home.contains(rwsgi_core::directive_args::PATH_LIST_SEPARATOR) {
             return PythonHome::Prefix(PathBuf::from(home));
         }
         let root = PathBuf::from(home);
@@ -121,12 +121,7 @@ fn configure_and_start(
     }
     match settings.home.as_deref().map(PythonHome::detect) {
         Some(PythonHome::Venv { root, .. }) => {
-            let python = root.join("bin").join("python3");
-            let python = if python.exists() {
-                python
-            } else {
-                root.join("bin").join("python")
-            };
+            let python = rwsgi_core::venv::venv_python(&root);
             let c = cstring(&python.to_string_lossy())?;
             check(
                 // SAFETY: the field belongs to `config`; the bytes are copied (locale-decoded).
@@ -200,27 +195,4 @@ pub fn finish() {
         ffi::Py_FinalizeEx();
     }
     FINALIZED.store(true, Ordering::Release);
-}
-
-/// Checks, as the current user, that a Python home can be used; names the first path that
-/// cannot be read. Run before starting Python so an unreadable home is a clear log line,
-/// never a crash loop.
-pub fn check_home_readable(home: &Path) -> Result<(), String> {
-    let mut probe = PathBuf::new();
-    for part in home.components() {
-        probe.push(part);
-        let c = CString::new(probe.as_os_str().as_encoded_bytes())
-            .map_err(|_| "bad path".to_owned())?;
-        // SAFETY: access() only reads the path string.
-        if unsafe { libc::access(c.as_ptr(), libc::X_OK) } != 0 {
-            return Err(format!(
-                "{} is not accessible ({}) to uid {}",
-                probe.display(),
-                std::io::Error::last_os_error(),
-                // SAFETY: getuid cannot fail.
-                unsafe { libc::getuid() }
-            ));
-        }
-    }
-    Ok(())
 }

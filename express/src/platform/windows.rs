@@ -1,0 +1,165 @@
+//! rwsgi-express on Windows: Apache for Windows (Apache Lounge or any MSVC-built 2.4 x64)
+//! and python.org's Python, found where their installers put them; Apache in the
+//! foreground until Ctrl-C.
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context, Result, bail};
+
+use super::{Exit, Python};
+use crate::plan::{Accounts, Plan};
+use crate::run::httpd_command;
+
+/// The module's file name where it is installed.
+pub const MODULE_FILE: &str = "mod_rwsgi.dll";
+
+/// Who runs rwsgi-express: no uid on Windows, the user name tags the server root.
+pub fn user() -> (u32, String) {
+    let name = std::env::var("USERNAME").unwrap_or_else(|_| "user".to_owned());
+    (0, name)
+}
+
+/// `python3XX.dll` of the Python version the module was built for.
+pub fn python_dll_name() -> String {
+    format!("python{}.dll", crate::host::PYTHON_VERSION.replace('.', ""))
+}
+
+/// The directory holding `python3XX.dll`: a python.org install (or the embeddable
+/// distribution) on PATH, else where python.org's installer puts it.
+pub fn default_python() -> Result<Python> {
+    let dll = python_dll_name();
+    let mut candidates: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    let short = crate::host::PYTHON_VERSION.replace('.', "");
+    if let Some(local) = std::env::var_os("LOCALAPPDATA") {
+        candidates.push(PathBuf::from(local).join(format!("Programs\\Python\\Python{short}")));
+    }
+    for root in ["C:\\Program Files", "C:\\"] {
+        candidates.push(Path::new(root).join(format!("Python{short}")));
+    }
+    match candidates.into_iter().find(|d| d.join(&dll).is_file()) {
+        Some(home) => Ok(Python {
+            dll: Some(home.join(&dll)),
+            home,
+        }),
+        None => bail!(
+            "cannot find Python {} ({dll}): install python.org's Python {} for Windows (64-bit), put its directory on PATH, or name it with --python-home",
+            crate::host::PYTHON_VERSION,
+            crate::host::PYTHON_VERSION
+        ),
+    }
+}
+
+/// `python3XX.dll` for a Python home: in it (an install), or in the Python a virtual
+/// environment was made from (`home =` in its `pyvenv.cfg`).
+pub fn python_dll_for(home: &Path) -> Option<PathBuf> {
+    let dll = python_dll_name();
+    if home.join(&dll).is_file() {
+        return Some(home.join(dll));
+    }
+    let cfg = std::fs::read_to_string(home.join("pyvenv.cfg")).ok()?;
+    let base = rwsgi_core::venv::venv_base(&cfg)?;
+    Some(base.join(dll)).filter(|p| p.is_file())
+}
+
+/// Where Apache's executable usually is: Apache Lounge's default, then PATH.
+pub fn httpd_candidates() -> Vec<PathBuf> {
+    let mut out = vec![
+        PathBuf::from("C:\\Apache24\\bin\\httpd.exe"),
+        PathBuf::from("C:\\Program Files\\Apache24\\bin\\httpd.exe"),
+    ];
+    if let Some(path) = std::env::var_os("PATH") {
+        out.extend(std::env::split_paths(&path).map(|d| d.join("httpd.exe")));
+    }
+    out
+}
+
+/// Where the module may be, relative to rwsgi-express's own directory (the zip unpacked).
+pub fn module_candidates(exe_dir: &Path) -> Vec<PathBuf> {
+    vec![exe_dir.join(MODULE_FILE)]
+}
+
+/// No user switching on Windows: Apache runs as the account that starts it.
+pub struct SystemAccounts;
+
+impl Accounts for SystemAccounts {
+    fn user(&self, _name: &str) -> Option<(u32, u32, String)> {
+        None
+    }
+    fn group(&self, _name: &str) -> Option<(u32, String)> {
+        None
+    }
+    fn group_name(&self, _gid: u32) -> Option<String> {
+        None
+    }
+}
+
+/// Creates the server root (or re-uses it). It lives in the user's own temporary
+/// directory, which other users cannot write.
+pub fn prepare_server_root(root: &Path) -> Result<()> {
+    std::fs::create_dir_all(root)
+        .with_context(|| format!("cannot create the server root {}", root.display()))?;
+    if !root.is_dir() {
+        bail!(
+            "the server root {} is not a directory; remove it or choose another with --server-root",
+            root.display()
+        );
+    }
+    Ok(())
+}
+
+pub fn create_dir(path: &Path) -> Result<()> {
+    std::fs::create_dir(path).with_context(|| format!("cannot create {}", path.display()))
+}
+
+pub fn write_file(path: &Path, contents: &str, _executable: bool) -> Result<()> {
+    std::fs::write(path, contents).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Whether an Apache still runs from this server root is not checked on Windows.
+pub fn running_apache(_plan: &Plan) -> Option<i32> {
+    None
+}
+
+/// Files are readable by the account that installs them, which Apache runs as.
+pub fn make_readable(_path: &Path) -> Result<()> {
+    Ok(())
+}
+
+/// `__check-access` is start-server's helper for switching users, which Windows does not do.
+pub fn check_access_as(_user: &str, _uid: u32, _gid: u32, _items: &[String]) -> Result<()> {
+    bail!("switching users is not supported on Windows")
+}
+
+/// Apache runs as the account that starts it: what it needs, it can read as we can.
+pub fn verify_access(_plan: &Plan) -> Result<()> {
+    Ok(())
+}
+
+/// Runs Apache in the foreground (`-DONE_PROCESS`: the mpm_winnt parent serves itself)
+/// until it exits. Ctrl-C reaches Apache through the console, and Apache shuts down; this
+/// process only notes it and waits.
+pub fn run_apache(plan: &Plan) -> Result<Exit> {
+    let stopping = Arc::new(AtomicBool::new(false));
+    {
+        let stopping = stopping.clone();
+        ctrlc::set_handler(move || stopping.store(true, Ordering::SeqCst))
+            .context("cannot install a Ctrl-C handler")?;
+    }
+    let mut child = httpd_command(plan)
+        .arg("-DONE_PROCESS")
+        .stdin(Stdio::null())
+        .spawn()
+        .with_context(|| format!("cannot start {}", plan.httpd.display()))?;
+    let status = child.wait().context("waiting for Apache")?;
+    let code = status.code().unwrap_or(1);
+    let stopped = stopping.load(Ordering::SeqCst);
+    Ok(Exit {
+        code: if stopped { 0 } else { code },
+        stopped,
+        how: format!("exit status {code}"),
+    })
+}

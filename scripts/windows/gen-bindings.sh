@@ -17,7 +17,7 @@ stage_windows_headers "$headers"
 # libclang loaded by bindgen does not find its own builtin headers for the mingw target.
 builtin=$(ls -d /usr/lib/llvm-*/lib/clang/*/include | sort -V | tail -1)
 BINDGEN_EXTRA_CLANG_ARGS="-isystem $builtin" RWSGI_WINDOWS_HEADERS="$headers" \
-    cargo check --lib --target "$RWSGI_WINDOWS_TARGET"
+    "$RWSGI_CARGO" check --lib --target "$RWSGI_WINDOWS_TARGET"
 # Which DLL exports each symbol: APR's and APR-util's own exports as the Linux libraries
 # list them (the same on every platform); everything else is libhttpd's.
 python3 - <<'PY'

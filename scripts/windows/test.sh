@@ -17,9 +17,13 @@ ensure_packages
 ensure_windows_toolchain
 ensure_deb_src
 
-./scripts/windows/build.sh
-# The Windows code paths are linted as the Linux ones are.
-cargo clippy --workspace --lib --bins --target "$RWSGI_WINDOWS_TARGET" $RWSGI_CARGO_FLAGS -- -D warnings
+./scripts/build-windows.sh
+# The Windows code paths are linted as the Linux ones are (Debian's Rust has no clippy).
+if "$RWSGI_CARGO" clippy --version >/dev/null 2>&1; then
+    # shellcheck disable=SC2086
+    "$RWSGI_CARGO" clippy --workspace --lib --bins --target "$RWSGI_WINDOWS_TARGET" \
+        $RWSGI_CARGO_FLAGS -- -D warnings
+fi
 out="$PWD/target/$RWSGI_WINDOWS_TARGET/release"
 win="$PWD/target/windows"
 deps="$win/deps"
@@ -27,6 +31,12 @@ headers="$win/include"
 stage_windows_headers "$headers"
 
 # --- APR and APR-util for Windows (real ones), built once per machine ------------------
+# Runs a build step with its output in $1, shown only when it fails.
+logged() {
+    local log=$1
+    shift
+    "$@" >"$log" 2>&1 || { tail -40 "$log"; return 1; }
+}
 build_deps() {
     local build="$win/deps-build" cflags
     rm -rf "$build" "$deps" && mkdir -p "$build" "$deps"/{bin,lib,include}
@@ -45,9 +55,11 @@ CMAKE
     local expat
     expat=$(fetch_source expat)
     mkdir "$build/expat"
-    (cd "$build/expat" && "${cmake[@]}" -DCMAKE_INSTALL_PREFIX="$deps" -DEXPAT_SHARED_LIBS=OFF \
-        -DEXPAT_BUILD_TOOLS=OFF -DEXPAT_BUILD_EXAMPLES=OFF -DEXPAT_BUILD_TESTS=OFF \
-        -DEXPAT_BUILD_DOCS=OFF "$expat/expat" >cmake.log && make -j2 install >make.log)
+    (cd "$build/expat" &&
+        logged cmake.log "${cmake[@]}" -DCMAKE_INSTALL_PREFIX="$deps" -DEXPAT_SHARED_LIBS=OFF \
+            -DEXPAT_BUILD_TOOLS=OFF -DEXPAT_BUILD_EXAMPLES=OFF -DEXPAT_BUILD_TESTS=OFF \
+            -DEXPAT_BUILD_DOCS=OFF "$expat/expat" &&
+        logged make.log make -j2 install)
     # APR's CMake build is written for MSVC. Our patches, kept to the build files: no
     # version resource (windres cannot read it), DLLs named as Apache's (libapr-1.dll, not
     # liblibapr-1.dll); and for mingw's headers: the Windows 7 API, winsock, iphlpapi and
@@ -64,23 +76,24 @@ CMAKE
     cflags="-DCOM_NO_WINDOWS_H -D_WIN32_WINNT=0x0601 -include winsock2.h -include ws2tcpip.h"
     mkdir "$build/apr"
     (cd "$build/apr" &&
-        "${cmake[@]}" -DCMAKE_C_FLAGS="$cflags -include iphlpapi.h -include mswsock.h -DHAVE_ATOMIC_BUILTINS=1 -DHAVE_ATOMIC_BUILTINS64=1" \
+        logged cmake.log "${cmake[@]}" \
+            -DCMAKE_C_FLAGS="$cflags -include iphlpapi.h -include mswsock.h -DHAVE_ATOMIC_BUILTINS=1 -DHAVE_ATOMIC_BUILTINS64=1" \
             -DCMAKE_C_STANDARD_LIBRARIES="-liphlpapi -lws2_32 -lmswsock -lrpcrt4 -ladvapi32 -lkernel32 -luser32 -lshell32" \
-            ../apr-src >cmake.log &&
+            ../apr-src &&
         # A build-time generator of APR's: run it here, not as a Windows program.
         gcc -o gen_test_char ../apr-src/tools/gen_test_char.c &&
         ./gen_test_char > apr_escape_test_char.h &&
-        make -j2 libapr-1/fast >make.log)
+        logged make.log make -j2 libapr-1/fast)
     cp "$build/apr-src"/include/*.h "$build/apr/apr.h" "$deps/include/"
     cp "$build/apr/libapr-1.dll.a" "$deps/lib/"
     cp "$build/apr/libapr-1.dll" "$deps/bin/"
     mkdir "$build/apr-util"
     (cd "$build/apr-util" &&
-        "${cmake[@]}" -DCMAKE_C_FLAGS="$cflags" -DAPU_HAVE_ODBC=OFF -DAPR_HAS_LDAP=OFF \
-            -DAPR_INCLUDE_DIR="$deps/include" -DAPR_LIBRARIES="$deps/lib/libapr-1.dll.a" \
-            -DEXPAT_INCLUDE_DIR="$deps/include" -DEXPAT_LIBRARY="$deps/lib/libexpat.a" \
-            ../apr-util-src >cmake.log &&
-        make -j2 libaprutil-1/fast >make.log)
+        logged cmake.log "${cmake[@]}" -DCMAKE_C_FLAGS="$cflags" -DAPU_HAVE_ODBC=OFF \
+            -DAPR_HAS_LDAP=OFF -DAPR_INCLUDE_DIR="$deps/include" \
+            -DAPR_LIBRARIES="$deps/lib/libapr-1.dll.a" -DEXPAT_INCLUDE_DIR="$deps/include" \
+            -DEXPAT_LIBRARY="$deps/lib/libexpat.a" ../apr-util-src &&
+        logged make.log make -j2 libaprutil-1/fast)
     cp "$build/apr-util/libaprutil-1.dll" "$deps/bin/"
     rm -rf "$build"
     touch "$deps/.built"
@@ -219,6 +232,21 @@ if [ $code -ne 0 ] && grep -q "runs as the account that starts it" <<<"$user"; t
     ok "--user is refused on Windows, saying why"
 else
     not_ok "--user is refused on Windows, saying why: $user"
+fi
+
+# start-server: Apache in the foreground with -DONE_PROCESS, waited for; the stand-in
+# cannot serve, so it exits at once and rwsgi-express reports how.
+set +e
+started=$(express start-server wsgi.py --httpd-executable "$httpd" \
+    --server-root "$(winpath "$t/root3")" 2>&1)
+code=$?
+set -e
+echo "$started"
+if [ $code -eq 3 ] && grep -q "asked to serve .*httpd.conf in one process" <<<"$started" &&
+    grep -q "Apache exited unexpectedly (exit status 3)" <<<"$started"; then
+    ok "start-server runs httpd.exe -DONE_PROCESS in the foreground and reports its exit"
+else
+    not_ok "start-server runs httpd.exe -DONE_PROCESS in the foreground and reports its exit (exit $code)"
 fi
 
 echo "windows: $passed passed, $failed failed"

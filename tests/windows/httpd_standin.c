@@ -11,8 +11,8 @@
                                      as Apache would skip unknown ones: not at all
      httpd.exe --load-test PYHOME DIR   the load test; prints TAP-like lines and a
                                         "N passed, N failed" summary
-
-   Serving requests is out of its reach: it says so and fails. */
+     httpd.exe -f CONF -DONE_PROCESS    what start-server runs: serving is out of its
+                                        reach, so it says it was asked and exits 3 */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -366,7 +366,7 @@ static int load_test(const char *pyhome, const char *dir)
 int main(int argc, char **argv)
 {
     const char *conf = NULL;
-    int test = 0, i;
+    int test = 0, serve = 0, i;
     apr_initialize();
     if (argc == 4 && strcmp(argv[1], "--load-test") == 0) {
         return load_test(argv[2], argv[3]);
@@ -378,9 +378,17 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "-t") == 0) {
             test = 1;
         }
+        else if (strcmp(argv[i], "-DONE_PROCESS") == 0) {
+            serve = 1;
+        }
     }
     if (test && conf) {
         return config_test(conf);
+    }
+    if (serve && conf) {
+        /* What rwsgi-express start-server runs: say so, so the test sees it arrived. */
+        printf("stand-in httpd.exe: asked to serve %s in one process; it cannot serve\n", conf);
+        return 3;
     }
     fprintf(stderr, "stand-in httpd.exe: only -f CONF -t and --load-test; it cannot serve\n");
     return 1;

@@ -3,13 +3,13 @@
 # needs: target/x86_64-pc-windows-gnu/release/{mod_rwsgi.dll,rwsgi-express.exe} and the zip
 # Windows users download, target/windows/rwsgi-<version>-win64-py311.zip.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/.."
 . scripts/lib.sh
 . scripts/windows/toolchain.sh
 ensure_packages
 ensure_windows_toolchain
 # shellcheck disable=SC2086
-cargo build --release --target "$RWSGI_WINDOWS_TARGET" $RWSGI_CARGO_FLAGS \
+"$RWSGI_CARGO" build --release --target "$RWSGI_WINDOWS_TARGET" $RWSGI_CARGO_FLAGS \
     --lib -p rwsgi --bin rwsgi-express -p rwsgi-express
 out="target/$RWSGI_WINDOWS_TARGET/release"
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)

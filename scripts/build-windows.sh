@@ -11,7 +11,7 @@ ensure_windows_toolchain
 # shellcheck disable=SC2086
 "$RWSGI_CARGO" build --release --target "$RWSGI_WINDOWS_TARGET" $RWSGI_CARGO_FLAGS \
     --lib -p rwsgi --bin rwsgi-express -p rwsgi-express
-out="target/$RWSGI_WINDOWS_TARGET/release"
+out="${CARGO_TARGET_DIR:-target}/$RWSGI_WINDOWS_TARGET/release"
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 py="py${PYO3_CROSS_PYTHON_VERSION/./}"
 stage="target/windows/rwsgi-$version-win64-$py"

@@ -24,7 +24,7 @@ if "$RWSGI_CARGO" clippy --version >/dev/null 2>&1; then
     "$RWSGI_CARGO" clippy --workspace --lib --bins --target "$RWSGI_WINDOWS_TARGET" \
         $RWSGI_CARGO_FLAGS -- -D warnings
 fi
-out="$PWD/target/$RWSGI_WINDOWS_TARGET/release"
+out="$(realpath "${CARGO_TARGET_DIR:-target}")/$RWSGI_WINDOWS_TARGET/release"
 win="$PWD/target/windows"
 deps="$win/deps"
 headers="$win/include"

@@ -420,7 +420,8 @@ pub struct DaemonArgs {
     /// this time [default: 15].
     #[arg(long, value_name = "SECONDS", help_heading = "Daemon processes")]
     pub startup_timeout: Option<u32>,
-    /// How long a stopping daemon process waits for running requests [default: 5].
+    /// How long a stop waits for running requests: Apache's graceful stop on SIGTERM
+    /// (GracefulShutdownTimeout), and each daemon process [default: 5].
     #[arg(long, value_name = "SECONDS", help_heading = "Daemon processes")]
     pub shutdown_timeout: Option<u32>,
     /// How long a recycling daemon process waits for running requests [default: 15].

@@ -159,6 +159,9 @@ pub struct Plan {
     pub request_read_timeout: String,
     /// Apache's `Timeout`: --socket-timeout, as mod_wsgi-express does.
     pub timeout: u32,
+    /// Apache's `GracefulShutdownTimeout`: how long a SIGTERM lets requests finish
+    /// (--shutdown-timeout).
+    pub shutdown_timeout: u32,
     pub trust_proxy_headers: Vec<String>,
     pub trust_proxies: Vec<String>,
     pub https: Option<Https>,
@@ -422,8 +425,8 @@ fn resolve_https(args: &ServerArgs, host: &Host) -> Result<Option<Https>> {
 /// Options that configure daemon processes, given where none run.
 fn unused_daemon_options(args: &ServerArgs, why: &str) -> Option<String> {
     let mut unused = args.daemon.given();
-    // Also Apache's `Timeout`, which applies in every mode.
-    unused.retain(|o| *o != "--socket-timeout");
+    // Also Apache's `Timeout` and `GracefulShutdownTimeout`, which apply in every mode.
+    unused.retain(|o| *o != "--socket-timeout" && *o != "--shutdown-timeout");
     if args.max_clients.is_some() {
         unused.push("--max-clients");
     }
@@ -901,6 +904,7 @@ pub fn resolve(args: &ServerArgs, host: &Host, accounts: &dyn Accounts) -> Resul
         server_backlog: args.server_backlog,
         request_read_timeout,
         timeout: args.daemon.socket_timeout.unwrap_or(60),
+        shutdown_timeout: args.daemon.shutdown_timeout.unwrap_or(5),
         trust_proxy_headers: args.trust_proxy_header.clone(),
         trust_proxies: args.trust_proxy.clone(),
         https,

@@ -271,7 +271,12 @@ pub fn httpd_conf(plan: &Plan) -> String {
     let _ = writeln!(c, "RequestReadTimeout {}\n", plan.request_read_timeout);
 
     mpm_sizing(&mut c, plan);
-    c.push_str("MaxConnectionsPerChild 0\n\n");
+    c.push_str("MaxConnectionsPerChild 0\n");
+    if plan.mpm != Mpm::Winnt {
+        // SIGTERM is a graceful stop: requests in flight get this long to finish.
+        let _ = writeln!(c, "GracefulShutdownTimeout {}", plan.shutdown_timeout);
+    }
+    c.push('\n');
 
     let _ = writeln!(c, "ErrorLog {}", qp(&plan.logs.error_log()));
     let _ = writeln!(c, "LogLevel {}", log_level(plan.logs.level));

@@ -343,6 +343,63 @@ fn script_is_served_and_sigterm_stops_everything() {
     assert_all_gone(&tree);
 }
 
+/// Sleeps 2 s inside the request, after leaving a marker that it started.
+const SLOW_APP: &str = r#"import os, time
+
+def application(environ, start_response):
+    open(os.path.join(os.path.dirname(__file__), 'markers', 'started'), 'w').close()
+    time.sleep(2)
+    start_response('200 OK', [('Content-Type', 'text/plain')])
+    return [b'finished']
+"#;
+
+/// SIGTERM (docker stop, systemd) stops gracefully: a request in flight finishes and gets
+/// its whole answer, in daemon and in embedded mode, and rwsgi-express exits 0.
+#[test]
+fn sigterm_lets_requests_in_flight_finish() {
+    for mode in [&[][..], &["--embedded-mode"][..]] {
+        let app = AppDir::new();
+        app.write("slow.py", SLOW_APP);
+        let markers = app.path().join("markers");
+        std::fs::create_dir(&markers).unwrap();
+        chmod(&markers, 0o777);
+        let mut args = vec!["slow.py"];
+        args.extend_from_slice(mode);
+        let mut express = app.start(&args);
+        let url = express.url("/");
+        let request = std::thread::spawn(move || {
+            let agent: ureq::Agent = ureq::Agent::config_builder()
+                .timeout_global(Some(Duration::from_secs(60)))
+                .build()
+                .into();
+            agent
+                .get(&url)
+                .call()
+                .map_err(|e| e.to_string())
+                .and_then(|mut r| r.body_mut().read_to_string().map_err(|e| e.to_string()))
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !markers.join("started").exists() {
+            assert!(Instant::now() < deadline, "{}", express.output());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let tree = process_tree(express.apache_pid());
+        let status = express.stop();
+        assert_eq!(
+            request.join().unwrap().as_deref(),
+            Ok("finished"),
+            "{mode:?}: {}",
+            express.output()
+        );
+        assert!(
+            status.success(),
+            "{mode:?}: exit status {status}:\n{}",
+            express.output()
+        );
+        assert_all_gone(&tree);
+    }
+}
+
 #[test]
 fn sigint_stops_like_ctrl_c() {
     let app = AppDir::new();

@@ -184,9 +184,9 @@ pub fn verify_access(plan: &Plan) -> Result<()> {
     crate::access::verify(plan)
 }
 
-/// Runs Apache in the foreground until it stops, forwarding SIGTERM and SIGINT (stop) and
-/// SIGHUP (graceful restart), and restarting it gracefully when `--reload-on-changes` sees
-/// a Python file change.
+/// Runs Apache in the foreground until it stops, forwarding SIGTERM (graceful stop), SIGINT
+/// (stop) and SIGHUP (graceful restart), and restarting it gracefully when
+/// `--reload-on-changes` sees a Python file change.
 pub fn run_apache(plan: &Plan) -> Result<Exit> {
     // Registered before Apache starts, so no signal is lost in between.
     let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP, SIGUSR1])
@@ -206,6 +206,14 @@ pub fn run_apache(plan: &Plan) -> Result<Exit> {
         std::thread::spawn(move || {
             for sig in signals.forever() {
                 let forward = match sig {
+                    // SIGTERM (docker stop, systemd, Kubernetes): Apache's graceful stop.
+                    // Requests in flight finish, within GracefulShutdownTimeout
+                    // (--shutdown-timeout). A second SIGTERM, or Ctrl-C, stops it at once.
+                    SIGTERM if !stopping.swap(true, Ordering::SeqCst) => {
+                        // Apache ignores SIGWINCH until its handlers are set up.
+                        wait_until_started(&pid_file, pid);
+                        Signal::SIGWINCH
+                    }
                     SIGTERM | SIGINT => {
                         stopping.store(true, Ordering::SeqCst);
                         Signal::SIGTERM

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: unit tests of the pure logic, integration tests that start real Apache
-# servers (event, worker and prefork MPMs) with the built module, and the Windows build
-# with its tests under wine (scripts/windows/test.sh; RWSGI_SKIP_WINDOWS=1 skips it).
-# Installs what it needs.
+# servers (event, worker and prefork MPMs) with the built module, the Windows build with
+# its tests under wine (scripts/windows/test.sh; RWSGI_SKIP_WINDOWS=1 skips it), and the
+# Docker image with its tests against a real Docker engine (docker/test.sh;
+# RWSGI_SKIP_DOCKER=1 skips it). Installs what it needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -19,7 +20,12 @@ if [ "${RWSGI_SKIP_WINDOWS:-0}" != 1 ]; then
     ./scripts/windows/test.sh
     windows=$?
 fi
+docker=0
+if [ "${RWSGI_SKIP_DOCKER:-0}" != 1 ]; then
+    ./docker/test.sh
+    docker=$?
+fi
 set -e
-# One closing line over every test binary (the Windows tests printed their own).
+# One closing line over every test binary (the Windows and Docker tests printed their own).
 awk '/^test result:/ {p += $4; f += $6; i += $8} END {printf "%d passed, %d failed, %d ignored\n", p, f, i}' "$log"
-[ "$status" -eq 0 ] && [ "$windows" -eq 0 ]
+[ "$status" -eq 0 ] && [ "$windows" -eq 0 ] && [ "$docker" -eq 0 ]

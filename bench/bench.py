@@ -107,6 +107,7 @@ class Server:
         os.chmod(self.workdir, 0o755)
         self.port = free_port()
         self.proc = None
+        self.workloads = None  # the names of the workloads it runs; None: all
 
     def command(self):
         raise NotImplementedError
@@ -243,8 +244,31 @@ def make_servers(args):
     servers.append(Command("granian", args.workdir, [
         bin_("granian"), "--interface", "wsgi", "--workers", str(p), "--blocking-threads", str(t),
         "--host", "127.0.0.1", "--port", "{port}", "--log-level", "warning", "bench_app:application"], apps))
+    servers += python_version_servers(args)
     if args.only:
         servers = [s for s in servers if s.name in args.only]
+    return servers
+
+
+def python_version_servers(args):
+    """rwsgi in both modes for each other Python (--python X.Y=VENV, the venv holding rwsgi's
+    wheel for that Python and Flask): the hello workload only, to show the version costs
+    nothing."""
+    servers = []
+    alias = "WSGIScriptAlias / %s\n" % os.path.join(args.workdir, "apps", "bench_app.py")
+    for spec in args.python or []:
+        version, venv = spec.split("=", 1)
+        module = subprocess.run([os.path.join(venv, "bin", "rwsgi-express"), "module-location"],
+                                capture_output=True, text=True, check=True).stdout.strip()
+        load = "LoadModule wsgi_module %s\nWSGIPythonHome %s\n" % (module, venv)
+        embedded = Apache("rwsgi-embedded-py" + version, args.workdir, args, load + alias)
+        daemon = Apache("rwsgi-daemon-py" + version, args.workdir, args,
+                        load + "WSGIRestrictEmbedded On\n"
+                        "WSGIDaemonProcess bench processes=%d threads=%d python-home=%s\n"
+                        "WSGIProcessGroup bench\n" % (args.processes, args.threads, venv) + alias)
+        for server in (embedded, daemon):
+            server.workloads = ["hello"]
+            servers.append(server)
     return servers
 
 
@@ -300,6 +324,8 @@ def measure(server, workload, args):
 
 
 def applies(server, workload):
+    if server.workloads is not None and workload[0] not in server.workloads:
+        return False
     if isinstance(server, Static):
         return workload[3] is not None
     return True
@@ -378,6 +404,7 @@ def report(results, servers, env, args):
                 fmt(m["rps"] / static if static else None, ".2f"), fmt(m["p50"], ".2f"),
                 fmt(m["p99"], ".2f"), m["rss_mib"], m["socket_errors"], m["non2xx"]))
         lines.append("")
+    lines += python_versions_table(med, names)
     lines += ["## Targets", "", "Judged on the ratio of best rounds; the ratio of medians is shown beside it.", "",
               "| target | measured (best) | medians | result |", "|---|---:|---:|---|"]
     for label, a, b, wl, minimum in TARGETS:
@@ -403,14 +430,34 @@ def report(results, servers, env, args):
     return "\n".join(lines) + "\n", med
 
 
+def python_versions_table(med, names):
+    """hello per Python in both modes, against the main rows (the Python of --venv)."""
+    versions = [n[len("rwsgi-embedded-py"):] for n in names if n.startswith("rwsgi-embedded-py")]
+    if not versions:
+        return []
+    lines = ["## Python versions (hello)", "",
+             "The main rows run the Python of the comparison venv; each other Python runs its own "
+             "wheel's module, installed by pip into a venv of that Python.", "",
+             "| Python | embedded req/s | vs main | daemon req/s | vs main |", "|---|---:|---:|---:|---:|"]
+    main_e = med.get(("rwsgi-embedded", "hello"), {}).get("rps")
+    main_d = med.get(("rwsgi-daemon", "hello"), {}).get("rps")
+    for v in versions:
+        e = med.get(("rwsgi-embedded-py" + v, "hello"), {}).get("rps")
+        d = med.get(("rwsgi-daemon-py" + v, "hello"), {}).get("rps")
+        lines.append("| %s | %s | %s | %s | %s |" % (
+            v, fmt(e, ".0f"), fmt(e / main_e if e and main_e else None, ".2f"),
+            fmt(d, ".0f"), fmt(d / main_d if d and main_d else None, ".2f")))
+    return lines + [""]
+
+
 def chart(med, servers, path, args):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     wls = [w[0] for w in WORKLOADS if w[0] in args.workloads]
-    names = [s.name for s in servers]
     fig, axes = plt.subplots(1, len(wls), figsize=(3.2 * len(wls), 4.5), squeeze=False)
     for ax, wl in zip(axes[0], wls):
+        names = [s.name for s in servers if (s.name, wl) in med]
         vals = [med.get((n, wl), {}).get("rps", 0) for n in names]
         colors = ["#d62728" if n.startswith("rwsgi") else "#7f7f7f" if n == "static" else "#1f77b4" for n in names]
         ax.bar(range(len(names)), vals, color=colors)
@@ -438,6 +485,8 @@ def main():
     ap.add_argument("--duration", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--only", nargs="*", help="server names to run")
+    ap.add_argument("--python", action="append", metavar="X.Y=VENV",
+                    help="also run hello under rwsgi for Python X.Y, from the wheel pip installed in VENV")
     ap.add_argument("--workloads", nargs="*", default=[w[0] for w in WORKLOADS])
     args = ap.parse_args()
 

@@ -3,6 +3,8 @@
 # the same Python (mod_wsgi built from source), runs every server with the same app and sizing
 # under wrk, and writes bench/results/<date>.{md,png,json}. Extra arguments go to bench.py
 # (e.g. --rounds 5 --duration 10, --only rwsgi-embedded modwsgi-embedded, --workloads hello).
+# Each other Python of scripts/python/pythons.sh the machine has (BENCH_PYTHONS="" for none)
+# gets a venv with rwsgi's wheel, installed by pip, and rows for hello in both modes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -19,4 +21,18 @@ if [ ! -x "$venv/bin/mod_wsgi-express" ] || [ ! -x "$venv/bin/granian" ]; then
         mod_wsgi uwsgi gunicorn granian flask matplotlib
 fi
 chmod -R a+rX "$venv"
-exec "$venv/bin/python" bench/bench.py --venv "$venv" --module target/release/libmod_rwsgi.so "$@"
+. scripts/python/pythons.sh
+versions=()
+for v in ${BENCH_PYTHONS-$RWSGI_PYTHON_VERSIONS}; do
+    py=$(python_for "$v")
+    [ -n "$py" ] && [ "$py" != "$python" ] || continue
+    pv="$venv-py$v"
+    [ -x "$pv/bin/python" ] || "$py" -m venv "$pv"
+    "$pv/bin/pip" install -q flask
+    # The pip route: the wheel is built for this Python (cargo's cache is target/wheel-pyX.Y).
+    "$pv/bin/pip" install -q --force-reinstall --no-deps .
+    chmod -R a+rX "$pv"
+    versions+=(--python "$v=$pv")
+done
+exec "$venv/bin/python" bench/bench.py --venv "$venv" --module target/release/libmod_rwsgi.so \
+    "${versions[@]}" "$@"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: unit tests of the pure logic, integration tests that start real Apache
-# servers (event, worker and prefork MPMs) with the built module, the Windows build with
-# its tests under wine (scripts/windows/test.sh; RWSGI_SKIP_WINDOWS=1 skips it), and the
-# Docker image with its tests against a real Docker engine (docker/test.sh;
+# servers (event, worker and prefork MPMs) with the built module, the pip route and the
+# other Pythons' wheels (scripts/python/test.sh; RWSGI_SKIP_PYTHONS=1 skips it), the Windows
+# build with its tests under wine (scripts/windows/test.sh; RWSGI_SKIP_WINDOWS=1 skips it),
+# and the Docker image with its tests against a real Docker engine (docker/test.sh;
 # RWSGI_SKIP_DOCKER=1 skips it). Installs what it needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +16,11 @@ trap 'rm -f "$log"' EXIT
 set +e
 cargo test --workspace --no-fail-fast "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+pythons=0
+if [ "${RWSGI_SKIP_PYTHONS:-0}" != 1 ]; then
+    ./scripts/python/test.sh
+    pythons=$?
+fi
 windows=0
 if [ "${RWSGI_SKIP_WINDOWS:-0}" != 1 ]; then
     ./scripts/windows/test.sh
@@ -26,6 +32,7 @@ if [ "${RWSGI_SKIP_DOCKER:-0}" != 1 ]; then
     docker=$?
 fi
 set -e
-# One closing line over every test binary (the Windows and Docker tests printed their own).
+# One closing line over every test binary (the Python, Windows and Docker tests printed their
+# own).
 awk '/^test result:/ {p += $4; f += $6; i += $8} END {printf "%d passed, %d failed, %d ignored\n", p, f, i}' "$log"
-[ "$status" -eq 0 ] && [ "$windows" -eq 0 ] && [ "$docker" -eq 0 ]
+[ "$status" -eq 0 ] && [ "$pythons" -eq 0 ] && [ "$windows" -eq 0 ] && [ "$docker" -eq 0 ]

@@ -825,6 +825,71 @@ fn python_home_venv_sets_sys_prefix() {
     apache.assert_log_clean(&[]);
 }
 
+/// Apache's user must read the venv and the Python it was made from (whose standard
+/// library the venv lacks): `apache2 -t` names the one it cannot, instead of children that
+/// fail to start Python.
+#[test]
+fn python_home_the_apache_user_cannot_read_fails_config_test() {
+    if !is_root() {
+        eprintln!("skipped: needs root (Apache's children run as www-data only then)");
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let stage = Stage::new(Mpm::Event);
+    let private = stage.root().join("private");
+    std::fs::create_dir(&private).unwrap();
+    let venv = stage.root().join("venv");
+    let out = Command::new("/usr/bin/python3")
+        .args(["-m", "venv", "--without-pip"])
+        .arg(&venv)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", output_text(&out));
+    chmod_world_readable(&venv);
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+
+    // The venv itself behind a private directory.
+    let hidden = private.join("venv");
+    std::fs::create_dir(&hidden).unwrap();
+    std::fs::copy(venv.join("pyvenv.cfg"), hidden.join("pyvenv.cfg")).unwrap();
+    let out = stage.config_test(&format!("WSGIPythonHome {}\n", hidden.display()));
+    let text = output_text(&out);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains(&format!(
+            "WSGIPythonHome: {} is not readable by the Apache user www-data",
+            hidden.display()
+        )) && text.contains(&format!("{} has mode 700", private.display())),
+        "{text}"
+    );
+
+    // A readable venv whose base Python (`home =` in pyvenv.cfg) is private.
+    let cfg = std::fs::read_to_string(venv.join("pyvenv.cfg")).unwrap();
+    let base = private.join("python");
+    std::fs::create_dir_all(base.join("bin")).unwrap();
+    let cfg: String = cfg
+        .lines()
+        .map(|l| {
+            if l.starts_with("home") {
+                format!("home = {}\n", base.join("bin").display())
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    std::fs::write(venv.join("pyvenv.cfg"), cfg).unwrap();
+    let out = stage.config_test("WSGIPythonHome {root}/venv\n");
+    let text = output_text(&out);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains(&format!(
+            "WSGIPythonHome: {} is not readable by the Apache user www-data",
+            base.display()
+        )),
+        "{text}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // WSGIMapHEADToGET
 // ---------------------------------------------------------------------------------------

@@ -509,3 +509,39 @@ fn head_requests_get_headers_only() {
     );
     assert!(String::from_utf8_lossy(&reply).ends_with("\r\n\r\n"));
 }
+
+/// The module runs the Python it was built for (`RWSGI_TEST_PYTHON` in the per-version runs
+/// of scripts/python/test.sh, else `PYO3_PYTHON`), from the Python home the test configured,
+/// and says which in Apache's server banner.
+#[test]
+fn runs_the_python_it_was_built_for() {
+    let python = std::env::var("RWSGI_TEST_PYTHON")
+        .or_else(|_| std::env::var("PYO3_PYTHON"))
+        .unwrap_or_else(|_| "/usr/bin/python3".to_owned());
+    let out = std::process::Command::new(&python)
+        .args([
+            "-c",
+            "import sys; print('%d.%d' % sys.version_info[:2]); print(sys.base_prefix)",
+        ])
+        .output()
+        .unwrap();
+    let text = output_text(&out);
+    let mut lines = text.lines();
+    let version = lines.next().unwrap().to_owned();
+    let prefix = std::env::var("RWSGI_TEST_PYTHON_HOME")
+        .unwrap_or_else(|_| lines.next().unwrap().to_owned());
+    let stage = Stage::new(Mpm::Event);
+    stage.write(
+        "apps/which.py",
+        "import sys\n\
+         def application(environ, start_response):\n    \
+         start_response('200 OK', [('Content-Type', 'text/plain')])\n    \
+         return [('%d.%d %s' % (sys.version_info[0], sys.version_info[1], sys.prefix)).encode()]\n",
+    );
+    let apache = stage.start("WSGIScriptAlias /which {root}/apps/which.py\n");
+    assert_eq!(
+        get(&apache.url("/which")).text(),
+        format!("{version} {prefix}")
+    );
+    apache.wait_for_log(&format!("Python/{version} configured"));
+}

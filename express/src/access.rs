@@ -32,11 +32,25 @@ pub fn needed(plan: &Plan) -> Vec<(Kind, String, PathBuf)> {
         items.push((Kind::Dir, "a sys.path directory".to_owned(), p.clone()));
     }
     match &plan.python_home {
-        Some(home) => items.push((
-            Kind::Dir,
-            "the Python home (virtual environment)".to_owned(),
-            home.clone(),
-        )),
+        Some(home) => {
+            items.push((
+                Kind::Dir,
+                "the Python home (virtual environment)".to_owned(),
+                home.clone(),
+            ));
+            // A venv's standard library is the Python's it was made from.
+            let base = std::fs::read_to_string(home.join("pyvenv.cfg"))
+                .ok()
+                .and_then(|cfg| rwsgi_core::venv::venv_base(&cfg))
+                .and_then(|bin| bin.parent().map(Path::to_owned));
+            if let Some(prefix) = base {
+                items.push((
+                    Kind::Dir,
+                    "the Python the virtual environment was made from".to_owned(),
+                    prefix.join(format!("lib/python{}", crate::host::PYTHON_VERSION)),
+                ));
+            }
+        }
         // The Python rwsgi was built with (a pyenv under root's home is the classic trap).
         None => items.push((
             Kind::Dir,

@@ -74,16 +74,50 @@ impl Host {
     }
 }
 
-/// `$VIRTUAL_ENV`, else the virtual environment whose `python3` comes first on PATH (a
-/// container that puts /venv/bin on PATH without activating it).
+/// The directory this executable is in.
+fn exe_dir() -> Option<PathBuf> {
+    let exe = dunce::canonicalize(std::env::current_exe().ok()?).ok()?;
+    exe.parent().map(Path::to_owned)
+}
+
+/// The virtual environment rwsgi-express is installed in (`pip install rwsgi`), if it is.
+pub fn installed_venv() -> Option<PathBuf> {
+    let venv = exe_dir()?.parent()?.to_owned();
+    venv.join("pyvenv.cfg").is_file().then_some(venv)
+}
+
+/// The virtual environment the application runs in: the one rwsgi-express is installed in
+/// (its module is built for that environment's Python, as mod_wsgi-express uses the
+/// Python that runs it), else `$VIRTUAL_ENV`, else the virtual environment whose Python
+/// comes first on PATH (a container that puts /venv/bin on PATH without activating it).
 pub fn active_virtual_env() -> Option<PathBuf> {
+    if let Some(v) = installed_venv() {
+        return Some(v);
+    }
     if let Some(v) = std::env::var_os("VIRTUAL_ENV").map(PathBuf::from) {
         return Some(v).filter(|p| p.is_dir());
     }
     let path = std::env::var_os("PATH")?;
-    let bin = std::env::split_paths(&path).find(|d| d.join("python3").is_file())?;
+    let bin = std::env::split_paths(&path).find(|d| d.join(platform::PYTHON_EXE).is_file())?;
     let venv = bin.parent()?;
     venv.join("pyvenv.cfg").is_file().then(|| venv.to_owned())
+}
+
+/// The module a wheel installed into `venv`'s `rwsgi` package
+/// (`mod_rwsgi.cpython-3XX-….so`).
+fn wheel_module(venv: &Path) -> Option<PathBuf> {
+    let package = platform::site_packages(venv, PYTHON_VERSION).join("rwsgi");
+    let mut found: Vec<PathBuf> = std::fs::read_dir(package)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("mod_rwsgi"))
+        })
+        .collect();
+    found.sort();
+    found.into_iter().next()
 }
 
 /// /etc/mime.types, else the one of a source-built Apache (`<prefix>/conf/mime.types`).
@@ -149,8 +183,9 @@ pub fn find_modules_dir(httpd: &Path) -> Result<PathBuf> {
         })
 }
 
-/// `RWSGI_MODULE`, else mod_rwsgi.so next to this executable (an install, or cargo's target
-/// directory where it is `libmod_rwsgi.so`), else in Apache's modules directory.
+/// `RWSGI_MODULE`, else the module of the wheel rwsgi-express came with (`pip install`),
+/// else mod_rwsgi.so next to this executable (an install, or cargo's target directory where
+/// it is `libmod_rwsgi.so`), else in Apache's modules directory.
 pub fn module_location() -> Result<PathBuf> {
     if let Some(p) = std::env::var_os("RWSGI_MODULE") {
         let p = PathBuf::from(p);
@@ -159,12 +194,11 @@ pub fn module_location() -> Result<PathBuf> {
         }
         return Ok(p);
     }
-    let mut candidates = Vec::new();
-    if let Some(dir) = std::env::current_exe().ok().and_then(|e| {
-        dunce::canonicalize(e)
-            .ok()
-            .and_then(|e| e.parent().map(Path::to_owned))
-    }) {
+    let mut candidates: Vec<PathBuf> = installed_venv()
+        .and_then(|v| wheel_module(&v))
+        .into_iter()
+        .collect();
+    if let Some(dir) = exe_dir() {
         candidates.extend(platform::module_candidates(&dir));
     }
     if let Ok(dir) = find_httpd().and_then(|h| find_modules_dir(&h)) {

@@ -194,6 +194,14 @@ impl Stage {
             ""
         };
         let modules = "/usr/lib/apache2/modules";
+        // The Python the module under test was built for, when it is not Debian's (the
+        // per-version runs of scripts/python/test.sh).
+        let python_home = match std::env::var("RWSGI_TEST_PYTHON_HOME") {
+            Ok(home) if !snippet.contains("WSGIPythonHome") => {
+                format!("WSGIPythonHome \"{home}\"\n")
+            }
+            _ => String::new(),
+        };
         format!(
             "ServerRoot {root}\nDefaultRuntimeDir {root}\nListen 127.0.0.1:{port}\nPidFile {root}/httpd.pid\n\
              ErrorLog {root}/error_log\nLogLevel info\n{user}ServerName localhost\nServerAdmin admin@example.test\n\
@@ -205,7 +213,7 @@ impl Stage {
              LoadModule headers_module {modules}/mod_headers.so\n\
              LoadModule wsgi_module {root}/mod_rwsgi.so\n\
              TypesConfig /etc/mime.types\nDocumentRoot {root}/htdocs\nKeepAlive On\n\
-             <Directory {root}>\n  Require all granted\n</Directory>\n{sizing}\n{snippet}\n",
+             <Directory {root}>\n  Require all granted\n</Directory>\n{sizing}\n{python_home}{snippet}\n",
             port = self.port,
             mpm = self.mpm.name(),
             sizing = self.mpm.sizing(),

@@ -20,6 +20,16 @@ use crate::run::{httpd_command, python_files};
 /// The module's file name where it is installed.
 pub const MODULE_FILE: &str = "mod_rwsgi.so";
 
+/// A virtual environment's Python.
+pub const PYTHON_EXE: &str = "python3";
+
+/// A virtual environment's site-packages for Python `version` (X.Y).
+pub fn site_packages(venv: &Path, version: &str) -> PathBuf {
+    venv.join("lib")
+        .join(format!("python{version}"))
+        .join("site-packages")
+}
+
 /// Who runs rwsgi-express: (uid, the tag server roots and daemon names carry).
 pub fn user() -> (u32, String) {
     let uid = nix::unistd::getuid().as_raw();

@@ -15,6 +15,14 @@ use crate::run::httpd_command;
 /// The module's file name where it is installed.
 pub const MODULE_FILE: &str = "mod_rwsgi.dll";
 
+/// A virtual environment's Python.
+pub const PYTHON_EXE: &str = "python.exe";
+
+/// A virtual environment's site-packages (one per venv on Windows).
+pub fn site_packages(venv: &Path, _version: &str) -> PathBuf {
+    venv.join("Lib").join("site-packages")
+}
+
 /// Who runs rwsgi-express: no uid on Windows, the user name tags the server root.
 pub fn user() -> (u32, String) {
     let name = std::env::var("USERNAME").unwrap_or_else(|_| "user".to_owned());

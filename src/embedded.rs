@@ -82,6 +82,7 @@ pub fn run(r: &mut Request<'_>, request: &Routed<'_>) -> i32 {
     let app = App {
         script: request.script,
         callable: request.selected.callable,
+        group: request.selected.application_group,
         reload: request.selected.reload,
         mtime_us: request.mtime_us,
     };

@@ -8,7 +8,10 @@ use std::sync::Arc;
 use crate::apache::{FileKind, Request, RequestLogContext, status};
 use crate::config::{AliasPattern, AppOptions, GroupSpec, MapHead, ScriptAlias};
 use crate::request_vars::{Routed, Selected};
+use crate::wsgi;
+use rwsgi_core::app_group::{self, Site};
 use rwsgi_core::directive_args::match_mount;
+use rwsgi_core::http::script_name;
 
 /// Handler names that run `r->filename` as a WSGI script.
 const SCRIPT_HANDLERS: [&[u8]; 2] = [b"wsgi-script", b"application/x-httpd-wsgi"];
@@ -63,28 +66,45 @@ struct Target<'a> {
     mtime_us: Option<i64>,
 }
 
-/// Resolves a `%{ENV:…}` group per request from the request environment (SetEnv,
-/// SetEnvIf, mod_rewrite E=) and then the process environment. A value that is itself a
-/// selector (`%{GLOBAL}`) is expanded, as mod_wsgi does; an unset variable means the main
-/// interpreter.
-fn group_value(r: &Request<'_>, spec: &Option<GroupSpec>) -> String {
+/// A `%{ENV:…}` variable of a request: the request environment (SetEnv, SetEnvIf,
+/// mod_rewrite E=), then the process environment.
+fn env_var(r: &Request<'_>, var: &str) -> Option<String> {
+    let key = std::ffi::CString::new(var).ok()?;
+    r.subprocess_env()
+        .and_then(|t| t.get(&key))
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+        .or_else(|| std::env::var(var).ok())
+}
+
+/// The daemon group a request selects (`""`: embedded). A `%{ENV:…}` value that is itself
+/// a selector (`%{GLOBAL}`) is expanded, as mod_wsgi does; an unset variable means
+/// embedded mode.
+fn process_group(r: &Request<'_>, spec: &Option<GroupSpec>) -> String {
     match spec {
         Some(GroupSpec::Env(var)) => {
-            let key = std::ffi::CString::new(var.as_str()).unwrap_or_default();
-            let value = r
-                .subprocess_env()
-                .and_then(|t| t.get(&key))
-                .map(|v| String::from_utf8_lossy(v).into_owned())
-                .or_else(|| std::env::var(var).ok())
-                .unwrap_or_default();
+            let value = env_var(r, var).unwrap_or_default();
             match GroupSpec::parse(&value) {
                 GroupSpec::Global | GroupSpec::Env(_) => String::new(),
-                GroupSpec::Named(n) | GroupSpec::Expansion(n) => n,
+                _ => value,
             }
         }
-        Some(GroupSpec::Named(n) | GroupSpec::Expansion(n)) => n.clone(),
-        Some(GroupSpec::Global) | None => String::new(),
+        Some(GroupSpec::Named(n)) => n.clone(),
+        _ => String::new(),
     }
+}
+
+/// The application group a request selects (`""`: `%{GLOBAL}`, also when none is given).
+fn application_group(r: &Request<'_>, spec: &Option<GroupSpec>) -> String {
+    let Some(spec) = spec else {
+        return String::new();
+    };
+    let script = wsgi::collapse_slashes(script_name(r.uri(), r.path_info()));
+    let site = Site {
+        server_name: &r.server().hostname(),
+        port: r.server_port(),
+        script_name: &String::from_utf8_lossy(&script),
+    };
+    app_group::application_group(spec, &site, |var| env_var(r, var))
 }
 
 fn target<'a>(r: &Request<'a>) -> Result<Option<Target<'a>>, i32> {
@@ -166,14 +186,8 @@ pub fn handler(r: &mut Request<'_>) -> i32 {
         Ok(None) => return status::DECLINED,
         Err(code) => return code,
     };
-    let process_group = group_value(r, &target.options.process_group);
-    let application_group = group_value(r, &target.options.application_group);
-    if !application_group.is_empty() {
-        tracing::error!(
-            "RW0112: the request selected application group '{application_group}', but this version of rwsgi only runs applications in the main interpreter (%{{GLOBAL}})"
-        );
-        return status::INTERNAL_SERVER_ERROR;
-    }
+    let process_group = process_group(r, &target.options.process_group);
+    let application_group = application_group(r, &target.options.application_group);
     let dir = r.dir_config();
     if let Some(allowed) = &dir.restrict_process {
         if !allowed.contains(&process_group) {
@@ -202,6 +216,7 @@ pub fn handler(r: &mut Request<'_>) -> i32 {
         map_head,
         pass_authorization: target.options.pass_authorization == Some(true),
         process_group: &process_group,
+        application_group: &application_group,
     };
     let request = Routed {
         selected,

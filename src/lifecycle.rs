@@ -100,7 +100,10 @@ pub fn child_init(pchild: Pool, server: Server<'_>) {
         .import_scripts
         .iter()
         .filter(|i| i.process_group.is_none())
-        .map(|i| i.path.as_str());
+        .map(|i| runner::Preload {
+            script: &i.path,
+            group: &i.application_group,
+        });
     let ready = with_gil(|py| runner::set_up(py, "RW0100", &setup, preload).is_ok());
     if ready && conf.python.destroy_interpreter != Some(false) {
         pchild.on_cleanup(interpreter::finish);

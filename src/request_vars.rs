@@ -17,6 +17,8 @@ pub struct Selected<'a> {
     pub pass_authorization: bool,
     /// The daemon group's name; empty in embedded mode.
     pub process_group: &'a str,
+    /// The application group's name; empty for `%{GLOBAL}`.
+    pub application_group: &'a str,
 }
 
 /// A request on its way to its application (embedded or in a daemon): what it runs and how.
@@ -93,7 +95,7 @@ pub fn collect(r: &mut Request<'_>, sel: &Selected<'_>, sink: &mut impl VarSink)
     sink.var(Var::ContextDocumentRoot, r.context_document_root());
     sink.var(Var::UrlScheme, r.scheme());
     sink.var(Var::ProcessGroup, sel.process_group.as_bytes());
-    sink.var(Var::ApplicationGroup, b"");
+    sink.var(Var::ApplicationGroup, sel.application_group.as_bytes());
     sink.var(Var::CallableObject, sel.callable.as_bytes());
     sink.var(Var::RequestHandler, r.handler().unwrap_or(b""));
     sink.var(

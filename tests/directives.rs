@@ -179,26 +179,6 @@ fn undefined_process_group_option_fails_the_config_test() {
 }
 
 #[test]
-fn resource_application_group_is_not_supported() {
-    let text = config_error(
-        "WSGIScriptAlias /app {root}/apps/dir_env.py\nWSGIApplicationGroup %{RESOURCE}\n",
-    );
-    assert_mentions(
-        &text,
-        &[
-            "WSGIApplicationGroup",
-            "%{RESOURCE}",
-            "sub-interpreter",
-            "%{GLOBAL}",
-        ],
-    );
-    assert!(
-        text.contains("not supported") || text.contains("does not support"),
-        "{text}"
-    );
-}
-
-#[test]
 fn lazy_initialization_was_removed() {
     let text = config_error("WSGILazyInitialization On\n");
     assert_mentions(&text, &["WSGILazyInitialization", "removed"]);
@@ -997,21 +977,18 @@ fn map_head_to_get_auto_depends_on_content_filters() {
 
 #[test]
 fn env_selected_application_group() {
-    let apache = Apache::start(
-        Mpm::Event,
-        "WSGIScriptAlias /app {root}/apps/dir_env.py\n\
-         WSGIApplicationGroup %{ENV:RWSGI_GROUP}\n\
-         <Location /app/named>\n  SetEnv RWSGI_GROUP other\n</Location>\n",
-    );
-    // Variable unset: the main interpreter.
+    let alias = "WSGIScriptAlias /app {root}/apps/dir_env.py\n\
+                 WSGIApplicationGroup %{ENV:RWSGI_GROUP}\n";
+    // Variable unset: the main interpreter's group, %{GLOBAL}.
+    let apache = Apache::start(Mpm::Event, alias);
     let env = env_at(&apache, "/app");
     assert_eq!(var(&env, "mod_wsgi.application_group"), Some(""));
-    // A named group needs a sub-interpreter: refused with RW0112.
-    let reply = get(&apache.url("/app/named"));
-    assert_eq!(reply.status, 500, "{}", reply.text());
-    assert!(!reply.text().contains("app=dir_env"), "{}", reply.text());
-    apache.assert_log("RW0112");
-    apache.assert_log("'other'");
+    apache.assert_log_clean(&[]);
+    // Set: the group it names.
+    let apache = Apache::start(Mpm::Event, &format!("{alias}SetEnv RWSGI_GROUP other\n"));
+    let env = env_at(&apache, "/app");
+    assert_eq!(var(&env, "mod_wsgi.application_group"), Some("other"));
+    apache.assert_log_clean(&[]);
 }
 
 #[test]

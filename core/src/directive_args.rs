@@ -106,8 +106,10 @@ pub enum GroupSpec {
     Global,
     /// `%{ENV:name}`: decided per request from request notes, environment, then `getenv`.
     Env(String),
-    /// `%{SERVER}` / `%{RESOURCE}` (application groups only).
-    Expansion(String),
+    /// `%{SERVER}`: the virtual host (application groups only).
+    Server,
+    /// `%{RESOURCE}`: the virtual host and the mount point (application groups only).
+    Resource,
     /// A literal group name.
     Named(String),
 }
@@ -116,7 +118,8 @@ impl GroupSpec {
     pub fn parse(value: &str) -> GroupSpec {
         match value {
             "" | "%{GLOBAL}" => GroupSpec::Global,
-            "%{SERVER}" | "%{RESOURCE}" => GroupSpec::Expansion(value.to_owned()),
+            "%{SERVER}" => GroupSpec::Server,
+            "%{RESOURCE}" => GroupSpec::Resource,
             v => match v.strip_prefix("%{ENV:").and_then(|r| r.strip_suffix('}')) {
                 Some(var) if !var.is_empty() => GroupSpec::Env(var.to_owned()),
                 _ => GroupSpec::Named(v.to_owned()),
@@ -278,9 +281,11 @@ mod tests {
         assert_eq!(GroupSpec::parse("%{GLOBAL}"), GroupSpec::Global);
         assert_eq!(GroupSpec::parse(""), GroupSpec::Global);
         assert_eq!(GroupSpec::parse("%{ENV:APP}"), GroupSpec::Env("APP".into()));
+        assert_eq!(GroupSpec::parse("%{RESOURCE}"), GroupSpec::Resource);
+        assert_eq!(GroupSpec::parse("%{SERVER}"), GroupSpec::Server);
         assert_eq!(
-            GroupSpec::parse("%{RESOURCE}"),
-            GroupSpec::Expansion("%{RESOURCE}".into())
+            GroupSpec::parse("%{HOST}"),
+            GroupSpec::Named("%{HOST}".into())
         );
         assert_eq!(GroupSpec::parse("site1"), GroupSpec::Named("site1".into()));
     }

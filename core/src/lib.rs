@@ -1,6 +1,7 @@
 //! The pure parts of rwsgi: no Apache and no Python types, so they are unit-tested (and
 //! later fuzzed) on their own, outside httpd.
 
+pub mod app_group;
 pub mod daemon_options;
 pub mod directive_args;
 pub mod http;

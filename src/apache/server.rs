@@ -63,6 +63,11 @@ impl<'a> Server<'a> {
         cstr(self.rec().server_admin)
     }
 
+    /// `ServerName` (as Apache settled it; not a request's Host header).
+    pub fn hostname(&self) -> String {
+        cstr(self.rec().server_hostname)
+    }
+
     /// The uid/gid Apache children run as (`User`/`Group`, from mod_unixd).
     #[cfg(unix)]
     pub fn unixd_user() -> (u32, u32, String) {

@@ -350,25 +350,29 @@ fn daemon_only(what: &str) -> Result<(), String> {
     ))
 }
 
-/// Group selectors rwsgi can honour today: embedded mode or a daemon group, in the main
-/// interpreter.
-fn embedded_group(directive: &str, kind: &str, value: &str) -> Result<GroupSpec, String> {
+/// A process group selector: embedded mode (`%{GLOBAL}`), a daemon group, or `%{ENV:…}`.
+fn process_group_spec(directive: &str, value: &str) -> Result<GroupSpec, String> {
     match GroupSpec::parse(value) {
         spec @ (GroupSpec::Global | GroupSpec::Env(_)) => Ok(spec),
-        spec @ GroupSpec::Named(_) if kind == "process" => {
+        spec @ GroupSpec::Named(_) => {
             daemon_only(&format!("{directive} (process group '{value}')"))?;
             Ok(spec)
         }
-        GroupSpec::Expansion(_) if kind == "process" => Err(format!(
+        GroupSpec::Server | GroupSpec::Resource => Err(format!(
             "{directive}: '{value}' is not a process group; name a WSGIDaemonProcess group, \
              %{{GLOBAL}} (embedded) or %{{ENV:variable}}"
         )),
-        _ => Err(format!(
-            "{directive}: application group '{value}' needs a Python sub-interpreter, which this \
-             version of rwsgi does not support yet; use %{{GLOBAL}} (the main interpreter, which \
-             also avoids the C-extension problems of sub-interpreters)"
-        )),
     }
+}
+
+/// An application group selector: every form mod_wsgi accepts.
+fn application_group_spec(directive: &str, value: &str) -> Result<GroupSpec, String> {
+    if value.is_empty() {
+        return Err(format!(
+            "{directive}: the application group is empty; name one, or use %{{GLOBAL}}"
+        ));
+    }
+    Ok(GroupSpec::parse(value))
 }
 
 /// Parses the options shared by script aliases and handler scripts.
@@ -383,9 +387,9 @@ fn app_options(cmd: &Cmd<'_>, opts: &[String]) -> Result<AppOptions, String> {
     ];
     for (key, value) in parse::options(&name, opts, &allowed)? {
         match key.as_str() {
-            "process-group" => out.process_group = Some(embedded_group(&name, "process", &value)?),
+            "process-group" => out.process_group = Some(process_group_spec(&name, &value)?),
             "application-group" => {
-                out.application_group = Some(embedded_group(&name, "application", &value)?)
+                out.application_group = Some(application_group_spec(&name, &value)?)
             }
             "callable-object" => {
                 if value.is_empty() {
@@ -484,7 +488,7 @@ fn process_group(
     args: &str,
 ) -> Result<(), String> {
     let v = one_word(cmd, args, "a process group")?;
-    dir.app.process_group = Some(embedded_group(&cmd.name(), "process", &v)?);
+    dir.app.process_group = Some(process_group_spec(&cmd.name(), &v)?);
     Ok(())
 }
 
@@ -495,7 +499,7 @@ fn application_group(
     args: &str,
 ) -> Result<(), String> {
     let v = one_word(cmd, args, "an application group")?;
-    dir.app.application_group = Some(embedded_group(&cmd.name(), "application", &v)?);
+    dir.app.application_group = Some(application_group_spec(&cmd.name(), &v)?);
     Ok(())
 }
 
@@ -585,6 +589,19 @@ fn import_script(
         Some(GroupSpec::Named(n)) => Some(n.clone()),
         _ => None,
     };
+    // At process start there is no request to expand %{SERVER} or %{RESOURCE} from.
+    let application_group = match &o.application_group {
+        Some(GroupSpec::Named(n)) => n.clone(),
+        Some(GroupSpec::Server | GroupSpec::Resource) => {
+            return Err(format!(
+                "{name}: application-group= %{{SERVER}} and %{{RESOURCE}} are expanded from a \
+                 request, and a script is imported before the first one: write the group's \
+                 expanded name (what mod_wsgi.application_group reports, e.g. \
+                 'www.example.com|/app')"
+            ));
+        }
+        _ => String::new(),
+    };
     if process_group.is_none() && cmd.in_virtual_host() {
         return Err(format!(
             "{name}: embedded-mode import scripts must be configured in the main server, not inside <VirtualHost>"
@@ -593,6 +610,7 @@ fn import_script(
     server.import_scripts.push(ImportScript {
         path: absolute_path(cmd, path)?,
         process_group,
+        application_group,
     });
     Ok(())
 }

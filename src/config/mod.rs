@@ -65,6 +65,8 @@ pub struct ImportScript {
     pub path: String,
     /// The daemon group that preloads it; `None` = the Apache children (embedded).
     pub process_group: Option<String>,
+    /// The application group it is imported for (`""`: `%{GLOBAL}`).
+    pub application_group: String,
 }
 
 pub use rwsgi_core::daemon_options::DaemonOptions;

@@ -45,8 +45,8 @@ pub struct Group {
     pub socket_timeout: Duration,
     /// Scripts this group runs or preloads: checked as the daemon's user before Python.
     pub scripts: Vec<String>,
-    /// `WSGIImportScript … process-group=<this group>`.
-    pub preload: Vec<String>,
+    /// `WSGIImportScript … process-group=<this group>`: (script, application group).
+    pub preload: Vec<(String, String)>,
     /// Only in the Apache parent before the fork, the supervisor and daemons.
     listener: Option<UnixListener>,
     /// In an Apache child: connections to the group's daemons between two requests.
@@ -312,8 +312,9 @@ fn launch(pconf: Pool, server: Server<'_>, mut generation: Generation) -> Result
     Ok(())
 }
 
-/// Script files requests for `group` run, and the ones it preloads.
-fn scripts_of(server: Server<'_>, group: &str) -> (Vec<String>, Vec<String>) {
+/// Script files requests for `group` run, and the ones it preloads (with their application
+/// groups).
+fn scripts_of(server: Server<'_>, group: &str) -> (Vec<String>, Vec<(String, String)>) {
     let mut scripts = Vec::new();
     let mut preload = Vec::new();
     let mut s = Some(server);
@@ -328,8 +329,9 @@ fn scripts_of(server: Server<'_>, group: &str) -> (Vec<String>, Vec<String>) {
             }
         }
         for i in &conf.import_scripts {
-            if i.process_group.as_deref() == Some(group) && !preload.contains(&i.path) {
-                preload.push(i.path.clone());
+            let entry = (i.path.clone(), i.application_group.clone());
+            if i.process_group.as_deref() == Some(group) && !preload.contains(&entry) {
+                preload.push(entry);
             }
         }
         s = srv.next();

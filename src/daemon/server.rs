@@ -383,7 +383,8 @@ fn check_readable(group: &Group) -> Result<(), String> {
     for dir in dirs {
         check_path(Path::new(dir), true).map_err(|e| format!("{e}, as {who}"))?;
     }
-    for script in group.scripts.iter().chain(&group.preload) {
+    let preloaded = group.preload.iter().map(|(script, _)| script);
+    for script in group.scripts.iter().chain(preloaded) {
         let p = Path::new(script);
         // Directory aliases map to scripts inside; the directory itself must be readable.
         check_path(p, p.is_dir()).map_err(|e| format!("{e}, as {who}"))?;
@@ -450,7 +451,10 @@ fn start_python(server: Server<'_>, group: &Group) -> Result<(), String> {
             py,
             "RW0203",
             &setup,
-            group.preload.iter().map(String::as_str),
+            group
+                .preload
+                .iter()
+                .map(|(script, group)| runner::Preload { script, group }),
         )
     })
 }
@@ -613,9 +617,11 @@ fn run_request(
     let Some(child) = CHILD.get() else {
         return false;
     };
+    let application_group = get("mod_wsgi.application_group");
     let app = App {
         script: &script,
         callable: &callable,
+        group: &application_group,
         reload,
         // Apache's directory walk stat'ed the script moments ago: no stat of our own.
         mtime_us: hello.script_mtime_us,

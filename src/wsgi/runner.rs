@@ -21,6 +21,65 @@ pub struct ChildState {
     pub base_environ: Py<PyDict>,
     /// Interned environ keys (see [`super::Var`]).
     pub var_keys: Vec<Py<PyString>>,
+    /// The application group the main interpreter runs: the first the process serves.
+    main_group: Mutex<Option<GroupOwner>>,
+}
+
+/// An application group and the script that first ran in it.
+#[derive(Clone)]
+struct GroupOwner {
+    group: String,
+    script: String,
+}
+
+/// `""` is how `%{GLOBAL}` reads in a message.
+fn group_label(group: &str) -> String {
+    if group.is_empty() {
+        "%{GLOBAL}".to_owned()
+    } else {
+        format!("'{group}'")
+    }
+}
+
+impl ChildState {
+    /// Makes sure `group` may run in this process's interpreter: the first group served
+    /// takes it (and `mod_wsgi.application_group` names it); another group may not share
+    /// it. The error is the log line (RW0112).
+    fn enter_group(&self, py: Python<'_>, group: &str, script: &str) -> Result<(), String> {
+        let mut owner = self.main_group.lock().unwrap_or_else(|e| e.into_inner());
+        match owner.as_ref() {
+            Some(o) if o.group == group => Ok(()),
+            Some(o) => Err(format!(
+                "RW0112: application group {} ({script}) cannot run in this process: its \
+                 interpreter runs application group {} ({}), and this version of rwsgi does not \
+                 yet give a second group a sub-interpreter of its own. Give one of them its own \
+                 daemon process group (WSGIDaemonProcess, process-group=), or, if they may share \
+                 one interpreter, the same WSGIApplicationGroup",
+                group_label(group),
+                group_label(&o.group),
+                o.script
+            )),
+            None => {
+                let named = py
+                    .import("mod_wsgi")
+                    .and_then(|m| m.setattr("application_group", group));
+                if let Err(err) = named {
+                    traceback::log(py, "RW0104: cannot set mod_wsgi.application_group", &err);
+                }
+                *owner = Some(GroupOwner {
+                    group: group.to_owned(),
+                    script: script.to_owned(),
+                });
+                Ok(())
+            }
+        }
+    }
+}
+
+/// A `WSGIImportScript` to import at process start, and its application group.
+pub struct Preload<'a> {
+    pub script: &'a str,
+    pub group: &'a str,
 }
 
 /// Set once when Python has started in this process.
@@ -45,7 +104,7 @@ pub fn set_up<'s>(
     py: Python<'_>,
     code: &str,
     setup: &ProcessSetup<'_>,
-    preload: impl IntoIterator<Item = &'s str>,
+    preload: impl IntoIterator<Item = Preload<'s>>,
 ) -> Result<(), String> {
     modules::install(
         py,
@@ -68,10 +127,15 @@ pub fn set_up<'s>(
         scripts: Default::default(),
         base_environ: base.unbind(),
         var_keys: super::var_keys(py),
+        main_group: Mutex::new(None),
     });
     if let Some(child) = CHILD.get() {
-        for script in preload {
-            if let Err(err) = child.scripts.module(py, script, false, None) {
+        for p in preload {
+            if let Err(line) = child.enter_group(py, p.group, p.script) {
+                py.detach(|| tracing::error!("{line}; not imported"));
+                continue;
+            }
+            if let Err(err) = child.scripts.module(py, p.script, false, None) {
                 log_load_error(py, &err);
             }
         }
@@ -92,6 +156,8 @@ impl Drop for Revoke<'_> {
 pub struct App<'a> {
     pub script: &'a str,
     pub callable: &'a str,
+    /// The request's application group (`""`: `%{GLOBAL}`).
+    pub group: &'a str,
     pub reload: bool,
     /// The script's mtime when the caller already stat'ed it.
     pub mtime_us: Option<i64>,
@@ -114,6 +180,10 @@ pub fn run_app(
 ) -> Outcome {
     let input_failure = Arc::new(Mutex::new(None));
     with_gil(|py| {
+        if let Err(line) = child.enter_group(py, app.group, app.script) {
+            py.detach(|| tracing::error!("{line}"));
+            return Outcome::Failed { status: 500 };
+        }
         let callable =
             match child
                 .scripts

@@ -147,10 +147,12 @@ fetch() {
     done
     return 1
 }
+# grep reads the whole log: `grep -q` would stop at the first match, and `docker logs`,
+# still writing, would die of SIGPIPE, which pipefail turns into a failure.
 wait_log() {
     local c=$1 needle=$2 deadline=$((SECONDS + 60))
     while [ $SECONDS -lt $deadline ]; do
-        $docker logs "$c" 2>&1 | grep -q -- "$needle" && return 0
+        $docker logs "$c" 2>&1 | grep -- "$needle" >/dev/null && return 0
         sleep 0.2
     done
     return 1
@@ -162,8 +164,12 @@ c=$(run -p "127.0.0.1:$port:8000" -v "$app:/app:ro" "$image")
 body=$(fetch "http://127.0.0.1:$port/" || true)
 check "the default command serves /app/wsgi.py on port 8000 ($body)" '[[ "$body" == host=* ]]'
 check "Apache and the application run as the unprivileged user 10001" '[[ "$body" == *uid=10001* ]]'
-check "logs go to the container's stdout/stderr (access log and Apache's)" \
-    'wait_log "$c" "\"GET / HTTP/1.1\" 200" && $docker logs "$c" 2>&1 | grep -q "resuming normal operations"'
+if wait_log "$c" "resuming normal operations" && wait_log "$c" "\"GET / HTTP/1.1\" 200"; then
+    ok "logs go to the container's stdout/stderr (access log and Apache's)"
+else
+    $docker logs "$c" 2>&1 | tail -20
+    not_ok "logs go to the container's stdout/stderr (access log and Apache's)"
+fi
 check "a HEALTHCHECK is declared" \
     '[ "$($docker inspect -f "{{json .Config.Healthcheck}}" "$c")" != null ]'
 health=""

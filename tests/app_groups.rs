@@ -40,22 +40,29 @@ fn every_form_names_the_group_in_embedded_mode() {
 
 #[test]
 fn application_group_option_and_env_forms() {
+    // One Apache each: the two groups in one child would be refused (RW0112).
     let apache = Apache::start(
         Mpm::Prefork,
-        "WSGIScriptAlias /opt {root}/apps/group_info.py application-group=%{RESOURCE}\n\
-         WSGIScriptAlias /env {root}/apps/group_info2.py\n\
-         <Location /env>\n  WSGIApplicationGroup %{ENV:RWSGI_GROUP}\n  SetEnv RWSGI_GROUP %{SERVER}\n</Location>\n",
+        "WSGIScriptAlias /opt {root}/apps/group_info.py application-group=%{RESOURCE}\n",
     );
     let port = apache.port();
-    // Prefork: each request may land in another child; the environ names the group anyway.
-    assert_eq!(
-        info(&apache, "/opt")["environ"],
-        format!("localhost:{port}|/opt")
+    let got = info(&apache, "/opt");
+    assert_eq!(got["environ"], format!("localhost:{port}|/opt"));
+    assert_eq!(got["module"], format!("localhost:{port}|/opt"));
+    apache.assert_log_clean(&[]);
+
+    let apache = Apache::start(
+        Mpm::Prefork,
+        "WSGIScriptAlias /env {root}/apps/group_info.py\n\
+         WSGIApplicationGroup %{ENV:RWSGI_GROUP}\n\
+         SetEnv RWSGI_GROUP %{SERVER}\n",
     );
+    let port = apache.port();
     assert_eq!(
         info(&apache, "/env")["environ"],
         format!("localhost:{port}")
     );
+    apache.assert_log_clean(&[]);
 }
 
 const TWO_GROUPS: &str = "

@@ -95,8 +95,10 @@ fn process_group(r: &Request<'_>, spec: &Option<GroupSpec>) -> String {
 
 /// The application group a request selects (`""`: `%{GLOBAL}`, also when none is given).
 fn application_group(r: &Request<'_>, spec: &Option<GroupSpec>) -> String {
-    let Some(spec) = spec else {
-        return String::new();
+    let spec = match spec {
+        None | Some(GroupSpec::Global) => return String::new(),
+        Some(GroupSpec::Named(name)) => return name.clone(),
+        Some(spec) => spec,
     };
     let script = wsgi::collapse_slashes(script_name(r.uri(), r.path_info()));
     let site = Site {

@@ -64,7 +64,7 @@ fn parent_of(pid: u32) -> Option<u32> {
 
 /// Waits until the supervisor of Apache's `n`-th generation has started.
 fn wait_for_generation(apache: &Apache, n: usize) {
-    let deadline = Instant::now() + Duration::from_secs(15);
+    let deadline = Instant::now() + Duration::from_secs(60);
     while apache.error_log().matches("RW0201").count() < n {
         assert!(Instant::now() < deadline, "{}", apache.error_log());
         std::thread::sleep(Duration::from_millis(100));
@@ -487,11 +487,20 @@ fn interrupt_timeout_unwinds_the_request_and_keeps_the_process() {
 
 /// Runs `clients` threads requesting `path` until `busy` returns, and returns the replies'
 /// pids; any failed request fails the test.
+/// Waits (up to 60 s, as a last resort) until `done` holds; the caller's assertion then says
+/// what was missing.
+fn wait_until(done: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 fn under_load(
     apache: &Apache,
     clients: usize,
     path: &str,
-    busy: impl FnOnce(),
+    busy: impl FnOnce(&dyn Fn() -> usize),
 ) -> std::collections::BTreeSet<u32> {
     let url = apache.url(path);
     let done = std::sync::atomic::AtomicBool::new(false);
@@ -513,7 +522,7 @@ fn under_load(
                 }
             });
         }
-        busy();
+        busy(&|| pids.lock().unwrap().len());
         done.store(true, std::sync::atomic::Ordering::Relaxed);
     });
     assert!(count.into_inner() > clients, "the load did not run");
@@ -558,9 +567,10 @@ fn restart_interval_recycles_under_continuous_load_without_failures() {
         "WSGIDaemonProcess ri processes=1 threads=2 restart-interval=1\n\
          WSGIScriptAlias /ctl {root}/apps/daemon_ctl.py process-group=ri\n",
     );
-    let pids = under_load(&apache, 3, "/ctl/slow?n=2&pause=0.05", || {
+    let pids = under_load(&apache, 3, "/ctl/slow?n=2&pause=0.05", |seen| {
         apache.wait_for_log("recycles (restart-interval)");
-        std::thread::sleep(Duration::from_secs(3));
+        // Until the replacement has answered (the assertion below says which pids did).
+        wait_until(|| seen() >= 2);
     });
     assert!(pids.len() >= 2, "one process served everything: {pids:?}");
     apache.assert_log("recycles (restart-interval)");
@@ -574,12 +584,12 @@ fn resident_memory_limit_recycles_gracefully() {
          WSGIScriptAlias /ctl {root}/apps/daemon_ctl.py process-group=rss\n",
     );
     let before = pid_of(&get(&apache.url("/ctl/pid")));
-    let pids = under_load(&apache, 2, "/ctl/slow?n=2&pause=0.05", || {
+    let pids = under_load(&apache, 2, "/ctl/slow?n=2&pause=0.05", |seen| {
         // The request that grows the process completes; the process then recycles.
         let grown = get(&apache.url("/ctl/grow?mb=200"));
         assert_eq!(grown.status, 200);
         apache.assert_log("recycles (resident-memory-limit)");
-        std::thread::sleep(Duration::from_secs(1));
+        wait_until(|| seen() >= 2);
     });
     assert!(pids.len() >= 2, "{pids:?}");
     wait_until_gone(before);
@@ -588,12 +598,18 @@ fn resident_memory_limit_recycles_gracefully() {
 #[test]
 fn apache_graceful_restarts_under_continuous_load_fail_no_request() {
     let apache = Apache::start(Mpm::Event, DAEMON);
-    let pids = under_load(&apache, 3, "/ctl/slow?n=3&pause=0.05", || {
+    let pids = under_load(&apache, 3, "/ctl/slow?n=3&pause=0.05", |seen| {
+        // Each generation answers before the next replaces it; a generation restarted
+        // before its first answer would leave nothing to see.
+        wait_until(|| seen() >= 1);
         for round in 2..=3 {
+            let before = seen();
             signal(apache.pid(), "-USR1");
             wait_for_generation(&apache, round);
-            std::thread::sleep(Duration::from_secs(2));
+            wait_until(|| seen() > before);
         }
+        // Two processes per generation: a third pid is a later generation's.
+        wait_until(|| seen() >= 3);
     });
     // Requests were served by both the first and a later generation's daemons.
     assert!(pids.len() >= 3, "{pids:?}");

@@ -22,11 +22,10 @@ pub struct ChildState {
     /// Interned environ keys (see [`super::Var`]).
     pub var_keys: Vec<Py<PyString>>,
     /// The application group the main interpreter runs: the first the process serves.
-    main_group: Mutex<Option<GroupOwner>>,
+    main_group: OnceLock<GroupOwner>,
 }
 
 /// An application group and the script that first ran in it.
-#[derive(Clone)]
 struct GroupOwner {
     group: String,
     script: String,
@@ -46,10 +45,26 @@ impl ChildState {
     /// takes it (and `mod_wsgi.application_group` names it); another group may not share
     /// it. The error is the log line (RW0112).
     fn enter_group(&self, py: Python<'_>, group: &str, script: &str) -> Result<(), String> {
-        let mut owner = self.main_group.lock().unwrap_or_else(|e| e.into_inner());
-        match owner.as_ref() {
-            Some(o) if o.group == group => Ok(()),
-            Some(o) => Err(format!(
+        // No Python inside get_or_init: a thread waiting there holds the GIL.
+        let mut took = false;
+        let owner = self.main_group.get_or_init(|| {
+            took = true;
+            GroupOwner {
+                group: group.to_owned(),
+                script: script.to_owned(),
+            }
+        });
+        if took {
+            let named = py
+                .import("mod_wsgi")
+                .and_then(|m| m.setattr("application_group", group));
+            if let Err(err) = named {
+                traceback::log(py, "RW0104: cannot set mod_wsgi.application_group", &err);
+            }
+        }
+        match owner {
+            o if o.group == group => Ok(()),
+            o => Err(format!(
                 "RW0112: application group {} ({script}) cannot run in this process: its \
                  interpreter runs application group {} ({}), and this version of rwsgi does not \
                  yet give a second group a sub-interpreter of its own. Give one of them its own \
@@ -59,19 +74,6 @@ impl ChildState {
                 group_label(&o.group),
                 o.script
             )),
-            None => {
-                let named = py
-                    .import("mod_wsgi")
-                    .and_then(|m| m.setattr("application_group", group));
-                if let Err(err) = named {
-                    traceback::log(py, "RW0104: cannot set mod_wsgi.application_group", &err);
-                }
-                *owner = Some(GroupOwner {
-                    group: group.to_owned(),
-                    script: script.to_owned(),
-                });
-                Ok(())
-            }
         }
     }
 }
@@ -127,7 +129,7 @@ pub fn set_up<'s>(
         scripts: Default::default(),
         base_environ: base.unbind(),
         var_keys: super::var_keys(py),
-        main_group: Mutex::new(None),
+        main_group: OnceLock::new(),
     });
     if let Some(child) = CHILD.get() {
         for p in preload {

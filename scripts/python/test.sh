@@ -83,6 +83,10 @@ chmod -R a+rX "$work/app"
 www_uid=$(id -u www-data)
 
 cargo_version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+# One cargo target directory for every build here (setup.py's default is one per Python):
+# the dependencies that do not depend on Python are compiled once, not once per version.
+# Only pyo3 and what uses it rebuild for each Python (pyo3 reruns when PYO3_PYTHON changes).
+wheel_target="$PWD/target/python/cargo"
 declare -A venvs modules
 versions=()
 for v in $RWSGI_PYTHON_VERSIONS; do
@@ -99,7 +103,8 @@ for v in $RWSGI_PYTHON_VERSIONS; do
     dist="target/python/dist-$v"
     rm -rf "$dist"
     "$py" -m venv "$work/build-$v"
-    if "$work/build-$v/bin/pip" wheel . --no-deps -q -w "$dist" >"$work/wheel-$v.log" 2>&1; then
+    if CARGO_TARGET_DIR="$wheel_target" "$work/build-$v/bin/pip" wheel . --no-deps -q -w "$dist" \
+        >"$work/wheel-$v.log" 2>&1; then
         ok "$v: pip wheel . builds a wheel"
     else
         tail -30 "$work/wheel-$v.log"
@@ -210,8 +215,8 @@ if [ ${#versions[@]} -gt 0 ] && [ -d "$work/build-${versions[0]}" ]; then
         ok "python -m build --sdist builds an sdist"
         sdist=$(ls target/python/sdist/rwsgi-*.tar.gz)
         "$(python_for "$v")" -m venv "$work/sdist-venv"
-        # As a user's install builds it: from scratch (pip unpacks it in a new directory).
-        if CARGO_TARGET_DIR="$work/sdist-target" "$work/sdist-venv/bin/pip" install -q "$sdist" \
+        # pip unpacks and builds it in a new directory; cargo's output may be shared.
+        if CARGO_TARGET_DIR="$wheel_target" "$work/sdist-venv/bin/pip" install -q "$sdist" \
             >"$work/sdist-install.log" 2>&1; then
             ok "pip install of the sdist builds and installs rwsgi"
             check "the sdist's install has rwsgi-express and the module" \

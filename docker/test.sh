@@ -230,7 +230,7 @@ if compose up -d --no-build --scale app=3 >"$work/compose.log" 2>&1; then
     count=$(printf '%s\n' "$hosts" | grep -c . || true)
     check "Compose: requests through the balancer reach more than one replica ($count of 3)" \
         '[ "$count" -ge 2 ]'
-    victim=$(compose ps -q app | head -1)
+    victim=$(compose ps -q app | sed -n 1p)  # sed reads it all: no SIGPIPE under pipefail
     $docker kill "$victim" >/dev/null
     answered=0
     for _ in $(seq 30); do

@@ -782,13 +782,11 @@ fn chmod_world_readable(path: &std::path::Path) {
     assert!(status.success());
 }
 
-#[test]
-fn python_home_venv_sets_sys_prefix() {
-    let stage = Stage::new(Mpm::Event);
-    let venv = stage.root().join("venv");
+/// A world-readable venv of Debian's Python at `venv`.
+fn make_venv(venv: &std::path::Path) {
     let out = Command::new("/usr/bin/python3")
         .args(["-m", "venv", "--without-pip"])
-        .arg(&venv)
+        .arg(venv)
         .output()
         .unwrap();
     assert!(
@@ -796,7 +794,14 @@ fn python_home_venv_sets_sys_prefix() {
         "venv creation failed: {}",
         output_text(&out)
     );
-    chmod_world_readable(&venv);
+    chmod_world_readable(venv);
+}
+
+#[test]
+fn python_home_venv_sets_sys_prefix() {
+    let stage = Stage::new(Mpm::Event);
+    let venv = stage.root().join("venv");
+    make_venv(&venv);
     let apache =
         stage.start("WSGIPythonHome {root}/venv\nWSGIScriptAlias /app {root}/apps/dir_env.py\n");
     let env = env_at(&apache, "/app");
@@ -819,13 +824,7 @@ fn python_home_the_apache_user_cannot_read_fails_config_test() {
     let private = stage.root().join("private");
     std::fs::create_dir(&private).unwrap();
     let venv = stage.root().join("venv");
-    let out = Command::new("/usr/bin/python3")
-        .args(["-m", "venv", "--without-pip"])
-        .arg(&venv)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", output_text(&out));
-    chmod_world_readable(&venv);
+    make_venv(&venv);
     std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
 
     // The venv itself behind a private directory.

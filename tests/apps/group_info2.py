@@ -1,17 +1,5 @@
-"""Answers with the application group the request ran in, as the environ and the mod_wsgi
-module name it, and which process and interpreter ran it."""
+"""group_info.py's application as a second script file: a second application."""
 import os
-import sys
 
-import mod_wsgi
-
-
-def application(environ, start_response):
-    body = "environ=%s\nmodule=%s\npid=%d\ninterpreter=%d\n" % (
-        environ["mod_wsgi.application_group"],
-        mod_wsgi.application_group,
-        os.getpid(),
-        id(sys.modules),
-    )
-    start_response("200 OK", [("Content-Type", "text/plain")])
-    return [body.encode()]
+with open(os.path.join(os.path.dirname(__file__), "group_info.py")) as f:
+    exec(f.read())

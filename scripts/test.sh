@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: unit tests of the pure logic, integration tests that start real Apache
-# servers (event, worker and prefork MPMs) with the built module, the pip route and the
+# servers (event, worker and prefork MPMs) with the built module (the embedded-mode ones a
+# second time in sub-interpreters), the pip route and the
 # other Pythons' wheels (scripts/python/test.sh; RWSGI_SKIP_PYTHONS=1 skips it), the Windows
 # build with its tests under wine (scripts/windows/test.sh; RWSGI_SKIP_WINDOWS=1 skips it),
 # and the Docker image with its tests against a real Docker engine (docker/test.sh;
@@ -16,6 +17,13 @@ trap 'rm -f "$log"' EXIT
 set +e
 cargo test --workspace --no-fail-fast "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+# The embedded-mode suites again with every application in a sub-interpreter (the harness
+# gives the main interpreter to another group): the sub-interpreters' own WSGI objects.
+if [ $# -eq 0 ]; then
+    RWSGI_TEST_SUBINTERPRETERS=1 cargo test -p rwsgi --no-fail-fast --test embedded \
+        --test bodies --test errors --test frameworks 2>&1 | tee -a "$log"
+    [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+fi
 pythons=0
 if [ "${RWSGI_SKIP_PYTHONS:-0}" != 1 ]; then
     ./scripts/python/test.sh

@@ -93,12 +93,14 @@ fn process_group(r: &Request<'_>, spec: &Option<GroupSpec>) -> String {
     }
 }
 
-/// The application group a request selects (`""`: `%{GLOBAL}`, also when none is given).
+/// The application group a request selects (`""`: `%{GLOBAL}`); when none is given,
+/// `%{RESOURCE}`, as in mod_wsgi (which interpreter runs it: `wsgi::groups`).
 fn application_group(r: &Request<'_>, spec: &Option<GroupSpec>) -> String {
     let spec = match spec {
-        None | Some(GroupSpec::Global) => return String::new(),
+        Some(GroupSpec::Global) => return String::new(),
         Some(GroupSpec::Named(name)) => return name.clone(),
         Some(spec) => spec,
+        None => &GroupSpec::Resource,
     };
     let script = wsgi::collapse_slashes(script_name(r.uri(), r.path_info()));
     let site = Site {

@@ -6,7 +6,8 @@ use std::path::Path;
 use crate::apache::{Level, Mpm, Pool, Server, log_server, server_state};
 use crate::python::interpreter::{self, LINKED_VERSION, PythonHome};
 use crate::python::with_gil;
-use crate::wsgi::runner::{self, ProcessSetup};
+use crate::wsgi::groups::Setup;
+use crate::wsgi::runner;
 
 /// Checks that need the whole configuration: a bad Python home fails `apache2 -t` with the
 /// fix, instead of failing in every child later.
@@ -88,13 +89,14 @@ pub fn child_init(pchild: Pool, server: Server<'_>) {
         return;
     }
     let mpm = Mpm::query();
-    let setup = ProcessSetup {
-        settings: &conf.python,
-        mpm: &mpm,
-        process_group: "",
+    let setup = Setup {
+        settings: conf.python.clone(),
+        mpm,
+        process_group: String::new(),
         server_metrics: conf.server_metrics == Some(true),
         multithread: mpm.threaded && mpm.max_threads > 1,
         multiprocess: mpm.max_daemons > 1,
+        own_gil: conf.python.per_interpreter_gil == Some(true),
     };
     let preload = conf
         .import_scripts
@@ -104,8 +106,14 @@ pub fn child_init(pchild: Pool, server: Server<'_>) {
             script: &i.path,
             group: &i.application_group,
         });
-    let ready = with_gil(|py| runner::set_up(py, "RW0100", &setup, preload).is_ok());
+    let global_used = names_global_group(server);
+    let ready = with_gil(|py| runner::set_up(py, "RW0100", setup, global_used, preload).is_ok());
     if ready && conf.python.destroy_interpreter != Some(false) {
-        pchild.on_cleanup(interpreter::finish);
+        pchild.on_cleanup(|| interpreter::finish(runner::end_sub_interpreters));
     }
+}
+
+/// Whether any server's configuration names `%{GLOBAL}` as an application group.
+pub fn names_global_group(main: Server<'_>) -> bool {
+    std::iter::successors(Some(main), Server::next).any(|s| s.config().names_global_group)
 }

@@ -476,7 +476,8 @@ fn interrupt_timeout_unwinds_the_request_and_keeps_the_process() {
     // Busy in Python: the injected exception stops it.
     let spun = get(&apache.url("/ctl/spin?s=60"));
     assert_eq!(spun.status, 504);
-    apache.assert_log("mod_wsgi.RequestTimeout");
+    // The traceback's last line (RW0218's line names the exception too).
+    apache.wait_for_log("] mod_wsgi.RequestTimeout");
     assert_eq!(pid_of(&get(&apache.url("/ctl/pid"))), before);
     // Blocked in C (time.sleep), it cannot be interrupted: the process recycles instead.
     assert_eq!(get(&apache.url("/ctl/sleep?s=60")).status, 504);
@@ -1165,8 +1166,8 @@ fn a_changed_script_is_loaded_again_in_the_daemon() {
     stage.write("reload/app.py", &script_with_body("version-1"));
     let apache = stage.start(
         "WSGIDaemonProcess one processes=1 threads=2\n\
-         WSGIScriptAlias /r {root}/reload/app.py process-group=one\n\
-         WSGIScriptAlias /off {root}/reload/app.py process-group=one\n\
+         WSGIScriptAlias /r {root}/reload/app.py process-group=one application-group=app\n\
+         WSGIScriptAlias /off {root}/reload/app.py process-group=one application-group=app\n\
          <Location /off>\n  WSGIScriptReloading Off\n</Location>\n",
     );
     for _ in 0..3 {

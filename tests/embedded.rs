@@ -66,6 +66,8 @@ fn check_environ(mpm: Mpm) {
     assert_eq!(r.status, 200);
     let env = kv(&r.text());
     let port = apache.port().to_string();
+    // No WSGIApplicationGroup: mod_wsgi's default, %{RESOURCE}.
+    let group = format!("localhost:{port}|/env");
     let expect = [
         ("REQUEST_METHOD", "GET"),
         ("SCRIPT_NAME", "/env"),
@@ -87,7 +89,7 @@ fn check_environ(mpm: Mpm) {
         ("wsgi.multiprocess", "True"),
         ("wsgi.input_terminated", "True"),
         ("mod_wsgi.process_group", ""),
-        ("mod_wsgi.application_group", ""),
+        ("mod_wsgi.application_group", group.as_str()),
         ("mod_wsgi.callable_object", "application"),
         ("mod_wsgi.request_handler", "wsgi-script"),
         ("mod_wsgi.script_reloading", "1"),
@@ -515,9 +517,7 @@ fn head_requests_get_headers_only() {
 /// and says which in Apache's server banner.
 #[test]
 fn runs_the_python_it_was_built_for() {
-    let python = std::env::var("RWSGI_TEST_PYTHON")
-        .or_else(|_| std::env::var("PYO3_PYTHON"))
-        .unwrap_or_else(|_| "/usr/bin/python3".to_owned());
+    let python = test_python();
     let out = std::process::Command::new(&python)
         .args([
             "-c",

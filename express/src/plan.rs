@@ -127,6 +127,9 @@ pub struct Plan {
     pub server_root: PathBuf,
     pub app: App,
     pub callable: String,
+    /// `--application-group`: the server's one application runs in its processes' main
+    /// interpreter whatever the group is called; the name is what the application sees.
+    pub application_group: String,
     /// "" for the root, else "/path" without a trailing slash.
     pub mount_point: String,
     pub working_directory: PathBuf,
@@ -674,12 +677,15 @@ pub fn resolve(args: &ServerArgs, host: &Host, accounts: &dyn Accounts) -> Resul
             p.display()
         );
     }
-    if args.application_group != "%{GLOBAL}" {
+    let application_group = &args.application_group;
+    if application_group.is_empty()
+        || application_group
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '\\')
+    {
         bail!(
-            "--application-group {}: rwsgi runs applications in the main interpreter \
-             (%{{GLOBAL}}) only, which also avoids the C-extension failures of \
-             sub-interpreters; remove the option",
-            args.application_group
+            "--application-group {application_group:?}: name a group without spaces, quotes \
+             or backslashes, or use %{{GLOBAL}} (the default)"
         );
     }
     let python_home = match &args.python_home {
@@ -870,6 +876,7 @@ pub fn resolve(args: &ServerArgs, host: &Host, accounts: &dyn Accounts) -> Resul
 
     Ok(Plan {
         os: host.os,
+        application_group: args.application_group.clone(),
         python_dll,
         callable: named_callable.unwrap_or_else(|| args.callable_object.clone()),
         reload_script: matches!(app, App::Script(_)) && !args.disable_reloading,

@@ -318,8 +318,8 @@ pub fn httpd_conf(plan: &Plan) -> String {
             }
             let _ = writeln!(
                 c,
-                "\nWSGIProcessGroup {}\nWSGIApplicationGroup %{{GLOBAL}}",
-                d.name
+                "\nWSGIProcessGroup {}\nWSGIApplicationGroup {}",
+                d.name, plan.application_group
             );
         }
         None => {
@@ -398,30 +398,34 @@ pub fn httpd_conf(plan: &Plan) -> String {
     c.push_str("</Directory>\n");
     if plan.app != App::Static {
         let handler = qp(&plan.handler_path());
+        let group = &plan.application_group;
         match &plan.daemon {
             Some(d) => {
                 let _ = writeln!(
                     c,
                     "WSGIHandlerScript wsgi-handler {handler} process-group={} \
-                     application-group=%{{GLOBAL}}",
+                     application-group={group}",
                     d.name
                 );
                 // Loaded when each daemon process starts, so a broken application shows in
                 // the log at once.
                 let _ = writeln!(
                     c,
-                    "WSGIImportScript {handler} process-group={} application-group=%{{GLOBAL}}",
+                    "WSGIImportScript {handler} process-group={} application-group={group}",
                     d.name
                 );
             }
             None => {
-                let _ = writeln!(c, "WSGIHandlerScript wsgi-handler {handler}");
+                let _ = writeln!(
+                    c,
+                    "WSGIHandlerScript wsgi-handler {handler} application-group={group}"
+                );
                 // Loaded when each child starts, so a broken application shows in the log
                 // at once.
                 let _ = writeln!(
                     c,
                     "WSGIImportScript {handler} process-group=%{{GLOBAL}} \
-                     application-group=%{{GLOBAL}}"
+                     application-group={group}"
                 );
             }
         }

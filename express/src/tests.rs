@@ -713,8 +713,8 @@ fn refusals_name_the_problem() {
         ),
         (
             1000,
-            &["wsgi.py", "--application-group", "x"],
-            "main interpreter",
+            &["wsgi.py", "--application-group", "a b"],
+            "without spaces",
         ),
         (
             1000,

@@ -22,6 +22,10 @@ const APP: &str = r#"import os
 import mod_wsgi
 VERSION = 'one'
 
+def in_main_interpreter():
+    import _xxsubinterpreters as interpreters
+    return interpreters.get_current() == interpreters.get_main()
+
 def application(environ, start_response):
     body = ''.join('%s=%s\n' % kv for kv in [
         ('version', VERSION),
@@ -31,6 +35,8 @@ def application(environ, start_response):
         ('uid', os.getuid()),
         ('pid', os.getpid()),
         ('process_group', mod_wsgi.process_group),
+        ('application_group', environ['mod_wsgi.application_group']),
+        ('main_interpreter', in_main_interpreter()),
         ('cwd', os.getcwd()),
         ('MODE', environ.get('MODE', '')),
         ('REMOTE_ADDR', environ['REMOTE_ADDR']),
@@ -571,6 +577,8 @@ fn default_mode_serves_from_daemon_processes() {
         let (status, body) = express.get("/");
         assert_eq!(status, 200, "{body}");
         assert_eq!(field(&body, "process_group"), group);
+        assert_eq!(field(&body, "application_group"), "");
+        assert_eq!(field(&body, "main_interpreter"), "True");
         assert_eq!(field(&body, "cwd"), app.path().to_str().unwrap());
         pids.insert(field(&body, "pid").parse::<i32>().unwrap());
     }
@@ -622,6 +630,23 @@ fn default_mode_serves_from_daemon_processes() {
     assert_all_gone(&tree);
 }
 
+/// `--application-group NAME` names the group the application sees; its one application
+/// still runs in each process's main interpreter.
+#[test]
+fn application_group_names_the_group_in_the_main_interpreter() {
+    let app = AppDir::new();
+    for mode in [&[][..], &["--embedded-mode"][..]] {
+        let mut args = vec!["wsgi.py", "--application-group", "shop"];
+        args.extend_from_slice(mode);
+        let mut express = app.start(&args);
+        let (status, body) = express.get("/");
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(field(&body, "application_group"), "shop", "{mode:?}");
+        assert_eq!(field(&body, "main_interpreter"), "True", "{mode:?}");
+        assert!(express.stop().success());
+    }
+}
+
 #[test]
 fn embedded_mode_serves_from_apache_children() {
     let app = AppDir::new();
@@ -629,6 +654,8 @@ fn embedded_mode_serves_from_apache_children() {
     let (status, body) = express.get("/");
     assert_eq!(status, 200, "{body}");
     assert_eq!(field(&body, "process_group"), "");
+    assert_eq!(field(&body, "application_group"), "");
+    assert_eq!(field(&body, "main_interpreter"), "True");
     let pid: i32 = field(&body, "pid").parse().unwrap();
     let apache = express.apache_pid();
     assert_eq!(parent_of(pid), Some(apache), "not an Apache child");

@@ -4,11 +4,16 @@
 
 use std::sync::Arc;
 
-use super::{
-    AliasPattern, AppOptions, DirConf, HandlerScript, ImportScript, ScriptAlias, ServerConf,
+use super::group_directives::{
+    application_group, application_group_spec, import_script, process_group, process_group_spec,
 };
+use super::python_directives::{
+    destroy_interpreter, dont_write_bytecode, per_interpreter_gil, python_eggs, python_hash_seed,
+    python_home, python_optimize, python_path, python_warnings, restrict_signal, switch_interval,
+};
+use super::{AliasPattern, AppOptions, DirConf, HandlerScript, ScriptAlias, ServerConf};
 use crate::apache::{Cmd, Directive, Regex, Scope};
-use rwsgi_core::directive_args::{self as parse, GroupSpec, MapHead};
+use rwsgi_core::directive_args::{self as parse, MapHead};
 use rwsgi_core::proxy;
 
 type Setter = fn(&mut Cmd<'_>, &mut ServerConf, &mut DirConf, &str) -> Result<(), String>;
@@ -217,7 +222,7 @@ pub const DIRECTIVES: &[Directive<ServerConf, DirConf>] = &[
         c"WSGIPerInterpreterGIL",
         Scope::Global,
         c"On|Off",
-        unsupported,
+        per_interpreter_gil,
     ),
     d(c"WSGIFreeThreading", Scope::Global, c"On|Off", unsupported),
     d(
@@ -322,16 +327,16 @@ pub const DIRECTIVES: &[Directive<ServerConf, DirConf>] = &[
     ),
 ];
 
-fn words(cmd: &Cmd<'_>, args: &str) -> Result<Vec<String>, String> {
+pub(super) fn words(cmd: &Cmd<'_>, args: &str) -> Result<Vec<String>, String> {
     parse::words(args).map_err(|e| format!("{}: {e}", cmd.name()))
 }
 
-fn one_word(cmd: &Cmd<'_>, args: &str, what: &str) -> Result<String, String> {
+pub(super) fn one_word(cmd: &Cmd<'_>, args: &str, what: &str) -> Result<String, String> {
     let w = words(cmd, args)?;
     parse::one(&cmd.name(), &w, what).map(str::to_owned)
 }
 
-fn on_off(cmd: &Cmd<'_>, args: &str) -> Result<bool, String> {
+pub(super) fn on_off(cmd: &Cmd<'_>, args: &str) -> Result<bool, String> {
     let v = one_word(cmd, args, "On or Off")?;
     parse::flag(&cmd.name(), &v)
 }
@@ -339,7 +344,7 @@ fn on_off(cmd: &Cmd<'_>, args: &str) -> Result<bool, String> {
 /// Daemon mode needs `fork`: where it is not available (Windows), what only makes sense
 /// with it fails the configuration test and says why. (mod_wsgi does not register those
 /// directives there, so Apache answers only "Invalid command".)
-fn daemon_only(what: &str) -> Result<(), String> {
+pub(super) fn daemon_only(what: &str) -> Result<(), String> {
     if cfg!(unix) {
         return Ok(());
     }
@@ -350,33 +355,12 @@ fn daemon_only(what: &str) -> Result<(), String> {
     ))
 }
 
-/// A process group selector: embedded mode (`%{GLOBAL}`), a daemon group, or `%{ENV:…}`.
-fn process_group_spec(directive: &str, value: &str) -> Result<GroupSpec, String> {
-    match GroupSpec::parse(value) {
-        spec @ (GroupSpec::Global | GroupSpec::Env(_)) => Ok(spec),
-        spec @ GroupSpec::Named(_) => {
-            daemon_only(&format!("{directive} (process group '{value}')"))?;
-            Ok(spec)
-        }
-        GroupSpec::Server | GroupSpec::Resource => Err(format!(
-            "{directive}: '{value}' is not a process group; name a WSGIDaemonProcess group, \
-             %{{GLOBAL}} (embedded) or %{{ENV:variable}}"
-        )),
-    }
-}
-
-/// An application group selector: every form mod_wsgi accepts.
-fn application_group_spec(directive: &str, value: &str) -> Result<GroupSpec, String> {
-    if value.is_empty() {
-        return Err(format!(
-            "{directive}: the application group is empty; name one, or use %{{GLOBAL}}"
-        ));
-    }
-    Ok(GroupSpec::parse(value))
-}
-
 /// Parses the options shared by script aliases and handler scripts.
-fn app_options(cmd: &Cmd<'_>, opts: &[String]) -> Result<AppOptions, String> {
+pub(super) fn app_options(
+    cmd: &Cmd<'_>,
+    server: &mut ServerConf,
+    opts: &[String],
+) -> Result<AppOptions, String> {
     let name = cmd.name();
     let mut out = AppOptions::default();
     let allowed = [
@@ -389,7 +373,7 @@ fn app_options(cmd: &Cmd<'_>, opts: &[String]) -> Result<AppOptions, String> {
         match key.as_str() {
             "process-group" => out.process_group = Some(process_group_spec(&name, &value)?),
             "application-group" => {
-                out.application_group = Some(application_group_spec(&name, &value)?)
+                out.application_group = Some(application_group_spec(server, &name, &value)?)
             }
             "callable-object" => {
                 if value.is_empty() {
@@ -406,7 +390,7 @@ fn app_options(cmd: &Cmd<'_>, opts: &[String]) -> Result<AppOptions, String> {
     Ok(out)
 }
 
-fn absolute_path(cmd: &Cmd<'_>, path: &str) -> Result<String, String> {
+pub(super) fn absolute_path(cmd: &Cmd<'_>, path: &str) -> Result<String, String> {
     cmd.pool()
         .server_root_relative(path)
         .ok_or_else(|| format!("{}: invalid path '{path}'", cmd.name()))
@@ -426,13 +410,14 @@ fn script_alias(
         ));
     };
     let (mount, require_slash) = parse::mount_point(&name, url)?;
+    let options = app_options(cmd, server, opts)?;
     server.script_aliases.push(Arc::new(ScriptAlias {
         pattern: AliasPattern::Prefix {
             mount,
             require_slash,
         },
         target: absolute_path(cmd, target.trim_end_matches('/'))?,
-        options: app_options(cmd, opts)?,
+        options,
     }));
     Ok(())
 }
@@ -452,17 +437,18 @@ fn script_alias_match(
     };
     let regex = Regex::compile(cmd.pool(), pattern)
         .ok_or_else(|| format!("{name}: '{pattern}' is not a valid regular expression"))?;
+    let options = app_options(cmd, server, opts)?;
     server.script_aliases.push(Arc::new(ScriptAlias {
         pattern: AliasPattern::Regex(regex),
         target: target.clone(),
-        options: app_options(cmd, opts)?,
+        options,
     }));
     Ok(())
 }
 
 fn handler_script(
     cmd: &mut Cmd<'_>,
-    _: &mut ServerConf,
+    server: &mut ServerConf,
     dir: &mut DirConf,
     args: &str,
 ) -> Result<(), String> {
@@ -474,32 +460,10 @@ fn handler_script(
     let script = HandlerScript {
         name: handler.clone(),
         path: absolute_path(cmd, path)?,
-        options: app_options(cmd, opts)?,
+        options: app_options(cmd, server, opts)?,
     };
     dir.handler_scripts.retain(|h| h.name != script.name);
     dir.handler_scripts.push(Arc::new(script));
-    Ok(())
-}
-
-fn process_group(
-    cmd: &mut Cmd<'_>,
-    _: &mut ServerConf,
-    dir: &mut DirConf,
-    args: &str,
-) -> Result<(), String> {
-    let v = one_word(cmd, args, "a process group")?;
-    dir.app.process_group = Some(process_group_spec(&cmd.name(), &v)?);
-    Ok(())
-}
-
-fn application_group(
-    cmd: &mut Cmd<'_>,
-    _: &mut ServerConf,
-    dir: &mut DirConf,
-    args: &str,
-) -> Result<(), String> {
-    let v = one_word(cmd, args, "an application group")?;
-    dir.app.application_group = Some(application_group_spec(&cmd.name(), &v)?);
     Ok(())
 }
 
@@ -551,67 +515,6 @@ fn map_head_to_get(
 ) -> Result<(), String> {
     let v = one_word(cmd, args, "On, Off or Auto")?;
     dir.map_head_to_get = Some(MapHead::parse(&cmd.name(), &v)?);
-    Ok(())
-}
-
-fn import_script(
-    cmd: &mut Cmd<'_>,
-    server: &mut ServerConf,
-    _: &mut DirConf,
-    args: &str,
-) -> Result<(), String> {
-    let w = words(cmd, args)?;
-    let name = cmd.name();
-    let [path, opts @ ..] = w.as_slice() else {
-        return Err(format!(
-            "{name}: expected a script path, process-group= and application-group="
-        ));
-    };
-    let o = app_options(cmd, opts)?;
-    if o.process_group.is_none() || o.application_group.is_none() {
-        return Err(format!(
-            "{name}: both process-group= and application-group= are required, e.g. {name} {path} process-group=%{{GLOBAL}} application-group=%{{GLOBAL}}"
-        ));
-    }
-    if o.callable_object.is_some() || o.pass_authorization.is_some() {
-        return Err(format!(
-            "{name}: only process-group= and application-group= are valid here"
-        ));
-    }
-    if matches!(o.process_group, Some(GroupSpec::Env(_)))
-        || matches!(o.application_group, Some(GroupSpec::Env(_)))
-    {
-        return Err(format!(
-            "{name}: %{{ENV:…}} cannot be used for a script imported at process start"
-        ));
-    }
-    let process_group = match &o.process_group {
-        Some(GroupSpec::Named(n)) => Some(n.clone()),
-        _ => None,
-    };
-    // At process start there is no request to expand %{SERVER} or %{RESOURCE} from.
-    let application_group = match &o.application_group {
-        Some(GroupSpec::Named(n)) => n.clone(),
-        Some(GroupSpec::Server | GroupSpec::Resource) => {
-            return Err(format!(
-                "{name}: application-group= %{{SERVER}} and %{{RESOURCE}} are expanded from a \
-                 request, and a script is imported before the first one: write the group's \
-                 expanded name (what mod_wsgi.application_group reports, e.g. \
-                 'www.example.com|/app')"
-            ));
-        }
-        _ => String::new(),
-    };
-    if process_group.is_none() && cmd.in_virtual_host() {
-        return Err(format!(
-            "{name}: embedded-mode import scripts must be configured in the main server, not inside <VirtualHost>"
-        ));
-    }
-    server.import_scripts.push(ImportScript {
-        path: absolute_path(cmd, path)?,
-        process_group,
-        application_group,
-    });
     Ok(())
 }
 
@@ -724,138 +627,6 @@ fn server_metrics(
     Ok(())
 }
 
-fn python_home(
-    cmd: &mut Cmd<'_>,
-    server: &mut ServerConf,
-    _: &mut DirConf,
-    args: &str,
-) -> Result<(), String> {
-    let v = one_word(
-        cmd,
-        args,
-        "the Python installation prefix or a virtual environment",
-    )?;
-    if !std::path::Path::new(&v).is_absolute() {
-        return Err(format!("{}: '{v}' must be an absolute path", cmd.name()));
-    }
-    server.python.home = Some(v);
-    Ok(())
-}
-
-fn python_path(
-    cmd: &mut Cmd<'_>,
-    server: &mut ServerConf,
-    _: &mut DirConf,
-    args: &str,
-) -> Result<(), String> {
-    let v = one_word(cmd, args, "directories separated by ':' (';' on Windows)")?;
-    server.python.path.extend(
-        v.split(parse::PATH_LIST_SEPARATOR)
-            .filter(|p| !p.is_empty())
-            .map(str::to_owned),
-    );
-    Ok(())
-}
-
-fn dont_write_bytecode(
-    cmd: &mut Cmd<'_>,
-    server: &mut ServerConf,
-    _: &mut DirConf,
-    args: &str,
-) -> Result<(), String> {
-    server.python.dont_write_bytecode = on_off(cmd, args)?;
-    Ok(())
-}
-
-fn python_optimize(
-    cmd: &mut Cmd<'_>,
-    server: &mut ServerConf,
-    _: &mut DirConf,
-    args: &str,
-) -> Result<(), String> {
-    let v = one_word(cmd, args, "0, 1 or 2")?;
-    server.python.optimize = parse::optimize(&cmd.name(), &v)?;
-    Ok(())
-}
-
-fn python_hash_seed(
-    cmd: &mut Cmd<'_>,
-    server: &mut ServerConf,
-    _: &mut DirConf,
-    args: &str,
-) -> Result<(), String> {
-    let v = one_word(cmd, args, "'random' or an integer")?;
-    server.python.hash_seed = parse::hash_seed(&cmd.name(), &v)?;
-    Ok(())
-}
-
-fn python_warnings(
-    cmd: &mut Cmd<'_>,
-    server: &mut ServerConf,
-    _: &mut DirConf,
-    args: &str,
-) -> Result<(), String> {
-    let v = one_word(
-        cmd,
-        args,
-        "a warning filter such as ignore::DeprecationWarning",
-    )?;
-    server.python.warnings.push(v);
-    Ok(())
-}
-
-fn destroy_interpreter(
-    cmd: &mut Cmd<'_>,
-    server: &mut ServerConf,
-    _: &mut DirConf,
-    args: &str,
-) -> Result<(), String> {
-    server.python.destroy_interpreter = Some(on_off(cmd, args)?);
-    Ok(())
-}
-
-fn restrict_signal(
-    cmd: &mut Cmd<'_>,
-    server: &mut ServerConf,
-    _: &mut DirConf,
-    args: &str,
-) -> Result<(), String> {
-    server.python.restrict_signal = Some(on_off(cmd, args)?);
-    Ok(())
-}
-
-fn switch_interval(
-    cmd: &mut Cmd<'_>,
-    server: &mut ServerConf,
-    _: &mut DirConf,
-    args: &str,
-) -> Result<(), String> {
-    let v = one_word(cmd, args, "seconds")?;
-    let secs: f64 = v
-        .parse()
-        .ok()
-        .filter(|s: &f64| s.is_finite() && *s > 0.0)
-        .ok_or_else(|| {
-            format!(
-                "{}: expected a positive number of seconds (e.g. 0.005), got '{v}'",
-                cmd.name()
-            )
-        })?;
-    server.python.switch_interval = Some(secs);
-    Ok(())
-}
-
-fn python_eggs(
-    cmd: &mut Cmd<'_>,
-    server: &mut ServerConf,
-    _: &mut DirConf,
-    args: &str,
-) -> Result<(), String> {
-    let v = one_word(cmd, args, "a directory")?;
-    server.python.eggs = Some(absolute_path(cmd, &v)?);
-    Ok(())
-}
-
 fn trusted_proxy_headers(
     cmd: &mut Cmd<'_>,
     _: &mut ServerConf,
@@ -909,9 +680,8 @@ fn not_yet_reason(name: &str) -> &'static str {
         "WSGIErrorOverride" | "WSGIIgnoreActivity" => {
             "this daemon-mode option is not supported by this version of rwsgi yet; remove it"
         }
-        "WSGIPerInterpreterGIL" | "WSGIFreeThreading" | "<WSGIInterpreterOptions" => {
-            "per-interpreter options are not supported by this version of rwsgi yet; remove it \
-             (applications run in the main interpreter)"
+        "WSGIFreeThreading" | "<WSGIInterpreterOptions" => {
+            "per-interpreter options are not supported by this version of rwsgi yet; remove it"
         }
         "WSGIAccessScript"
         | "WSGIAuthUserScript"

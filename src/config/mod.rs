@@ -2,6 +2,8 @@
 //! and per directory by Apache through [`MergeConfig`].
 
 pub mod directives;
+mod group_directives;
+mod python_directives;
 
 use std::sync::Arc;
 
@@ -88,6 +90,8 @@ pub struct PythonSettings {
     pub restrict_signal: Option<bool>,
     pub switch_interval: Option<f64>,
     pub eggs: Option<String>,
+    /// `WSGIPerInterpreterGIL`: sub-interpreters get their own GIL (Python 3.12+).
+    pub per_interpreter_gil: Option<bool>,
 }
 
 /// Per-server configuration (main server and each `<VirtualHost>`).
@@ -104,6 +108,8 @@ pub struct ServerConf {
     pub daemon_groups: Vec<Arc<DaemonOptions>>,
     /// `WSGISocketPrefix` (main server only).
     pub socket_prefix: Option<String>,
+    /// A directive in this server names `%{GLOBAL}` as an application group.
+    pub names_global_group: bool,
 }
 
 impl ServerConf {
@@ -133,6 +139,7 @@ impl MergeConfig for ServerConf {
                 .cloned()
                 .collect(),
             socket_prefix: base.socket_prefix.clone(),
+            names_global_group: add.names_global_group || base.names_global_group,
         }
     }
 }

@@ -22,7 +22,8 @@ use super::{Generation, Group, lock};
 use crate::apache::{Mpm, Server, os, process};
 use crate::config::PythonSettings;
 use crate::python::{interpreter, with_gil};
-use crate::wsgi::runner::{self, App, CHILD, FAILING_SINCE_US, ProcessSetup, Revoke, run_app};
+use crate::wsgi::groups::Setup;
+use crate::wsgi::runner::{self, App, CHILD, FAILING_SINCE_US, Revoke, run_app};
 use crate::wsgi::{Channel, Outcome, Times, WireStrings};
 use rwsgi_core::daemon_options::Account;
 use rwsgi_core::protocol::{self, Frame, FrameReader, Hello};
@@ -438,19 +439,22 @@ fn start_python(server: Server<'_>, group: &Group) -> Result<(), String> {
         max_threads: o.threads as i32,
         max_daemons: o.processes as i32,
     };
-    let setup = ProcessSetup {
-        settings: &settings,
-        mpm: &mpm,
-        process_group: &o.name,
+    let setup = Setup {
+        own_gil: settings.per_interpreter_gil == Some(true),
+        settings,
+        mpm,
+        process_group: o.name.clone(),
         server_metrics: o.server_metrics,
         multithread: o.threads > 1,
         multiprocess: o.multiprocess,
     };
+    let global_used = crate::lifecycle::names_global_group(server);
     with_gil(|py| {
         runner::set_up(
             py,
             "RW0203",
-            &setup,
+            setup,
+            global_used,
             group
                 .preload
                 .iter()
@@ -639,6 +643,7 @@ fn run_request(
         } else {
             String::new()
         },
+        group: application_group.clone(),
         conn: writer.clone(),
         timed_out: false,
     }));

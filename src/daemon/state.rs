@@ -55,6 +55,8 @@ pub struct Running {
     pub thread: u64,
     /// `METHOD URI`, for the log.
     pub request: String,
+    /// The application group, whose interpreter an interrupt goes to.
+    pub group: String,
     pub conn: Arc<ConnWriter>,
     pub timed_out: bool,
 }

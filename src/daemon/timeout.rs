@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use super::conn::ConnWriter;
 use super::lock;
 use super::state::State;
-use crate::wsgi::modules;
+use crate::wsgi::Context;
+use crate::wsgi::runner::CHILD;
 use rwsgi_core::protocol::Frame;
 
 /// Called by the monitor: sends `Accepted` for quiet requests, and hands each request that
@@ -37,6 +38,7 @@ pub fn watch_request_times(state: &Arc<State>) {
             started: running.started,
             thread: running.thread,
             request: running.request.clone(),
+            group: running.group.clone(),
             ran: running.started.elapsed(),
             conn: running.conn.clone(),
         };
@@ -58,6 +60,7 @@ struct Stuck {
     started: Instant,
     thread: u64,
     request: String,
+    group: String,
     ran: Duration,
     conn: Arc<ConnWriter>,
 }
@@ -96,18 +99,19 @@ fn time_out(state: &State, limit: Duration, stuck: Stuck) {
         stuck.ran.as_secs_f64(),
         limit.as_secs()
     );
-    // A plain attach: this short-lived thread must not keep a persistent thread state.
-    let stack = pyo3::Python::attach(|py| {
+    // A temporary thread state: this short-lived thread must not keep a persistent one.
+    let report = |py: pyo3::Python<'_>, context: &Context| {
         let stack = crate::python::traceback::thread_stack(py, stuck.thread);
         if interrupt.is_some() {
-            crate::python::thread_state::interrupt(
-                py,
-                stuck.thread,
-                &py.get_type::<modules::RequestTimeout>(),
-            );
+            let timeout = context.request_timeout_type(py);
+            crate::python::thread_state::interrupt(py, stuck.thread, &timeout);
         }
         stack
-    });
+    };
+    let stack = CHILD
+        .get()
+        .map(|child| child.visit(&stuck.group, report))
+        .unwrap_or_default();
     for line in stack {
         tracing::error!("RW0218:   {line}");
     }

@@ -171,7 +171,7 @@ const FINALIZE_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
 /// Finalises Python (`WSGIDestroyInterpreter On`): atexit handlers run. Called from the
 /// child's cleanup on the thread that started Python. Bounded: an app thread that never
 /// ends must not keep the child (and an Apache restart) waiting.
-pub fn finish() {
+pub fn finish(before: impl FnOnce(pyo3::Python<'_>) -> Result<(), String>) {
     let tstate = MAIN_THREAD.swap(std::ptr::null_mut(), Ordering::AcqRel);
     if tstate.is_null() {
         return;
@@ -189,10 +189,17 @@ pub fn finish() {
         unsafe { libc::_exit(0) };
     });
     // SAFETY: `tstate` is the main thread state saved in `start`; restoring it takes the GIL
-    // on this thread, then Python is finalised exactly once.
-    unsafe {
-        ffi::PyEval_RestoreThread(tstate);
-        ffi::Py_FinalizeEx();
+    // on this thread.
+    unsafe { ffi::PyEval_RestoreThread(tstate) };
+    // The thread's own state is current, so this attach only counts (pyo3 then treats the
+    // thread as attached while `before` runs).
+    if let Err(why) = pyo3::Python::attach(before) {
+        tracing::info!("RW0122: Python was not finalised at exit: {why}");
+        FINALIZED.store(true, Ordering::Release);
+        return;
     }
+    // SAFETY: the GIL is held with the main state current, no sub-interpreter is left, and
+    // this runs once (MAIN_THREAD was taken above).
+    unsafe { ffi::Py_FinalizeEx() };
     FINALIZED.store(true, Ordering::Release);
 }

@@ -7,6 +7,7 @@ pub mod bytes;
 pub mod interpreter;
 pub mod metrics;
 pub mod output;
+pub mod subinterpreter;
 pub mod thread_state;
 pub mod traceback;
 

@@ -1,23 +1,24 @@
 //! `sys.stdout`, `sys.stderr` and `wsgi.errors`: text streams whose complete lines go to the
 //! Apache error log (with the request's context when written on a request's thread).
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use pyo3::exceptions::{PyOSError, PyTypeError};
 use pyo3::prelude::*;
 
-/// A write-only text stream into the Apache error log.
+/// A write-only text stream into the Apache error log. Clones share the partial line.
 #[pyclass(module = "mod_wsgi", name = "Log")]
+#[derive(Clone)]
 pub struct LogStream {
     name: &'static str,
-    pending: Mutex<String>,
+    pending: Arc<Mutex<String>>,
 }
 
 impl LogStream {
     pub fn new(name: &'static str) -> LogStream {
         LogStream {
             name,
-            pending: Mutex::new(String::new()),
+            pending: Arc::new(Mutex::new(String::new())),
         }
     }
 
@@ -55,7 +56,7 @@ impl LogStream {
 
 #[pymethods]
 impl LogStream {
-    fn write(&self, py: Python<'_>, text: &Bound<'_, PyAny>) -> PyResult<usize> {
+    pub(crate) fn write(&self, py: Python<'_>, text: &Bound<'_, PyAny>) -> PyResult<usize> {
         let Ok(text) = text.extract::<&str>() else {
             return Err(PyTypeError::new_err(format!(
                 "write() argument must be str, not {}",
@@ -66,14 +67,14 @@ impl LogStream {
         Ok(text.chars().count())
     }
 
-    fn writelines(&self, py: Python<'_>, lines: &Bound<'_, PyAny>) -> PyResult<()> {
+    pub(crate) fn writelines(&self, py: Python<'_>, lines: &Bound<'_, PyAny>) -> PyResult<()> {
         for line in lines.try_iter()? {
             self.write(py, &line?)?;
         }
         Ok(())
     }
 
-    fn flush(&self, py: Python<'_>) {
+    pub(crate) fn flush(&self, py: Python<'_>) {
         self.flush_pending(py);
     }
 
@@ -102,7 +103,7 @@ impl LogStream {
     }
 
     #[getter]
-    fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         self.name
     }
     #[getter]

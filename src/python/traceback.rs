@@ -61,3 +61,81 @@ pub fn thread_stack(py: Python<'_>, thread: u64) -> Vec<String> {
     })();
     stack.unwrap_or_else(|e| vec![format!("(the stack could not be read: {e})")])
 }
+
+/// Whether `err` (or an exception it was raised from) is an extension module refusing to
+/// load in a sub-interpreter: pyo3-built modules ("PyO3 modules do not yet support
+/// subinterpreters", "PyO3 modules may only be initialized once per interpreter process")
+/// and single-phase C modules in an isolated interpreter ("module X does not support
+/// loading in subinterpreters"). Gives the package when it can be told: from
+/// the message, else from the innermost `import` line of the traceback.
+pub fn refused_subinterpreter(py: Python<'_>, err: &PyErr) -> Option<Option<String>> {
+    let mut current = Some(err.clone_ref(py));
+    let mut depth = 0;
+    while let Some(e) = current {
+        if e.is_instance_of::<pyo3::exceptions::PyImportError>(py) {
+            let message = e.value(py).to_string();
+            if message.contains("subinterpreter") || message.contains("PyO3 modules") {
+                return Some(package_of(&message).or_else(|| imported_by(&format(py, &e))));
+            }
+        }
+        depth += 1;
+        current = e.cause(py).filter(|_| depth < 8);
+    }
+    None
+}
+
+/// `X` of "module X does not support loading in subinterpreters".
+fn package_of(message: &str) -> Option<String> {
+    let rest = message.split("module ").nth(1)?;
+    let name = rest
+        .split_whitespace()
+        .next()?
+        .trim_matches(|c| c == '\'' || c == '"');
+    let top = name.split('.').next()?;
+    (!top.is_empty() && top.chars().all(|c| c.is_alphanumeric() || c == '_')).then(|| top.into())
+}
+
+/// The top-level package of the innermost `import X` / `from X import` source line of a
+/// formatted traceback.
+fn imported_by(lines: &[String]) -> Option<String> {
+    lines.iter().rev().find_map(|line| {
+        let code = line.trim();
+        let module = code
+            .strip_prefix("from ")
+            .or_else(|| code.strip_prefix("import "))?;
+        let top = module.split([' ', ',', '.']).next()?;
+        (!top.is_empty()).then(|| top.to_owned())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn package_names() {
+        assert_eq!(
+            package_of("module _testsinglephase does not support loading in subinterpreters"),
+            Some("_testsinglephase".into())
+        );
+        assert_eq!(
+            package_of(
+                "PyO3 modules do not yet support subinterpreters, see https://github.com/PyO3/pyo3/issues/576"
+            ),
+            None
+        );
+        let tb: Vec<String> = [
+            "Traceback (most recent call last):",
+            "  File \"/srv/app.wsgi\", line 3, in <module>",
+            "    from pydantic_core.core_schema import CoreSchema",
+            "  File \"/venv/pydantic_core/__init__.py\", line 6, in <module>",
+            "    import pydantic_core._pydantic_core as _core",
+            "ImportError: PyO3 modules do not yet support subinterpreters",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(imported_by(&tb), Some("pydantic_core".into()));
+        assert_eq!(imported_by(&tb[..1]), None);
+    }
+}

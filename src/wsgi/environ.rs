@@ -1,13 +1,10 @@
 //! Building the environ dict: CGI variables as latin-1 native strings (PEP 3333), the
 //! HTTP_* mapping of request headers, and the per-process entries copied from a base dict.
 
-use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
-use super::input::Input;
 use super::vars::{Var, VarSink};
-use crate::python::output::LogStream;
 
 /// A native string from raw bytes, decoded as latin-1 as PEP 3333 requires.
 pub fn latin1<'py>(py: Python<'py>, bytes: &[u8]) -> Bound<'py, PyString> {
@@ -23,9 +20,17 @@ pub fn latin1<'py>(py: Python<'py>, bytes: &[u8]) -> Bound<'py, PyString> {
 /// The Python strings of a daemon thread's last request variables, by position. An Apache
 /// child sends the same variables in the same order, most with the same values as the
 /// request before, so most keys and values are reused instead of built and hashed again
-/// (the keys are interned, as the application's own literals are).
+/// (the keys are interned, as the application's own literals are). Strings belong to the
+/// interpreter that made them, so a thread keeps one set per interpreter it has served.
 #[derive(Default)]
 pub struct WireStrings {
+    /// By interpreter: the address of its key table ([`var_keys`]), which lives as long
+    /// as the interpreter's context.
+    sets: Vec<(usize, WireSet)>,
+}
+
+#[derive(Default)]
+struct WireSet {
     slots: Vec<WireSlot>,
 }
 
@@ -38,6 +43,20 @@ struct WireSlot {
 }
 
 impl WireStrings {
+    fn set_for(&mut self, keys: &[Py<PyString>]) -> &mut WireSet {
+        let id = keys.as_ptr() as usize;
+        let i = match self.sets.iter().position(|(k, _)| *k == id) {
+            Some(i) => i,
+            None => {
+                self.sets.push((id, WireSet::default()));
+                self.sets.len() - 1
+            }
+        };
+        &mut self.sets[i].1
+    }
+}
+
+impl WireSet {
     /// Positions kept; variables past these are built each time.
     const SLOTS: usize = 128;
     /// Longer values (cookies, long query strings) are built each time.
@@ -97,16 +116,29 @@ fn key_string<'py>(py: Python<'py>, key: &[u8]) -> Bound<'py, PyString> {
 /// Fills one request's environ, starting from a copy of the per-process base dict.
 pub struct EnvironBuilder<'py, 'k> {
     dict: Bound<'py, PyDict>,
-    /// The interned [`Var`] keys, indexed by variant.
+    /// [`var_keys`]: the [`Var`] keys indexed by variant, then the stream keys.
     keys: &'k [Py<PyString>],
     /// The first failure of a [`VarSink`] call, reported by `finish`.
     failed: Option<PyErr>,
 }
 
-/// The interned keys of [`Var::NAMES`], built once per process.
+/// The keys `finish` sets, after the [`Var`] keys in [`var_keys`].
+const STREAM_KEYS: [&str; 6] = [
+    "wsgi.input",
+    "wsgi.errors",
+    "mod_wsgi.request_start",
+    "mod_wsgi.queue_start",
+    "mod_wsgi.daemon_start",
+    "mod_wsgi.application_start",
+];
+
+/// The interned keys of [`Var::NAMES`] and then of [`STREAM_KEYS`], built once per
+/// interpreter (strings belong to the interpreter that made them, so no process-wide
+/// `intern!` cache).
 pub fn var_keys(py: Python<'_>) -> Vec<Py<PyString>> {
     Var::NAMES
         .iter()
+        .chain(&STREAM_KEYS)
         .map(|n| PyString::intern(py, n).unbind())
         .collect()
 }
@@ -141,6 +173,7 @@ impl<'py, 'k> EnvironBuilder<'py, 'k> {
         strings: &mut WireStrings,
     ) {
         let py = self.py();
+        let strings = strings.set_for(self.keys);
         for (i, (key, value)) in vars.enumerate() {
             let (key, value) = strings.get(py, i, key, value);
             let r = self.dict.set_item(key, value);
@@ -160,24 +193,16 @@ impl<'py, 'k> EnvironBuilder<'py, 'k> {
             return Err(e);
         }
         let py = self.py();
-        self.set(intern!(py, "wsgi.input"), streams.input)?;
-        self.set(intern!(py, "wsgi.errors"), streams.errors)?;
-        self.set(
-            intern!(py, "mod_wsgi.request_start"),
-            streams.times.request_start,
-        )?;
-        self.set(
-            intern!(py, "mod_wsgi.queue_start"),
-            streams.times.queue_start,
-        )?;
-        self.set(
-            intern!(py, "mod_wsgi.daemon_start"),
-            streams.times.daemon_start,
-        )?;
+        let key = |i: usize| self.keys[Var::NAMES.len() + i].bind(py);
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0.0, |d| d.as_secs_f64());
-        self.set(intern!(py, "mod_wsgi.application_start"), now)?;
+        self.set(key(0), streams.input)?;
+        self.set(key(1), streams.errors)?;
+        self.set(key(2), streams.times.request_start)?;
+        self.set(key(3), streams.times.queue_start)?;
+        self.set(key(4), streams.times.daemon_start)?;
+        self.set(key(5), now)?;
         Ok(self.dict)
     }
 }
@@ -207,19 +232,12 @@ pub struct Times {
 
 /// The Python objects and times `finish` adds.
 pub struct Streams<'a, 'py> {
-    pub input: Bound<'py, Input>,
-    pub errors: &'a Bound<'py, LogStream>,
+    pub input: Bound<'py, PyAny>,
+    pub errors: &'a Bound<'py, PyAny>,
     pub times: Times,
 }
 
 /// Keys every request sets, so the base dict is already full-sized (see `base_environ`).
 pub fn always_set_keys() -> impl Iterator<Item = &'static str> {
-    Var::NAMES[..Var::ALWAYS].iter().copied().chain([
-        "wsgi.input",
-        "wsgi.errors",
-        "mod_wsgi.request_start",
-        "mod_wsgi.queue_start",
-        "mod_wsgi.daemon_start",
-        "mod_wsgi.application_start",
-    ])
+    Var::NAMES[..Var::ALWAYS].iter().copied().chain(STREAM_KEYS)
 }

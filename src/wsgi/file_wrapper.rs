@@ -46,10 +46,9 @@ impl FileWrapper {
     }
 }
 
-/// The open regular file behind a wrapper, if there is one: (its OS file, offset, bytes
-/// left).
-pub fn regular_file(py: Python<'_>, wrapper: &FileWrapper) -> Option<(OsFile, u64, u64)> {
-    let f = wrapper.filelike.bind(py);
+/// The open regular file behind a wrapper's file-like object, if there is one: (its OS
+/// file, offset, bytes left).
+pub fn regular_file(py: Python<'_>, f: &Bound<'_, PyAny>) -> Option<(OsFile, u64, u64)> {
     let fd: i32 = f.call_method0("fileno").ok()?.extract().ok()?;
     let os = py.import("os").ok()?;
     let st = os.call_method1("fstat", (fd,)).ok()?;

@@ -158,7 +158,11 @@ impl Input {
     /// `read()` / `read(-1)` reads the rest of the body; `read(n)` up to n bytes (fewer only
     /// at the end of the body).
     #[pyo3(signature = (size=None))]
-    fn read<'py>(&mut self, py: Python<'py>, size: Option<isize>) -> PyResult<Bound<'py, PyBytes>> {
+    pub(crate) fn read<'py>(
+        &mut self,
+        py: Python<'py>,
+        size: Option<isize>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
         match size_arg(size) {
             None => {
                 while self.fill(py, CHUNK, true)? {}
@@ -186,7 +190,7 @@ impl Input {
     }
 
     #[pyo3(signature = (size=None))]
-    fn readline<'py>(
+    pub(crate) fn readline<'py>(
         &mut self,
         py: Python<'py>,
         size: Option<isize>,
@@ -195,7 +199,7 @@ impl Input {
     }
 
     #[pyo3(signature = (hint=None))]
-    fn readlines<'py>(
+    pub(crate) fn readlines<'py>(
         &mut self,
         py: Python<'py>,
         hint: Option<isize>,

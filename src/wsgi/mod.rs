@@ -3,18 +3,21 @@
 //! daemon mode. It talks to a [`Transport`], implemented by the embedded request and by the
 //! daemon connection, and never to Apache's request.
 
+mod context;
 mod environ;
 mod file_wrapper;
+pub mod groups;
 mod input;
 pub mod modules;
 mod response;
 pub mod runner;
+mod shims;
 mod start_response;
 mod transport;
 mod vars;
 
+pub use context::Context;
 pub use environ::{EnvironBuilder, Streams, Times, WireStrings, always_set_keys, var_keys};
-pub use file_wrapper::FileWrapper;
 pub use input::Input;
 pub use response::{Call, Outcome, run};
 pub use rwsgi_core::http::{

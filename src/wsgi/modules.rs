@@ -3,9 +3,9 @@
 //! signal guard (`WSGIRestrictSignal`).
 
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyModule, PyTuple};
+use pyo3::types::PyModule;
 
-use super::{FileWrapper, Input};
+use super::context::Context;
 use crate::apache::Mpm;
 use crate::config::PythonSettings;
 use crate::python::metrics;
@@ -33,21 +33,36 @@ pub fn rwsgi_version() -> (u32, u32, u32) {
     )
 }
 
-/// Installs everything in the freshly started interpreter.
+/// What every interpreter of a process is told about it.
+pub struct ProcessInfo<'a> {
+    pub settings: &'a PythonSettings,
+    pub mpm: &'a Mpm,
+    /// The daemon group's name; empty in an Apache child.
+    pub process_group: &'a str,
+    pub server_metrics: bool,
+}
+
+/// Installs everything in a freshly made interpreter (the current one), which runs
+/// `application_group`.
 pub fn install(
     py: Python<'_>,
-    settings: &PythonSettings,
-    mpm: &Mpm,
-    process_group: &str,
-    server_metrics: bool,
+    context: &Context,
+    info: &ProcessInfo<'_>,
+    application_group: &str,
 ) -> PyResult<()> {
+    let ProcessInfo {
+        settings,
+        mpm,
+        process_group,
+        server_metrics,
+    } = *info;
     // `threading` records the thread that first imports it as the main thread and waits
     // for it at finalisation: that must be the real main thread, not a request thread whose
     // state lives on (else every child hangs at exit).
     py.import("threading")?;
     let sys = py.import("sys")?;
-    sys.setattr("stdout", Bound::new(py, LogStream::new("<stdout>"))?)?;
-    sys.setattr("stderr", Bound::new(py, LogStream::new("<stderr>"))?)?;
+    sys.setattr("stdout", context.log(py, LogStream::new("<stdout>"))?)?;
+    sys.setattr("stderr", context.log(py, LogStream::new("<stderr>"))?)?;
     // A WSGI app must not read the server's stdin (Apache's is /dev/null anyway).
     sys.setattr("argv", vec![String::from("mod_wsgi")])?;
 
@@ -56,15 +71,14 @@ pub fn install(
     m.add("version", MOD_WSGI_API_VERSION)?;
     m.add("rwsgi_version", rwsgi_version())?;
     m.add("process_group", process_group)?;
-    m.add("application_group", "")?;
+    m.add("application_group", application_group)?;
     m.add("maximum_processes", mpm.max_daemons.max(1))?;
     m.add("threads_per_process", mpm.max_threads.max(1))?;
-    m.add("RequestTimeout", py.get_type::<RequestTimeout>())?;
+    for (name, class) in context.classes(py) {
+        m.add(name, class)?;
+    }
     metrics::enable(server_metrics);
     m.add_function(wrap_pyfunction!(metrics::server_metrics, &m)?)?;
-    m.add_class::<FileWrapper>()?;
-    m.add_class::<Input>()?;
-    m.add_class::<LogStream>()?;
     modules.set_item("mod_wsgi", &m)?;
 
     let apache = PyModule::new(py, "apache")?;
@@ -117,29 +131,4 @@ fn restrict_signals(py: Python<'_>) -> PyResult<()> {
     let f = wrap_pyfunction!(guarded_signal, &signal)?;
     signal.setattr("signal", f)?;
     Ok(())
-}
-
-/// A fresh `dict` with the entries every environ starts from (built once per process), plus
-/// a None placeholder for each key every request sets, so each request's copy is already
-/// full-sized: setting them then replaces a value instead of growing the dict.
-pub fn base_environ<'py>(
-    py: Python<'py>,
-    multithread: bool,
-    multiprocess: bool,
-) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    for key in super::always_set_keys() {
-        d.set_item(key, py.None())?;
-    }
-    d.set_item("wsgi.version", PyTuple::new(py, [1, 0])?)?;
-    d.set_item("wsgi.multithread", multithread)?;
-    d.set_item("wsgi.multiprocess", multiprocess)?;
-    d.set_item("wsgi.run_once", false)?;
-    d.set_item("wsgi.input_terminated", true)?;
-    d.set_item("wsgi.file_wrapper", py.get_type::<FileWrapper>())?;
-    d.set_item("apache.version", Mpm::apache_version())?;
-    d.set_item("mod_wsgi.version", MOD_WSGI_API_VERSION)?;
-    d.set_item("rwsgi.version", rwsgi_version())?;
-    d.set_item("SERVER_SOFTWARE", Mpm::server_banner())?;
-    Ok(d)
 }

@@ -7,8 +7,9 @@ use std::sync::{Arc, Mutex};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
-use super::file_wrapper::{FileWrapper, regular_file};
-use super::start_response::StartResponse;
+use super::context::Context;
+use super::file_wrapper::regular_file;
+use super::start_response::{Responder, StartResponse};
 use super::transport::{BodyError, Channel};
 use crate::python::traceback;
 
@@ -31,27 +32,31 @@ pub struct Call<'a> {
     pub input_failure: &'a Arc<Mutex<Option<BodyError>>>,
     /// Names the app in log lines (the script path).
     pub label: &'a str,
+    /// The application group, and whether it runs in a sub-interpreter.
+    pub group: &'a str,
+    pub in_subinterpreter: bool,
 }
 
 /// Calls `app(environ, start_response)` and sends the response.
 pub fn run(
     py: Python<'_>,
+    context: &Context,
     app: &Bound<'_, PyAny>,
     environ: &Bound<'_, PyDict>,
     call: &Call<'_>,
 ) -> Outcome {
-    let sr = match Bound::new(
+    let sr = match context.responder(
         py,
         StartResponse::new(call.channel.clone(), call.header_only),
     ) {
         Ok(sr) => sr,
         Err(err) => return fail(py, call, None, err),
     };
-    let result = app.call1((environ, &sr)).and_then(|iterable| {
-        let sent = send(py, &sr, &iterable);
+    let result = app.call1((environ, sr.callable())).and_then(|iterable| {
+        let sent = send(py, context, &sr, &iterable);
         // PEP 3333: close() is called whatever happened while iterating. Its failure is
         // the app's cleanup problem: logged, but a response produced in full stands.
-        if let Err(err) = close(&iterable) {
+        if let Err(err) = close(context, &iterable) {
             traceback::log(
                 py,
                 &format!(
@@ -63,39 +68,47 @@ pub fn run(
         }
         sent
     });
-    let result = result.and_then(|()| sr.borrow_mut().finish(py));
+    let result = result.and_then(|()| sr.with(|s| s.finish(py)));
     match result {
         Ok(()) => Outcome::Done,
         Err(err) => fail(py, call, Some(&sr), err),
     }
 }
 
-fn close(iterable: &Bound<'_, PyAny>) -> PyResult<()> {
+fn close(context: &Context, iterable: &Bound<'_, PyAny>) -> PyResult<()> {
     let py = iterable.py();
     // A plain list or tuple has no close(); asking would build an AttributeError (its
     // message formatted) on every request that returns one.
     if iterable.is_exact_instance_of::<PyList>() || iterable.is_exact_instance_of::<PyTuple>() {
         return Ok(());
     }
-    if iterable.hasattr(pyo3::intern!(py, "close"))? {
-        iterable.call_method0(pyo3::intern!(py, "close"))?;
+    let close = context.close_name(py);
+    if iterable.hasattr(close)? {
+        iterable.call_method0(close)?;
     }
     Ok(())
 }
 
 fn send(
     py: Python<'_>,
-    sr: &Bound<'_, StartResponse>,
+    context: &Context,
+    sr: &Responder<'_>,
     iterable: &Bound<'_, PyAny>,
 ) -> PyResult<()> {
-    if let Ok(wrapper) = iterable.cast::<FileWrapper>() {
-        if let Some((fd, offset, available)) = regular_file(py, &wrapper.borrow()) {
-            let mut s = sr.borrow_mut();
-            if s.has_head() {
-                let len = s.content_length().map_or(available, |cl| cl.min(available));
-                s.set_content_length_if_missing(len);
-                return s.emit_file(py, fd, offset, len);
+    if let Some((fd, offset, available)) = context
+        .wrapped_file(iterable)
+        .and_then(|file| regular_file(py, &file))
+    {
+        let sent = sr.with(|s| {
+            if !s.has_head() {
+                return Ok(false);
             }
+            let len = s.content_length().map_or(available, |cl| cl.min(available));
+            s.set_content_length_if_missing(len);
+            s.emit_file(py, fd, offset, len).map(|()| true)
+        })?;
+        if sent {
+            return Ok(());
         }
     }
     // A list or tuple is complete already: its length gives Content-Length (so the
@@ -114,32 +127,27 @@ fn send(
             .map(|i| i.cast::<PyBytes>().ok().map(|b| b.as_bytes().len() as u64))
             .sum();
         if let Some(total) = total {
-            sr.borrow_mut().set_content_length_if_missing(total);
+            sr.with(|s| {
+                s.set_content_length_if_missing(total);
+                Ok(())
+            })?;
         }
         for item in &items {
-            sr.borrow_mut().emit(py, item, false)?;
+            sr.with(|s| s.emit(py, item, false))?;
         }
         return Ok(());
     }
     for item in iterable.try_iter()? {
         let item = item?;
-        sr.borrow_mut().emit(py, &item, true)?;
+        sr.with(|s| s.emit(py, &item, true))?;
     }
     Ok(())
 }
 
-fn fail(
-    py: Python<'_>,
-    call: &Call<'_>,
-    sr: Option<&Bound<'_, StartResponse>>,
-    err: PyErr,
-) -> Outcome {
-    let state = sr.and_then(|s| s.try_borrow().ok());
-    let started = sr.is_some() && state.as_ref().is_none_or(|s| s.started);
-    let client_gone = state
-        .as_ref()
-        .and_then(|s| s.client_gone().map(str::to_owned));
-    drop(state);
+fn fail(py: Python<'_>, call: &Call<'_>, sr: Option<&Responder<'_>>, err: PyErr) -> Outcome {
+    let progress = sr.and_then(Responder::progress);
+    let started = sr.is_some() && progress.as_ref().is_none_or(|(started, _)| *started);
+    let client_gone = progress.and_then(|(_, gone)| gone);
     let input_failure = call
         .input_failure
         .lock()
@@ -165,14 +173,17 @@ fn fail(
                 call.label
             );
         }
-        _ => traceback::log(
-            py,
-            &format!(
-                "RW0104: exception occurred processing WSGI script '{}'",
-                call.label
-            ),
-            &err,
-        ),
+        _ => {
+            traceback::log(
+                py,
+                &format!(
+                    "RW0104: exception occurred processing WSGI script '{}'",
+                    call.label
+                ),
+                &err,
+            );
+            super::groups::explain_refusal(py, call.group, call.in_subinterpreter, &err);
+        }
     }
     if started {
         tracing::error!(

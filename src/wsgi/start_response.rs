@@ -2,6 +2,8 @@
 //! both end up in [`StartResponse::emit`]).
 
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use std::sync::{Arc, Mutex};
+
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
 
@@ -231,24 +233,22 @@ fn validate(status: &Bound<'_, PyAny>, headers: &Bound<'_, PyAny>) -> PyResult<R
     })
 }
 
-#[pymethods]
 impl StartResponse {
-    #[pyo3(signature = (status, response_headers, exc_info=None))]
-    fn __call__<'py>(
-        mut slf: PyRefMut<'py, Self>,
-        status: &Bound<'py, PyAny>,
-        response_headers: &Bound<'py, PyAny>,
-        exc_info: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let py = slf.py();
+    /// `start_response(status, response_headers, exc_info=None)` without its return value.
+    pub(crate) fn start(
+        &mut self,
+        status: &Bound<'_, PyAny>,
+        response_headers: &Bound<'_, PyAny>,
+        exc_info: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
         let exc_info = exc_info.filter(|e| !e.is_none());
         match exc_info {
-            Some(info) if slf.started => {
+            Some(info) if self.started => {
                 // Too late to change the response: re-raise the app's exception (PEP 3333).
                 let value = info.get_item(1)?;
                 return Err(PyErr::from_value(value));
             }
-            None if slf.head.is_some() => {
+            None if self.head.is_some() => {
                 return Err(PyRuntimeError::new_err(
                     "start_response() called a second time without exc_info",
                 ));
@@ -266,9 +266,25 @@ impl StartResponse {
                 })
             })
             .transpose()?;
-        slf.content_length = content_length;
-        slf.head = Some(head);
-        // The `write` callable PEP 3333 returns: a bound method of this object.
+        self.content_length = content_length;
+        self.head = Some(head);
+        Ok(())
+    }
+}
+
+#[pymethods]
+impl StartResponse {
+    #[pyo3(signature = (status, response_headers, exc_info=None))]
+    fn __call__<'py>(
+        mut slf: PyRefMut<'py, Self>,
+        status: &Bound<'py, PyAny>,
+        response_headers: &Bound<'py, PyAny>,
+        exc_info: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        slf.start(status, response_headers, exc_info)?;
+        // The `write` callable PEP 3333 returns: a bound method of this object (the main
+        // interpreter only runs this class, so the interned name stays in it).
         let this = slf.into_pyobject(py)?;
         this.getattr(pyo3::intern!(py, "write"))
     }
@@ -276,5 +292,57 @@ impl StartResponse {
     /// The legacy `write(data)` callable: sent and flushed at once.
     fn write(&mut self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
         self.emit(py, data, true)
+    }
+}
+
+/// A request's `start_response` and the state behind it: the `#[pyclass]` in the main
+/// interpreter; in a sub-interpreter, plain Rust state shared with the native closures
+/// the application calls (`shims.rs`), since pyo3's class objects are the main
+/// interpreter's.
+pub enum Responder<'py> {
+    Native(Bound<'py, StartResponse>),
+    Shared {
+        state: Arc<Mutex<StartResponse>>,
+        callable: Bound<'py, PyAny>,
+    },
+}
+
+impl<'py> Responder<'py> {
+    /// What the application is given as `start_response`.
+    pub fn callable(&self) -> &Bound<'py, PyAny> {
+        match self {
+            Responder::Native(sr) => sr.as_any(),
+            Responder::Shared { callable, .. } => callable,
+        }
+    }
+
+    /// Runs `f` on the state; fails as a borrowed `#[pyclass]` does when another thread
+    /// is using it (the one holding it may be waiting for the GIL this thread holds).
+    pub fn with<R>(&self, f: impl FnOnce(&mut StartResponse) -> PyResult<R>) -> PyResult<R> {
+        match self {
+            Responder::Native(sr) => f(&mut *sr.try_borrow_mut()?),
+            Responder::Shared { state, .. } => f(&mut *try_lock(state)?),
+        }
+    }
+
+    /// Whether the response has started and why sending failed, if it did; `None` while
+    /// another thread holds the state.
+    pub fn progress(&self) -> Option<(bool, Option<String>)> {
+        let of = |s: &StartResponse| (s.started, s.client_gone().map(str::to_owned));
+        match self {
+            Responder::Native(sr) => sr.try_borrow().ok().map(|s| of(&s)),
+            Responder::Shared { state, .. } => try_lock(state).ok().map(|s| of(&s)),
+        }
+    }
+}
+
+/// Locks shared per-request state without waiting (see [`Responder::with`]).
+pub fn try_lock<T>(m: &Mutex<T>) -> PyResult<std::sync::MutexGuard<'_, T>> {
+    match m.try_lock() {
+        Ok(g) => Ok(g),
+        Err(std::sync::TryLockError::Poisoned(p)) => Ok(p.into_inner()),
+        Err(std::sync::TryLockError::WouldBlock) => Err(PyRuntimeError::new_err(
+            "this request object is in use by another thread",
+        )),
     }
 }

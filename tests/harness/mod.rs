@@ -202,6 +202,17 @@ impl Stage {
             }
             _ => String::new(),
         };
+        // Every embedded application in a sub-interpreter: another group takes the main one;
+        // with its own GIL too (Python 3.12+).
+        let mut python_home = python_home;
+        if std::env::var_os("RWSGI_TEST_SUBINTERPRETERS").is_some() {
+            python_home += &format!(
+                "WSGIImportScript {root}/apps/main_taken.py process-group=%{{GLOBAL}} application-group=rwsgi-test-main\n"
+            );
+        }
+        if std::env::var_os("RWSGI_TEST_OWN_GIL").is_some() {
+            python_home += "WSGIPerInterpreterGIL On\n";
+        }
         format!(
             "ServerRoot {root}\nDefaultRuntimeDir {root}\nListen 127.0.0.1:{port}\nPidFile {root}/httpd.pid\n\
              ErrorLog {root}/error_log\nLogLevel info\n{user}ServerName localhost\nServerAdmin admin@example.test\n\
@@ -555,4 +566,23 @@ pub fn kv(body: &str) -> std::collections::BTreeMap<String, String> {
         .filter_map(|l| l.split_once('='))
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect()
+}
+
+/// Makes `path` (recursively) readable by Apache's user.
+pub fn chmod_world_readable(path: &Path) {
+    let status = Command::new("chmod")
+        .arg("-R")
+        .arg("a+rX")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// The Python the module under test runs: `RWSGI_TEST_PYTHON` in the per-version runs of
+/// scripts/python/test.sh, else `PYO3_PYTHON`, else Debian's.
+pub fn test_python() -> String {
+    std::env::var("RWSGI_TEST_PYTHON")
+        .or_else(|_| std::env::var("PYO3_PYTHON"))
+        .unwrap_or_else(|_| "/usr/bin/python3".to_owned())
 }

@@ -1,0 +1,159 @@
+//! Setters of the directives that configure the Python interpreter (`WSGIPythonHome`,
+//! `WSGIPythonPath`, `WSGIPerInterpreterGIL`, …): read by each process when it starts
+//! Python.
+
+use super::directives::{absolute_path, on_off, one_word};
+use super::{DirConf, ServerConf};
+use crate::apache::Cmd;
+use rwsgi_core::directive_args as parse;
+
+pub(super) fn python_home(
+    cmd: &mut Cmd<'_>,
+    server: &mut ServerConf,
+    _: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    let v = one_word(
+        cmd,
+        args,
+        "the Python installation prefix or a virtual environment",
+    )?;
+    if !std::path::Path::new(&v).is_absolute() {
+        return Err(format!("{}: '{v}' must be an absolute path", cmd.name()));
+    }
+    server.python.home = Some(v);
+    Ok(())
+}
+
+pub(super) fn python_path(
+    cmd: &mut Cmd<'_>,
+    server: &mut ServerConf,
+    _: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    let v = one_word(cmd, args, "directories separated by ':' (';' on Windows)")?;
+    server.python.path.extend(
+        v.split(parse::PATH_LIST_SEPARATOR)
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned),
+    );
+    Ok(())
+}
+
+pub(super) fn dont_write_bytecode(
+    cmd: &mut Cmd<'_>,
+    server: &mut ServerConf,
+    _: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    server.python.dont_write_bytecode = on_off(cmd, args)?;
+    Ok(())
+}
+
+pub(super) fn python_optimize(
+    cmd: &mut Cmd<'_>,
+    server: &mut ServerConf,
+    _: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    let v = one_word(cmd, args, "0, 1 or 2")?;
+    server.python.optimize = parse::optimize(&cmd.name(), &v)?;
+    Ok(())
+}
+
+pub(super) fn python_hash_seed(
+    cmd: &mut Cmd<'_>,
+    server: &mut ServerConf,
+    _: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    let v = one_word(cmd, args, "'random' or an integer")?;
+    server.python.hash_seed = parse::hash_seed(&cmd.name(), &v)?;
+    Ok(())
+}
+
+pub(super) fn python_warnings(
+    cmd: &mut Cmd<'_>,
+    server: &mut ServerConf,
+    _: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    let v = one_word(
+        cmd,
+        args,
+        "a warning filter such as ignore::DeprecationWarning",
+    )?;
+    server.python.warnings.push(v);
+    Ok(())
+}
+
+pub(super) fn per_interpreter_gil(
+    cmd: &mut Cmd<'_>,
+    server: &mut ServerConf,
+    _: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    let on = on_off(cmd, args)?;
+    if on && !crate::python::subinterpreter::OWN_GIL_AVAILABLE {
+        return Err(format!(
+            "{}: On needs Python 3.12 or later (PEP 684); this mod_rwsgi is built for Python {}. \
+             Install rwsgi for Python 3.12+ (pip install rwsgi in a 3.12 venv), or remove the directive",
+            cmd.name(),
+            crate::python::interpreter::LINKED_VERSION
+        ));
+    }
+    server.python.per_interpreter_gil = Some(on);
+    Ok(())
+}
+
+pub(super) fn destroy_interpreter(
+    cmd: &mut Cmd<'_>,
+    server: &mut ServerConf,
+    _: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    server.python.destroy_interpreter = Some(on_off(cmd, args)?);
+    Ok(())
+}
+
+pub(super) fn restrict_signal(
+    cmd: &mut Cmd<'_>,
+    server: &mut ServerConf,
+    _: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    server.python.restrict_signal = Some(on_off(cmd, args)?);
+    Ok(())
+}
+
+pub(super) fn switch_interval(
+    cmd: &mut Cmd<'_>,
+    server: &mut ServerConf,
+    _: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    let v = one_word(cmd, args, "seconds")?;
+    let secs: f64 = v
+        .parse()
+        .ok()
+        .filter(|s: &f64| s.is_finite() && *s > 0.0)
+        .ok_or_else(|| {
+            format!(
+                "{}: expected a positive number of seconds (e.g. 0.005), got '{v}'",
+                cmd.name()
+            )
+        })?;
+    server.python.switch_interval = Some(secs);
+    Ok(())
+}
+
+pub(super) fn python_eggs(
+    cmd: &mut Cmd<'_>,
+    server: &mut ServerConf,
+    _: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    let v = one_word(cmd, args, "a directory")?;
+    server.python.eggs = Some(absolute_path(cmd, &v)?);
+    Ok(())
+}

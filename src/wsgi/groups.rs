@@ -1,0 +1,350 @@
+//! Which interpreter runs each application group of this process (docs/internals.md,
+//! "Which interpreter runs a group"): the main interpreter runs `%{GLOBAL}` when the
+//! configuration uses it, else the first group the process serves; every other group gets
+//! a sub-interpreter of its own, created on first use and kept for the life of the process.
+
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::mem::ManuallyDrop;
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+
+use pyo3::prelude::*;
+
+use super::context::{Api, Context};
+use super::modules::{self, ProcessInfo};
+use super::shims::Shims;
+use crate::apache::Mpm;
+use crate::config::PythonSettings;
+use crate::python::subinterpreter::SubInterpreter;
+use crate::python::traceback;
+
+/// How this process's interpreters are made.
+pub struct Setup {
+    pub settings: PythonSettings,
+    pub mpm: Mpm,
+    pub process_group: String,
+    pub server_metrics: bool,
+    pub multithread: bool,
+    pub multiprocess: bool,
+    /// Sub-interpreters get their own GIL (`WSGIPerInterpreterGIL On`, Python 3.12+).
+    pub own_gil: bool,
+}
+
+impl Setup {
+    pub fn info(&self) -> ProcessInfo<'_> {
+        ProcessInfo {
+            settings: &self.settings,
+            mpm: &self.mpm,
+            process_group: &self.process_group,
+            server_metrics: self.server_metrics,
+        }
+    }
+}
+
+/// A sub-interpreter and its context. The context's objects belong to the interpreter:
+/// they are dropped inside it ([`Interpreters::end_all`]) or never.
+struct SubGroup {
+    interp: SubInterpreter,
+    context: ManuallyDrop<Context>,
+}
+
+enum Slot {
+    /// A thread is creating the interpreter; others wait (without the GIL).
+    Creating,
+    Ready(Arc<SubGroup>),
+}
+
+/// The interpreters of this process, by application group.
+pub struct Interpreters {
+    setup: Setup,
+    /// The process environment before any application ran: each sub-interpreter's
+    /// `os.environ` starts from it, not from what other groups have set since.
+    environ: Vec<(OsString, OsString)>,
+    main: Context,
+    /// The group the main interpreter runs.
+    main_group: OnceLock<String>,
+    subs: Mutex<HashMap<String, Slot>>,
+    created: Condvar,
+}
+
+/// `""` is how `%{GLOBAL}` reads in a message.
+pub fn group_label(group: &str) -> String {
+    if group.is_empty() {
+        "%{GLOBAL}".to_owned()
+    } else {
+        format!("'{group}'")
+    }
+}
+
+impl Interpreters {
+    /// Takes the main interpreter (already set up, `main`). When `global_used`, it is kept
+    /// for `%{GLOBAL}`; otherwise the first group served takes it.
+    pub fn new(setup: Setup, main: Context, global_used: bool) -> Interpreters {
+        let main_group = OnceLock::new();
+        if global_used {
+            let _ = main_group.set(String::new());
+        }
+        Interpreters {
+            setup,
+            environ: std::env::vars_os().collect(),
+            main,
+            main_group,
+            subs: Mutex::new(HashMap::new()),
+            created: Condvar::new(),
+        }
+    }
+
+    /// Runs `f` in the interpreter of `group` (creating it if needed), with that
+    /// interpreter's context. `py` is attached to the main interpreter with this thread's
+    /// persistent state. The error is the log line when no interpreter can run the group.
+    pub fn run<R>(
+        &self,
+        py: Python<'_>,
+        group: &str,
+        script: &str,
+        f: impl FnOnce(Python<'_>, &Context) -> R,
+    ) -> Result<R, String> {
+        if self.main_group_is(py, group, script) {
+            return Ok(f(py, &self.main));
+        }
+        let sub = self.sub(py, group)?;
+        Ok(sub.interp.enter(py, |py| f(py, &sub.context)))
+    }
+
+    /// Whether the main interpreter runs `group`; the first group asked for takes it.
+    fn main_group_is(&self, py: Python<'_>, group: &str, script: &str) -> bool {
+        // No Python inside get_or_init: a thread waiting there holds the GIL.
+        let mut took = false;
+        let owner = self.main_group.get_or_init(|| {
+            took = true;
+            group.to_owned()
+        });
+        if took {
+            let named = py
+                .import("mod_wsgi")
+                .and_then(|m| m.setattr("application_group", group));
+            if let Err(err) = named {
+                traceback::log(py, "RW0104: cannot set mod_wsgi.application_group", &err);
+            }
+            if !group.is_empty() {
+                py.detach(|| {
+                    tracing::debug!(
+                        "application group {} ({script}) runs in the main interpreter",
+                        group_label(group)
+                    )
+                });
+            }
+        }
+        owner == group
+    }
+
+    /// The sub-interpreter of `group`, created on first use.
+    fn sub(&self, py: Python<'_>, group: &str) -> Result<Arc<SubGroup>, String> {
+        loop {
+            let mut subs = lock(&self.subs);
+            match subs.get(group) {
+                Some(Slot::Ready(sub)) => return Ok(sub.clone()),
+                Some(Slot::Creating) => {
+                    drop(subs);
+                    // Wait without the GIL: the creating thread needs it.
+                    py.detach(|| {
+                        let subs = lock(&self.subs);
+                        let _unused = self
+                            .created
+                            .wait_while(subs, |s| matches!(s.get(group), Some(Slot::Creating)))
+                            .unwrap_or_else(|e| e.into_inner());
+                    });
+                }
+                None => {
+                    subs.insert(group.to_owned(), Slot::Creating);
+                    drop(subs);
+                    let made = self.create(py, group);
+                    let mut subs = lock(&self.subs);
+                    let result = match made {
+                        Ok(sub) => {
+                            let sub = Arc::new(sub);
+                            subs.insert(group.to_owned(), Slot::Ready(sub.clone()));
+                            Ok(sub)
+                        }
+                        Err(line) => {
+                            // The next request tries again.
+                            subs.remove(group);
+                            Err(line)
+                        }
+                    };
+                    drop(subs);
+                    self.created.notify_all();
+                    return result;
+                }
+            }
+        }
+    }
+
+    fn create(&self, py: Python<'_>, group: &str) -> Result<SubGroup, String> {
+        let label = group_label(group);
+        let mut context = None;
+        let mut failed = None;
+        let interp = SubInterpreter::create(py, self.setup.own_gil, |py| {
+            let built = Shims::define(py)
+                .and_then(|shims| {
+                    Context::new(
+                        py,
+                        Api::Shim(shims),
+                        self.setup.multithread,
+                        self.setup.multiprocess,
+                    )
+                })
+                .and_then(|c| modules::install(py, &c, &self.setup.info(), group).map(|()| c))
+            .and_then(|c| self.reset_environ(py).map(|()| c));
+            match built {
+                Ok(c) => context = Some(c),
+                // Logged (and the error dropped) inside the interpreter it belongs to.
+                Err(err) => {
+                    traceback::log(
+                        py,
+                        &format!(
+                            "RW0115: setting up the sub-interpreter of application group {label} failed"
+                        ),
+                        &err,
+                    );
+                    failed = Some(());
+                }
+            }
+        })
+        .map_err(|e| format!("RW0115: application group {label}: {e}"))?;
+        match context {
+            Some(context) if failed.is_none() => {
+                py.detach(|| {
+                    tracing::info!(
+                        "RW0118: application group {label} runs in a new sub-interpreter{}",
+                        if self.setup.own_gil {
+                            " with its own GIL"
+                        } else {
+                            ""
+                        }
+                    )
+                });
+                Ok(SubGroup {
+                    interp,
+                    context: ManuallyDrop::new(context),
+                })
+            }
+            _ => {
+                interp.end(py);
+                Err(format!(
+                    "RW0115: application group {label} has no interpreter (its set-up failed, traceback above)"
+                ))
+            }
+        }
+    }
+
+    /// Gives the current (new) interpreter's `os.environ` the process environment as it
+    /// was before any application ran. Only the mapping is replaced, without `putenv`:
+    /// the C environment is the process's, shared by every interpreter.
+    fn reset_environ(&self, py: Python<'_>) -> PyResult<()> {
+        let environ = py.import("os")?.getattr("environ")?;
+        let data = environ.getattr("_data")?;
+        data.call_method0("clear")?;
+        for (key, value) in &self.environ {
+            data.set_item(
+                environ.call_method1("encodekey", (key,))?,
+                environ.call_method1("encodevalue", (value,))?,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Runs `f` in the interpreter of `group` (with its context) from a short-lived thread
+    /// that has never run Python (request-timeout's reporter): the GIL is taken through that
+    /// interpreter, so a request busy in it is asked to let go.
+    pub fn visit<R>(&self, group: &str, f: impl FnOnce(Python<'_>, &Context) -> R) -> R {
+        let sub = match lock(&self.subs).get(group) {
+            Some(Slot::Ready(sub)) if self.main_group.get().is_some_and(|o| o != group) => {
+                Some(sub.clone())
+            }
+            _ => None,
+        };
+        match sub {
+            Some(sub) => sub.interp.visit(|py| f(py, &sub.context)),
+            None => Python::attach(|py| f(py, &self.main)),
+        }
+    }
+
+    /// Ends every sub-interpreter no thread is in (their contexts dropped inside them
+    /// first). `py` is attached to the main interpreter. The error says why the main
+    /// interpreter must not be finalised after (Python refuses to with sub-interpreters
+    /// left).
+    pub fn end_all(&self, py: Python<'_>) -> Result<(), String> {
+        let subs = std::mem::take(&mut *lock(&self.subs));
+        let mut result = Ok(());
+        let mut ended = false;
+        for (group, slot) in subs {
+            let Slot::Ready(sub) = slot else {
+                continue;
+            };
+            let label = group_label(&group);
+            match Arc::try_unwrap(sub) {
+                Ok(SubGroup { interp, context }) => {
+                    interp.enter(py, |_| drop(ManuallyDrop::into_inner(context)));
+                    if interp.end(py) {
+                        ended = true;
+                    } else {
+                        result = Err(format!(
+                            "the sub-interpreter of application group {label} was still running a request"
+                        ));
+                    }
+                }
+                Err(_) => {
+                    result = Err(format!(
+                        "the sub-interpreter of application group {label} was still in use"
+                    ));
+                }
+            }
+        }
+        // CPython 3.12 can leave objects of an ended own-GIL interpreter in the main
+        // interpreter's free lists, and its finalisation then frees them (a crash at
+        // exit, python/cpython#112140); 3.13 does not.
+        if ended && self.setup.own_gil && !cfg!(Py_3_13) {
+            result = result.and(Err(
+                "Python 3.12 cannot finalise after ending sub-interpreters with their own GIL \
+                 (the main interpreter's atexit handlers did not run)"
+                    .to_owned(),
+            ));
+        }
+        result
+    }
+}
+
+/// After the traceback of `err`, raised in the interpreter of `group`: when it is an
+/// extension module refusing to load there, says which and how to run it (RW0119). In the
+/// main interpreter that happens only when a sub-interpreter loaded the module first.
+pub fn explain_refusal(py: Python<'_>, group: &str, in_sub: bool, err: &PyErr) {
+    let Some(package) = traceback::refused_subinterpreter(py, err) else {
+        return;
+    };
+    let package = package.map_or_else(|| "a C extension module".to_owned(), |p| format!("'{p}'"));
+    let label = group_label(group);
+    let why = if in_sub {
+        format!(
+            "{package} cannot be loaded in a sub-interpreter, and application group {label} \
+             runs in one because its process also serves another group"
+        )
+    } else {
+        format!(
+            "{package} can be loaded in one interpreter per process only, and a sub-interpreter \
+             of this process (another application group) loaded it before application group \
+             {label}"
+        )
+    };
+    py.detach(|| {
+        tracing::error!(
+            "RW0119: {why}. Run the applications that use it in the main interpreter: \
+             WSGIApplicationGroup %{{GLOBAL}} (or application-group=%{{GLOBAL}}), or each in a \
+             WSGIDaemonProcess group of its own (process-group=), where it is the only group"
+        )
+    });
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}

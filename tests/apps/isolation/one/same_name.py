@@ -1,0 +1,2 @@
+"""A module whose name the other application's directory also uses."""
+WHO = "one"

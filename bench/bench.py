@@ -44,6 +44,8 @@ TARGETS = [
     ("daemon hello >= 60% of static", "rwsgi-daemon", "static", "hello", 0.60),
     ("1 MB download within 10% of static", "rwsgi-embedded", "static", "file1m", 0.90),
     ("50 MB upload within 10% of Apache discarding it", "rwsgi-embedded", "static", "upload50m", 0.90),
+    ("hello in a named group (one per process) >= 95% of %{GLOBAL}", "rwsgi-embedded",
+     "rwsgi-embedded-global", "hello", 0.95),
 ]
 
 
@@ -215,11 +217,25 @@ def make_servers(args):
     venv = args.venv
     home = f"WSGIPythonHome {venv}\n"
     alias = f"WSGIScriptAlias / {app}\n"
+    load = f"LoadModule wsgi_module {args.workdir}/mod_rwsgi.so\n{home}"
     servers = [
         Static("static", args.workdir, args, ""),
-        Apache("rwsgi-embedded", args.workdir, args,
-               f"LoadModule wsgi_module {args.workdir}/mod_rwsgi.so\n{home}{alias}"),
+        # No WSGIApplicationGroup: the default, %{RESOURCE}, a named group (the process's only
+        # one, so in its main interpreter).
+        Apache("rwsgi-embedded", args.workdir, args, load + alias),
     ]
+    # Application groups: %{GLOBAL} itself, and the application in a sub-interpreter (another
+    # group, imported at start, takes the main interpreter).
+    groups = [
+        Apache("rwsgi-embedded-global", args.workdir, args,
+               load + "WSGIApplicationGroup %{GLOBAL}\n" + alias),
+        Apache("rwsgi-embedded-subinterp", args.workdir, args,
+               load + f"WSGIImportScript {apps}/main_taken.py process-group=%{{GLOBAL}} "
+               "application-group=taken\n" + alias),
+    ]
+    for server in groups:
+        server.workloads = ["hello", "flask"]
+    servers += groups
     modwsgi = subprocess.run([os.path.join(venv, "bin", "mod_wsgi-express"), "module-location"],
                              capture_output=True, text=True, check=True).stdout.strip()
     mw = f"LoadModule wsgi_module {modwsgi}\n{home}WSGIApplicationGroup %{{GLOBAL}}\n"
@@ -405,6 +421,7 @@ def report(results, servers, env, args):
                 fmt(m["p99"], ".2f"), m["rss_mib"], m["socket_errors"], m["non2xx"]))
         lines.append("")
     lines += python_versions_table(med, names)
+    lines += groups_table(med)
     lines += ["## Targets", "", "Judged on the ratio of best rounds; the ratio of medians is shown beside it.", "",
               "| target | measured (best) | medians | result |", "|---|---:|---:|---|"]
     for label, a, b, wl, minimum in TARGETS:
@@ -428,6 +445,32 @@ def report(results, servers, env, args):
         lines.append("| peak RSS per process <= mod_wsgi embedded | %.1f vs %.1f MiB | - | %s |" % (
             max(rss_r), max(rss_m), "PASS" if max(rss_r) <= max(rss_m) else "FAIL"))
     return "\n".join(lines) + "\n", med
+
+
+def groups_table(med):
+    """Application groups: the same app as %{GLOBAL}, as a named group (the default
+    %{RESOURCE}, alone in its processes) and in a sub-interpreter."""
+    rows = [("%{GLOBAL}", "rwsgi-embedded-global"), ("named group, one per process", "rwsgi-embedded"),
+            ("sub-interpreter (another group has the main one)", "rwsgi-embedded-subinterp")]
+    lines = []
+    for wl in ["hello", "flask"]:
+        base = med.get(("rwsgi-embedded-global", wl), {}).get("rps")
+        if not base:
+            continue
+        if not lines:
+            lines = ["## Application groups (embedded)", "",
+                     "The same application in each kind of interpreter; the cost is the server's time "
+                     "per request above %{GLOBAL}'s (1/req/s of each, at the same load).", "",
+                     "| workload | interpreter | req/s (best) | median | vs %{GLOBAL} | cost µs/request |",
+                     "|---|---|---:|---:|---:|---:|"]
+        for label, name in rows:
+            m = med.get((name, wl))
+            if not m:
+                continue
+            lines.append("| %s | %s | %s | %s | %.2f | %s |" % (
+                wl, label, fmt(m["rps"], ".0f"), fmt(m["median_rps"], ".0f"), m["rps"] / base,
+                fmt(1e6 / m["rps"] - 1e6 / base if m["rps"] else None, ".1f")))
+    return lines + [""] if lines else []
 
 
 def python_versions_table(med, names):
@@ -488,6 +531,7 @@ def main():
     ap.add_argument("--python", action="append", metavar="X.Y=VENV",
                     help="also run hello under rwsgi for Python X.Y, from the wheel pip installed in VENV")
     ap.add_argument("--workloads", nargs="*", default=[w[0] for w in WORKLOADS])
+    ap.add_argument("--label", help="suffix of the result files (a partial run beside the day's full one)")
     args = ap.parse_args()
 
     shutil.rmtree(args.workdir, ignore_errors=True)
@@ -531,7 +575,7 @@ def main():
             s.stop()
     text, med = report(results, servers, env, args)
     os.makedirs(args.out, exist_ok=True)
-    stem = os.path.join(args.out, env["date"])
+    stem = os.path.join(args.out, env["date"] + ("-" + args.label if args.label else ""))
     with open(stem + ".md", "w") as f:
         f.write(text)
     with open(stem + ".json", "w") as f:

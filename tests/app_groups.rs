@@ -417,3 +417,27 @@ fn interrupt_timeout_reaches_a_sub_interpreter() {
     assert_eq!(info(&apache, "/main")["pid"], main["pid"]);
     assert!(!log.contains("recycles ("), "{log}");
 }
+
+/// A changed script is loaded again in its own group's interpreter (here a
+/// sub-interpreter), and only there.
+#[test]
+fn scripts_reload_in_their_own_groups_interpreter() {
+    let stage = Stage::new(Mpm::Event);
+    stage.write("reload/a.py", &script_with_body("a-1"));
+    stage.write("reload/b.py", &script_with_body("b-1"));
+    let apache = stage.start(
+        "WSGIDaemonProcess one processes=1 threads=2\n\
+         WSGIScriptAlias /a {root}/reload/a.py process-group=one\n\
+         WSGIScriptAlias /b {root}/reload/b.py process-group=one\n",
+    );
+    assert_eq!(get(&apache.url("/a")).text(), "a-1");
+    assert_eq!(get(&apache.url("/b")).text(), "b-1");
+    apache.wait_for_log("RW0118: application group");
+    rewrite(&apache.stage, "reload/b.py", "b-2");
+    assert_eq!(get(&apache.url("/b")).text(), "b-2");
+    assert_eq!(get(&apache.url("/a")).text(), "a-1");
+    rewrite(&apache.stage, "reload/a.py", "a-2");
+    assert_eq!(get(&apache.url("/a")).text(), "a-2");
+    assert_eq!(get(&apache.url("/b")).text(), "b-2");
+    apache.assert_log_clean(&[]);
+}

@@ -106,14 +106,16 @@ pub fn child_init(pchild: Pool, server: Server<'_>) {
             script: &i.path,
             group: &i.application_group,
         });
-    let global_used = names_global_group(server);
+    let global_used = global_group_reaches(server, "");
     let ready = with_gil(|py| runner::set_up(py, "RW0100", setup, global_used, preload).is_ok());
     if ready && conf.python.destroy_interpreter != Some(false) {
         pchild.on_cleanup(|| interpreter::finish(runner::end_sub_interpreters));
     }
 }
 
-/// Whether any server's configuration names `%{GLOBAL}` as an application group.
-pub fn names_global_group(main: Server<'_>) -> bool {
-    std::iter::successors(Some(main), Server::next).any(|s| s.config().names_global_group)
+/// Whether any server's configuration names `%{GLOBAL}` as an application group that may
+/// run in `process_group` (`""`: Apache's children).
+pub fn global_group_reaches(main: Server<'_>, process_group: &str) -> bool {
+    std::iter::successors(Some(main), Server::next)
+        .any(|s| s.config().global_group.reaches(process_group))
 }

@@ -441,3 +441,25 @@ fn scripts_reload_in_their_own_groups_interpreter() {
     assert_eq!(get(&apache.url("/b")).text(), "b-2");
     apache.assert_log_clean(&[]);
 }
+
+/// `%{GLOBAL}` keeps the main interpreter only in the processes it can run in: named with
+/// `process-group=%{GLOBAL}` (Apache's children), it leaves a daemon group's one
+/// application in that daemon's main interpreter.
+#[test]
+fn global_named_for_embedded_leaves_a_daemons_main_interpreter_alone() {
+    let apache = Apache::start(
+        Mpm::Event,
+        "WSGIDaemonProcess one processes=1 threads=2\n\
+         WSGIScriptAlias /d {root}/apps/group_info.py process-group=one\n\
+         WSGIScriptAlias /e {root}/apps/group_info2.py process-group=%{GLOBAL} application-group=%{GLOBAL}\n",
+    );
+    let port = apache.port();
+    let daemon = info(&apache, "/d");
+    assert_eq!(daemon["environ"], format!("localhost:{port}|/d"));
+    assert_eq!(daemon["main"], "True", "{daemon:?}");
+    let embedded = info(&apache, "/e");
+    assert_eq!(embedded["environ"], "");
+    assert_eq!(embedded["main"], "True", "{embedded:?}");
+    assert_ne!(daemon["pid"], embedded["pid"]);
+    apache.assert_log_clean(&[]);
+}

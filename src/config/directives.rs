@@ -13,7 +13,7 @@ use super::python_directives::{
 };
 use super::{AliasPattern, AppOptions, DirConf, HandlerScript, ScriptAlias, ServerConf};
 use crate::apache::{Cmd, Directive, Regex, Scope};
-use rwsgi_core::directive_args::{self as parse, MapHead};
+use rwsgi_core::directive_args::{self as parse, GroupSpec, MapHead};
 use rwsgi_core::proxy;
 
 type Setter = fn(&mut Cmd<'_>, &mut ServerConf, &mut DirConf, &str) -> Result<(), String>;
@@ -373,7 +373,7 @@ pub(super) fn app_options(
         match key.as_str() {
             "process-group" => out.process_group = Some(process_group_spec(&name, &value)?),
             "application-group" => {
-                out.application_group = Some(application_group_spec(server, &name, &value)?)
+                out.application_group = Some(application_group_spec(&name, &value)?)
             }
             "callable-object" => {
                 if value.is_empty() {
@@ -385,6 +385,14 @@ pub(super) fn app_options(
                 out.pass_authorization =
                     Some(parse::flag(&format!("{name} pass-authorization"), &value)?)
             }
+        }
+    }
+    if out.application_group == Some(GroupSpec::Global) {
+        // Known here when process-group= says where it runs; else any process may.
+        match &out.process_group {
+            Some(GroupSpec::Named(group)) => server.global_group.processes.push(group.clone()),
+            Some(GroupSpec::Global) => server.global_group.processes.push(String::new()),
+            _ => server.global_group.anywhere = true,
         }
     }
     Ok(out)

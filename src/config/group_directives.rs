@@ -22,23 +22,14 @@ pub(super) fn process_group_spec(directive: &str, value: &str) -> Result<GroupSp
     }
 }
 
-/// An application group selector: every form mod_wsgi accepts. A `%{GLOBAL}` is noted:
-/// it keeps the main interpreter for itself (`wsgi::groups`).
-pub(super) fn application_group_spec(
-    server: &mut ServerConf,
-    directive: &str,
-    value: &str,
-) -> Result<GroupSpec, String> {
+/// An application group selector: every form mod_wsgi accepts.
+pub(super) fn application_group_spec(directive: &str, value: &str) -> Result<GroupSpec, String> {
     if value.is_empty() {
         return Err(format!(
             "{directive}: the application group is empty; name one, or use %{{GLOBAL}}"
         ));
     }
-    let spec = GroupSpec::parse(value);
-    if spec == GroupSpec::Global {
-        server.names_global_group = true;
-    }
-    Ok(spec)
+    Ok(GroupSpec::parse(value))
 }
 
 pub(super) fn process_group(
@@ -59,7 +50,12 @@ pub(super) fn application_group(
     args: &str,
 ) -> Result<(), String> {
     let v = one_word(cmd, args, "an application group")?;
-    dir.app.application_group = Some(application_group_spec(server, &cmd.name(), &v)?);
+    let spec = application_group_spec(&cmd.name(), &v)?;
+    if spec == GroupSpec::Global {
+        // Which process groups this section's requests go to is not known here.
+        server.global_group.anywhere = true;
+    }
+    dir.app.application_group = Some(spec);
     Ok(())
 }
 

@@ -94,6 +94,22 @@ pub struct PythonSettings {
     pub per_interpreter_gil: Option<bool>,
 }
 
+/// Which processes a `%{GLOBAL}` application group may run in: there it keeps the main
+/// interpreter for itself (`wsgi::groups`).
+#[derive(Clone, Debug, Default)]
+pub struct GlobalGroupUse {
+    /// Named by `WSGIApplicationGroup`, or without `process-group=`: any process.
+    pub anywhere: bool,
+    /// Named with `process-group=`: those daemon groups (`""`: Apache's children).
+    pub processes: Vec<String>,
+}
+
+impl GlobalGroupUse {
+    pub fn reaches(&self, process_group: &str) -> bool {
+        self.anywhere || self.processes.iter().any(|p| p == process_group)
+    }
+}
+
 /// Per-server configuration (main server and each `<VirtualHost>`).
 #[derive(Default)]
 pub struct ServerConf {
@@ -108,8 +124,8 @@ pub struct ServerConf {
     pub daemon_groups: Vec<Arc<DaemonOptions>>,
     /// `WSGISocketPrefix` (main server only).
     pub socket_prefix: Option<String>,
-    /// A directive in this server names `%{GLOBAL}` as an application group.
-    pub names_global_group: bool,
+    /// Where a directive in this server names `%{GLOBAL}` as an application group.
+    pub global_group: GlobalGroupUse,
 }
 
 impl ServerConf {
@@ -139,7 +155,7 @@ impl MergeConfig for ServerConf {
                 .cloned()
                 .collect(),
             socket_prefix: base.socket_prefix.clone(),
-            names_global_group: add.names_global_group || base.names_global_group,
+            global_group: add.global_group.clone(),
         }
     }
 }

@@ -448,7 +448,7 @@ fn start_python(server: Server<'_>, group: &Group) -> Result<(), String> {
         multithread: o.threads > 1,
         multiprocess: o.multiprocess,
     };
-    let global_used = crate::lifecycle::names_global_group(server);
+    let global_used = crate::lifecycle::global_group_reaches(server, &o.name);
     with_gil(|py| {
         runner::set_up(
             py,

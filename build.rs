@@ -145,6 +145,11 @@ fn allowlist(b: bindgen::Builder) -> bindgen::Builder {
         "process_rec",
         "ap_regmatch_t",
         "ap_regex_t",
+        // mod_auth.h (WSGIAuthUserScript, WSGIAuthGroupScript)
+        "authn_provider",
+        "authz_provider",
+        "authn_status",
+        "authz_status",
         // scoreboard.h
         "global_score",
         "process_score",
@@ -158,6 +163,8 @@ fn allowlist(b: bindgen::Builder) -> bindgen::Builder {
         "ap_hook_translate_name",
         "ap_hook_handler",
         "ap_hook_pre_mpm",
+        "ap_hook_check_access",
+        "ap_register_auth_provider",
         // config
         "ap_check_cmd_context",
         "ap_getword_conf",
@@ -169,6 +176,7 @@ fn allowlist(b: bindgen::Builder) -> bindgen::Builder {
         "ap_get_server_banner",
         "ap_get_server_name",
         "ap_get_server_port",
+        "ap_get_useragent_host",
         "ap_document_root",
         "ap_context_prefix",
         "ap_context_document_root",
@@ -257,6 +265,10 @@ fn allowlist(b: bindgen::Builder) -> bindgen::Builder {
         "APR_FOPEN_.*",
         "M_GET",
         "M_HEAD",
+        "AUTH_.*",
+        "AUTHZ_.*",
+        "AP_AUTH_INTERNAL_PER_CONF",
+        "REMOTE_NAME",
     ];
     let mut b = b;
     for t in types {

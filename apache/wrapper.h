@@ -20,6 +20,7 @@ typedef int pid_t;
 #include <ap_mmn.h>
 #include <util_filter.h>
 #include <util_script.h>
+#include <mod_auth.h>
 #ifndef _WIN32
 #include <mod_unixd.h>
 #include <unixd.h>

@@ -95,7 +95,7 @@ fn process_group(r: &Request<'_>, spec: &Option<GroupSpec>) -> String {
 
 /// The application group a request selects (`""`: `%{GLOBAL}`); when none is given,
 /// `%{RESOURCE}`, as in mod_wsgi (which interpreter runs it: `wsgi::groups`).
-fn application_group(r: &Request<'_>, spec: &Option<GroupSpec>) -> String {
+pub(crate) fn application_group(r: &Request<'_>, spec: &Option<GroupSpec>) -> String {
     let spec = match spec {
         Some(GroupSpec::Global) => return String::new(),
         Some(GroupSpec::Named(name)) => return name.clone(),

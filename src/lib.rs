@@ -8,6 +8,7 @@
 
 mod access;
 mod apache;
+mod auth;
 mod config;
 // Daemon mode is Unix-only, as in mod_wsgi: Windows gets a stand-in that refuses it.
 #[cfg(unix)]
@@ -23,7 +24,7 @@ mod python;
 mod request_vars;
 mod wsgi;
 
-use apache::{Directive, Module, Pool, Request, Server};
+use apache::{Authn, Authz, Directive, Module, Pool, RealmHash, Request, Server};
 use config::{DirConf, ServerConf};
 
 /// The module implementation the fence exports as `wsgi_module`.
@@ -51,5 +52,17 @@ impl Module for Rwsgi {
     }
     fn handler(r: &mut Request<'_>) -> i32 {
         handler::handler(r)
+    }
+    fn access_checker(r: &mut Request<'_>) -> i32 {
+        auth::access_checker(r)
+    }
+    fn check_password(r: &mut Request<'_>, user: &[u8], password: &[u8]) -> Authn {
+        auth::check_password(r, user, password)
+    }
+    fn get_realm_hash(r: &mut Request<'_>, user: &[u8], realm: &[u8]) -> RealmHash {
+        auth::get_realm_hash(r, user, realm)
+    }
+    fn check_authorization(r: &mut Request<'_>, require_line: &[u8]) -> Authz {
+        auth::check_authorization(r, require_line)
     }
 }

@@ -631,6 +631,7 @@ pub const OPT_INC_WITH_EXEC: u32 = 32;
 pub const OPT_SYM_OWNER: u32 = 64;
 pub const OPT_MULTI: u32 = 128;
 pub const OPT_ALL: u32 = 47;
+pub const REMOTE_NAME: u32 = 1;
 pub const AP_SQ_MAIN_STATE: u32 = 0;
 pub const AP_SQ_RUN_MODE: u32 = 1;
 pub const AP_SQ_CONFIG_GEN: u32 = 2;
@@ -666,6 +667,7 @@ pub const APLOG_NOERRNO: u32 = 16;
 pub const APLOG_TOCLIENT: u32 = 32;
 pub const APLOG_STARTUP: u32 = 64;
 pub const APLOG_NO_MODULE: i32 = -1;
+pub const AP_AUTH_INTERNAL_PER_CONF: u32 = 1;
 pub const AP_MPMQ_NOT_SUPPORTED: u32 = 0;
 pub const AP_MPMQ_STATIC: u32 = 1;
 pub const AP_MPMQ_DYNAMIC: u32 = 2;
@@ -689,6 +691,10 @@ pub const AP_MPMQ_IS_ASYNC: u32 = 14;
 pub const AP_MPMQ_GENERATION: u32 = 15;
 pub const AP_MPMQ_HAS_SERF: u32 = 16;
 pub const AP_MPMQ_CAN_WAITIO: u32 = 19;
+pub const AUTHZ_PROVIDER_GROUP: &[u8; 6] = b"authz\0";
+pub const AUTHZ_PROVIDER_VERSION: &[u8; 2] = b"0\0";
+pub const AUTHZ_PROVIDER_NAME_NOTE: &[u8; 20] = b"authz_provider_name\0";
+pub const AUTHZ_PREFIX: &[u8; 11] = b"AUTHORIZE_\0";
 pub type pid_t = ::std::os::raw::c_int;
 pub type ULONG = ::std::os::raw::c_ulong;
 pub type PVOID = *mut ::std::os::raw::c_void;
@@ -2441,6 +2447,13 @@ unsafe extern "C" {
     pub fn ap_document_root(r: *mut request_rec) -> *const ::std::os::raw::c_char;
 }
 unsafe extern "C" {
+    pub fn ap_get_useragent_host(
+        req: *mut request_rec,
+        type_: ::std::os::raw::c_int,
+        str_is_ip: *mut ::std::os::raw::c_int,
+    ) -> *const ::std::os::raw::c_char;
+}
+unsafe extern "C" {
     pub fn ap_get_server_name(r: *mut request_rec) -> *const ::std::os::raw::c_char;
 }
 unsafe extern "C" {
@@ -3154,6 +3167,16 @@ unsafe extern "C" {
         list: *mut apr_bucket_alloc_t,
     ) -> *mut apr_bucket;
 }
+unsafe extern "C" {
+    pub fn ap_register_auth_provider(
+        pool: *mut apr_pool_t,
+        provider_group: *const ::std::os::raw::c_char,
+        provider_name: *const ::std::os::raw::c_char,
+        provider_version: *const ::std::os::raw::c_char,
+        provider: *const ::std::os::raw::c_void,
+        type_: ::std::os::raw::c_int,
+    ) -> apr_status_t;
+}
 pub type ap_HOOK_translate_name_t =
     ::std::option::Option<unsafe extern "C" fn(r: *mut request_rec) -> ::std::os::raw::c_int>;
 unsafe extern "C" {
@@ -3162,6 +3185,17 @@ unsafe extern "C" {
         aszPre: *const *const ::std::os::raw::c_char,
         aszSucc: *const *const ::std::os::raw::c_char,
         nOrder: ::std::os::raw::c_int,
+    );
+}
+pub type ap_HOOK_access_checker_t =
+    ::std::option::Option<unsafe extern "C" fn(r: *mut request_rec) -> ::std::os::raw::c_int>;
+unsafe extern "C" {
+    pub fn ap_hook_check_access(
+        pf: ap_HOOK_access_checker_t,
+        aszPre: *const *const ::std::os::raw::c_char,
+        aszSucc: *const *const ::std::os::raw::c_char,
+        nOrder: ::std::os::raw::c_int,
+        type_: ::std::os::raw::c_int,
     );
 }
 pub type ap_generation_t = ::std::os::raw::c_int;
@@ -3265,6 +3299,55 @@ unsafe extern "C" {
         uri: *const ::std::os::raw::c_char,
         path_info: *const ::std::os::raw::c_char,
     ) -> ::std::os::raw::c_int;
+}
+pub const AUTH_DENIED: authn_status = 0;
+pub const AUTH_GRANTED: authn_status = 1;
+pub const AUTH_USER_FOUND: authn_status = 2;
+pub const AUTH_USER_NOT_FOUND: authn_status = 3;
+pub const AUTH_GENERAL_ERROR: authn_status = 4;
+pub type authn_status = ::std::os::raw::c_uint;
+pub const AUTHZ_DENIED: authz_status = 0;
+pub const AUTHZ_GRANTED: authz_status = 1;
+pub const AUTHZ_NEUTRAL: authz_status = 2;
+pub const AUTHZ_GENERAL_ERROR: authz_status = 3;
+pub const AUTHZ_DENIED_NO_USER: authz_status = 4;
+pub type authz_status = ::std::os::raw::c_uint;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct authn_provider {
+    pub check_password: ::std::option::Option<
+        unsafe extern "C" fn(
+            r: *mut request_rec,
+            user: *const ::std::os::raw::c_char,
+            password: *const ::std::os::raw::c_char,
+        ) -> authn_status,
+    >,
+    pub get_realm_hash: ::std::option::Option<
+        unsafe extern "C" fn(
+            r: *mut request_rec,
+            user: *const ::std::os::raw::c_char,
+            realm: *const ::std::os::raw::c_char,
+            rethash: *mut *mut ::std::os::raw::c_char,
+        ) -> authn_status,
+    >,
+}
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct authz_provider {
+    pub check_authorization: ::std::option::Option<
+        unsafe extern "C" fn(
+            r: *mut request_rec,
+            require_line: *const ::std::os::raw::c_char,
+            parsed_require_line: *const ::std::os::raw::c_void,
+        ) -> authz_status,
+    >,
+    pub parse_require_line: ::std::option::Option<
+        unsafe extern "C" fn(
+            cmd: *mut cmd_parms,
+            require_line: *const ::std::os::raw::c_char,
+            parsed_require_line: *mut *const ::std::os::raw::c_void,
+        ) -> *const ::std::os::raw::c_char,
+    >,
 }
 unsafe extern "C" {
     pub fn apr_pstrdup(

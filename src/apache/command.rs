@@ -159,12 +159,21 @@ unsafe extern "C" fn invoke(
     };
     let server = raw.server;
     let pool = raw.pool;
-    // SAFETY: our slot of the server's config vector holds the ServerConf created by
-    // create_server_config; config reading is single-threaded.
-    let server_conf = unsafe {
-        super::module::config_slot((*server).module_config)
-            .cast::<ServerConf>()
-            .as_mut()
+    // Apache reads .htaccess files (in the request's temporary pool) while other threads
+    // serve requests with the same server configuration: there a directive gets a scratch
+    // ServerConf of its own, never the shared one.
+    let in_htaccess = raw.pool == raw.temp_pool;
+    let mut scratch = ServerConf::default();
+    let server_conf = if in_htaccess {
+        Some(&mut scratch)
+    } else {
+        // SAFETY: our slot of the server's config vector holds the ServerConf created by
+        // create_server_config; reading the server configuration is single-threaded.
+        unsafe {
+            super::module::config_slot((*server).module_config)
+                .cast::<ServerConf>()
+                .as_mut()
+        }
     };
     // SAFETY: mconfig is the DirConf Apache created for the current section.
     let dir_conf = unsafe { mconfig.cast::<DirConf>().as_mut() };

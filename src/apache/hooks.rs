@@ -17,8 +17,11 @@ unsafe impl<const N: usize> Sync for NameList<N> {}
 /// Our translate_name runs before mod_alias so `WSGIScriptAlias` wins over `Alias`, as in
 /// mod_wsgi.
 static BEFORE_ALIAS: NameList<2> = NameList([c"mod_alias.c".as_ptr(), std::ptr::null()]);
+/// The access hook runs after mod_ssl's and before mod_authz_host's, as mod_wsgi's.
+static AFTER_SSL: NameList<2> = NameList([c"mod_ssl.c".as_ptr(), std::ptr::null()]);
+static BEFORE_AUTHZ_HOST: NameList<2> = NameList([c"mod_authz_host.c".as_ptr(), std::ptr::null()]);
 
-pub(super) unsafe extern "C" fn register(_p: *mut sys::apr_pool_t) {
+pub(super) unsafe extern "C" fn register(p: *mut sys::apr_pool_t) {
     let middle = sys::APR_HOOK_MIDDLE as i32;
     // SAFETY: registering hook functions during register_hooks, as Apache requires.
     unsafe {
@@ -49,6 +52,14 @@ pub(super) unsafe extern "C" fn register(_p: *mut sys::apr_pool_t) {
             middle,
         );
         sys::ap_hook_handler(Some(handler), std::ptr::null(), std::ptr::null(), middle);
+        sys::ap_hook_check_access(
+            Some(access_checker),
+            AFTER_SSL.0.as_ptr(),
+            BEFORE_AUTHZ_HOST.0.as_ptr(),
+            middle,
+            sys::AP_AUTH_INTERNAL_PER_CONF as i32,
+        );
+        super::auth::register(p);
     }
 }
 
@@ -178,4 +189,8 @@ unsafe extern "C" fn translate_name(r: *mut sys::request_rec) -> i32 {
 
 unsafe extern "C" fn handler(r: *mut sys::request_rec) -> i32 {
     request_hook(r, "handler", Impl::handler)
+}
+
+unsafe extern "C" fn access_checker(r: *mut sys::request_rec) -> i32 {
+    request_hook(r, "access_checker", Impl::access_checker)
 }

@@ -13,6 +13,7 @@
 
 pub mod sys;
 
+mod auth;
 mod command;
 #[cfg(unix)]
 pub mod fd_passing;
@@ -31,6 +32,7 @@ pub mod scoreboard;
 mod server;
 mod table;
 
+pub use auth::{Authn, Authz, RealmHash};
 pub use command::{Cmd, Directive, Scope};
 pub use io::{BodyError, OsFile, RequestIo};
 pub use log::{Level, RequestLogContext, log_current, log_server};
@@ -74,6 +76,14 @@ pub trait Module: 'static {
     fn child_init(pchild: Pool, server: Server<'_>);
     fn translate_name(r: &mut Request<'_>) -> i32;
     fn handler(r: &mut Request<'_>) -> i32;
+    /// The access phase (`WSGIAccessScript`): `OK`, `DECLINED` or an HTTP status.
+    fn access_checker(r: &mut Request<'_>) -> i32;
+    /// The `wsgi` authn provider, Basic (`user` and `password` as the client sent them).
+    fn check_password(r: &mut Request<'_>, user: &[u8], password: &[u8]) -> Authn;
+    /// The `wsgi` authn provider, Digest.
+    fn get_realm_hash(r: &mut Request<'_>, user: &[u8], realm: &[u8]) -> RealmHash;
+    /// The `wsgi-group` authz provider: `Require wsgi-group <require_line>`.
+    fn check_authorization(r: &mut Request<'_>, require_line: &[u8]) -> Authz;
 }
 
 /// The implementation `wsgi_module` is built from.

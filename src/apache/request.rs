@@ -119,6 +119,21 @@ impl<'a> Request<'a> {
     pub fn user(&self) -> Option<&'a [u8]> {
         bytes(self.rec().user)
     }
+    /// Replaces the authenticated user's name (`r->user`), as an authn provider may.
+    pub fn set_user(&mut self, user: &str) {
+        let copy = self.pool().strdup_bytes(user.as_bytes());
+        // SAFETY: a request-pool string for as long as the request lives; this thread owns
+        // the request.
+        unsafe { (*self.as_ptr()).user = copy.cast_mut() };
+    }
+    /// The client's host name when `HostnameLookups` allows looking it up, else its address
+    /// (`ap_get_useragent_host`, `REMOTE_NAME`).
+    pub fn useragent_host(&self) -> Option<&'a [u8]> {
+        // SAFETY: returns a string of the request or connection pool, or NULL.
+        bytes(unsafe {
+            sys::ap_get_useragent_host(self.as_ptr(), sys::REMOTE_NAME as i32, std::ptr::null_mut())
+        })
+    }
     pub fn auth_type(&self) -> Option<&'a [u8]> {
         bytes(self.rec().ap_auth_type)
     }

@@ -4,6 +4,9 @@
 
 use std::sync::Arc;
 
+use super::auth_directives::{
+    access_script, auth_group_script, auth_user_script, group_authoritative,
+};
 use super::group_directives::{
     application_group, application_group_spec, import_script, process_group, process_group_spec,
 };
@@ -261,25 +264,25 @@ pub const DIRECTIVES: &[Directive<ServerConf, DirConf>] = &[
         c"WSGIAccessScript",
         Scope::AuthConfig,
         c"file-path [application-group=]",
-        unsupported,
+        access_script,
     ),
     d(
         c"WSGIAuthUserScript",
         Scope::AuthConfig,
         c"file-path [application-group=]",
-        unsupported,
+        auth_user_script,
     ),
     d(
         c"WSGIAuthGroupScript",
         Scope::AuthConfig,
         c"file-path [application-group=]",
-        unsupported,
+        auth_group_script,
     ),
     d(
         c"WSGIGroupAuthoritative",
         Scope::AuthConfig,
         c"On|Off",
-        unsupported,
+        group_authoritative,
     ),
     d(
         c"WSGIServerMetrics",
@@ -690,13 +693,6 @@ fn not_yet_reason(name: &str) -> &'static str {
         }
         "WSGIFreeThreading" | "<WSGIInterpreterOptions" => {
             "per-interpreter options are not supported by this version of rwsgi yet; remove it"
-        }
-        "WSGIAccessScript"
-        | "WSGIAuthUserScript"
-        | "WSGIAuthGroupScript"
-        | "WSGIGroupAuthoritative" => {
-            "Python authentication/authorisation hooks are not supported by this version of \
-             rwsgi yet; use an Apache auth module or authenticate in the application"
         }
         "WSGITelemetryService" | "WSGISlowRequests" | "WSGITelemetryOptions" => {
             "metrics and telemetry are not supported by this version of rwsgi yet; remove it"

@@ -1,6 +1,7 @@
 //! The typed configuration: what the directives in `directives.rs` set, merged per server
 //! and per directory by Apache through [`MergeConfig`].
 
+mod auth_directives;
 pub mod directives;
 mod group_directives;
 mod python_directives;
@@ -71,6 +72,35 @@ pub struct ImportScript {
     pub application_group: String,
 }
 
+/// A `WSGIAccessScript`, `WSGIAuthUserScript` or `WSGIAuthGroupScript`.
+#[derive(Clone, Debug)]
+pub struct AuthScript {
+    pub path: String,
+    /// `application-group=`; `%{GLOBAL}` when not given, as in mod_wsgi.
+    pub application_group: GroupSpec,
+}
+
+/// The Python auth hooks of a directory (embedded mode, as in mod_wsgi).
+#[derive(Clone, Debug, Default)]
+pub struct AuthScripts {
+    pub access: Option<Arc<AuthScript>>,
+    pub user: Option<Arc<AuthScript>>,
+    pub group: Option<Arc<AuthScript>>,
+    /// `WSGIGroupAuthoritative`: accepted; Apache 2.4's `Require` logic decides.
+    pub group_authoritative: Option<bool>,
+}
+
+impl AuthScripts {
+    fn or(&self, base: &AuthScripts) -> AuthScripts {
+        AuthScripts {
+            access: or(&self.access, &base.access),
+            user: or(&self.user, &base.user),
+            group: or(&self.group, &base.group),
+            group_authoritative: or(&self.group_authoritative, &base.group_authoritative),
+        }
+    }
+}
+
 pub use rwsgi_core::daemon_options::DaemonOptions;
 
 /// Interpreter settings: only meaningful on the main server (the directives are
@@ -126,6 +156,9 @@ pub struct ServerConf {
     pub socket_prefix: Option<String>,
     /// Where a directive in this server names `%{GLOBAL}` as an application group.
     pub global_group: GlobalGroupUse,
+    /// An auth script is configured in this server's sections (not counting .htaccess):
+    /// Apache's children need Python even with `WSGIRestrictEmbedded On`.
+    pub auth_scripts: bool,
 }
 
 impl ServerConf {
@@ -156,6 +189,7 @@ impl MergeConfig for ServerConf {
                 .collect(),
             socket_prefix: base.socket_prefix.clone(),
             global_group: add.global_group.clone(),
+            auth_scripts: add.auth_scripts,
         }
     }
 }
@@ -174,6 +208,7 @@ pub struct DirConf {
     pub trusted_proxies: Option<Arc<[IpNetwork]>>,
     /// `WSGIRestrictProcess`: the only process groups requests here may select.
     pub restrict_process: Option<Arc<[String]>>,
+    pub auth: AuthScripts,
 }
 
 impl MergeConfig for DirConf {
@@ -194,6 +229,7 @@ impl MergeConfig for DirConf {
             trusted_proxy_headers: or(&add.trusted_proxy_headers, &base.trusted_proxy_headers),
             trusted_proxies: or(&add.trusted_proxies, &base.trusted_proxies),
             restrict_process: or(&add.restrict_process, &base.restrict_process),
+            auth: add.auth.or(&base.auth),
         }
     }
 }

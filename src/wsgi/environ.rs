@@ -186,6 +186,15 @@ impl<'py, 'k> EnvironBuilder<'py, 'k> {
         self.dict.set_item(key, value)
     }
 
+    /// The variables set so far, without the streams (the auth hooks' environ), or the
+    /// first error of any earlier call.
+    pub fn into_dict(self) -> PyResult<Bound<'py, PyDict>> {
+        match self.failed {
+            Some(e) => Err(e),
+            None => Ok(self.dict),
+        }
+    }
+
     /// Sets the entries only Python can hold (input and error streams, timestamps) and
     /// returns the environ, or the first error of any earlier call.
     pub fn finish(self, streams: Streams<'_, 'py>) -> PyResult<Bound<'py, PyDict>> {

@@ -1,0 +1,71 @@
+//! Setters of the Python auth hook directives (`WSGIAccessScript`, `WSGIAuthUserScript`,
+//! `WSGIAuthGroupScript`, `WSGIGroupAuthoritative`).
+
+use std::sync::Arc;
+
+use super::directives::{absolute_path, on_off, words};
+use super::group_directives::application_group_spec;
+use super::{AuthScript, DirConf, ServerConf};
+use crate::apache::Cmd;
+use rwsgi_core::directive_args::{self as parse, GroupSpec};
+
+/// `path [application-group=…]`; the group defaults to `%{GLOBAL}`.
+fn auth_script(cmd: &Cmd<'_>, server: &mut ServerConf, args: &str) -> Result<AuthScript, String> {
+    let name = cmd.name();
+    let w = words(cmd, args)?;
+    let [path, opts @ ..] = w.as_slice() else {
+        return Err(format!(
+            "{name}: expected a script path, e.g. {name} /srv/app/auth.wsgi"
+        ));
+    };
+    let mut application_group = GroupSpec::Global;
+    for (_, value) in parse::options(&name, opts, &["application-group"])? {
+        application_group = application_group_spec(&name, &value)?;
+    }
+    // Apache's children need Python for it, even with WSGIRestrictEmbedded On.
+    server.auth_scripts = true;
+    Ok(AuthScript {
+        path: absolute_path(cmd, path)?,
+        application_group,
+    })
+}
+
+pub(super) fn access_script(
+    cmd: &mut Cmd<'_>,
+    server: &mut ServerConf,
+    dir: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    dir.auth.access = Some(Arc::new(auth_script(cmd, server, args)?));
+    Ok(())
+}
+
+pub(super) fn auth_user_script(
+    cmd: &mut Cmd<'_>,
+    server: &mut ServerConf,
+    dir: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    dir.auth.user = Some(Arc::new(auth_script(cmd, server, args)?));
+    Ok(())
+}
+
+pub(super) fn auth_group_script(
+    cmd: &mut Cmd<'_>,
+    server: &mut ServerConf,
+    dir: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    dir.auth.group = Some(Arc::new(auth_script(cmd, server, args)?));
+    Ok(())
+}
+
+pub(super) fn group_authoritative(
+    cmd: &mut Cmd<'_>,
+    _: &mut ServerConf,
+    dir: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    dir.auth.group_authoritative = Some(on_off(cmd, args)?);
+    Ok(())
+}

@@ -122,16 +122,20 @@ pub fn check_authorization(r: &mut Request<'_>, require_line: &[u8]) -> Authz {
     let Some(user) = r.user().map(text) else {
         return Authz::DeniedNoUser;
     };
-    let required = text(require_line);
+    // The rest of the Require line, as written: words, quoted as Apache quotes them.
+    let required = match rwsgi_core::directive_args::words(&text(require_line)) {
+        Ok(words) => words,
+        Err(why) => {
+            tracing::error!("RW0124: Require wsgi-group: {why}");
+            return Authz::Error;
+        }
+    };
     let answer = call(r, &script, "groups_for_user", |_, environ, f| {
         f.call1((environ, &user))
     });
     match answer {
         Some(Answer::Groups(groups)) => {
-            if required
-                .split_whitespace()
-                .any(|g| groups.iter().any(|have| have == g))
-            {
+            if required.iter().any(|g| groups.contains(g)) {
                 Authz::Granted
             } else {
                 Authz::Denied

@@ -38,7 +38,7 @@ fn config(app: &str) -> String {
          <Location /access>\n  WSGIAccessScript {{root}}/apps/auth/access.py\n</Location>\n",
         basic("/basic", "valid-user", false),
         basic("/admins", "wsgi-group admins", true),
-        basic("/staff", "wsgi-group staff admins", true),
+        basic("/staff", "wsgi-group \"staff\" admins", true),
     )
 }
 

@@ -156,6 +156,28 @@ pub struct ServerArgs {
     /// Accept chunked request bodies.
     #[arg(long, help_heading = "Application")]
     pub chunked_request: bool,
+    /// Authenticate every request with this script's check_password() (Basic) or
+    /// get_realm_hash() (Digest): WSGIAuthUserScript.
+    #[arg(long, value_name = "FILE", help_heading = "Access control")]
+    pub auth_user_script: Option<PathBuf>,
+    /// Basic or Digest (with --auth-user-script).
+    #[arg(
+        long,
+        value_name = "TYPE",
+        default_value = "Basic",
+        help_heading = "Access control"
+    )]
+    pub auth_type: String,
+    /// Require the user to be in --auth-group, per this script's groups_for_user():
+    /// WSGIAuthGroupScript.
+    #[arg(long, value_name = "FILE", help_heading = "Access control")]
+    pub auth_group_script: Option<PathBuf>,
+    /// The group --auth-group-script must put the user in.
+    #[arg(long, value_name = "NAME", help_heading = "Access control")]
+    pub auth_group: Option<String>,
+    /// Decide access by client host with this script's allow_access(): WSGIAccessScript.
+    #[arg(long, value_name = "FILE", help_heading = "Access control")]
+    pub host_access_script: Option<PathBuf>,
     /// Python interpreter for the application: only %{GLOBAL} (the main interpreter).
     #[arg(
         long,

@@ -234,6 +234,12 @@ pub fn httpd_conf(plan: &Plan) -> String {
         load(&mut c, "socache_shmcb", "socache_shmcb");
         load(&mut c, "ssl", "ssl");
     }
+    if let Some(auth) = &plan.auth {
+        load(&mut c, "authn_core", "authn_core");
+        let kind = auth.kind.to_ascii_lowercase();
+        load(&mut c, &format!("auth_{kind}"), &format!("auth_{kind}"));
+        load(&mut c, "authz_user", "authz_user");
+    }
     if let Some(dll) = &plan.python_dll {
         // Windows: the module imports python3XX.dll, which is not on Apache's DLL path.
         let _ = writeln!(c, "LoadFile {}", qp(dll));
@@ -429,6 +435,36 @@ pub fn httpd_conf(plan: &Plan) -> String {
                 );
             }
         }
+    }
+
+    if plan.auth.is_some() || plan.host_access_script.is_some() {
+        let location = if plan.mount_point.is_empty() {
+            "/"
+        } else {
+            &plan.mount_point
+        };
+        let _ = writeln!(c, "\n<Location {}>", q(location));
+        if let Some(auth) = &plan.auth {
+            let _ = writeln!(c, "    AuthType {}", auth.kind);
+            let _ = writeln!(
+                c,
+                "    AuthName {}",
+                q(format!("{}:{}", plan.server_name, plan.port))
+            );
+            let _ = writeln!(c, "    Auth{}Provider wsgi", auth.kind);
+            let _ = writeln!(c, "    WSGIAuthUserScript {}", qp(&auth.user_script));
+            match &auth.group {
+                Some((script, group)) => {
+                    let _ = writeln!(c, "    WSGIAuthGroupScript {}", qp(script));
+                    let _ = writeln!(c, "    Require wsgi-group {}", q(group));
+                }
+                None => c.push_str("    Require valid-user\n"),
+            }
+        }
+        if let Some(script) = &plan.host_access_script {
+            let _ = writeln!(c, "    WSGIAccessScript {}", qp(script));
+        }
+        c.push_str("</Location>\n");
     }
 
     if plan.server_status {

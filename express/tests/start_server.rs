@@ -1448,3 +1448,44 @@ fn a_keep_alive_burst_loses_no_connection() {
         assert!(express.stop().success());
     }
 }
+
+/// `--auth-user-script`, `--auth-group-script` and `--host-access-script`: Apache asks the
+/// scripts, in the Apache children, before the application (in its daemon) runs.
+#[test]
+fn auth_scripts_protect_the_application() {
+    let app = AppDir::new();
+    app.write(
+        "users.py",
+        "def check_password(environ, user, password):\n    return {'ann': 'pw', 'ben': 'pw'}.get(user) == password\n\n\
+         def groups_for_user(environ, user):\n    return ['editors'] if user == 'ann' else []\n\n\
+         def allow_access(environ, host):\n    return environ.get('HTTP_X_BLOCK') is None\n",
+    );
+    let express = app.start(&[
+        "wsgi.py",
+        "--auth-user-script",
+        "users.py",
+        "--auth-group-script",
+        "users.py",
+        "--auth-group",
+        "editors",
+        "--host-access-script",
+        "users.py",
+    ]);
+    let url = express.url("/");
+    let status = |args: &[&str]| {
+        let mut all = vec!["-o", "/dev/null", "-w", "%{http_code}"];
+        all.extend_from_slice(args);
+        all.push(&url);
+        curl(&all)
+    };
+    assert_eq!(status(&[]), "401");
+    assert_eq!(status(&["-u", "ann:wrong"]), "401");
+    // Authenticated but not an editor.
+    assert_eq!(status(&["-u", "ben:pw"]), "401");
+    assert_eq!(status(&["-u", "ann:pw", "-H", "X-Block: 1"]), "403");
+    let body = curl(&["-u", "ann:pw", &url]);
+    assert_eq!(
+        field(&body, "process_group"),
+        format!("127.0.0.1:{}", express.port)
+    );
+}

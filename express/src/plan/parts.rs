@@ -1,0 +1,354 @@
+//! The parts of a [`Plan`](super::Plan) that take more than a line to work out: the
+//! application, the user to run as, HTTPS, the daemon group, access control.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, bail};
+
+use super::model::*;
+use crate::cli::{ApplicationType, ServerArgs};
+use crate::host::Host;
+use crate::platform::Os;
+
+pub(super) fn resolve_app(args: &ServerArgs, host: &Host) -> Result<(App, Option<String>)> {
+    let entry = match (&args.application, &args.entry_point) {
+        (Some(_), Some(_)) => {
+            bail!("give the application once: as the argument or with --entry-point, not both")
+        }
+        (Some(e), None) | (None, Some(e)) => Some(e.as_str()),
+        (None, None) => None,
+    };
+    let Some(entry) = entry else {
+        if args.application_type == Some(ApplicationType::Static) {
+            return Ok((App::Static, None));
+        }
+        bail!(
+            "no application given: rwsgi-express start-server wsgi.py (a WSGI script) or \
+             rwsgi-express start-server pkg.module:application (a module entry point)"
+        );
+    };
+    let as_path = absolute(&host.cwd, Path::new(entry));
+    let kind = args.application_type.unwrap_or(if as_path.is_file() {
+        ApplicationType::Script
+    } else if parse_module_entry(entry).is_some() && !entry.ends_with(".py") {
+        ApplicationType::Module
+    } else {
+        ApplicationType::Script
+    });
+    match kind {
+        ApplicationType::Script => {
+            if !as_path.is_file() {
+                bail!(
+                    "the WSGI script {} does not exist (for a module entry point write \
+                     pkg.module:application)",
+                    as_path.display()
+                );
+            }
+            Ok((App::Script(as_path), None))
+        }
+        ApplicationType::Module => match parse_module_entry(entry) {
+            Some((module, callable)) => Ok((App::Module(module), callable)),
+            None => bail!(
+                "{entry:?} is not a module entry point: write pkg.module or pkg.module:callable"
+            ),
+        },
+        ApplicationType::Static => {
+            bail!("--application-type static serves files only: do not give an application")
+        }
+    }
+}
+
+pub(super) fn resolve_run_as(
+    args: &ServerArgs,
+    host: &Host,
+    accounts: &dyn Accounts,
+) -> Result<Option<RunAs>> {
+    if host.os == Os::Windows && (args.user.is_some() || args.group.is_some()) {
+        bail!(
+            "--user and --group: Apache for Windows runs as the account that starts it (as a \
+             service, the service's account); remove them"
+        );
+    }
+    if !host.is_root() {
+        if args.user.is_some() || args.group.is_some() {
+            bail!(
+                "--user and --group need rwsgi-express to be started as root (only root can \
+                 switch users); without them Apache runs as you"
+            );
+        }
+        return Ok(None);
+    }
+    let (user, defaulted) = match &args.user {
+        Some(u) => (
+            accounts.user(u).ok_or_else(|| {
+                anyhow::anyhow!("--user {u}: no such user (see `getent passwd {u}`)")
+            })?,
+            false,
+        ),
+        None => (
+            accounts
+                .user("www-data")
+                .or_else(|| accounts.user("nobody"))
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "running as root, and neither www-data nor nobody exists: name an \
+                         unprivileged account with --user"
+                    )
+                })?,
+            true,
+        ),
+    };
+    let (uid, primary_gid, user_name) = user;
+    if uid == 0 {
+        bail!(
+            "--user {user_name}: Apache's children must not run as root; name an \
+             unprivileged account"
+        );
+    }
+    let (gid, group) = match &args.group {
+        Some(g) => accounts.group(g).ok_or_else(|| {
+            anyhow::anyhow!("--group {g}: no such group (see `getent group {g}`)")
+        })?,
+        None => (
+            primary_gid,
+            accounts
+                .group_name(primary_gid)
+                .unwrap_or_else(|| format!("#{primary_gid}")),
+        ),
+    };
+    Ok(Some(RunAs {
+        user: user_name,
+        group,
+        uid,
+        gid,
+        defaulted,
+    }))
+}
+
+pub(super) fn resolve_https(args: &ServerArgs, host: &Host) -> Result<Option<Https>> {
+    let (cert, key) = match &args.ssl_certificate {
+        Some(stem) => {
+            if args.ssl_certificate_file.is_some() || args.ssl_certificate_key_file.is_some() {
+                bail!(
+                    "--ssl-certificate names both files (STEM.crt and STEM.key): do not also \
+                     give --ssl-certificate-file/--ssl-certificate-key-file"
+                );
+            }
+            let stem = stem.to_string_lossy();
+            (
+                Some(PathBuf::from(format!("{stem}.crt"))),
+                Some(PathBuf::from(format!("{stem}.key"))),
+            )
+        }
+        None => (
+            args.ssl_certificate_file.clone(),
+            args.ssl_certificate_key_file.clone(),
+        ),
+    };
+    let Some(port) = args.https_port else {
+        if cert.is_some() || key.is_some() || args.https_only {
+            bail!("the HTTPS options need --https-port");
+        }
+        return Ok(None);
+    };
+    let (Some(cert), Some(key)) = (cert, key) else {
+        bail!(
+            "--https-port needs a certificate: --ssl-certificate-file and \
+             --ssl-certificate-key-file (or --ssl-certificate STEM)"
+        );
+    };
+    if port == args.port {
+        bail!("--https-port {port} is also the HTTP --port");
+    }
+    let mut files = vec![absolute(&host.cwd, &cert), absolute(&host.cwd, &key)];
+    if let Some(chain) = &args.ssl_certificate_chain_file {
+        files.push(absolute(&host.cwd, chain));
+    }
+    for f in &files {
+        if !f.is_file() {
+            bail!("{} does not exist", f.display());
+        }
+    }
+    Ok(Some(Https {
+        port,
+        certificate: files[0].clone(),
+        key: files[1].clone(),
+        chain: files.get(2).cloned(),
+        only: args.https_only,
+    }))
+}
+
+/// Options that configure daemon processes, given where none run.
+pub(super) fn unused_daemon_options(args: &ServerArgs, why: &str) -> Option<String> {
+    let mut unused = args.daemon.given();
+    // Also Apache's `Timeout` and `GracefulShutdownTimeout`, which apply in every mode.
+    unused.retain(|o| *o != "--socket-timeout" && *o != "--shutdown-timeout");
+    if args.max_clients.is_some() {
+        unused.push("--max-clients");
+    }
+    if args.process_group.is_some() {
+        unused.push("--process-group");
+    }
+    (!unused.is_empty()).then(|| {
+        format!(
+            "{} configure daemon processes; {why}, so they have no effect",
+            unused.join(", ")
+        )
+    })
+}
+
+/// A daemon group name is one word of httpd.conf, and the module's own rules apply.
+pub(super) fn check_group_name(what: &str, name: &str) -> Result<()> {
+    if name.starts_with("%{")
+        || name
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "\"'\\".contains(c))
+    {
+        bail!("{what}: {name:?} cannot name a daemon process group (no spaces, quotes or %{{…}})");
+    }
+    rwsgi_core::daemon_options::parse(&[name.to_owned()])
+        .map(|_| ())
+        .map_err(|e| anyhow::anyhow!("{what}: {e}"))
+}
+
+/// The daemon process group: the `WSGIDaemonProcess` line as mod_wsgi-express writes it,
+/// checked by the module's own parser.
+pub(super) fn resolve_daemon(
+    args: &ServerArgs,
+    host: &Host,
+    working_directory: &Path,
+    python_path: &[PathBuf],
+    locale: &str,
+) -> Result<DaemonGroup> {
+    let listen_host = args.host.as_deref().unwrap_or("localhost");
+    let (name, display_name) = match &args.process_group {
+        Some(g) => {
+            check_group_name("--process-group", g)?;
+            (g.clone(), format!("(rwsgi:{g})"))
+        }
+        None => {
+            let name = format!("{listen_host}:{}", args.port);
+            check_group_name("--host", &name)?;
+            let title = format!("(rwsgi:{name}:{})", host.uid);
+            (name, title)
+        }
+    };
+    let path = |p: &Path| p.to_string_lossy().into_owned();
+    let mut options: Vec<(String, String)> = vec![
+        ("display-name".into(), display_name.clone()),
+        // The daemon works here, and it is first on sys.path.
+        ("home".into(), path(working_directory)),
+    ];
+    // `processes=` also makes wsgi.multiprocess True, which one process is not.
+    if args.processes > 1 {
+        options.push(("processes".into(), args.processes.to_string()));
+    }
+    options.push(("threads".into(), args.threads.to_string()));
+    let rest: Vec<String> = python_path
+        .iter()
+        .filter(|p| p.as_path() != working_directory)
+        .map(|p| path(p))
+        .collect();
+    if !rest.is_empty() {
+        options.push(("python-path".into(), rest.join(":")));
+    }
+    options.push(("lang".into(), locale.to_owned()));
+    options.push(("locale".into(), locale.to_owned()));
+    let daemon_options = args.daemon.options();
+    for o in &daemon_options {
+        if let Some(value) = o.given.or(o.default) {
+            options.push((o.key.to_owned(), value.to_string()));
+        }
+    }
+    if args.server_metrics {
+        options.push(("server-metrics".into(), "On".into()));
+    }
+
+    let words = |opts: &[(String, String)]| {
+        std::iter::once(name.clone())
+            .chain(opts.iter().map(|(k, v)| format!("{k}={v}")))
+            .collect::<Vec<_>>()
+    };
+    for (i, (key, value)) in options.iter().enumerate() {
+        if let Err(e) = rwsgi_core::daemon_options::parse(&words(&options[i..=i])) {
+            let flag = daemon_options.iter().find(|o| o.key == key).map_or_else(
+                || format!("{key}={value}"),
+                |o| format!("{} {value}", o.flag),
+            );
+            bail!("{flag}: {e}");
+        }
+    }
+    // The whole line, as the module will read it.
+    rwsgi_core::daemon_options::parse(&words(&options)).map_err(|e| anyhow::anyhow!(e))?;
+    let workers = args.processes * args.threads;
+    let max_clients = match args.max_clients {
+        Some(m) => m.max(workers),
+        None => 10 + 10.max(workers * 3 / 2),
+    };
+    Ok(DaemonGroup {
+        name,
+        display_name,
+        options,
+        max_clients,
+    })
+}
+
+/// A mod_reqtimeout stage: `T-MAX,MinRate=R`, or a fixed `T` when MAX does not exceed it
+/// (Apache refuses `T-MAX` then).
+pub(super) fn read_timeout(stage: &str, timeout: u32, max: u32, min_rate: u32) -> String {
+    if max > timeout && min_rate > 0 {
+        format!("{stage}={timeout}-{max},MinRate={min_rate}")
+    } else if max == 0 && min_rate > 0 {
+        format!("{stage}={timeout},MinRate={min_rate}")
+    } else {
+        format!("{stage}={timeout}")
+    }
+}
+
+/// `--auth-user-script`, `--auth-type`, `--auth-group-script`, `--auth-group` and
+/// `--host-access-script`.
+pub(super) fn resolve_auth(
+    args: &ServerArgs,
+    host: &Host,
+) -> Result<(Option<Auth>, Option<PathBuf>)> {
+    let script = |option: &str, f: &Option<PathBuf>| -> Result<Option<PathBuf>> {
+        match f {
+            Some(f) => {
+                let f = absolute(&host.cwd, f);
+                if !f.is_file() {
+                    bail!("--{option} {}: no such file", f.display());
+                }
+                Ok(Some(f))
+            }
+            None => Ok(None),
+        }
+    };
+    let kind = match args.auth_type.to_ascii_lowercase().as_str() {
+        "basic" => "Basic",
+        "digest" => "Digest",
+        _ => bail!("--auth-type {}: Basic or Digest", args.auth_type),
+    };
+    let group_script = script("auth-group-script", &args.auth_group_script)?;
+    if args.auth_group.is_some() && group_script.is_none() {
+        bail!(
+            "--auth-group needs --auth-group-script, whose groups_for_user() names the user's groups"
+        );
+    }
+    let group_name = args.auth_group.clone().unwrap_or_else(|| "wsgi".to_owned());
+    one_line("--auth-group", &group_name)?;
+    let auth = match script("auth-user-script", &args.auth_user_script)? {
+        Some(user_script) => Some(Auth {
+            user_script,
+            kind,
+            group: group_script.map(|g| (g, group_name)),
+        }),
+        None if group_script.is_some() => {
+            bail!(
+                "--auth-group-script needs --auth-user-script, which authenticates the user first"
+            )
+        }
+        None => None,
+    };
+    let host_access_script = script("host-access-script", &args.host_access_script)?;
+    Ok((auth, host_access_script))
+}

@@ -261,6 +261,8 @@ fn call(
         pass_authorization: false,
         process_group: "",
         application_group: &group,
+        ignore_activity: false,
+        error_override: false,
     };
     with_gil(|py| {
         let ran = child.run(py, &group, &script.path, |py, context| {

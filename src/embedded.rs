@@ -87,7 +87,11 @@ pub fn run(r: &mut Request<'_>, request: &Routed<'_>) -> i32 {
         mtime_us: request.mtime_us,
     };
     let outcome = run_app(child, &app, &channel, header_only, times, |env| {
-        request_vars::collect(r, &request.selected, env)
+        request_vars::collect(r, &request.selected, env);
+        if request.pass_apache_request {
+            let capsule = crate::python::capsule::request_rec(env.py(), r.raw_ptr());
+            env.insert("apache.request_rec", capsule);
+        }
     });
     match outcome {
         Outcome::Done | Outcome::Aborted => status::OK,

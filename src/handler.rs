@@ -221,12 +221,15 @@ pub fn handler(r: &mut Request<'_>) -> i32 {
         pass_authorization: target.options.pass_authorization == Some(true),
         process_group: &process_group,
         application_group: &application_group,
+        ignore_activity: dir.ignore_activity == Some(true),
+        error_override: dir.error_override == Some(true),
     };
     let request = Routed {
         selected,
         script: &target.script,
         chunked: dir.chunked_request == Some(true),
         mtime_us: target.mtime_us,
+        pass_apache_request: dir.pass_apache_request == Some(true),
     };
     if !process_group.is_empty() {
         return crate::daemon::dispatch(r, &request);

@@ -6,7 +6,7 @@ use std::path::Path;
 use crate::apache::{Level, Mpm, Pool, Server, log_server, server_state};
 use crate::python::interpreter::{self, LINKED_VERSION, PythonHome};
 use crate::python::with_gil;
-use crate::wsgi::groups::Setup;
+use crate::wsgi::Setup;
 use crate::wsgi::runner;
 
 /// Checks that need the whole configuration: a bad Python home fails `apache2 -t` with the
@@ -14,6 +14,17 @@ use crate::wsgi::runner;
 pub fn check_config(_pconf: Pool, server: Server<'_>) -> Result<(), String> {
     crate::daemon::check_config(server)?;
     let conf = server.config();
+    for directive in &conf.telemetry {
+        log_server(
+            Some(server),
+            Level::Warning,
+            &format!(
+                "RW0126: {directive} is accepted but rwsgi sends no telemetry: mod_wsgi's \
+                 telemetry reporter is not implemented (docs/directives.md); remove the \
+                 directive to silence this warning"
+            ),
+        );
+    }
     // `prefix:exec_prefix` is allowed, as for PYTHONHOME; the prefix is what gets checked.
     let Some(home) = conf.python.home.as_deref().and_then(|h| {
         h.split(rwsgi_core::directive_args::PATH_LIST_SEPARATOR)

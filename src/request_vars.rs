@@ -19,6 +19,10 @@ pub struct Selected<'a> {
     pub process_group: &'a str,
     /// The application group's name; empty for `%{GLOBAL}`.
     pub application_group: &'a str,
+    /// `WSGIIgnoreActivity On` (daemon mode): told to the daemon.
+    pub ignore_activity: bool,
+    /// `WSGIErrorOverride On` (daemon mode): the Apache child's own business.
+    pub error_override: bool,
 }
 
 /// A request on its way to its application (embedded or in a daemon): what it runs and how.
@@ -30,6 +34,8 @@ pub struct Routed<'a> {
     pub chunked: bool,
     /// The script's mtime from Apache's directory walk (not for handler scripts).
     pub mtime_us: Option<i64>,
+    /// `WSGIPassApacheRequest On` (embedded mode): `apache.request_rec` in the environ.
+    pub pass_apache_request: bool,
 }
 
 /// Puts every variable of `r` into `sink`.
@@ -103,6 +109,9 @@ pub fn collect(r: &mut Request<'_>, sel: &Selected<'_>, sink: &mut impl VarSink)
         sel.handler_script.unwrap_or("").as_bytes(),
     );
     sink.var(Var::ScriptReloading, if sel.reload { b"1" } else { b"0" });
+    if sel.ignore_activity {
+        sink.named("mod_wsgi.ignore_activity", b"1");
+    }
     sink.var(Var::ListenerHost, r.local_ip());
     sink.var(Var::ListenerPort, r.local_port().to_string().as_bytes());
     sink.var(Var::ModScriptName, script);

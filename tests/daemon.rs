@@ -1181,3 +1181,50 @@ fn a_changed_script_is_loaded_again_in_the_daemon() {
     }
     apache.assert_log_clean(&[]);
 }
+
+/// WSGIErrorOverride On: an error status from the application gets Apache's error document
+/// (here an ErrorDocument string) instead of the application's body; success is untouched,
+/// and where the switch is Off the application's body stands.
+#[test]
+fn error_override_gives_apaches_error_document() {
+    let apache = Apache::start(
+        Mpm::Event,
+        "WSGIDaemonProcess eo processes=1 threads=2\n\
+         WSGIScriptAlias /ctl {root}/apps/daemon_ctl.py process-group=eo\n\
+         WSGIScriptAlias /own {root}/apps/daemon_ctl.py process-group=eo\n\
+         <Location /ctl>\n  WSGIErrorOverride On\n</Location>\n\
+         ErrorDocument 404 \"Apache's own 404\"\n",
+    );
+    let overridden = get(&apache.url("/ctl/status?code=404"));
+    assert_eq!(overridden.status, 404);
+    assert_eq!(overridden.text(), "Apache's own 404");
+    let own = get(&apache.url("/own/status?code=404"));
+    assert_eq!(own.status, 404);
+    assert_eq!(own.text(), "the application's own error page\n");
+    let fine = get(&apache.url("/ctl/pid"));
+    assert_eq!(fine.status, 200);
+    assert!(fine.text().starts_with("pid="), "{}", fine.text());
+    apache.assert_log_clean(&[]);
+}
+
+/// WSGIIgnoreActivity On: requests to the location do not keep inactivity-timeout from
+/// recycling the daemon.
+#[test]
+fn ignored_requests_do_not_hold_off_inactivity_timeout() {
+    let apache = Apache::start(
+        Mpm::Event,
+        "WSGIDaemonProcess idle processes=1 threads=2 inactivity-timeout=2\n\
+         WSGIScriptAlias /health {root}/apps/daemon_ctl.py process-group=idle\n\
+         <Location /health>\n  WSGIIgnoreActivity On\n</Location>\n",
+    );
+    let first = pid_of(&get(&apache.url("/health/pid")));
+    // Ask only the ignored location, steadily, until another daemon answers.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut now = first;
+    while now == first && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+        now = pid_of(&get(&apache.url("/health/pid")));
+    }
+    assert_ne!(now, first, "the daemon was never recycled");
+    apache.assert_log("recycles (inactivity-timeout)");
+}

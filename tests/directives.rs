@@ -146,14 +146,11 @@ fn auth_script_outside_a_directory_fails_the_config_test() {
 #[test]
 fn more_unsupported_directives_name_themselves() {
     for (snippet, name) in [
-        ("WSGIErrorOverride On\n", "WSGIErrorOverride"),
         ("WSGIFreeThreading On\n", "WSGIFreeThreading"),
-        ("WSGIRestrictStdout Off\n", "WSGIRestrictStdout"),
         (
             "WSGIDispatchScript {root}/apps/dir_env.py\n",
             "WSGIDispatchScript",
         ),
-        ("WSGISlowRequests 5\n", "WSGISlowRequests"),
     ] {
         let text = config_error(snippet);
         assert_mentions(&text, &[name, "not supported"]);
@@ -1046,4 +1043,56 @@ fn script_alias_serves_under_prefork() {
         assert_eq!(var(&env, "wsgi.multiprocess"), Some("True"));
     }
     apache.assert_log_clean(&[]);
+}
+
+/// The telemetry directives are accepted (their syntax checked) and the configuration test
+/// warns that no telemetry is sent; a malformed one still fails.
+#[test]
+fn telemetry_directives_are_accepted_with_a_warning() {
+    let out = Stage::new(Mpm::Event).config_test(
+        "WSGITelemetryService unix:/run/telemetry.sock interval=2\n\
+         WSGISlowRequests 5\n\
+         WSGITelemetryOptions +CaptureUserAgent\n",
+    );
+    let text = output_text(&out);
+    assert!(out.status.success(), "{text}");
+    for d in [
+        "WSGITelemetryService",
+        "WSGISlowRequests",
+        "WSGITelemetryOptions",
+    ] {
+        assert!(
+            text.contains(&format!(
+                "RW0126: {d} is accepted but rwsgi sends no telemetry"
+            )),
+            "{d}: {text}"
+        );
+    }
+    let text = config_error("WSGITelemetryService tcp:127.0.0.1:9\n");
+    assert_mentions(&text, &["WSGITelemetryService", "unix:/path/to/socket"]);
+    let text = config_error("WSGITelemetryService unix:/x interval=0.1\n");
+    assert_mentions(&text, &["interval=", "0.5"]);
+    let text = config_error("WSGISlowRequests soon\n");
+    assert_mentions(&text, &["WSGISlowRequests", "seconds"]);
+}
+
+/// WSGIEnableSendfile is accepted: a file_wrapper's file goes to Apache either way, and
+/// Apache's EnableSendfile decides whether sendfile(2) sends it.
+#[test]
+fn enable_sendfile_is_accepted_and_files_are_served_either_way() {
+    for value in ["On", "Off"] {
+        let apache = Apache::start(
+            Mpm::Event,
+            &format!(
+                "WSGIScriptAlias /resp {{root}}/apps/responses.py\nWSGIEnableSendfile {value}\nEnableSendfile {value}\n"
+            ),
+        );
+        let reply = get(&apache.url("/resp/file?name=streams.py"));
+        assert_eq!(reply.status, 200, "{value}: {}", reply.text());
+        let data = std::fs::read(apps_source().join("streams.py")).unwrap();
+        assert_eq!(reply.body, data, "{value}");
+        apache.assert_log_clean(&[]);
+    }
+    let text = config_error("WSGIEnableSendfile Maybe\n");
+    assert_mentions(&text, &["WSGIEnableSendfile"]);
 }

@@ -119,6 +119,10 @@ impl<'a> Request<'a> {
     pub fn user(&self) -> Option<&'a [u8]> {
         bytes(self.rec().user)
     }
+    /// The `request_rec` itself, for `WSGIPassApacheRequest` (valid while the request is).
+    pub fn raw_ptr(&self) -> *mut std::ffi::c_void {
+        self.as_ptr().cast()
+    }
     /// Replaces the authenticated user's name (`r->user`), as an authn provider may.
     pub fn set_user(&mut self, user: &str) {
         let copy = self.pool().strdup_bytes(user.as_bytes());

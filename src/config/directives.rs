@@ -4,6 +4,10 @@
 
 use std::sync::Arc;
 
+use super::accepted_directives::{
+    enable_sendfile, error_override, ignore_activity, pass_apache_request, slow_requests,
+    telemetry_options, telemetry_service,
+};
 use super::auth_directives::{
     access_script, auth_group_script, auth_user_script, group_authoritative,
 };
@@ -11,8 +15,9 @@ use super::group_directives::{
     application_group, application_group_spec, import_script, process_group, process_group_spec,
 };
 use super::python_directives::{
-    destroy_interpreter, dont_write_bytecode, per_interpreter_gil, python_eggs, python_hash_seed,
-    python_home, python_optimize, python_path, python_warnings, restrict_signal, switch_interval,
+    case_sensitivity, destroy_interpreter, dont_write_bytecode, per_interpreter_gil, python_eggs,
+    python_hash_seed, python_home, python_optimize, python_path, python_warnings, restrict_signal,
+    restrict_stdin, restrict_stdout, switch_interval,
 };
 use super::{AliasPattern, AppOptions, DirConf, HandlerScript, ScriptAlias, ServerConf};
 use crate::apache::{Cmd, Directive, Regex, Scope};
@@ -213,13 +218,13 @@ pub const DIRECTIVES: &[Directive<ServerConf, DirConf>] = &[
         c"WSGIErrorOverride",
         Scope::FileInfo,
         c"On|Off",
-        unsupported,
+        error_override,
     ),
     d(
         c"WSGIIgnoreActivity",
         Scope::FileInfo,
         c"On|Off",
-        unsupported,
+        ignore_activity,
     ),
     d(
         c"WSGIPerInterpreterGIL",
@@ -234,13 +239,23 @@ pub const DIRECTIVES: &[Directive<ServerConf, DirConf>] = &[
         c"[process-group=] [application-group=]",
         unsupported,
     ),
-    d(c"WSGIRestrictStdin", Scope::Global, c"On|Off", unsupported),
-    d(c"WSGIRestrictStdout", Scope::Global, c"On|Off", unsupported),
+    d(
+        c"WSGIRestrictStdin",
+        Scope::Global,
+        c"On|Off",
+        restrict_stdin,
+    ),
+    d(
+        c"WSGIRestrictStdout",
+        Scope::Global,
+        c"On|Off",
+        restrict_stdout,
+    ),
     d(
         c"WSGICaseSensitivity",
         Scope::Global,
         c"On|Off",
-        unsupported,
+        case_sensitivity,
     ),
     d(
         c"WSGIDispatchScript",
@@ -252,13 +267,13 @@ pub const DIRECTIVES: &[Directive<ServerConf, DirConf>] = &[
         c"WSGIPassApacheRequest",
         Scope::Directory,
         c"On|Off",
-        unsupported,
+        pass_apache_request,
     ),
     d(
         c"WSGIEnableSendfile",
         Scope::FileInfo,
         c"On|Off",
-        unsupported,
+        enable_sendfile,
     ),
     d(
         c"WSGIAccessScript",
@@ -294,14 +309,19 @@ pub const DIRECTIVES: &[Directive<ServerConf, DirConf>] = &[
         c"WSGITelemetryService",
         Scope::Global,
         c"unix:/path [interval=N]",
-        unsupported,
+        telemetry_service,
     ),
-    d(c"WSGISlowRequests", Scope::Global, c"seconds", unsupported),
+    d(
+        c"WSGISlowRequests",
+        Scope::Global,
+        c"seconds",
+        slow_requests,
+    ),
     d(
         c"WSGITelemetryOptions",
         Scope::Global,
         c"[+|-]option ...",
-        unsupported,
+        telemetry_options,
     ),
     // Removed from mod_wsgi itself.
     d(
@@ -688,14 +708,8 @@ fn verbose_debugging(
 /// Why a recognised directive is not available yet, and what to do instead.
 fn not_yet_reason(name: &str) -> &'static str {
     match name {
-        "WSGIErrorOverride" | "WSGIIgnoreActivity" => {
-            "this daemon-mode option is not supported by this version of rwsgi yet; remove it"
-        }
         "WSGIFreeThreading" | "<WSGIInterpreterOptions" => {
             "per-interpreter options are not supported by this version of rwsgi yet; remove it"
-        }
-        "WSGITelemetryService" | "WSGISlowRequests" | "WSGITelemetryOptions" => {
-            "metrics and telemetry are not supported by this version of rwsgi yet; remove it"
         }
         _ => "this directive is not supported by this version of rwsgi yet; remove it",
     }

@@ -1,6 +1,7 @@
 //! The typed configuration: what the directives in `directives.rs` set, merged per server
 //! and per directory by Apache through [`MergeConfig`].
 
+mod accepted_directives;
 mod auth_directives;
 pub mod directives;
 mod group_directives;
@@ -122,6 +123,13 @@ pub struct PythonSettings {
     pub eggs: Option<String>,
     /// `WSGIPerInterpreterGIL`: sub-interpreters get their own GIL (Python 3.12+).
     pub per_interpreter_gil: Option<bool>,
+    /// `WSGIRestrictStdin` (default Off): reading `sys.stdin` raises.
+    pub restrict_stdin: Option<bool>,
+    /// `WSGIRestrictStdout` (default Off): `sys.stdout` raises instead of logging.
+    pub restrict_stdout: Option<bool>,
+    /// `WSGICaseSensitivity` (default On, Off on Windows): Off lower-cases script paths
+    /// before naming their modules, so two spellings of one file load once.
+    pub case_sensitive: Option<bool>,
 }
 
 /// Which processes a `%{GLOBAL}` application group may run in: there it keeps the main
@@ -156,6 +164,9 @@ pub struct ServerConf {
     pub socket_prefix: Option<String>,
     /// Where a directive in this server names `%{GLOBAL}` as an application group.
     pub global_group: GlobalGroupUse,
+    /// Telemetry directives given (accepted; the configuration test warns that no
+    /// telemetry is sent).
+    pub telemetry: Vec<&'static str>,
     /// An auth script is configured in this server's sections (not counting .htaccess):
     /// Apache's children need Python even with `WSGIRestrictEmbedded On`.
     pub auth_scripts: bool,
@@ -190,6 +201,7 @@ impl MergeConfig for ServerConf {
             socket_prefix: base.socket_prefix.clone(),
             global_group: add.global_group.clone(),
             auth_scripts: add.auth_scripts,
+            telemetry: add.telemetry.clone(),
         }
     }
 }
@@ -209,6 +221,17 @@ pub struct DirConf {
     /// `WSGIRestrictProcess`: the only process groups requests here may select.
     pub restrict_process: Option<Arc<[String]>>,
     pub auth: AuthScripts,
+    /// `WSGIErrorOverride` (daemon mode): Apache's error document replaces the body of an
+    /// application's 4xx/5xx response.
+    pub error_override: Option<bool>,
+    /// `WSGIIgnoreActivity` (daemon mode): requests here do not count as activity for the
+    /// daemon's inactivity-timeout.
+    pub ignore_activity: Option<bool>,
+    /// `WSGIEnableSendfile`: accepted; Apache's `EnableSendfile` decides how the file of a
+    /// `wsgi.file_wrapper` goes out.
+    pub enable_sendfile: Option<bool>,
+    /// `WSGIPassApacheRequest` (embedded mode): the `request_rec` as a capsule.
+    pub pass_apache_request: Option<bool>,
 }
 
 impl MergeConfig for DirConf {
@@ -230,6 +253,10 @@ impl MergeConfig for DirConf {
             trusted_proxies: or(&add.trusted_proxies, &base.trusted_proxies),
             restrict_process: or(&add.restrict_process, &base.restrict_process),
             auth: add.auth.or(&base.auth),
+            error_override: or(&add.error_override, &base.error_override),
+            ignore_activity: or(&add.ignore_activity, &base.ignore_activity),
+            enable_sendfile: or(&add.enable_sendfile, &base.enable_sendfile),
+            pass_apache_request: or(&add.pass_apache_request, &base.pass_apache_request),
         }
     }
 }

@@ -157,3 +157,33 @@ pub(super) fn python_eggs(
     server.python.eggs = Some(absolute_path(cmd, &v)?);
     Ok(())
 }
+
+pub(super) fn restrict_stdin(
+    cmd: &mut Cmd<'_>,
+    server: &mut ServerConf,
+    _: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    server.python.restrict_stdin = Some(on_off(cmd, args)?);
+    Ok(())
+}
+
+pub(super) fn restrict_stdout(
+    cmd: &mut Cmd<'_>,
+    server: &mut ServerConf,
+    _: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    server.python.restrict_stdout = Some(on_off(cmd, args)?);
+    Ok(())
+}
+
+pub(super) fn case_sensitivity(
+    cmd: &mut Cmd<'_>,
+    server: &mut ServerConf,
+    _: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    server.python.case_sensitive = Some(on_off(cmd, args)?);
+    Ok(())
+}

@@ -209,7 +209,7 @@ pub fn handle(
             tracing::error!("RW0210: daemon group '{name}': sending the request failed: {e}");
             return 502;
         }
-        match relay(&mut io, &mut conn, group) {
+        match relay(&mut io, &mut conn, group, selected.error_override) {
             Relay::Done(code) => return code,
             Relay::Complete => {
                 // Nothing may be left over (bytes or files), or the next request would
@@ -294,10 +294,14 @@ enum Relay {
     },
 }
 
-fn relay(io: &mut RequestIo, conn: &mut Pooled, group: &Group) -> Relay {
+/// `error_override`: an error status (4xx, 5xx) from the application becomes the handler's
+/// status, for Apache's error document, and its head and body are dropped
+/// (`WSGIErrorOverride`).
+fn relay(io: &mut RequestIo, conn: &mut Pooled, group: &Group, error_override: bool) -> Relay {
     let name = &group.options.name;
     let mut pid = 0;
     let mut head_sent = false;
+    let mut overridden: Option<u16> = None;
     let mut body = Vec::new();
     let mut frame_out = Vec::new();
     let mut flush = Flush::new(group);
@@ -404,18 +408,28 @@ fn relay(io: &mut RequestIo, conn: &mut Pooled, group: &Group) -> Relay {
                     );
                     return Relay::Done(502);
                 }
+                if error_override && code >= 400 {
+                    overridden = Some(code);
+                    continue;
+                }
                 if let Err(e) = io.send_head(code, status_line, &headers) {
                     tracing::error!("RW0214: cannot pass the daemon's response head on: {e}");
                     return Relay::Done(status::INTERNAL_SERVER_ERROR);
                 }
                 head_sent = true;
             }
+            // The body of an overridden response is read and dropped.
+            Frame::Data(_) | Frame::DataFlush(_) if overridden.is_some() => {}
             Frame::Data(data) | Frame::DataFlush(data) => {
                 let now = flush.wanted(data.len(), matches!(frame, Frame::DataFlush(_)));
                 if io.write(data, now).is_err() {
                     // The client went away; the daemon sees the closed socket and stops.
                     return Relay::Done(status::OK);
                 }
+            }
+            Frame::File { .. } if overridden.is_some() => {
+                // The descriptor came with the frame; dropping it closes it.
+                drop(conn.reader.get_mut().take_fd());
             }
             Frame::File { offset, len } => {
                 if let Err(why) = send_passed_file(io, conn, offset, len, &mut flush) {
@@ -428,6 +442,9 @@ fn relay(io: &mut RequestIo, conn: &mut Pooled, group: &Group) -> Relay {
                     }
                     return Relay::Done(502);
                 }
+            }
+            Frame::End if overridden.is_some() => {
+                return Relay::Done(i32::from(overridden.unwrap_or(500)));
             }
             Frame::End => {
                 if !head_sent {

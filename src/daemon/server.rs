@@ -22,7 +22,7 @@ use super::{Generation, Group, lock};
 use crate::apache::{Mpm, Server, os, process};
 use crate::config::PythonSettings;
 use crate::python::{interpreter, with_gil};
-use crate::wsgi::groups::Setup;
+use crate::wsgi::Setup;
 use crate::wsgi::runner::{self, App, CHILD, FAILING_SINCE_US, Revoke, run_app};
 use crate::wsgi::{Channel, Outcome, Times, WireStrings};
 use rwsgi_core::daemon_options::Account;
@@ -573,10 +573,16 @@ fn serve(state: &State, thread: &mut WorkerThread, conn: &Conn) -> bool {
     };
     // The transport reads the body through the same reader.
     drop(reader);
+    // WSGIIgnoreActivity: the request does not keep inactivity-timeout from firing.
+    let activity = vars.get(b"mod_wsgi.ignore_activity") != b"1";
     state.active.fetch_add(1, Ordering::Relaxed);
-    *lock(&state.last_activity) = Instant::now();
+    if activity {
+        *lock(&state.last_activity) = Instant::now();
+    }
     let keep = run_request(state, thread, conn, &hello, now, &vars, out);
-    *lock(&state.last_activity) = Instant::now();
+    if activity {
+        *lock(&state.last_activity) = Instant::now();
+    }
     state.active.fetch_sub(1, Ordering::Relaxed);
     keep
 }

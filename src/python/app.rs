@@ -33,6 +33,8 @@ struct Loaded {
 /// Scripts loaded in this process, by path.
 #[derive(Default)]
 pub struct Scripts {
+    /// `WSGICaseSensitivity Off`: paths that differ only in case are one script.
+    case_insensitive: bool,
     loaded: Mutex<HashMap<String, Loaded>>,
     /// Serialises (re)loading: two first requests must not exec the same script twice
     /// (Django's `populate() isn't reentrant`). Waited for with the GIL released.
@@ -52,6 +54,24 @@ fn mtime_of(path: &str) -> Option<i64> {
 }
 
 impl Scripts {
+    /// `case_sensitive`: `WSGICaseSensitivity` (whether paths differing in case are
+    /// different files).
+    pub fn new(case_sensitive: bool) -> Scripts {
+        Scripts {
+            case_insensitive: !case_sensitive,
+            ..Scripts::default()
+        }
+    }
+
+    /// The name a path is known by: its cache key and what its module name is made from.
+    fn key(&self, path: &str) -> String {
+        if self.case_insensitive {
+            path.to_lowercase()
+        } else {
+            path.to_owned()
+        }
+    }
+
     fn cached(
         &self,
         py: Python<'_>,
@@ -60,7 +80,7 @@ impl Scripts {
         reload: bool,
     ) -> Option<Py<PyModule>> {
         let loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
-        let entry = loaded.get(path)?;
+        let entry = loaded.get(&self.key(path))?;
         if reload && entry.mtime_us != mtime_us {
             return None;
         }
@@ -136,12 +156,13 @@ impl Scripts {
             return Ok(m);
         }
         let mtime = current.or_else(|| mtime_of(path));
-        let module = load(py, path, mtime)?;
+        let key = self.key(path);
+        let module = load(py, path, &key, mtime)?;
         self.loaded
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(
-                path.to_owned(),
+                key,
                 Loaded {
                     module: module.clone_ref(py),
                     mtime_us: mtime,
@@ -151,8 +172,14 @@ impl Scripts {
     }
 }
 
-/// Reads, compiles and executes the script as a new module registered in `sys.modules`.
-fn load(py: Python<'_>, path: &str, mtime_us: Option<i64>) -> Result<Py<PyModule>, LoadError> {
+/// Reads, compiles and executes the script as a new module registered in `sys.modules`,
+/// named after `key` (the path, lower-cased when case does not matter).
+fn load(
+    py: Python<'_>,
+    path: &str,
+    key: &str,
+    mtime_us: Option<i64>,
+) -> Result<Py<PyModule>, LoadError> {
     let source = std::fs::read(path).map_err(|source| LoadError::Read {
         path: path.to_owned(),
         source,
@@ -161,7 +188,7 @@ fn load(py: Python<'_>, path: &str, mtime_us: Option<i64>) -> Result<Py<PyModule
         path: path.to_owned(),
         err,
     };
-    let name = module_name(py, path).map_err(exec_err)?;
+    let name = module_name(py, key).map_err(exec_err)?;
     let sys_modules = py
         .import("sys")
         .and_then(|s| s.getattr("modules"))

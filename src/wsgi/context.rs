@@ -8,12 +8,36 @@ use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 
 use super::file_wrapper::FileWrapper;
 use super::input::Input;
-use super::modules::{MOD_WSGI_API_VERSION, RequestTimeout, rwsgi_version};
+use super::modules::{MOD_WSGI_API_VERSION, Objects, ProcessInfo, RequestTimeout, rwsgi_version};
 use super::shims::Shims;
 use super::start_response::{Responder, StartResponse};
 use crate::apache::Mpm;
+use crate::config::PythonSettings;
 use crate::python::app::Scripts;
 use crate::python::output::LogStream;
+
+/// How this process's interpreters are made.
+pub struct Setup {
+    pub settings: PythonSettings,
+    pub mpm: Mpm,
+    pub process_group: String,
+    pub server_metrics: bool,
+    pub multithread: bool,
+    pub multiprocess: bool,
+    /// Sub-interpreters get their own GIL (`WSGIPerInterpreterGIL On`, Python 3.12+).
+    pub own_gil: bool,
+}
+
+impl Setup {
+    pub fn info(&self) -> ProcessInfo<'_> {
+        ProcessInfo {
+            settings: &self.settings,
+            mpm: &self.mpm,
+            process_group: &self.process_group,
+            server_metrics: self.server_metrics,
+        }
+    }
+}
 
 /// How an interpreter makes its WSGI objects.
 pub enum Api {
@@ -35,9 +59,14 @@ pub struct Context {
 
 impl Context {
     /// Builds the context in the current interpreter.
-    pub fn new(py: Python<'_>, api: Api, multithread: bool, multiprocess: bool) -> PyResult<Self> {
+    pub fn new(py: Python<'_>, api: Api, setup: &Setup) -> PyResult<Self> {
+        let (multithread, multiprocess) = (setup.multithread, setup.multiprocess);
+        let case_sensitive = setup
+            .settings
+            .case_sensitive
+            .unwrap_or(!cfg!(any(windows, target_os = "macos")));
         let mut context = Context {
-            scripts: Scripts::default(),
+            scripts: Scripts::new(case_sensitive),
             base_environ: PyDict::new(py).unbind(),
             var_keys: super::var_keys(py),
             close: PyString::intern(py, "close").unbind(),
@@ -130,6 +159,15 @@ impl Context {
             Api::Native => py.get_type::<RequestTimeout>(),
             Api::Shim(shims) => shims.request_timeout.bind(py).clone(),
         }
+    }
+
+    /// What `modules::install` puts into this interpreter: its log streams and classes.
+    pub fn objects<'py>(&self, py: Python<'py>) -> PyResult<Objects<'py>> {
+        Ok(Objects {
+            stdout: self.log(py, LogStream::new("<stdout>"))?,
+            stderr: self.log(py, LogStream::new("<stderr>"))?,
+            classes: self.classes(py),
+        })
     }
 
     /// The classes the `mod_wsgi` module exposes.

@@ -181,6 +181,13 @@ impl<'py, 'k> EnvironBuilder<'py, 'k> {
         }
     }
 
+    /// A Python value, or the error making it, under `key` (failures reported by
+    /// `finish`).
+    pub fn insert(&mut self, key: &str, value: PyResult<impl IntoPyObject<'py>>) {
+        let r = value.and_then(|v| self.dict.set_item(key, v));
+        self.record(r);
+    }
+
     /// Any Python value under an interned key.
     pub fn set(&self, key: &Bound<'py, PyString>, value: impl IntoPyObject<'py>) -> PyResult<()> {
         self.dict.set_item(key, value)

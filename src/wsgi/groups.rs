@@ -10,36 +10,11 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock};
 
 use pyo3::prelude::*;
 
-use super::context::{Api, Context};
-use super::modules::{self, ProcessInfo};
+use super::context::{Api, Context, Setup};
+use super::modules;
 use super::shims::Shims;
-use crate::apache::Mpm;
-use crate::config::PythonSettings;
 use crate::python::subinterpreter::SubInterpreter;
 use crate::python::traceback;
-
-/// How this process's interpreters are made.
-pub struct Setup {
-    pub settings: PythonSettings,
-    pub mpm: Mpm,
-    pub process_group: String,
-    pub server_metrics: bool,
-    pub multithread: bool,
-    pub multiprocess: bool,
-    /// Sub-interpreters get their own GIL (`WSGIPerInterpreterGIL On`, Python 3.12+).
-    pub own_gil: bool,
-}
-
-impl Setup {
-    pub fn info(&self) -> ProcessInfo<'_> {
-        ProcessInfo {
-            settings: &self.settings,
-            mpm: &self.mpm,
-            process_group: &self.process_group,
-            server_metrics: self.server_metrics,
-        }
-    }
-}
 
 /// A sub-interpreter and its context. The context's objects belong to the interpreter:
 /// they are dropped inside it ([`Interpreters::end_all`]) or never.
@@ -186,15 +161,10 @@ impl Interpreters {
         let mut failed = None;
         let interp = SubInterpreter::create(py, self.setup.own_gil, |py| {
             let built = Shims::define(py)
-                .and_then(|shims| {
-                    Context::new(
-                        py,
-                        Api::Shim(shims),
-                        self.setup.multithread,
-                        self.setup.multiprocess,
-                    )
-                })
-                .and_then(|c| modules::install(py, &c, &self.setup.info(), group).map(|()| c))
+                .and_then(|shims| Context::new(py, Api::Shim(shims), &self.setup))
+                .and_then(|c| {
+                modules::install(py, c.objects(py)?, &self.setup.info(), group).map(|()| c)
+            })
             .and_then(|c| self.reset_environ(py).map(|()| c));
             match built {
                 Ok(c) => context = Some(c),

@@ -16,7 +16,7 @@ mod start_response;
 mod transport;
 mod vars;
 
-pub use context::Context;
+pub use context::{Context, Setup};
 pub use environ::{EnvironBuilder, Streams, Times, WireStrings, always_set_keys, var_keys};
 pub use input::Input;
 pub use response::{Call, Outcome, run};

@@ -3,13 +3,11 @@
 //! signal guard (`WSGIRestrictSignal`).
 
 use pyo3::prelude::*;
-use pyo3::types::PyModule;
+use pyo3::types::{PyModule, PyType};
 
-use super::context::Context;
 use crate::apache::Mpm;
 use crate::config::PythonSettings;
 use crate::python::metrics;
-use crate::python::output::LogStream;
 
 pyo3::create_exception!(
     mod_wsgi,
@@ -42,11 +40,19 @@ pub struct ProcessInfo<'a> {
     pub server_metrics: bool,
 }
 
+/// The interpreter's own objects `install` puts in place.
+pub struct Objects<'py> {
+    pub stdout: Bound<'py, PyAny>,
+    pub stderr: Bound<'py, PyAny>,
+    /// The classes the `mod_wsgi` module exposes.
+    pub classes: Vec<(&'static str, Bound<'py, PyType>)>,
+}
+
 /// Installs everything in a freshly made interpreter (the current one), which runs
 /// `application_group`.
 pub fn install(
     py: Python<'_>,
-    context: &Context,
+    objects: Objects<'_>,
     info: &ProcessInfo<'_>,
     application_group: &str,
 ) -> PyResult<()> {
@@ -61,8 +67,14 @@ pub fn install(
     // state lives on (else every child hangs at exit).
     py.import("threading")?;
     let sys = py.import("sys")?;
-    sys.setattr("stdout", context.log(py, LogStream::new("<stdout>"))?)?;
-    sys.setattr("stderr", context.log(py, LogStream::new("<stderr>"))?)?;
+    sys.setattr("stdout", objects.stdout)?;
+    sys.setattr("stderr", objects.stderr)?;
+    if settings.restrict_stdin == Some(true) {
+        sys.setattr("stdin", restricted(py, "stdin", "WSGIRestrictStdin")?)?;
+    }
+    if settings.restrict_stdout == Some(true) {
+        sys.setattr("stdout", restricted(py, "stdout", "WSGIRestrictStdout")?)?;
+    }
     // A WSGI app must not read the server's stdin (Apache's is /dev/null anyway).
     sys.setattr("argv", vec![String::from("mod_wsgi")])?;
 
@@ -74,7 +86,7 @@ pub fn install(
     m.add("application_group", application_group)?;
     m.add("maximum_processes", mpm.max_daemons.max(1))?;
     m.add("threads_per_process", mpm.max_threads.max(1))?;
-    for (name, class) in context.classes(py) {
+    for (name, class) in objects.classes {
         m.add(name, class)?;
     }
     metrics::enable(server_metrics);
@@ -100,6 +112,42 @@ pub fn install(
         restrict_signals(py)?;
     }
     Ok(())
+}
+
+/// A stand-in for `sys.<stream>` whose every use raises, naming the directive.
+fn restricted<'py>(py: Python<'py>, stream: &str, directive: &str) -> PyResult<Bound<'py, PyAny>> {
+    const SOURCE: &str = r#"
+class Restricted:
+    """sys.stdin or sys.stdout while WSGIRestrictStdin/WSGIRestrictStdout is On."""
+    __slots__ = ("_message",)
+
+    def __init__(self, message):
+        object.__setattr__(self, "_message", message)
+
+    def __getattr__(self, name):
+        raise OSError(object.__getattribute__(self, "_message"))
+
+    def __repr__(self):
+        return "<mod_wsgi.Restricted>"
+"#;
+    let namespace = pyo3::types::PyDict::new(py);
+    namespace.set_item("__name__", "mod_wsgi")?;
+    let builtins = py.import("builtins")?;
+    namespace.set_item("__builtins__", &builtins)?;
+    builtins.call_method1("exec", (SOURCE, &namespace))?;
+    let message = format!(
+        "sys.{stream} access restricted by mod_wsgi ({directive} On); Apache's {stream} is not \
+         the client's{}",
+        if stream == "stdout" {
+            ": write to sys.stderr (the error log) or the response"
+        } else {
+            ": read the request body from environ['wsgi.input']"
+        }
+    );
+    namespace
+        .get_item("Restricted")?
+        .ok_or_else(|| pyo3::exceptions::PyRuntimeError::new_err("Restricted not defined"))?
+        .call1((message,))
 }
 
 /// Replaces `signal.signal` so apps cannot take Apache's signals away: the call is logged

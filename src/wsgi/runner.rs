@@ -7,8 +7,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use pyo3::prelude::*;
 
+use super::context::Setup;
 use super::context::{Api, Context};
-use super::groups::{self, Interpreters, Setup};
+use super::groups::{self, Interpreters};
 use super::{Call, Channel, EnvironBuilder, Input, Outcome, Streams, Times, modules};
 use crate::python::app::LoadError;
 use crate::python::output::LogStream;
@@ -44,9 +45,10 @@ pub fn set_up<'s>(
         traceback::log(py, &format!("{code}: {what}"), &e);
         format!("{what} (traceback above)")
     };
-    let main = Context::new(py, Api::Native, setup.multithread, setup.multiprocess)
+    let main = Context::new(py, Api::Native, &setup)
         .map_err(|e| failed("building the base environ failed", e))?;
-    modules::install(py, &main, &setup.info(), "")
+    main.objects(py)
+        .and_then(|objects| modules::install(py, objects, &setup.info(), ""))
         .map_err(|e| failed("setting up the Python interpreter failed", e))?;
     let _ = CHILD.set(Interpreters::new(setup, main, global_used));
     if let Some(child) = CHILD.get() {

@@ -41,6 +41,11 @@ def application(environ, start_response):
         start_response("200 OK", [("Content-Type", "text/plain"),
                                   ("X-Long", "v" * int(query["n"]))])
         return [body]
+    if path == "/status":
+        # An error status with the application's own body (WSGIErrorOverride).
+        body = b"the application's own error page\n"
+        start_response(query["code"] + " Custom", [("Content-Type", "text/plain")])
+        return [body]
     if path == "/touch":
         open(query["file"], "w").close()
     if path == "/sockets":

@@ -1,0 +1,109 @@
+//! Setters of per-location switches of the response and the daemon (`WSGIErrorOverride`,
+//! `WSGIIgnoreActivity`, `WSGIEnableSendfile`, `WSGIPassApacheRequest`) and of the telemetry directives, which are
+//! accepted and warned about (`lifecycle::check_config`).
+
+use super::directives::{on_off, one_word, words};
+use super::{DirConf, ServerConf};
+use crate::apache::Cmd;
+
+pub(super) fn error_override(
+    cmd: &mut Cmd<'_>,
+    _: &mut ServerConf,
+    dir: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    dir.error_override = Some(on_off(cmd, args)?);
+    Ok(())
+}
+
+pub(super) fn ignore_activity(
+    cmd: &mut Cmd<'_>,
+    _: &mut ServerConf,
+    dir: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    dir.ignore_activity = Some(on_off(cmd, args)?);
+    Ok(())
+}
+
+pub(super) fn enable_sendfile(
+    cmd: &mut Cmd<'_>,
+    _: &mut ServerConf,
+    dir: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    dir.enable_sendfile = Some(on_off(cmd, args)?);
+    Ok(())
+}
+
+pub(super) fn pass_apache_request(
+    cmd: &mut Cmd<'_>,
+    _: &mut ServerConf,
+    dir: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    dir.pass_apache_request = Some(on_off(cmd, args)?);
+    Ok(())
+}
+
+pub(super) fn telemetry_service(
+    cmd: &mut Cmd<'_>,
+    server: &mut ServerConf,
+    _: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    let name = cmd.name();
+    let w = words(cmd, args)?;
+    let [target, opts @ ..] = w.as_slice() else {
+        return Err(format!(
+            "{name}: expected unix:/path/to/socket [interval=N]"
+        ));
+    };
+    if !target.starts_with("unix:/") {
+        return Err(format!(
+            "{name}: '{target}' is not a Unix socket address; write unix:/path/to/socket"
+        ));
+    }
+    for (_, value) in rwsgi_core::directive_args::options(&name, opts, &["interval"])? {
+        match value.parse::<f64>() {
+            Ok(v) if v >= 0.5 => {}
+            _ => {
+                return Err(format!(
+                    "{name}: interval= must be a number of seconds, at least 0.5"
+                ));
+            }
+        }
+    }
+    server.telemetry.push("WSGITelemetryService");
+    Ok(())
+}
+
+pub(super) fn slow_requests(
+    cmd: &mut Cmd<'_>,
+    server: &mut ServerConf,
+    _: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    let v = one_word(cmd, args, "a number of seconds")?;
+    if !v.parse::<f64>().is_ok_and(|s| s >= 0.0) {
+        return Err(format!("{}: '{v}' is not a number of seconds", cmd.name()));
+    }
+    server.telemetry.push("WSGISlowRequests");
+    Ok(())
+}
+
+pub(super) fn telemetry_options(
+    cmd: &mut Cmd<'_>,
+    server: &mut ServerConf,
+    _: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    if words(cmd, args)?.is_empty() {
+        return Err(format!(
+            "{}: name at least one option (or None, or All)",
+            cmd.name()
+        ));
+    }
+    server.telemetry.push("WSGITelemetryOptions");
+    Ok(())
+}

@@ -1,0 +1,116 @@
+//! Interpreter switches through a real Apache: WSGIRestrictStdin, WSGIRestrictStdout,
+//! WSGICaseSensitivity, WSGIPassApacheRequest.
+
+mod harness;
+
+use harness::*;
+
+fn streams(apache: &Apache, path: &str) -> std::collections::BTreeMap<String, String> {
+    let reply = get(&apache.url(path));
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    kv(&reply.text())
+}
+
+#[test]
+fn stdin_and_stdout_are_free_by_default_and_restricted_on_request() {
+    let apache = Apache::start(Mpm::Event, "WSGIScriptAlias /s {root}/apps/streams.py\n");
+    let got = streams(&apache, "/s");
+    assert_eq!(
+        (got["stdin"].as_str(), got["stdout"].as_str()),
+        ("ok", "ok")
+    );
+    // Off (the default): print() goes to the error log.
+    apache.wait_for_log("printed by streams.py");
+
+    let apache = Apache::start(
+        Mpm::Event,
+        "WSGIRestrictStdin On\nWSGIRestrictStdout On\nWSGIScriptAlias /s {root}/apps/streams.py\n",
+    );
+    let got = streams(&apache, "/s");
+    assert_mentions(
+        &got["stdin"],
+        &[
+            "OSError: sys.stdin access restricted by mod_wsgi",
+            "WSGIRestrictStdin On",
+            "wsgi.input",
+        ],
+    );
+    assert_mentions(
+        &got["stdout"],
+        &[
+            "OSError: sys.stdout access restricted by mod_wsgi",
+            "WSGIRestrictStdout On",
+        ],
+    );
+    assert!(!apache.error_log().contains("printed by streams.py"));
+}
+
+/// The script module's name, as mod_wsgi makes it: `_mod_wsgi_` and the MD5 of the path,
+/// lower-cased first when `lower`.
+fn module_name(path: &str, lower: bool) -> String {
+    let path = if lower {
+        path.to_lowercase()
+    } else {
+        path.to_owned()
+    };
+    let out = std::process::Command::new(test_python())
+        .args([
+            "-c",
+            "import hashlib, sys; print(hashlib.md5(sys.argv[1].encode()).hexdigest())",
+            &path,
+        ])
+        .output()
+        .unwrap();
+    format!("_mod_wsgi_{}", String::from_utf8_lossy(&out.stdout).trim())
+}
+
+#[test]
+fn case_sensitivity_off_lower_cases_the_script_path_for_its_module() {
+    let stage = Stage::new(Mpm::Event);
+    stage.write(
+        "Mixed/Streams.py",
+        &std::fs::read_to_string(apps_source().join("streams.py")).unwrap(),
+    );
+    let path = stage.root().join("Mixed/Streams.py").display().to_string();
+    let apache = stage.start("WSGIScriptAlias /s {root}/Mixed/Streams.py\n");
+    assert_eq!(streams(&apache, "/s")["module"], module_name(&path, false));
+
+    let stage = Stage::new(Mpm::Event);
+    stage.write(
+        "Mixed/Streams.py",
+        &std::fs::read_to_string(apps_source().join("streams.py")).unwrap(),
+    );
+    let path = stage.root().join("Mixed/Streams.py").display().to_string();
+    let apache =
+        stage.start("WSGICaseSensitivity Off\nWSGIScriptAlias /s {root}/Mixed/Streams.py\n");
+    assert_eq!(streams(&apache, "/s")["module"], module_name(&path, true));
+}
+
+#[test]
+fn the_switches_take_on_or_off() {
+    for d in [
+        "WSGIRestrictStdin",
+        "WSGIRestrictStdout",
+        "WSGICaseSensitivity",
+    ] {
+        let text = config_error(&format!("{d} Maybe\n"));
+        assert_mentions(&text, &[d]);
+    }
+}
+
+/// WSGIPassApacheRequest On (embedded): `apache.request_rec`, a capsule pointing at the
+/// request being served; absent by default.
+#[test]
+fn pass_apache_request_puts_the_request_rec_in_the_environ() {
+    let apache = Apache::start(
+        Mpm::Event,
+        "WSGIScriptAlias /rec {root}/apps/request_rec.py\n\
+         WSGIScriptAlias /none {root}/apps/request_rec.py\n\
+         <Location /rec>\n  WSGIPassApacheRequest On\n</Location>\n",
+    );
+    let got = kv(&get(&apache.url("/rec?x=1")).text());
+    assert_eq!(got["capsule"], "apache.request_rec");
+    assert_eq!(got["the_request"], "GET /rec?x=1 HTTP/1.1");
+    assert_eq!(kv(&get(&apache.url("/none")).text())["capsule"], "none");
+    apache.assert_log_clean(&[]);
+}

@@ -338,6 +338,10 @@ pub struct ServerArgs {
     /// Serve a file or directory at a URL (repeatable).
     #[arg(long, num_args = 2, value_names = ["URL-PATH", "FILE|DIR"], action = clap::ArgAction::Append, help_heading = "Static files")]
     pub url_alias: Vec<String>,
+    /// Apache's error pages replace the application's for its 4xx and 5xx responses
+    /// (daemon mode).
+    #[arg(long, help_heading = "Static files")]
+    pub error_override: bool,
     /// Static files here win; the application serves what is not found
     /// (default: an empty htdocs in the server root).
     #[arg(long, value_name = "DIR", help_heading = "Static files")]
@@ -458,6 +462,10 @@ pub struct DaemonArgs {
     /// Recycle a daemon process idle this long (0: never).
     #[arg(long, value_name = "SECONDS", help_heading = "Daemon processes")]
     pub inactivity_timeout: Option<u32>,
+    /// Requests to this URL path (a health check) do not count as activity for
+    /// --inactivity-timeout (repeatable).
+    #[arg(long, value_name = "URL-PATH", help_heading = "Daemon processes")]
+    pub ignore_activity: Vec<String>,
     /// Longest time a request may run in a daemon process [default: 60].
     #[arg(long, value_name = "SECONDS", help_heading = "Daemon processes")]
     pub request_timeout: Option<u32>,

@@ -327,6 +327,9 @@ pub fn httpd_conf(plan: &Plan) -> String {
                 "\nWSGIProcessGroup {}\nWSGIApplicationGroup {}",
                 d.name, plan.application_group
             );
+            if plan.error_override {
+                c.push_str("WSGIErrorOverride On\n");
+            }
         }
         None => {
             c.push_str("WSGIRestrictEmbedded Off\n");
@@ -465,6 +468,16 @@ pub fn httpd_conf(plan: &Plan) -> String {
             let _ = writeln!(c, "    WSGIAccessScript {}", qp(script));
         }
         c.push_str("</Location>\n");
+    }
+
+    if plan.daemon.is_some() {
+        for url in &plan.ignore_activity {
+            let _ = writeln!(
+                c,
+                "\n<Location {}>\n    WSGIIgnoreActivity On\n</Location>",
+                q(url)
+            );
+        }
     }
 
     if plan.server_status {

@@ -1489,3 +1489,23 @@ fn auth_scripts_protect_the_application() {
         format!("127.0.0.1:{}", express.port)
     );
 }
+
+/// `--error-override`: Apache's error page replaces the application's 404 body.
+#[test]
+fn error_override_gives_apaches_error_page() {
+    let app = AppDir::new();
+    app.write(
+        "missing.py",
+        "def application(environ, start_response):\n    start_response('404 Not Found', [('Content-Type', 'text/plain')])\n    return [b'app-made 404']\n",
+    );
+    for (args, app_body) in [
+        (&["missing.py"][..], true),
+        (&["missing.py", "--error-override"][..], false),
+    ] {
+        let mut express = app.start(args);
+        let (status, body) = express.get("/");
+        assert_eq!(status, 404);
+        assert_eq!(body.contains("app-made 404"), app_body, "{args:?}: {body}");
+        assert!(express.stop().success());
+    }
+}

@@ -206,6 +206,12 @@ pub fn resolve(args: &ServerArgs, host: &Host, accounts: &dyn Accounts) -> Resul
         url_aliases.push((url, path));
     }
     url_aliases.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
+    for url in &args.daemon.ignore_activity {
+        if !url.starts_with('/') {
+            bail!("--ignore-activity {url:?}: the URL path must start with /");
+        }
+        one_line("--ignore-activity", url)?;
+    }
 
     let setenv = args
         .setenv
@@ -322,6 +328,8 @@ pub fn resolve(args: &ServerArgs, host: &Host, accounts: &dyn Accounts) -> Resul
         include_files,
         auth,
         host_access_script,
+        error_override: args.error_override,
+        ignore_activity: args.daemon.ignore_activity.clone(),
         map_head_to_get: args.map_head_to_get,
         chunked_request: args.chunked_request,
         processes: args.processes,

@@ -184,6 +184,10 @@ pub struct Plan {
     pub auth: Option<Auth>,
     /// `--host-access-script`.
     pub host_access_script: Option<PathBuf>,
+    /// `--error-override` (daemon mode).
+    pub error_override: bool,
+    /// `--ignore-activity` URL paths (daemon mode).
+    pub ignore_activity: Vec<String>,
     pub document_root: PathBuf,
     pub logs: Logs,
     pub pid_file: PathBuf,

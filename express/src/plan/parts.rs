@@ -189,6 +189,12 @@ pub(super) fn unused_daemon_options(args: &ServerArgs, why: &str) -> Option<Stri
     if args.process_group.is_some() {
         unused.push("--process-group");
     }
+    if !args.daemon.ignore_activity.is_empty() {
+        unused.push("--ignore-activity");
+    }
+    if args.error_override {
+        unused.push("--error-override");
+    }
     (!unused.is_empty()).then(|| {
         format!(
             "{} configure daemon processes; {why}, so they have no effect",

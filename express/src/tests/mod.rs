@@ -226,6 +226,45 @@ fn access_control_options() {
     ]));
 }
 
+/// `--error-override` and `--ignore-activity` become the directives of the same names, in
+/// daemon mode; in embedded mode they are reported as having no effect.
+#[test]
+fn error_override_and_ignore_activity() {
+    let f = Fixture::new();
+    let conf = f.conf(&[
+        "wsgi.py",
+        "--error-override",
+        "--ignore-activity",
+        "/health",
+        "--inactivity-timeout",
+        "60",
+    ]);
+    assert!(
+        conf.contains("WSGIApplicationGroup %{GLOBAL}\nWSGIErrorOverride On\n"),
+        "{conf}"
+    );
+    assert!(
+        conf.contains("<Location \"/health\">\n    WSGIIgnoreActivity On\n</Location>"),
+        "{conf}"
+    );
+    let plan = f.plan(&[
+        "wsgi.py",
+        "--embedded-mode",
+        "--error-override",
+        "--ignore-activity",
+        "/h",
+    ]);
+    let conf = render::httpd_conf(&plan);
+    assert!(
+        !conf.contains("WSGIErrorOverride") && !conf.contains("WSGIIgnoreActivity"),
+        "{conf}"
+    );
+    let notice = plan.notices.join("\n");
+    for o in ["--ignore-activity", "--error-override"] {
+        assert!(notice.contains(o), "{o}: {notice}");
+    }
+}
+
 #[test]
 fn capacity_event_and_prefork() {
     let f = Fixture::new();

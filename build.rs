@@ -165,6 +165,10 @@ fn allowlist(b: bindgen::Builder) -> bindgen::Builder {
         "ap_hook_pre_mpm",
         "ap_hook_check_access",
         "ap_register_auth_provider",
+        // http_ssl.h (mod_ssl.is_https, mod_ssl.var_lookup)
+        "ap_ssl_conn_is_ssl",
+        "ap_ssl_var_lookup",
+        "ap_find_linked_module",
         // config
         "ap_check_cmd_context",
         "ap_getword_conf",

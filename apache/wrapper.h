@@ -21,6 +21,7 @@ typedef int pid_t;
 #include <util_filter.h>
 #include <util_script.h>
 #include <mod_auth.h>
+#include <http_ssl.h>
 #ifndef _WIN32
 #include <mod_unixd.h>
 #include <unixd.h>

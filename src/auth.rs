@@ -8,14 +8,14 @@
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 
-use crate::apache::{Authn, Authz, Mpm, RealmHash, Request, status};
+use crate::apache::{Authn, Authz, Mpm, RealmHash, Request, SslVars, status};
 use crate::config::AuthScript;
 use crate::python::output::LogStream;
 use crate::python::{interpreter, traceback, with_gil};
 use crate::request_vars::{self, Selected};
 use crate::wsgi::modules::MOD_WSGI_API_VERSION;
 use crate::wsgi::runner::{CHILD, log_load_error};
-use crate::wsgi::{Context, EnvironBuilder};
+use crate::wsgi::{Context, EnvironBuilder, SslCallables};
 
 /// A request value as Python sees it: UTF-8 when it is (browsers send user names and
 /// passwords in UTF-8), else latin-1, so no byte is lost.
@@ -264,6 +264,8 @@ fn call(
         ignore_activity: false,
         error_override: false,
     };
+    // Revoked (dropped) when the hook returns.
+    let ssl = SslVars::of(r).map(SslCallables::new);
     with_gil(|py| {
         let ran = child.run(py, &group, &script.path, |py, context| {
             let f = match context
@@ -277,7 +279,7 @@ fn call(
                 }
             };
             let errors = LogStream::new("<wsgi.errors>");
-            let answer = environ(py, context, r, &selected, errors.clone())
+            let answer = environ(py, context, r, &selected, errors.clone(), ssl.as_ref())
                 .and_then(|environ| invoke(py, &environ, &f))
                 .map(|value| Answer::of(&value));
             errors.flush_pending(py);
@@ -311,10 +313,16 @@ fn environ<'py>(
     r: &mut Request<'_>,
     selected: &Selected<'_>,
     errors: LogStream,
+    ssl: Option<&SslCallables>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let mut env = EnvironBuilder::new(&PyDict::new(py), &context.var_keys)?;
     request_vars::collect(r, selected, &mut env);
     let environ = env.into_dict()?;
+    if let Some(ssl) = ssl {
+        for (key, f) in ssl.make(py)? {
+            environ.set_item(key, f)?;
+        }
+    }
     environ.set_item("wsgi.errors", context.log(py, errors)?)?;
     environ.set_item("mod_wsgi.version", MOD_WSGI_API_VERSION)?;
     environ.set_item("apache.version", Mpm::apache_version())?;

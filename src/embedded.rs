@@ -1,11 +1,13 @@
 //! Embedded mode: runs a WSGI application inside the Apache child, on the request's own
 //! worker thread, with the request itself as the transport.
 
-use crate::apache::{BodyError as ApacheBodyError, OsFile, Request, RequestIo, status};
+use crate::apache::{BodyError as ApacheBodyError, OsFile, Request, RequestIo, SslVars, status};
 use crate::python::interpreter;
 use crate::request_vars::{self, Routed};
 use crate::wsgi::runner::{App, CHILD, Revoke, run_app};
-use crate::wsgi::{self, BodyError, Channel, Outcome, ResponseHead, Times, Transport};
+use crate::wsgi::{
+    self, BodyError, Channel, Outcome, ResponseHead, SslCallables, Times, Transport,
+};
 
 /// The embedded request as a WSGI transport.
 struct Embedded(RequestIo);
@@ -86,8 +88,20 @@ pub fn run(r: &mut Request<'_>, request: &Routed<'_>) -> i32 {
         reload: request.selected.reload,
         mtime_us: request.mtime_us,
     };
+    // Revoked (dropped) when the handler returns.
+    let ssl = SslVars::of(r).map(SslCallables::new);
     let outcome = run_app(child, &app, &channel, header_only, times, |env| {
         request_vars::collect(r, &request.selected, env);
+        if let Some(ssl) = &ssl {
+            match ssl.make(env.py()) {
+                Ok(callables) => {
+                    for (key, f) in callables {
+                        env.insert(key, Ok(f));
+                    }
+                }
+                Err(err) => env.insert("mod_ssl.is_https", Err::<(), _>(err)),
+            }
+        }
         if request.pass_apache_request {
             let capsule = crate::python::capsule::request_rec(env.py(), r.raw_ptr());
             env.insert("apache.request_rec", capsule);

@@ -114,3 +114,69 @@ fn pass_apache_request_puts_the_request_rec_in_the_environ() {
     assert_eq!(kv(&get(&apache.url("/none")).text())["capsule"], "none");
     apache.assert_log_clean(&[]);
 }
+
+/// With mod_ssl loaded, embedded environs have `mod_ssl.is_https()` and
+/// `mod_ssl.var_lookup(name)`, answering for the request's own connection; without it, the
+/// keys are absent.
+#[test]
+fn mod_ssl_callables_answer_for_the_connection() {
+    let apache = Apache::start(Mpm::Event, "WSGIScriptAlias /ssl {root}/apps/ssl_vars.py\n");
+    assert_eq!(kv(&get(&apache.url("/ssl")).text())["callables"], "absent");
+    drop(apache);
+
+    let stage = Stage::new(Mpm::Event);
+    let (crt, key) = (stage.root().join("site.crt"), stage.root().join("site.key"));
+    let out = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&crt)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", output_text(&out));
+    chmod_world_readable(&key);
+    let https = free_port();
+    let apache = stage.start(&format!(
+        "LoadModule socache_shmcb_module /usr/lib/apache2/modules/mod_socache_shmcb.so\n\
+         LoadModule ssl_module /usr/lib/apache2/modules/mod_ssl.so\n\
+         WSGIScriptAlias /ssl {{root}}/apps/ssl_vars.py\n\
+         Listen 127.0.0.1:{https} https\n\
+         <VirtualHost 127.0.0.1:{https}>\n  SSLEngine on\n\
+         \x20 SSLCertificateFile {}\n  SSLCertificateKeyFile {}\n</VirtualHost>\n",
+        crt.display(),
+        key.display()
+    ));
+    let plain = kv(&get(&apache.url("/ssl")).text());
+    assert_eq!(plain["callables"], "present");
+    assert_eq!(plain["is_https"], "False");
+    assert_eq!(plain["HTTPS"], "off");
+    let out = std::process::Command::new("curl")
+        .args([
+            "-sk",
+            "--max-time",
+            "30",
+            &format!("https://127.0.0.1:{https}/ssl"),
+        ])
+        .output()
+        .unwrap();
+    let secure = kv(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        secure.get("is_https").map(String::as_str),
+        Some("True"),
+        "{secure:?}"
+    );
+    assert_eq!(secure["HTTPS"], "on");
+    assert!(secure["SSL_PROTOCOL"].starts_with("TLSv1."), "{secure:?}");
+    apache.assert_log_clean(&[]);
+}

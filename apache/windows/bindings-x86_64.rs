@@ -2249,6 +2249,9 @@ unsafe extern "C" {
     ) -> *mut ::std::os::raw::c_char;
 }
 unsafe extern "C" {
+    pub fn ap_find_linked_module(name: *const ::std::os::raw::c_char) -> *mut module;
+}
+unsafe extern "C" {
     pub fn ap_check_cmd_context(
         cmd: *mut cmd_parms,
         forbidden: ::std::os::raw::c_uint,
@@ -3349,6 +3352,23 @@ pub struct authz_provider {
         ) -> *const ::std::os::raw::c_char,
     >,
 }
+#[repr(C)]
+#[derive(Debug)]
+pub struct ap_conf_vector_t {
+    _unused: [u8; 0],
+}
+unsafe extern "C" {
+    pub fn ap_ssl_conn_is_ssl(c: *mut conn_rec) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn ap_ssl_var_lookup(
+        p: *mut apr_pool_t,
+        s: *mut server_rec,
+        c: *mut conn_rec,
+        r: *mut request_rec,
+        name: *const ::std::os::raw::c_char,
+    ) -> *const ::std::os::raw::c_char;
+}
 unsafe extern "C" {
     pub fn apr_pstrdup(
         p: *mut apr_pool_t,
@@ -3365,10 +3385,5 @@ unsafe extern "C" {
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct apr_file_t {
-    pub _address: u8,
-}
-#[repr(C)]
-#[derive(Debug, Default, Copy, Clone)]
-pub struct ap_conf_vector_t {
     pub _address: u8,
 }

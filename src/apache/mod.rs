@@ -30,6 +30,7 @@ mod regex;
 mod request;
 pub mod scoreboard;
 mod server;
+mod ssl;
 mod table;
 
 pub use auth::{Authn, Authz, RealmHash};
@@ -40,6 +41,7 @@ pub use pool::Pool;
 pub use regex::Regex;
 pub use request::{FileKind, Request};
 pub use server::{Mpm, Server, server_state};
+pub use ssl::{SslVars, SslVarsError};
 
 /// Status codes handlers return to Apache.
 pub mod status {

@@ -12,6 +12,7 @@ pub mod modules;
 mod response;
 pub mod runner;
 mod shims;
+mod ssl_vars;
 mod start_response;
 mod transport;
 mod vars;
@@ -23,5 +24,6 @@ pub use response::{Call, Outcome, run};
 pub use rwsgi_core::http::{
     collapse_slashes, header_variables as header_variables_of, latin1_encode,
 };
+pub use ssl_vars::SslCallables;
 pub use transport::{BodyError, Channel, ResponseHead, Transport};
 pub use vars::{Var, VarSink};

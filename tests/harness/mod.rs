@@ -10,7 +10,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 mod ports;
-use ports::free_port;
+pub use ports::free_port;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mpm {

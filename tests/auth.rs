@@ -233,3 +233,25 @@ fn auth_directives_in_htaccess() {
     assert_eq!(ok.status, 200, "{}", ok.text());
     assert_eq!(ok.text(), "user=carol auth=Basic\n");
 }
+
+/// An auth hook runs in `%{GLOBAL}`, which keeps the Apache children's main interpreter:
+/// an embedded application in another group runs in a sub-interpreter whichever request
+/// comes first.
+#[test]
+fn a_global_auth_hook_keeps_the_main_interpreter() {
+    let apache = Apache::start(
+        Mpm::Event,
+        &format!(
+            "{MODULES}WSGIScriptAlias /open {{root}}/apps/group_info.py\n\
+             WSGIScriptAlias /basic {{root}}/apps/auth/app.py\n\
+             <Location /basic>\n  AuthType Basic\n  AuthName x\n  AuthBasicProvider wsgi\n\
+             \x20 WSGIAuthUserScript {{root}}/apps/auth/users.py\n  Require valid-user\n</Location>\n"
+        ),
+    );
+    let open = kv(&get(&apache.url("/open")).text());
+    assert_eq!(open["main"], "False", "{open:?}");
+    assert_eq!(
+        as_user(&apache, "/basic", "alice", "wonderland").status,
+        200
+    );
+}

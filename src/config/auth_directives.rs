@@ -24,6 +24,11 @@ fn auth_script(cmd: &Cmd<'_>, server: &mut ServerConf, args: &str) -> Result<Aut
     }
     // Apache's children need Python for it, even with WSGIRestrictEmbedded On.
     server.auth_scripts = true;
+    if application_group == GroupSpec::Global {
+        // It runs there in %{GLOBAL}, which then keeps their main interpreter whichever
+        // request comes first.
+        server.global_group.processes.push(String::new());
+    }
     Ok(AuthScript {
         path: absolute_path(cmd, path)?,
         application_group,

@@ -146,7 +146,10 @@ fn auth_script_outside_a_directory_fails_the_config_test() {
 #[test]
 fn more_unsupported_directives_name_themselves() {
     for (snippet, name) in [
-        ("WSGIFreeThreading On\n", "WSGIFreeThreading"),
+        (
+            "<WSGIInterpreterOptions application-group=x>\n</WSGIInterpreterOptions>\n",
+            "WSGIInterpreterOptions",
+        ),
         (
             "WSGIDispatchScript {root}/apps/dir_env.py\n",
             "WSGIDispatchScript",
@@ -155,6 +158,16 @@ fn more_unsupported_directives_name_themselves() {
         let text = config_error(snippet);
         assert_mentions(&text, &[name, "not supported"]);
     }
+}
+
+/// `WSGIFreeThreading On` needs a free-threaded Python build; `Off` is what a GIL build
+/// does anyway.
+#[test]
+fn free_threading_needs_a_free_threaded_python() {
+    let text = config_error("WSGIFreeThreading On\n");
+    assert_mentions(&text, &["WSGIFreeThreading", "free-threaded Python build"]);
+    let out = Stage::new(Mpm::Event).config_test("WSGIFreeThreading Off\n");
+    assert!(out.status.success(), "{}", output_text(&out));
 }
 
 /// `WSGIPerInterpreterGIL On` needs Python 3.12 (PEP 684): accepted there, refused on

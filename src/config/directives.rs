@@ -15,9 +15,9 @@ use super::group_directives::{
     application_group, application_group_spec, import_script, process_group, process_group_spec,
 };
 use super::python_directives::{
-    case_sensitivity, destroy_interpreter, dont_write_bytecode, per_interpreter_gil, python_eggs,
-    python_hash_seed, python_home, python_optimize, python_path, python_warnings, restrict_signal,
-    restrict_stdin, restrict_stdout, switch_interval,
+    case_sensitivity, destroy_interpreter, dont_write_bytecode, free_threading,
+    per_interpreter_gil, python_eggs, python_hash_seed, python_home, python_optimize, python_path,
+    python_warnings, restrict_signal, restrict_stdin, restrict_stdout, switch_interval,
 };
 use super::{AliasPattern, AppOptions, DirConf, HandlerScript, ScriptAlias, ServerConf};
 use crate::apache::{Cmd, Directive, Regex, Scope};
@@ -232,7 +232,12 @@ pub const DIRECTIVES: &[Directive<ServerConf, DirConf>] = &[
         c"On|Off",
         per_interpreter_gil,
     ),
-    d(c"WSGIFreeThreading", Scope::Global, c"On|Off", unsupported),
+    d(
+        c"WSGIFreeThreading",
+        Scope::Global,
+        c"On|Off",
+        free_threading,
+    ),
     d(
         c"<WSGIInterpreterOptions",
         Scope::Global,
@@ -708,7 +713,7 @@ fn verbose_debugging(
 /// Why a recognised directive is not available yet, and what to do instead.
 fn not_yet_reason(name: &str) -> &'static str {
     match name {
-        "WSGIFreeThreading" | "<WSGIInterpreterOptions" => {
+        "<WSGIInterpreterOptions" => {
             "per-interpreter options are not supported by this version of rwsgi yet; remove it"
         }
         _ => "this directive is not supported by this version of rwsgi yet; remove it",

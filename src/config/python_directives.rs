@@ -106,6 +106,27 @@ pub(super) fn per_interpreter_gil(
     Ok(())
 }
 
+/// `WSGIFreeThreading On` asks for Python without a GIL: only a free-threaded Python build
+/// (3.13t and later) has that, and it runs so by default.
+pub(super) fn free_threading(
+    cmd: &mut Cmd<'_>,
+    _: &mut ServerConf,
+    _: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    let on = on_off(cmd, args)?;
+    if on && !cfg!(Py_GIL_DISABLED) {
+        return Err(format!(
+            "{}: On needs a free-threaded Python build (3.13t or later); this mod_rwsgi is built \
+             for Python {} with a GIL. Build rwsgi with a free-threaded Python, or remove the \
+             directive (WSGIPerInterpreterGIL On runs groups in parallel on Python 3.12+)",
+            cmd.name(),
+            crate::python::interpreter::LINKED_VERSION
+        ));
+    }
+    Ok(())
+}
+
 pub(super) fn destroy_interpreter(
     cmd: &mut Cmd<'_>,
     server: &mut ServerConf,

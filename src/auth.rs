@@ -8,14 +8,9 @@
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 
-use crate::apache::{Authn, Authz, Mpm, RealmHash, Request, SslVars, status};
-use crate::config::AuthScript;
-use crate::python::output::LogStream;
-use crate::python::{interpreter, traceback, with_gil};
-use crate::request_vars::{self, Selected};
-use crate::wsgi::modules::MOD_WSGI_API_VERSION;
-use crate::wsgi::runner::{CHILD, log_load_error};
-use crate::wsgi::{Context, EnvironBuilder, SslCallables};
+use crate::apache::{Authn, Authz, RealmHash, Request, status};
+use crate::config::HookScript;
+use crate::hook_scripts;
 
 /// A request value as Python sees it: UTF-8 when it is (browsers send user names and
 /// passwords in UTF-8), else latin-1, so no byte is lost.
@@ -215,7 +210,7 @@ impl Answer {
     }
 }
 
-fn bad_answer(script: &AuthScript, function: &str, answer: &Answer, expected: &str) {
+fn bad_answer(script: &HookScript, function: &str, answer: &Answer, expected: &str) {
     tracing::error!(
         "RW0124: {function}() of auth script '{}' returned {}; it must return {expected}",
         script.path,
@@ -232,11 +227,10 @@ fn no_script<T>(r: &Request<'_>, used: &str, directive: &str, answer: T) -> T {
     answer
 }
 
-/// Loads the script in its group's interpreter and calls `function` on the cut-down
-/// environ; `None` after logging why there is no answer.
+/// Calls `function` of the auth script on the cut-down environ.
 fn call(
     r: &mut Request<'_>,
-    script: &AuthScript,
+    script: &HookScript,
     function: &str,
     invoke: impl for<'py> FnOnce(
         Python<'py>,
@@ -244,87 +238,8 @@ fn call(
         &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>>,
 ) -> Option<Answer> {
-    let Some(child) = CHILD.get().filter(|_| interpreter::is_running()) else {
-        tracing::error!(
-            "RW0110: Python is not available in this process (see the RW0100 start-up error); cannot run auth script '{}'",
-            script.path
-        );
-        return None;
-    };
-    let group = crate::handler::application_group(r, &Some(script.application_group.clone()));
-    let reload = r.dir_config().script_reloading.unwrap_or(true);
-    let selected = Selected {
-        callable: function,
-        handler_script: None,
-        reload,
-        map_head: false,
-        pass_authorization: false,
-        process_group: "",
-        application_group: &group,
-        ignore_activity: false,
-        error_override: false,
-    };
-    // Revoked (dropped) when the hook returns.
-    let ssl = SslVars::of(r).map(SslCallables::new);
-    with_gil(|py| {
-        let ran = child.run(py, &group, &script.path, |py, context| {
-            let f = match context
-                .scripts
-                .callable(py, &script.path, function, reload, None)
-            {
-                Ok(f) => f,
-                Err(err) => {
-                    log_load_error(py, context, &group, &err);
-                    return None;
-                }
-            };
-            let errors = LogStream::new("<wsgi.errors>");
-            let answer = environ(py, context, r, &selected, errors.clone(), ssl.as_ref())
-                .and_then(|environ| invoke(py, &environ, &f))
-                .map(|value| Answer::of(&value));
-            errors.flush_pending(py);
-            match answer {
-                Ok(answer) => Some(answer),
-                Err(err) => {
-                    traceback::log(
-                        py,
-                        &format!(
-                            "RW0123: {function}() of auth script '{}' raised",
-                            script.path
-                        ),
-                        &err,
-                    );
-                    None
-                }
-            }
-        });
-        ran.unwrap_or_else(|line| {
-            py.detach(|| tracing::error!("{line}"));
-            None
-        })
+    hook_scripts::run(r, script, "auth script", |py, environ, module| {
+        let f = module.getattr(function)?;
+        invoke(py, environ, &f).map(|value| Answer::of(&value))
     })
-}
-
-/// The environ an auth hook gets: the request's CGI and `mod_wsgi.*` variables, with
-/// `wsgi.errors`, and the versions; no body, no `start_response`.
-fn environ<'py>(
-    py: Python<'py>,
-    context: &Context,
-    r: &mut Request<'_>,
-    selected: &Selected<'_>,
-    errors: LogStream,
-    ssl: Option<&SslCallables>,
-) -> PyResult<Bound<'py, PyDict>> {
-    let mut env = EnvironBuilder::new(&PyDict::new(py), &context.var_keys)?;
-    request_vars::collect(r, selected, &mut env);
-    let environ = env.into_dict()?;
-    if let Some(ssl) = ssl {
-        for (key, f) in ssl.make(py)? {
-            environ.set_item(key, f)?;
-        }
-    }
-    environ.set_item("wsgi.errors", context.log(py, errors)?)?;
-    environ.set_item("mod_wsgi.version", MOD_WSGI_API_VERSION)?;
-    environ.set_item("apache.version", Mpm::apache_version())?;
-    Ok(environ)
 }

@@ -185,14 +185,32 @@ fn target<'a>(r: &Request<'a>) -> Result<Option<Target<'a>>, i32> {
 /// The `handler` hook.
 pub fn handler(r: &mut Request<'_>) -> i32 {
     let _log = RequestLogContext::enter(r);
-    let target = match target(r) {
+    let mut target = match target(r) {
         Ok(Some(t)) => t,
         Ok(None) => return status::DECLINED,
         Err(code) => return code,
     };
-    let process_group = process_group(r, &target.options.process_group);
-    let application_group = application_group(r, &target.options.application_group);
+    let mut process_group = process_group(r, &target.options.process_group);
+    let mut application_group = application_group(r, &target.options.application_group);
     let dir = r.dir_config();
+    if let Some(script) = &dir.dispatch {
+        // WSGIDispatchScript: Python may choose otherwise, per request.
+        let Some(choice) = crate::dispatch::ask(r, script) else {
+            return status::INTERNAL_SERVER_ERROR;
+        };
+        if let Some(group) = choice.process_group {
+            process_group = match GroupSpec::parse(&group) {
+                GroupSpec::Global => String::new(),
+                _ => group,
+            };
+        }
+        if let Some(group) = choice.application_group {
+            application_group = self::application_group(r, &Some(GroupSpec::parse(&group)));
+        }
+        if let Some(callable) = choice.callable_object {
+            target.callable = callable;
+        }
+    }
     if let Some(allowed) = &dir.restrict_process {
         if !allowed.contains(&process_group) {
             tracing::error!(

@@ -16,8 +16,10 @@ mod daemon;
 #[cfg(not(unix))]
 #[path = "daemon_unavailable.rs"]
 mod daemon;
+mod dispatch;
 mod embedded;
 mod handler;
+mod hook_scripts;
 mod lifecycle;
 mod log;
 mod python;

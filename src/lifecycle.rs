@@ -79,9 +79,9 @@ pub fn child_init(pchild: Pool, server: Server<'_>) {
         .iter()
         .any(|i| i.process_group.is_none());
     // Auth scripts always run here, in the Apache children (as in mod_wsgi).
-    let auth_scripts =
-        std::iter::successors(Some(server), Server::next).any(|s| s.config().auth_scripts);
-    if conf.restrict_embedded == Some(true) && !embedded_imports && !auth_scripts {
+    let hook_scripts =
+        std::iter::successors(Some(server), Server::next).any(|s| s.config().hook_scripts);
+    if conf.restrict_embedded == Some(true) && !embedded_imports && !hook_scripts {
         return;
     }
     if let Some(home) = conf.python.home.as_deref() {

@@ -1,16 +1,21 @@
-//! Setters of the Python auth hook directives (`WSGIAccessScript`, `WSGIAuthUserScript`,
-//! `WSGIAuthGroupScript`, `WSGIGroupAuthoritative`).
+//! Setters of the Python hook directives run in the Apache child: the auth hooks
+//! (`WSGIAccessScript`, `WSGIAuthUserScript`, `WSGIAuthGroupScript`,
+//! `WSGIGroupAuthoritative`) and `WSGIDispatchScript`.
 
 use std::sync::Arc;
 
 use super::directives::{absolute_path, on_off, words};
 use super::group_directives::application_group_spec;
-use super::{AuthScript, DirConf, ServerConf};
+use super::{DirConf, HookScript, ServerConf};
 use crate::apache::Cmd;
 use rwsgi_core::directive_args::{self as parse, GroupSpec};
 
 /// `path [application-group=…]`; the group defaults to `%{GLOBAL}`.
-fn auth_script(cmd: &Cmd<'_>, server: &mut ServerConf, args: &str) -> Result<AuthScript, String> {
+pub(super) fn hook_script(
+    cmd: &Cmd<'_>,
+    server: &mut ServerConf,
+    args: &str,
+) -> Result<HookScript, String> {
     let name = cmd.name();
     let w = words(cmd, args)?;
     let [path, opts @ ..] = w.as_slice() else {
@@ -23,13 +28,13 @@ fn auth_script(cmd: &Cmd<'_>, server: &mut ServerConf, args: &str) -> Result<Aut
         application_group = application_group_spec(&name, &value)?;
     }
     // Apache's children need Python for it, even with WSGIRestrictEmbedded On.
-    server.auth_scripts = true;
+    server.hook_scripts = true;
     if application_group == GroupSpec::Global {
         // It runs there in %{GLOBAL}, which then keeps their main interpreter whichever
         // request comes first.
         server.global_group.processes.push(String::new());
     }
-    Ok(AuthScript {
+    Ok(HookScript {
         path: absolute_path(cmd, path)?,
         application_group,
     })
@@ -41,7 +46,7 @@ pub(super) fn access_script(
     dir: &mut DirConf,
     args: &str,
 ) -> Result<(), String> {
-    dir.auth.access = Some(Arc::new(auth_script(cmd, server, args)?));
+    dir.auth.access = Some(Arc::new(hook_script(cmd, server, args)?));
     Ok(())
 }
 
@@ -51,7 +56,7 @@ pub(super) fn auth_user_script(
     dir: &mut DirConf,
     args: &str,
 ) -> Result<(), String> {
-    dir.auth.user = Some(Arc::new(auth_script(cmd, server, args)?));
+    dir.auth.user = Some(Arc::new(hook_script(cmd, server, args)?));
     Ok(())
 }
 
@@ -61,7 +66,7 @@ pub(super) fn auth_group_script(
     dir: &mut DirConf,
     args: &str,
 ) -> Result<(), String> {
-    dir.auth.group = Some(Arc::new(auth_script(cmd, server, args)?));
+    dir.auth.group = Some(Arc::new(hook_script(cmd, server, args)?));
     Ok(())
 }
 
@@ -72,5 +77,15 @@ pub(super) fn group_authoritative(
     args: &str,
 ) -> Result<(), String> {
     dir.auth.group_authoritative = Some(on_off(cmd, args)?);
+    Ok(())
+}
+
+pub(super) fn dispatch_script(
+    cmd: &mut Cmd<'_>,
+    server: &mut ServerConf,
+    dir: &mut DirConf,
+    args: &str,
+) -> Result<(), String> {
+    dir.dispatch = Some(Arc::new(hook_script(cmd, server, args)?));
     Ok(())
 }

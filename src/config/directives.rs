@@ -9,7 +9,7 @@ use super::accepted_directives::{
     telemetry_options, telemetry_service,
 };
 use super::auth_directives::{
-    access_script, auth_group_script, auth_user_script, group_authoritative,
+    access_script, auth_group_script, auth_user_script, dispatch_script, group_authoritative,
 };
 use super::group_directives::{
     application_group, application_group_spec, import_script, process_group, process_group_spec,
@@ -266,7 +266,7 @@ pub const DIRECTIVES: &[Directive<ServerConf, DirConf>] = &[
         c"WSGIDispatchScript",
         Scope::Directory,
         c"file-path [application-group=]",
-        unsupported,
+        dispatch_script,
     ),
     d(
         c"WSGIPassApacheRequest",

@@ -73,9 +73,10 @@ pub struct ImportScript {
     pub application_group: String,
 }
 
-/// A `WSGIAccessScript`, `WSGIAuthUserScript` or `WSGIAuthGroupScript`.
+/// A Python hook script run in the Apache child: `WSGIAccessScript`, `WSGIAuthUserScript`,
+/// `WSGIAuthGroupScript` or `WSGIDispatchScript`.
 #[derive(Clone, Debug)]
-pub struct AuthScript {
+pub struct HookScript {
     pub path: String,
     /// `application-group=`; `%{GLOBAL}` when not given, as in mod_wsgi.
     pub application_group: GroupSpec,
@@ -84,9 +85,9 @@ pub struct AuthScript {
 /// The Python auth hooks of a directory (embedded mode, as in mod_wsgi).
 #[derive(Clone, Debug, Default)]
 pub struct AuthScripts {
-    pub access: Option<Arc<AuthScript>>,
-    pub user: Option<Arc<AuthScript>>,
-    pub group: Option<Arc<AuthScript>>,
+    pub access: Option<Arc<HookScript>>,
+    pub user: Option<Arc<HookScript>>,
+    pub group: Option<Arc<HookScript>>,
     /// `WSGIGroupAuthoritative`: accepted; Apache 2.4's `Require` logic decides.
     pub group_authoritative: Option<bool>,
 }
@@ -167,9 +168,9 @@ pub struct ServerConf {
     /// Telemetry directives given (accepted; the configuration test warns that no
     /// telemetry is sent).
     pub telemetry: Vec<&'static str>,
-    /// An auth script is configured in this server's sections (not counting .htaccess):
-    /// Apache's children need Python even with `WSGIRestrictEmbedded On`.
-    pub auth_scripts: bool,
+    /// An auth or dispatch script is configured in this server's sections (not counting
+    /// .htaccess): Apache's children need Python even with `WSGIRestrictEmbedded On`.
+    pub hook_scripts: bool,
 }
 
 impl ServerConf {
@@ -200,7 +201,7 @@ impl MergeConfig for ServerConf {
                 .collect(),
             socket_prefix: base.socket_prefix.clone(),
             global_group: add.global_group.clone(),
-            auth_scripts: add.auth_scripts,
+            hook_scripts: add.hook_scripts,
             telemetry: add.telemetry.clone(),
         }
     }
@@ -232,6 +233,8 @@ pub struct DirConf {
     pub enable_sendfile: Option<bool>,
     /// `WSGIPassApacheRequest` (embedded mode): the `request_rec` as a capsule.
     pub pass_apache_request: Option<bool>,
+    /// `WSGIDispatchScript`: Python chooses the groups and callable per request.
+    pub dispatch: Option<Arc<HookScript>>,
 }
 
 impl MergeConfig for DirConf {
@@ -257,6 +260,7 @@ impl MergeConfig for DirConf {
             ignore_activity: or(&add.ignore_activity, &base.ignore_activity),
             enable_sendfile: or(&add.enable_sendfile, &base.enable_sendfile),
             pass_apache_request: or(&add.pass_apache_request, &base.pass_apache_request),
+            dispatch: or(&add.dispatch, &base.dispatch),
         }
     }
 }

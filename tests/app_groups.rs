@@ -463,3 +463,28 @@ fn global_named_for_embedded_leaves_a_daemons_main_interpreter_alone() {
     assert_ne!(daemon["pid"], embedded["pid"]);
     apache.assert_log_clean(&[]);
 }
+
+/// A daemon thread an application left running in a sub-interpreter: at exit that
+/// interpreter cannot be ended (Python would abort the process), so it is left to the
+/// process's exit, and the child says so instead of crashing.
+#[test]
+fn a_daemon_thread_in_a_sub_interpreter_does_not_crash_the_exit() {
+    let mut apache = Apache::start(
+        Mpm::Event,
+        "WSGIScriptAlias /main {root}/apps/group_info.py\n\
+         WSGIScriptAlias /thread {root}/apps/daemon_thread.py\n",
+    );
+    let main = info(&apache, "/main");
+    let reply = get(&apache.url("/thread"));
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(info(&apache, "/main")["pid"], main["pid"]);
+    apache.stop();
+    let log = apache.error_log();
+    for bad in ["Fatal Python error", "exit signal"] {
+        assert!(!log.contains(bad), "{bad}: {log}");
+    }
+    assert!(
+        log.contains("was not ended: a thread the application started is still running in it"),
+        "{log}"
+    );
+}

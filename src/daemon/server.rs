@@ -485,6 +485,10 @@ fn worker(state: &Arc<State>, index: usize) {
             state.hub.keep(conn);
         }
     }
+    // Its strings belong to the interpreters that made them; dropped here, outside any,
+    // pyo3 would queue their decrefs for whichever interpreter attaches next. The process
+    // is winding down: let them go with it.
+    std::mem::forget(thread.strings);
 }
 
 /// What a worker thread keeps from one request to the next.

@@ -100,8 +100,14 @@ fn time_out(state: &State, limit: Duration, stuck: Stuck) {
         limit.as_secs()
     );
     // A temporary thread state: this short-lived thread must not keep a persistent one.
-    let report = |py: pyo3::Python<'_>, context: &Context| {
-        let stack = crate::python::traceback::thread_stack(py, stuck.thread);
+    let report = |py: pyo3::Python<'_>, context: &Context, own_gil: bool| {
+        // `sys._current_frames()` walks every interpreter's threads: not while own-GIL
+        // interpreters run Python beside this one.
+        let stack = if own_gil {
+            vec!["(not read: sub-interpreters with their own GIL run meanwhile)".to_owned()]
+        } else {
+            crate::python::traceback::thread_stack(py, stuck.thread)
+        };
         if interrupt.is_some() {
             let timeout = context.request_timeout_type(py);
             crate::python::thread_state::interrupt(py, stuck.thread, &timeout);
@@ -110,7 +116,10 @@ fn time_out(state: &State, limit: Duration, stuck: Stuck) {
     };
     let stack = CHILD
         .get()
-        .map(|child| child.visit(&stuck.group, report))
+        .and_then(|child| {
+            let own_gil = child.own_gil();
+            child.visit(&stuck.group, |py, context| report(py, context, own_gil))
+        })
         .unwrap_or_default();
     for line in stack {
         tracing::error!("RW0218:   {line}");

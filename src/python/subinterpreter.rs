@@ -99,15 +99,7 @@ impl SubInterpreter {
         // is this thread's state in this interpreter, not current anywhere else (it is
         // this thread's alone). With a shared GIL the swap keeps the one GIL; with its own
         // GIL, the main GIL is released before this interpreter's is taken.
-        let main = unsafe {
-            if self.own_gil {
-                let main = ffi::PyEval_SaveThread();
-                ffi::PyEval_RestoreThread(own.0);
-                main
-            } else {
-                ffi::PyThreadState_Swap(own.0)
-            }
-        };
+        let main = unsafe { self.switch_to(own.0) };
         let _back = Back {
             sub: self,
             main,
@@ -131,6 +123,23 @@ impl SubInterpreter {
         Python::attach(f)
     }
 
+    /// Whether a thread state not made here (by a thread Python code started) exists.
+    fn has_foreign_threads(&self) -> bool {
+        let ours = lock(&self.states);
+        // SAFETY: walks the interpreter's thread list with its GIL held (`end` made this
+        // thread's state current): no thread of it runs, so none adds or deletes a state.
+        unsafe {
+            let mut ts = ffi::PyInterpreterState_ThreadHead(self.interp);
+            while !ts.is_null() {
+                if !ours.contains(&StatePtr(ts)) {
+                    return true;
+                }
+                ts = ffi::PyThreadState_Next(ts);
+            }
+        }
+        false
+    }
+
     /// This thread's state in this interpreter, created on first use.
     fn thread_state(&self) -> StatePtr {
         let key = self.interp as usize;
@@ -151,32 +160,36 @@ impl SubInterpreter {
     /// deleting every thread state made for it. `py` must be attached to the main
     /// interpreter, which no other thread can then enter this interpreter through. Returns
     /// false (and leaves it to the process's exit) when a thread is still inside.
-    pub fn end(self, py: Python<'_>) -> bool {
+    pub fn end(self, py: Python<'_>) -> Result<(), &'static str> {
         let _ = py;
         if self.inside.load(Ordering::Acquire) != 0 {
             std::mem::forget(self);
-            return false;
+            return Err("a request is still running in it");
         }
         // This thread's own state ends it: `threading` takes the thread that imported it in
         // this interpreter (its creator) for the main thread, expects that thread's state
         // alive if it ends the interpreter, and otherwise waits for the state to be deleted.
         let own = self.thread_state();
+        // SAFETY: the main GIL is held and no thread of ours is inside this interpreter, so
+        // none of our states is current on another thread; this thread's is made current
+        // (taking this interpreter's GIL when it has its own).
+        let main = unsafe { self.switch_to(own.0) };
+        // A thread the application started (a daemon thread still running) has a state of
+        // its own here, and Py_EndInterpreter would abort the process ("not the last
+        // thread"): such an interpreter is left to the process's exit.
+        if self.has_foreign_threads() {
+            // SAFETY: back to the main state, as `switch_to` left it.
+            unsafe { self.switch_back(main) };
+            std::mem::forget(self);
+            return Err("a thread the application started is still running in it");
+        }
         let states = std::mem::take(&mut *lock(&self.states));
-        let others: Vec<StatePtr> = states.into_iter().filter(|s| *s != own).collect();
-        // SAFETY: the main GIL is held and no thread is inside this interpreter, so none
-        // of its states is current on another thread; this thread's is made current (taking
-        // this interpreter's GIL when it has its own), the others are cleared and deleted,
-        // and Py_EndInterpreter is called with it current, leaving no current state; the
-        // main state is then made current again.
+        // SAFETY: this interpreter's GIL is held with `own` current; the other states are
+        // ours and current nowhere: they are cleared and deleted, and Py_EndInterpreter is
+        // called with `own` current, leaving no current state; the main state is then made
+        // current again.
         unsafe {
-            let main = if self.own_gil {
-                let main = ffi::PyEval_SaveThread();
-                ffi::PyEval_RestoreThread(own.0);
-                main
-            } else {
-                ffi::PyThreadState_Swap(own.0)
-            };
-            for ts in &others {
+            for ts in states.iter().filter(|s| **s != own) {
                 ffi::PyThreadState_Clear(ts.0);
                 ffi::PyThreadState_Delete(ts.0);
             }
@@ -189,7 +202,42 @@ impl SubInterpreter {
         }
         let key = self.interp as usize;
         THREAD_STATES.with(|s| s.borrow_mut().retain(|(k, _)| *k != key));
-        true
+        Ok(())
+    }
+
+    /// Makes `own` (this thread's state here) current, from the main state; returns the
+    /// main state.
+    ///
+    /// # Safety
+    /// The main interpreter's state is current with its GIL held, and `own` is this
+    /// thread's state in this interpreter.
+    unsafe fn switch_to(&self, own: *mut ffi::PyThreadState) -> *mut ffi::PyThreadState {
+        // SAFETY: caller contract.
+        unsafe {
+            if self.own_gil {
+                let main = ffi::PyEval_SaveThread();
+                ffi::PyEval_RestoreThread(own);
+                main
+            } else {
+                ffi::PyThreadState_Swap(own)
+            }
+        }
+    }
+
+    /// Undoes [`Self::switch_to`].
+    ///
+    /// # Safety
+    /// This thread's state here is current, `main` is what `switch_to` returned.
+    unsafe fn switch_back(&self, main: *mut ffi::PyThreadState) {
+        // SAFETY: caller contract.
+        unsafe {
+            if self.own_gil {
+                ffi::PyEval_SaveThread();
+                ffi::PyEval_RestoreThread(main);
+            } else {
+                ffi::PyThreadState_Swap(main);
+            }
+        }
     }
 }
 

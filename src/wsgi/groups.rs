@@ -133,22 +133,18 @@ impl Interpreters {
                 None => {
                     subs.insert(group.to_owned(), Slot::Creating);
                     drop(subs);
-                    let made = self.create(py, group);
-                    let mut subs = lock(&self.subs);
-                    let result = match made {
-                        Ok(sub) => {
-                            let sub = Arc::new(sub);
-                            subs.insert(group.to_owned(), Slot::Ready(sub.clone()));
-                            Ok(sub)
-                        }
-                        Err(line) => {
-                            // The next request tries again.
-                            subs.remove(group);
-                            Err(line)
-                        }
+                    // Also on unwinding: the slot must not stay `Creating` for ever.
+                    let mut creating = Creating {
+                        interpreters: self,
+                        group,
+                        made: None,
                     };
-                    drop(subs);
-                    self.created.notify_all();
+                    let made = self.create(py, group);
+                    let result = made.map(Arc::new);
+                    if let Ok(sub) = &result {
+                        creating.made = Some(sub.clone());
+                    }
+                    drop(creating);
                     return result;
                 }
             }
@@ -200,7 +196,8 @@ impl Interpreters {
                 })
             }
             _ => {
-                interp.end(py);
+                // Threads its set-up started may keep it alive: then it stays, unused.
+                let _ = interp.end(py);
                 Err(format!(
                     "RW0115: application group {label} has no interpreter (its set-up failed, traceback above)"
                 ))
@@ -227,17 +224,22 @@ impl Interpreters {
     /// Runs `f` in the interpreter of `group` (with its context) from a short-lived thread
     /// that has never run Python (request-timeout's reporter): the GIL is taken through that
     /// interpreter, so a request busy in it is asked to let go.
-    pub fn visit<R>(&self, group: &str, f: impl FnOnce(Python<'_>, &Context) -> R) -> R {
-        let sub = match lock(&self.subs).get(group) {
-            Some(Slot::Ready(sub)) if self.main_group.get().is_some_and(|o| o != group) => {
-                Some(sub.clone())
-            }
-            _ => None,
-        };
-        match sub {
-            Some(sub) => sub.interp.visit(|py| f(py, &sub.context)),
-            None => Python::attach(|py| f(py, &self.main)),
+    /// `None` when no interpreter runs the group yet.
+    pub fn visit<R>(&self, group: &str, f: impl FnOnce(Python<'_>, &Context) -> R) -> Option<R> {
+        if self.main_group.get().is_none_or(|o| o == group) {
+            return Some(Python::attach(|py| f(py, &self.main)));
         }
+        let sub = match lock(&self.subs).get(group) {
+            Some(Slot::Ready(sub)) => sub.clone(),
+            _ => return None,
+        };
+        Some(sub.interp.visit(|py| f(py, &sub.context)))
+    }
+
+    /// Whether sub-interpreters get their own GIL (they then run in parallel with the
+    /// thread that asks).
+    pub fn own_gil(&self) -> bool {
+        self.setup.own_gil
     }
 
     /// Ends every sub-interpreter no thread is in (their contexts dropped inside them
@@ -256,12 +258,13 @@ impl Interpreters {
             match Arc::try_unwrap(sub) {
                 Ok(SubGroup { interp, context }) => {
                     interp.enter(py, |_| drop(ManuallyDrop::into_inner(context)));
-                    if interp.end(py) {
-                        ended = true;
-                    } else {
-                        result = Err(format!(
-                            "the sub-interpreter of application group {label} was still running a request"
-                        ));
+                    match interp.end(py) {
+                        Ok(()) => ended = true,
+                        Err(why) => {
+                            result = Err(format!(
+                                "the sub-interpreter of application group {label} was not ended: {why}"
+                            ));
+                        }
                     }
                 }
                 Err(_) => {
@@ -313,6 +316,26 @@ pub fn explain_refusal(py: Python<'_>, group: &str, in_sub: bool, err: &PyErr) {
              WSGIDaemonProcess group of its own (process-group=), where it is the only group"
         )
     });
+}
+
+/// Settles a group's `Creating` slot when dropped: `Ready`, or removed (the next request
+/// tries again), and wakes the threads waiting for it.
+struct Creating<'a> {
+    interpreters: &'a Interpreters,
+    group: &'a str,
+    made: Option<Arc<SubGroup>>,
+}
+
+impl Drop for Creating<'_> {
+    fn drop(&mut self) {
+        let mut subs = lock(&self.interpreters.subs);
+        match self.made.take() {
+            Some(sub) => subs.insert(self.group.to_owned(), Slot::Ready(sub)),
+            None => subs.remove(self.group),
+        };
+        drop(subs);
+        self.interpreters.created.notify_all();
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

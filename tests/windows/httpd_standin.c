@@ -291,10 +291,11 @@ static int load_test(const char *pyhome, const char *dir)
     hook = (standin_hook_fn)GetProcAddress(standin, "standin_hook");
     hook_count = (standin_count_fn)GetProcAddress(standin, "standin_hook_count");
     snprintf(args, sizeof args, "%d hooks", hook_count());
-    check(hook_count() == 6 && hook("child_init") && hook("handler") &&
+    check(hook_count() == 9 && hook("child_init") && hook("handler") &&
               hook("translate_name") && hook("post_config") && hook("check_config") &&
-              hook("pre_mpm"),
-          "register_hooks: check_config, post_config, pre_mpm, child_init, translate_name, handler",
+              hook("pre_mpm") && hook("check_access") && hook("authn") && hook("authz"),
+          "register_hooks: check_config, post_config, pre_mpm, child_init, translate_name, "
+          "handler, check_access, and the authn and authz providers",
           args);
 
     err = directive(&l, "WSGIDaemonProcess", "site processes=2 threads=4");

@@ -21,6 +21,8 @@
 #include "ap_regex.h"
 #include "scoreboard.h"
 #include "util_filter.h"
+#include "mod_auth.h"
+#include "http_ssl.h"
 #include "apr_strings.h"
 
 AP_DECLARE_DATA server_rec *ap_server_conf;
@@ -71,6 +73,31 @@ HOOK(pre_mpm)
 HOOK(child_init)
 HOOK(translate_name)
 HOOK(handler)
+
+AP_DECLARE(void) ap_hook_check_access(ap_HOOK_access_checker_t *pf, const char *const *pre,
+                                      const char *const *succ, int order, int type)
+{
+    (void)pre; (void)succ; (void)order; (void)type;
+    record("check_access", (void *)pf);
+}
+
+/* The auth providers register by group and name; the harness finds them as hooks. */
+AP_DECLARE(apr_status_t) ap_register_auth_provider(apr_pool_t *pool, const char *provider_group,
+                                                   const char *provider_name,
+                                                   const char *provider_version,
+                                                   const void *provider, int type)
+{
+    (void)pool; (void)provider_name; (void)provider_version; (void)type;
+    record(provider_group, (void *)provider);
+    return APR_SUCCESS;
+}
+
+/* No mod_ssl in the stand-in. */
+AP_DECLARE(module *) ap_find_linked_module(const char *name)
+{
+    (void)name;
+    return NULL;
+}
 
 static void vlog(int level, const char *fmt, va_list ap)
 {
@@ -163,6 +190,12 @@ AP_DECLARE(void) ap_copy_scoreboard_worker(worker_score *dest, int child_num, in
 AP_DECLARE(const char *) ap_document_root(request_rec *r)
 { (void)r; not_here("ap_document_root"); return NULL; }
 AP_DECLARE(int) ap_exists_scoreboard_image(void) { return 0; }
+AP_DECLARE(const char *) ap_get_useragent_host(request_rec *req, int type, int *str_is_ip)
+{ (void)req; (void)type; (void)str_is_ip; not_here("ap_get_useragent_host"); return NULL; }
+AP_DECLARE(int) ap_ssl_conn_is_ssl(conn_rec *c) { (void)c; not_here("ap_ssl_conn_is_ssl"); return 0; }
+AP_DECLARE(const char *) ap_ssl_var_lookup(apr_pool_t *p, server_rec *s, conn_rec *c,
+                                           request_rec *r, const char *name)
+{ (void)p; (void)s; (void)c; (void)r; (void)name; not_here("ap_ssl_var_lookup"); return NULL; }
 AP_DECLARE(apr_status_t) ap_get_brigade(ap_filter_t *f, apr_bucket_brigade *bb,
                                         ap_input_mode_t mode, apr_read_type_e block,
                                         apr_off_t readbytes)

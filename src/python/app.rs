@@ -63,12 +63,13 @@ impl Scripts {
         }
     }
 
-    /// The name a path is known by: its cache key and what its module name is made from.
-    fn key(&self, path: &str) -> String {
+    /// The name a path is known by: its cache key and what its module name is made from
+    /// (borrowed, so the per-request lookup allocates nothing unless case is ignored).
+    fn key<'p>(&self, path: &'p str) -> std::borrow::Cow<'p, str> {
         if self.case_insensitive {
-            path.to_lowercase()
+            std::borrow::Cow::Owned(path.to_lowercase())
         } else {
-            path.to_owned()
+            std::borrow::Cow::Borrowed(path)
         }
     }
 
@@ -80,7 +81,7 @@ impl Scripts {
         reload: bool,
     ) -> Option<Py<PyModule>> {
         let loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
-        let entry = loaded.get(&self.key(path))?;
+        let entry = loaded.get(self.key(path).as_ref())?;
         if reload && entry.mtime_us != mtime_us {
             return None;
         }
@@ -162,7 +163,7 @@ impl Scripts {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(
-                key,
+                key.into_owned(),
                 Loaded {
                     module: module.clone_ref(py),
                     mtime_us: mtime,

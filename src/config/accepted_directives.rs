@@ -2,49 +2,17 @@
 //! `WSGIIgnoreActivity`, `WSGIEnableSendfile`, `WSGIPassApacheRequest`) and of the telemetry directives, which are
 //! accepted and warned about (`lifecycle::check_config`).
 
-use super::directives::{on_off, one_word, words};
+use super::directives::{one_word, words};
 use super::{DirConf, ServerConf};
 use crate::apache::Cmd;
 
-pub(super) fn error_override(
-    cmd: &mut Cmd<'_>,
-    _: &mut ServerConf,
-    dir: &mut DirConf,
-    args: &str,
-) -> Result<(), String> {
-    dir.error_override = Some(on_off(cmd, args)?);
-    Ok(())
-}
+flag_setter!(error_override, _server, dir, dir.error_override);
 
-pub(super) fn ignore_activity(
-    cmd: &mut Cmd<'_>,
-    _: &mut ServerConf,
-    dir: &mut DirConf,
-    args: &str,
-) -> Result<(), String> {
-    dir.ignore_activity = Some(on_off(cmd, args)?);
-    Ok(())
-}
+flag_setter!(ignore_activity, _server, dir, dir.ignore_activity);
 
-pub(super) fn enable_sendfile(
-    cmd: &mut Cmd<'_>,
-    _: &mut ServerConf,
-    dir: &mut DirConf,
-    args: &str,
-) -> Result<(), String> {
-    dir.enable_sendfile = Some(on_off(cmd, args)?);
-    Ok(())
-}
+flag_setter!(enable_sendfile, _server, dir, dir.enable_sendfile);
 
-pub(super) fn pass_apache_request(
-    cmd: &mut Cmd<'_>,
-    _: &mut ServerConf,
-    dir: &mut DirConf,
-    args: &str,
-) -> Result<(), String> {
-    dir.pass_apache_request = Some(on_off(cmd, args)?);
-    Ok(())
-}
+flag_setter!(pass_apache_request, _server, dir, dir.pass_apache_request);
 
 pub(super) fn telemetry_service(
     cmd: &mut Cmd<'_>,

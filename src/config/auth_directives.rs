@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::directives::{absolute_path, on_off, words};
+use super::directives::{absolute_path, words};
 use super::group_directives::application_group_spec;
 use super::{DirConf, HookScript, ServerConf};
 use crate::apache::Cmd;
@@ -70,15 +70,12 @@ pub(super) fn auth_group_script(
     Ok(())
 }
 
-pub(super) fn group_authoritative(
-    cmd: &mut Cmd<'_>,
-    _: &mut ServerConf,
-    dir: &mut DirConf,
-    args: &str,
-) -> Result<(), String> {
-    dir.auth.group_authoritative = Some(on_off(cmd, args)?);
-    Ok(())
-}
+flag_setter!(
+    group_authoritative,
+    _server,
+    dir,
+    dir.auth.group_authoritative
+);
 
 pub(super) fn dispatch_script(
     cmd: &mut Cmd<'_>,

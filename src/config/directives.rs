@@ -523,25 +523,9 @@ fn pass_authorization(
     Ok(())
 }
 
-fn script_reloading(
-    cmd: &mut Cmd<'_>,
-    _: &mut ServerConf,
-    dir: &mut DirConf,
-    args: &str,
-) -> Result<(), String> {
-    dir.script_reloading = Some(on_off(cmd, args)?);
-    Ok(())
-}
+flag_setter!(script_reloading, _server, dir, dir.script_reloading);
 
-fn chunked_request(
-    cmd: &mut Cmd<'_>,
-    _: &mut ServerConf,
-    dir: &mut DirConf,
-    args: &str,
-) -> Result<(), String> {
-    dir.chunked_request = Some(on_off(cmd, args)?);
-    Ok(())
-}
+flag_setter!(chunked_request, _server, dir, dir.chunked_request);
 
 fn map_head_to_get(
     cmd: &mut Cmd<'_>,

@@ -1,6 +1,22 @@
 //! The typed configuration: what the directives in `directives.rs` set, merged per server
 //! and per directory by Apache through [`MergeConfig`].
 
+/// A directive setter that stores `On|Off` into one field of the server's or the
+/// section's configuration: `flag_setter!(name, server, _dir, server.python.field);`.
+macro_rules! flag_setter {
+    ($name:ident, $server:ident, $dir:ident, $target:expr) => {
+        pub(super) fn $name(
+            cmd: &mut $crate::apache::Cmd<'_>,
+            $server: &mut $crate::config::ServerConf,
+            $dir: &mut $crate::config::DirConf,
+            args: &str,
+        ) -> Result<(), String> {
+            $target = Some($crate::config::directives::on_off(cmd, args)?);
+            Ok(())
+        }
+    };
+}
+
 mod accepted_directives;
 mod auth_directives;
 pub mod directives;

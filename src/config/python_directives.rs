@@ -127,25 +127,14 @@ pub(super) fn free_threading(
     Ok(())
 }
 
-pub(super) fn destroy_interpreter(
-    cmd: &mut Cmd<'_>,
-    server: &mut ServerConf,
-    _: &mut DirConf,
-    args: &str,
-) -> Result<(), String> {
-    server.python.destroy_interpreter = Some(on_off(cmd, args)?);
-    Ok(())
-}
+flag_setter!(
+    destroy_interpreter,
+    server,
+    _dir,
+    server.python.destroy_interpreter
+);
 
-pub(super) fn restrict_signal(
-    cmd: &mut Cmd<'_>,
-    server: &mut ServerConf,
-    _: &mut DirConf,
-    args: &str,
-) -> Result<(), String> {
-    server.python.restrict_signal = Some(on_off(cmd, args)?);
-    Ok(())
-}
+flag_setter!(restrict_signal, server, _dir, server.python.restrict_signal);
 
 pub(super) fn switch_interval(
     cmd: &mut Cmd<'_>,
@@ -179,32 +168,8 @@ pub(super) fn python_eggs(
     Ok(())
 }
 
-pub(super) fn restrict_stdin(
-    cmd: &mut Cmd<'_>,
-    server: &mut ServerConf,
-    _: &mut DirConf,
-    args: &str,
-) -> Result<(), String> {
-    server.python.restrict_stdin = Some(on_off(cmd, args)?);
-    Ok(())
-}
+flag_setter!(restrict_stdin, server, _dir, server.python.restrict_stdin);
 
-pub(super) fn restrict_stdout(
-    cmd: &mut Cmd<'_>,
-    server: &mut ServerConf,
-    _: &mut DirConf,
-    args: &str,
-) -> Result<(), String> {
-    server.python.restrict_stdout = Some(on_off(cmd, args)?);
-    Ok(())
-}
+flag_setter!(restrict_stdout, server, _dir, server.python.restrict_stdout);
 
-pub(super) fn case_sensitivity(
-    cmd: &mut Cmd<'_>,
-    server: &mut ServerConf,
-    _: &mut DirConf,
-    args: &str,
-) -> Result<(), String> {
-    server.python.case_sensitive = Some(on_off(cmd, args)?);
-    Ok(())
-}
+flag_setter!(case_sensitivity, server, _dir, server.python.case_sensitive);

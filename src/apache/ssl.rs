@@ -3,6 +3,7 @@
 
 use std::ffi::{CStr, CString};
 use std::ptr::NonNull;
+use std::sync::OnceLock;
 use std::thread::ThreadId;
 
 use super::request::Request;
@@ -32,9 +33,14 @@ pub enum SslVarsError {
 impl SslVars {
     /// The request's SSL variables when mod_ssl is loaded.
     pub fn of(r: &Request<'_>) -> Option<SslVars> {
-        // SAFETY: looks up a module by its static name.
-        let ssl = unsafe { sys::ap_find_linked_module(c"mod_ssl.c".as_ptr()) };
-        if ssl.is_null() {
+        // The loaded modules are fixed once a child serves: look once, not per request.
+        static MOD_SSL: OnceLock<bool> = OnceLock::new();
+        let loaded = *MOD_SSL.get_or_init(|| {
+            // SAFETY: looks up a module by its static name.
+            let module = unsafe { sys::ap_find_linked_module(c"mod_ssl.c".as_ptr()) };
+            !module.is_null()
+        });
+        if !loaded {
             return None;
         }
         Some(SslVars {

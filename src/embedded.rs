@@ -87,6 +87,8 @@ pub fn run(r: &mut Request<'_>, request: &Routed<'_>) -> i32 {
         group: request.selected.application_group,
         reload: request.selected.reload,
         mtime_us: request.mtime_us,
+        server_pid: std::process::id(),
+        daemon: false,
     };
     // Revoked (dropped) when the handler returns.
     let ssl = SslVars::of(r).map(SslCallables::new);

@@ -24,6 +24,7 @@ mod lifecycle;
 mod log;
 mod python;
 mod request_vars;
+mod usage;
 mod wsgi;
 
 use apache::{Authn, Authz, Directive, Module, Pool, RealmHash, Request, Server};

@@ -122,8 +122,18 @@ pub fn child_init(pchild: Pool, server: Server<'_>) {
         });
     let global_used = global_group_reaches(server, "");
     let ready = with_gil(|py| runner::set_up(py, "RW0100", setup, global_used, preload).is_ok());
-    if ready && conf.python.destroy_interpreter != Some(false) {
-        pchild.on_cleanup(|| interpreter::finish(runner::end_sub_interpreters));
+    if ready {
+        let finalize = conf.python.destroy_interpreter != Some(false);
+        pchild.on_cleanup(move || {
+            interpreter::finish(finalize, |py| {
+                runner::publish_stopping(py, "shutdown");
+                if finalize {
+                    runner::end_sub_interpreters(py)
+                } else {
+                    Ok(())
+                }
+            })
+        });
     }
 }
 

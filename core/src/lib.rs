@@ -5,6 +5,7 @@ pub mod app_group;
 pub mod daemon_options;
 pub mod directive_args;
 pub mod http;
+pub mod metrics;
 pub mod protocol;
 pub mod proxy;
 pub mod venv;

@@ -87,9 +87,13 @@ impl Hub {
         let _ = stream.set_read_timeout(Some(settings.socket_timeout));
         let _ = stream.set_write_timeout(Some(settings.response_socket_timeout));
         let reader = stream.try_clone().ok()?;
+        let peer_pid =
+            nix::sys::socket::getsockopt(&stream, nix::sys::socket::sockopt::PeerCredentials)
+                .map_or(0, |c| c.pid().max(0) as u32);
         Some(Conn {
             token: self.next_token.fetch_add(1, Ordering::Relaxed),
             watched: false,
+            peer_pid,
             reader: Arc::new(Mutex::new(FrameReader::new(reader))),
             writer: Arc::new(Mutex::new(stream)),
         })
@@ -140,6 +144,8 @@ pub struct Conn {
     token: u64,
     /// Registered with the hub's epoll set (it is re-armed from then on).
     pub watched: bool,
+    /// The Apache child at the other end (0 if the system did not say).
+    pub peer_pid: u32,
     pub reader: Arc<Mutex<FrameReader<UnixStream>>>,
     pub writer: Arc<Mutex<UnixStream>>,
 }

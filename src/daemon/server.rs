@@ -91,9 +91,12 @@ pub fn run(server: Server<'_>, generation: &Generation, group: &Group, retire: &
     // SIGKILL.
     let stop = Arc::new(AtomicBool::new(false));
     let drain = Arc::new(AtomicBool::new(false));
-    for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+    for sig in [libc::SIGTERM, libc::SIGINT] {
         let _ = signal_hook::flag::register(sig, stop.clone());
     }
+    // SIGHUP and SIGUSR2 belong to the application (`mod_wsgi.subscribe_signals`), as in
+    // mod_wsgi; they wait in this queue until Python runs.
+    let app_signals = signal_hook::iterator::Signals::new([libc::SIGHUP, libc::SIGUSR2]).ok();
     // The supervisor drains its daemons with SIGWINCH (Apache restarted); SIGUSR1 comes
     // from an operator and evicts this one process: it is replaced at once and gets
     // eviction-timeout to finish.
@@ -180,6 +183,12 @@ pub fn run(server: Server<'_>, generation: &Generation, group: &Group, retire: &
                 }
             });
     }
+    if let Some(signals) = app_signals {
+        let _ = std::thread::Builder::new()
+            .name("rwsgi-signals".into())
+            .spawn(move || deliver_signals(signals));
+    }
+    let stopping_done = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
     tracing::info!(
         "RW0202: daemon process {} of group '{name}' ready ({} threads)",
@@ -233,7 +242,7 @@ pub fn run(server: Server<'_>, generation: &Generation, group: &Group, retire: &
                 Some(Ending::Recycle("inactivity-timeout"))
             } else if o
                 .resident_memory_limit
-                .is_some_and(|limit| resident_bytes().is_some_and(|rss| rss > limit))
+                .is_some_and(|limit| crate::usage::resident_bytes().is_some_and(|rss| rss > limit))
             {
                 Some(Ending::Recycle("resident-memory-limit"))
             } else {
@@ -260,6 +269,18 @@ pub fn run(server: Server<'_>, generation: &Generation, group: &Group, retire: &
                     Ending::Drain | Ending::Recycle(_) => o.graceful_timeout,
                 };
                 ending = Some((why, Instant::now() + limit));
+                // The application hears first (mod_wsgi's order), while its last requests
+                // finish.
+                let done = stopping_done.clone();
+                let spawned = std::thread::Builder::new()
+                    .name("rwsgi-stopping".into())
+                    .spawn(move || {
+                        with_gil(|py| runner::publish_stopping(py, &why.shutdown_reason()));
+                        done.store(true, Ordering::Release);
+                    });
+                if spawned.is_err() {
+                    stopping_done.store(true, Ordering::Release);
+                }
             }
         } else if stop.load(Ordering::Relaxed) && state.hub.accepting() {
             state.hub.stop_accepting();
@@ -278,7 +299,14 @@ pub fn run(server: Server<'_>, generation: &Generation, group: &Group, retire: &
             Ending::Drain => idle && quiet,
             _ => idle,
         };
-        if done || Instant::now() >= deadline {
+        let stopped = stopping_done.load(Ordering::Acquire);
+        if (done && stopped) || Instant::now() >= deadline {
+            if !stopped {
+                tracing::warn!(
+                    "RW0128: daemon process {} of group '{name}': its shutdown callbacks (mod_wsgi.subscribe_shutdown) did not finish within the time limit ({why:?}); exiting without them",
+                    std::process::id()
+                );
+            }
             if !done {
                 tracing::warn!(
                     "RW0208: daemon process {} of group '{name}' exits with {} requests still running ({why:?} time limit reached)",
@@ -289,6 +317,35 @@ pub fn run(server: Server<'_>, generation: &Generation, group: &Group, retire: &
             let _ = std::io::stderr().flush();
             return 0;
         }
+    }
+}
+
+impl Ending {
+    /// mod_wsgi's name for it (`process_stopping`'s `shutdown_reason`).
+    fn shutdown_reason(self) -> String {
+        match self {
+            Ending::Stop => "shutdown_signal".to_owned(),
+            Ending::Drain => "graceful_signal".to_owned(),
+            Ending::Recycle(EVICTION) => "eviction_signal".to_owned(),
+            Ending::Recycle(reason) => reason.replace('-', "_"),
+        }
+    }
+}
+
+/// Hands SIGHUP and SIGUSR2 to the application's `process_signal` subscribers, one at a
+/// time, on this thread (never inside the signal handler).
+fn deliver_signals(mut signals: signal_hook::iterator::Signals) {
+    for signum in signals.forever() {
+        let signame = if signum == libc::SIGHUP {
+            "SIGHUP"
+        } else {
+            "SIGUSR2"
+        };
+        tracing::info!(
+            "RW0129: daemon process {} received {signame}; passing it to the application's signal subscribers",
+            std::process::id()
+        );
+        with_gil(|py| runner::publish_signal(py, signum, signame));
     }
 }
 
@@ -463,13 +520,6 @@ fn start_python(server: Server<'_>, group: &Group) -> Result<(), String> {
     })
 }
 
-/// Resident set size of this process.
-fn resident_bytes() -> Option<u64> {
-    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    Some(pages * 4096)
-}
-
 /// One worker thread: take the next request (on a new or a kept connection), serve it,
 /// keep the connection, until the process winds down.
 fn worker(state: &Arc<State>, index: usize) {
@@ -639,6 +689,8 @@ fn run_request(
         reload,
         // Apache's directory walk stat'ed the script moments ago: no stat of our own.
         mtime_us: hello.script_mtime_us,
+        server_pid: conn.peer_pid,
+        daemon: true,
     };
     let slot = &state.running[thread.index];
     let set_running = |running: Option<Running>| {

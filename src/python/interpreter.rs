@@ -168,10 +168,12 @@ static FINALIZED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool:
 /// How long finalisation (atexit handlers, non-daemon threads) may delay a child's exit.
 const FINALIZE_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Finalises Python (`WSGIDestroyInterpreter On`): atexit handlers run. Called from the
-/// child's cleanup on the thread that started Python. Bounded: an app thread that never
-/// ends must not keep the child (and an Apache restart) waiting.
-pub fn finish(before: impl FnOnce(pyo3::Python<'_>) -> Result<(), String>) {
+/// Python's work at a child's exit: `before` (shutdown callbacks, ending sub-interpreters),
+/// then, when `finalize` (`WSGIDestroyInterpreter On`), finalisation (atexit handlers
+/// run). Called from the child's cleanup on the thread that started Python. Bounded: an
+/// app thread or callback that never ends must not keep the child (and an Apache restart)
+/// waiting.
+pub fn finish(finalize: bool, before: impl FnOnce(pyo3::Python<'_>) -> Result<(), String>) {
     let tstate = MAIN_THREAD.swap(std::ptr::null_mut(), Ordering::AcqRel);
     if tstate.is_null() {
         return;
@@ -182,7 +184,7 @@ pub fn finish(before: impl FnOnce(pyo3::Python<'_>) -> Result<(), String>) {
             return;
         }
         tracing::warn!(
-            "RW0121: Python finalisation did not finish within {} s (an application thread or atexit handler is still running); exiting the child without waiting",
+            "RW0121: Python's exit work did not finish within {} s (a shutdown callback, atexit handler or application thread is still running); exiting the child without waiting",
             FINALIZE_LIMIT.as_secs()
         );
         // SAFETY: ends the process immediately; nothing else needs to run at this point.
@@ -195,6 +197,10 @@ pub fn finish(before: impl FnOnce(pyo3::Python<'_>) -> Result<(), String>) {
     // thread as attached while `before` runs).
     if let Err(why) = pyo3::Python::attach(before) {
         tracing::info!("RW0122: Python was not finalised at exit: {why}");
+        FINALIZED.store(true, Ordering::Release);
+        return;
+    }
+    if !finalize {
         FINALIZED.store(true, Ordering::Release);
         return;
     }

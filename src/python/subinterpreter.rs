@@ -332,3 +332,11 @@ unsafe fn new_interpreter(own_gil: bool) -> Result<*mut ffi::PyThreadState, SubI
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
+
+/// An identity for the interpreter the thread runs in now (for keeping per-interpreter
+/// records apart); stable for the interpreter's life.
+pub fn current_interpreter(py: Python<'_>) -> usize {
+    let _ = py;
+    // SAFETY: the GIL is held (`py`), so the thread has a current interpreter.
+    unsafe { ffi::PyInterpreterState_Get() as usize }
+}

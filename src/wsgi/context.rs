@@ -6,6 +6,7 @@
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 
+use super::events::Subscribers;
 use super::file_wrapper::FileWrapper;
 use super::input::Input;
 use super::modules::{MOD_WSGI_API_VERSION, Objects, ProcessInfo, RequestTimeout, rwsgi_version};
@@ -55,6 +56,8 @@ pub struct Context {
     pub var_keys: Vec<Py<PyString>>,
     close: Py<PyString>,
     api: Api,
+    /// `mod_wsgi.event_callbacks` and the other subscriber lists.
+    pub subscribers: Subscribers,
 }
 
 impl Context {
@@ -71,6 +74,7 @@ impl Context {
             var_keys: super::var_keys(py),
             close: PyString::intern(py, "close").unbind(),
             api,
+            subscribers: Subscribers::new(py),
         };
         context.base_environ = context
             .base_environ(py, multithread, multiprocess)?
@@ -167,6 +171,7 @@ impl Context {
             stdout: self.log(py, LogStream::new("<stdout>"))?,
             stderr: self.log(py, LogStream::new("<stderr>"))?,
             classes: self.classes(py),
+            subscribers: self.subscribers.clone_ref(py),
         })
     }
 

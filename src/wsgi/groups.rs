@@ -236,6 +236,22 @@ impl Interpreters {
         Some(sub.interp.visit(|py| f(py, &sub.context)))
     }
 
+    /// Runs `f` in every interpreter of the process, the main one first. `py` is attached
+    /// to the main interpreter with this thread's persistent state.
+    pub fn each(&self, py: Python<'_>, f: impl Fn(Python<'_>, &Context)) {
+        f(py, &self.main);
+        let subs: Vec<Arc<SubGroup>> = lock(&self.subs)
+            .values()
+            .filter_map(|slot| match slot {
+                Slot::Ready(sub) => Some(sub.clone()),
+                Slot::Creating => None,
+            })
+            .collect();
+        for sub in subs {
+            sub.interp.enter(py, |py| f(py, &sub.context));
+        }
+    }
+
     /// Whether sub-interpreters get their own GIL (they then run in parallel with the
     /// thread that asks).
     pub fn own_gil(&self) -> bool {

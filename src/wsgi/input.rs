@@ -57,7 +57,7 @@ impl Input {
         let mut chunk = std::mem::take(&mut self.buffer);
         let result = self
             .channel
-            .with(py, |t| t.read_body(&mut chunk[old..], fill));
+            .read(py, |t| t.read_body(&mut chunk[old..], fill));
         let n = match result {
             Ok(Ok(n)) => n,
             Ok(Err(err)) => {
@@ -92,7 +92,7 @@ impl Input {
         let channel = &self.channel;
         let failure = &self.failure;
         let bytes = crate::python::bytes::filled(py, n, |buf| {
-            match channel.with(py, |t| t.read_body_uninit(buf, true)) {
+            match channel.read(py, |t| t.read_body_uninit(buf, true)) {
                 Ok(Ok(read)) => {
                     got = read;
                     Ok(read)

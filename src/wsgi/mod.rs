@@ -3,12 +3,15 @@
 //! daemon mode. It talks to a [`Transport`], implemented by the embedded request and by the
 //! daemon connection, and never to Apache's request.
 
+mod active;
 mod context;
 mod environ;
+pub mod events;
 mod file_wrapper;
 pub mod groups;
 mod input;
 pub mod modules;
+pub mod recording;
 mod response;
 pub mod runner;
 mod shims;

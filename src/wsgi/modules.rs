@@ -5,7 +5,9 @@
 use pyo3::prelude::*;
 use pyo3::types::{PyModule, PyType};
 
-use crate::apache::Mpm;
+use super::events::Subscribers;
+use super::{active, recording};
+use crate::apache::{Level, Mpm};
 use crate::config::PythonSettings;
 use crate::python::metrics;
 
@@ -46,6 +48,8 @@ pub struct Objects<'py> {
     pub stderr: Bound<'py, PyAny>,
     /// The classes the `mod_wsgi` module exposes.
     pub classes: Vec<(&'static str, Bound<'py, PyType>)>,
+    /// The interpreter's subscriber lists.
+    pub subscribers: Subscribers,
 }
 
 /// Installs everything in a freshly made interpreter (the current one), which runs
@@ -91,6 +95,7 @@ pub fn install(
     }
     metrics::enable(server_metrics);
     m.add_function(wrap_pyfunction!(metrics::server_metrics, &m)?)?;
+    add_event_api(py, &m, &objects.subscribers)?;
     modules.set_item("mod_wsgi", &m)?;
 
     let apache = PyModule::new(py, "apache")?;
@@ -112,6 +117,48 @@ pub fn install(
         restrict_signals(py)?;
     }
     Ok(())
+}
+
+/// The event API, request data, metrics and `LogHandler` (`mod_wsgi_api.py` and the
+/// native functions it calls).
+fn add_event_api(
+    py: Python<'_>,
+    m: &Bound<'_, PyModule>,
+    subscribers: &Subscribers,
+) -> PyResult<()> {
+    m.add("event_callbacks", subscribers.events.bind(py))?;
+    m.add("shutdown_callbacks", subscribers.shutdown.bind(py))?;
+    m.add("signal_callbacks", subscribers.signals.bind(py))?;
+    m.add_function(wrap_pyfunction!(active::request_data, m)?)?;
+    m.add_function(wrap_pyfunction!(active::active_snapshot, m)?)?;
+    m.add_function(wrap_pyfunction!(log_record, m)?)?;
+    m.add_function(wrap_pyfunction!(recording::start_recording_metrics, m)?)?;
+    m.add_function(wrap_pyfunction!(recording::request_metrics, m)?)?;
+    m.add_function(wrap_pyfunction!(recording::process_metrics, m)?)?;
+    let code = std::ffi::CString::new(API_SOURCE)
+        .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+    py.run(&code, Some(&m.dict()), None)
+}
+
+const API_SOURCE: &str = include_str!("mod_wsgi_api.py");
+
+/// `LogHandler`'s output: `message` into the error log at the Apache level matching the
+/// Python level `levelno`, a log line per line.
+#[pyfunction]
+#[pyo3(name = "_log")]
+fn log_record(py: Python<'_>, levelno: i64, message: &str) {
+    let level = match levelno {
+        50.. => Level::Crit,
+        40..=49 => Level::Err,
+        30..=39 => Level::Warning,
+        20..=29 => Level::Info,
+        _ => Level::Debug,
+    };
+    py.detach(|| {
+        for line in message.lines() {
+            crate::apache::log_current(level, line);
+        }
+    });
 }
 
 /// A stand-in for `sys.<stream>` whose every use raises, naming the directive.

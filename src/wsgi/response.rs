@@ -8,6 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
 use super::context::Context;
+use super::events::RequestEvents;
 use super::file_wrapper::regular_file;
 use super::start_response::{Responder, StartResponse};
 use super::transport::{BodyError, Channel};
@@ -35,22 +36,24 @@ pub struct Call<'a> {
     /// The application group, and whether it runs in a sub-interpreter.
     pub group: &'a str,
     pub in_subinterpreter: bool,
+    /// Where `response_started` and `request_exception` go, when anything subscribed.
+    pub events: Option<&'a Arc<RequestEvents>>,
 }
 
-/// Calls `app(environ, start_response)` and sends the response.
+/// Calls `app(environ, start_response)` and sends the response; also returns the status
+/// the application gave, if it called `start_response`.
 pub fn run(
     py: Python<'_>,
     context: &Context,
     app: &Bound<'_, PyAny>,
     environ: &Bound<'_, PyDict>,
     call: &Call<'_>,
-) -> Outcome {
-    let sr = match context.responder(
-        py,
-        StartResponse::new(call.channel.clone(), call.header_only),
-    ) {
+) -> (Outcome, Option<u16>) {
+    let start_response = StartResponse::new(call.channel.clone(), call.header_only)
+        .with_events(call.events.cloned());
+    let sr = match context.responder(py, start_response) {
         Ok(sr) => sr,
-        Err(err) => return fail(py, call, None, err),
+        Err(err) => return (fail(py, call, None, err), None),
     };
     let result = app.call1((environ, sr.callable())).and_then(|iterable| {
         let sent = send(py, context, &sr, &iterable);
@@ -65,14 +68,18 @@ pub fn run(
                 ),
                 &err,
             );
+            if let Some(events) = call.events {
+                events.request_exception(py, &err);
+            }
         }
         sent
     });
     let result = result.and_then(|()| sr.with(|s| s.finish(py)));
-    match result {
+    let outcome = match result {
         Ok(()) => Outcome::Done,
         Err(err) => fail(py, call, Some(&sr), err),
-    }
+    };
+    (outcome, sr.with(|s| Ok(s.status())).ok().flatten())
 }
 
 fn close(context: &Context, iterable: &Bound<'_, PyAny>) -> PyResult<()> {
@@ -183,6 +190,9 @@ fn fail(py: Python<'_>, call: &Call<'_>, sr: Option<&Responder<'_>>, err: PyErr)
                 &err,
             );
             super::groups::explain_refusal(py, call.group, call.in_subinterpreter, &err);
+            if let Some(events) = call.events {
+                events.request_exception(py, &err);
+            }
         }
     }
     if started {

@@ -9,11 +9,17 @@ use pyo3::prelude::*;
 
 use super::context::Setup;
 use super::context::{Api, Context};
+use super::events::{Finished, Origin, RequestEvents};
 use super::groups::{self, Interpreters};
-use super::{Call, Channel, EnvironBuilder, Input, Outcome, Streams, Times, modules};
+use super::{
+    Call, Channel, EnvironBuilder, Input, Outcome, Streams, Times, Var, active, modules, recording,
+};
 use crate::python::app::LoadError;
 use crate::python::output::LogStream;
 use crate::python::{traceback, with_gil};
+use crate::usage;
+use pyo3::types::PyDict;
+use rwsgi_core::metrics::Sample;
 
 /// What this process keeps for its requests once Python runs: its interpreters, by
 /// application group.
@@ -45,6 +51,10 @@ pub fn set_up<'s>(
         traceback::log(py, &format!("{code}: {what}"), &e);
         format!("{what} (traceback above)")
     };
+    recording::set_process(
+        u32::try_from(setup.mpm.max_threads).unwrap_or(1),
+        !setup.process_group.is_empty(),
+    );
     let main = Context::new(py, Api::Native, &setup)
         .map_err(|e| failed("building the base environ failed", e))?;
     main.objects(py)
@@ -72,6 +82,26 @@ pub fn end_sub_interpreters(py: Python<'_>) -> Result<(), String> {
     CHILD.get().map_or(Ok(()), |child| child.end_all(py))
 }
 
+/// Publishes `process_stopping` with `reason` in every interpreter (event and shutdown
+/// subscribers, in the order they subscribed). Call once, from a thread that may take the
+/// GIL (`with_gil`).
+pub fn publish_stopping(py: Python<'_>, reason: &str) {
+    if let Some(child) = CHILD.get() {
+        child.each(py, |py, context| {
+            context.subscribers.process_stopping(py, reason)
+        });
+    }
+}
+
+/// Publishes `process_signal` in every interpreter (event and signal subscribers).
+pub fn publish_signal(py: Python<'_>, signum: i32, signame: &str) {
+    if let Some(child) = CHILD.get() {
+        child.each(py, |py, context| {
+            context.subscribers.process_signal(py, signum, signame)
+        });
+    }
+}
+
 /// Revokes the request's transport when dropped.
 pub struct Revoke<'a>(pub &'a Channel);
 
@@ -90,6 +120,10 @@ pub struct App<'a> {
     pub reload: bool,
     /// The script's mtime when the caller already stat'ed it.
     pub mtime_us: Option<i64>,
+    /// The Apache process that took the request (events' `server_pid`; 0 if unknown).
+    pub server_pid: u32,
+    /// Daemon mode: the request came over a connection from an Apache child.
+    pub daemon: bool,
 }
 
 /// Since when (µs since the epoch) the application's script has failed to load without
@@ -180,23 +214,143 @@ fn run_in(
         },
     );
     let outcome = match environ {
-        Ok(environ) => {
-            let call = Call {
-                channel,
-                header_only,
-                input_failure,
-                label: app.script,
-                group: app.group,
-                in_subinterpreter: !context.is_main(),
-            };
-            super::run(py, context, &callable, &environ, &call)
-        }
+        Ok(environ) => call_app(
+            py,
+            context,
+            app,
+            &callable,
+            &environ,
+            channel,
+            header_only,
+            times,
+            input_failure,
+        ),
         Err(err) => {
             traceback::log(py, "RW0104: cannot build the WSGI environ", &err);
             Outcome::Failed { status: 500 }
         }
     };
     errors_stream.flush_pending(py);
+    outcome
+}
+
+/// Calls the application with its environ, as an active request (`mod_wsgi.request_data()`,
+/// `active_requests`), publishing its events when anything subscribed and recording it when
+/// metrics are.
+#[allow(clippy::too_many_arguments)]
+fn call_app(
+    py: Python<'_>,
+    context: &Context,
+    app: &App<'_>,
+    callable: &Bound<'_, PyAny>,
+    environ: &Bound<'_, PyDict>,
+    channel: &Channel,
+    header_only: bool,
+    times: Times,
+    input_failure: &Arc<Mutex<Option<super::BodyError>>>,
+) -> Outcome {
+    let request_id = environ
+        .get_item(context.var_keys[Var::RequestId as usize].bind(py))
+        .ok()
+        .flatten();
+    let active = active::enter(py, request_id.clone());
+    let recording = recording::enabled();
+    let application_start_us = recording::now_us();
+    if recording {
+        recording::request_started(application_start_us);
+    }
+    let application_start = application_start_us as f64 / 1e6;
+    let origin = Origin {
+        thread_id: active.thread_id(),
+        server_pid: app.server_pid,
+        daemon_connects: u32::from(app.daemon),
+        times,
+    };
+    let events = context
+        .subscribers
+        .any(py)
+        .then(|| {
+            RequestEvents::new(
+                py,
+                &context.subscribers,
+                request_id.as_ref(),
+                &origin,
+                active.data(py),
+            )
+            .map_err(|err| traceback::log(py, "RW0127: cannot build the request's events", &err))
+            .ok()
+        })
+        .flatten()
+        .map(Arc::new);
+    let cpu_start = events.as_ref().and_then(|_| usage::thread_cpu());
+    let callable = match &events {
+        Some(events) => events.request_started(
+            py,
+            &origin,
+            callable,
+            app.callable,
+            environ,
+            application_start,
+        ),
+        None => callable.clone(),
+    };
+    let call = Call {
+        channel,
+        header_only,
+        input_failure,
+        label: app.script,
+        group: app.group,
+        in_subinterpreter: !context.is_main(),
+        events: events.as_ref(),
+    };
+    let (outcome, app_status) = super::run(py, context, &callable, environ, &call);
+    if events.is_none() && !recording {
+        return outcome;
+    }
+    let application_finish_us = recording::now_us();
+    let status = match outcome {
+        Outcome::Failed { status } => status,
+        _ => app_status.unwrap_or(0),
+    };
+    let io = channel.io();
+    let gil_wait = active::gil_wait();
+    if let Some(events) = &events {
+        let cpu = cpu_start
+            .zip(usage::thread_cpu())
+            .map(|((u0, s0), (u1, s1))| ((u1 - u0).max(0.0), (s1 - s0).max(0.0)));
+        events.request_finished(
+            py,
+            &Finished {
+                io,
+                application_start,
+                application_finish: application_finish_us as f64 / 1e6,
+                cpu,
+                status,
+                gil_wait,
+            },
+        );
+    }
+    if recording {
+        let us = |seconds: f64| (seconds * 1e6) as u64;
+        recording::request_ended(&Sample {
+            request_start_us: us(times.request_start),
+            queue_start_us: if app.daemon { us(times.queue_start) } else { 0 },
+            daemon_start_us: us(times.daemon_start),
+            application_start_us,
+            application_finish_us,
+            input_bytes: io.read_bytes,
+            input_reads: io.reads,
+            input_read_us: io.read_us,
+            output_bytes: io.written_bytes,
+            output_writes: io.writes,
+            output_write_us: io.write_us,
+            gil_wait_count: gil_wait.0,
+            gil_wait_us: gil_wait.1,
+            status,
+            thread_id: active.thread_id(),
+        });
+    }
+    drop(active);
     outcome
 }
 

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
 
+use super::events::RequestEvents;
 use super::transport::{Channel, OsFile, ResponseHead};
 use rwsgi_core::http::{check_header, parse_status};
 
@@ -30,6 +31,8 @@ pub struct StartResponse {
     header_only: bool,
     overflow_logged: bool,
     client_gone: Option<String>,
+    /// Where `response_started` goes, when anything subscribed to events.
+    events: Option<Arc<RequestEvents>>,
 }
 
 impl StartResponse {
@@ -43,7 +46,19 @@ impl StartResponse {
             header_only,
             overflow_logged: false,
             client_gone: None,
+            events: None,
         }
+    }
+
+    /// Publishes `response_started` to these subscribers.
+    pub fn with_events(mut self, events: Option<Arc<RequestEvents>>) -> StartResponse {
+        self.events = events;
+        self
+    }
+
+    /// The status the application gave, once it called `start_response`.
+    pub fn status(&self) -> Option<u16> {
+        self.head.as_ref().map(|h| h.status)
     }
 
     pub fn has_head(&self) -> bool {
@@ -77,12 +92,12 @@ impl StartResponse {
             })?)
         };
         let header_only = self.header_only;
-        let (body_len, flush) = match op {
-            _ if header_only => (0, false),
-            Op::Body(data, flush) => (data.len(), flush),
+        let (body_len, flush, counted) = match op {
+            _ if header_only => (0, false, 0),
+            Op::Body(data, flush) => (data.len(), flush, data.len() as u64),
             // Read from the file as it is sent: that may block.
-            Op::File { .. } => (usize::MAX, false),
-            Op::HeadOnly => (0, false),
+            Op::File { len, .. } => (usize::MAX, false, len),
+            Op::HeadOnly => (0, false, 0),
         };
         let head_len = head.map_or(0, |h| {
             h.status_line.len()
@@ -93,7 +108,7 @@ impl StartResponse {
         });
         let result = self
             .channel
-            .with_send(py, body_len.saturating_add(head_len), flush, |t| {
+            .with_send(py, body_len.saturating_add(head_len), counted, flush, |t| {
                 if let Some(head) = head {
                     t.send_head(head)?;
                 }
@@ -254,6 +269,9 @@ impl StartResponse {
                 ));
             }
             _ => {}
+        }
+        if let Some(events) = &self.events {
+            events.response_started(status.py(), status, response_headers, exc_info);
         }
         let head = validate(status, response_headers)?;
         let content_length = head

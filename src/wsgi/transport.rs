@@ -2,6 +2,7 @@
 //! sending the response head and body.
 
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use pyo3::Python;
 
@@ -58,14 +59,43 @@ pub trait Transport: Send {
     }
 }
 
+/// A request's body reads and response writes so far: counts, bytes, and the time spent in
+/// them (with the GIL released), for `request_finished` and the metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IoStats {
+    pub reads: u64,
+    pub read_bytes: u64,
+    pub read_us: u64,
+    pub writes: u64,
+    pub written_bytes: u64,
+    pub write_us: u64,
+}
+
+struct Slot {
+    transport: Option<Box<dyn Transport>>,
+    io: IoStats,
+}
+
 /// A transport shared by the Python objects of one request. Revoked when the request ends,
 /// so objects an app keeps afterwards fail cleanly instead of touching a finished request.
 #[derive(Clone)]
-pub struct Channel(Arc<Mutex<Option<Box<dyn Transport>>>>);
+pub struct Channel(Arc<Mutex<Slot>>);
+
+/// Microseconds since `start`.
+fn micros_since(start: Instant) -> u64 {
+    start.elapsed().as_micros() as u64
+}
 
 impl Channel {
     pub fn new(transport: Box<dyn Transport>) -> Channel {
-        Channel(Arc::new(Mutex::new(Some(transport))))
+        Channel(Arc::new(Mutex::new(Slot {
+            transport: Some(transport),
+            io: IoStats::default(),
+        })))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Slot> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Runs `f` on the transport with the GIL released (the lock is also taken without the
@@ -75,36 +105,72 @@ impl Channel {
         py: Python<'_>,
         f: impl FnOnce(&mut dyn Transport) -> R + Send,
     ) -> Result<R, String> {
-        let inner = &self.0;
-        py.detach(|| {
-            let mut guard = inner.lock().unwrap_or_else(|e| e.into_inner());
-            match guard.as_mut() {
-                Some(t) => Ok(f(t.as_mut())),
-                None => Err("the request this object belonged to has finished".to_owned()),
-            }
+        self.detached(py, |slot| match slot.transport.as_mut() {
+            Some(t) => Ok(f(t.as_mut())),
+            None => Err(GONE.to_owned()),
         })
     }
 
-    /// As `with`, for sending `len` bytes with `flush`: keeps the GIL when the transport
-    /// only buffers them (and nobody else holds it, e.g. a thread reading `wsgi.input`).
+    /// `f` on the slot with the GIL released; the wait to take the GIL back is recorded.
+    fn detached<R: Send>(&self, py: Python<'_>, f: impl FnOnce(&mut Slot) -> R + Send) -> R {
+        let (result, released) = py.detach(|| {
+            let result = f(&mut self.lock());
+            (result, Instant::now())
+        });
+        super::active::gil_waited(micros_since(released));
+        result
+    }
+
+    /// Reads body bytes with `f` (GIL released), counting them.
+    pub fn read(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut dyn Transport) -> Result<usize, BodyError> + Send,
+    ) -> Result<Result<usize, BodyError>, String> {
+        self.detached(py, |slot| {
+            let start = Instant::now();
+            let t = slot.transport.as_mut().ok_or_else(|| GONE.to_owned())?;
+            let read = f(t.as_mut());
+            slot.io.reads += 1;
+            slot.io.read_us += micros_since(start);
+            if let Ok(n) = read {
+                slot.io.read_bytes += n as u64;
+            }
+            Ok(read)
+        })
+    }
+
+    /// As `with`, for sending `len` bytes (head and body; `body` of them body bytes) with
+    /// `flush`, counted as one write: keeps the GIL when the transport only buffers them
+    /// (and nobody else holds it, e.g. a thread reading `wsgi.input`).
     pub fn with_send<R: Send>(
         &self,
         py: Python<'_>,
         len: usize,
+        body: u64,
         flush: bool,
         f: impl FnOnce(&mut dyn Transport) -> R + Send,
     ) -> Result<R, String> {
-        if let Ok(mut guard) = self.0.try_lock() {
-            if let Some(t) = guard.as_mut().filter(|t| t.buffers(len, flush)) {
-                return Ok(f(t.as_mut()));
+        if let Ok(mut slot) = self.0.try_lock() {
+            if slot
+                .transport
+                .as_ref()
+                .is_some_and(|t| t.buffers(len, flush))
+            {
+                return send_counted(&mut slot, body, f);
             }
         }
-        self.with(py, f)
+        self.detached(py, |slot| send_counted(slot, body, f))
+    }
+
+    /// The reads and writes so far.
+    pub fn io(&self) -> IoStats {
+        self.lock().io
     }
 
     /// Tells the transport how the request ended, then revokes it. Call without the GIL.
     pub fn close(&self, outcome: &super::Outcome) {
-        let transport = self.0.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let transport = self.lock().transport.take();
         if let Some(mut t) = transport {
             t.finish(outcome);
         }
@@ -112,6 +178,25 @@ impl Channel {
 
     /// Ends the request's use of the transport.
     pub fn revoke(&self) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).take();
+        self.lock().transport.take();
     }
 }
+
+/// `f` (a send of `body` body bytes) on the slot's transport, counted.
+fn send_counted<R>(
+    slot: &mut Slot,
+    body: u64,
+    f: impl FnOnce(&mut dyn Transport) -> R,
+) -> Result<R, String> {
+    let start = Instant::now();
+    let t = slot.transport.as_mut().ok_or_else(|| GONE.to_owned())?;
+    let result = f(t.as_mut());
+    if body > 0 {
+        slot.io.writes += 1;
+        slot.io.written_bytes += body;
+    }
+    slot.io.write_us += micros_since(start);
+    Ok(result)
+}
+
+const GONE: &str = "the request this object belonged to has finished";

@@ -261,6 +261,7 @@ def make_servers(args):
         bin_("granian"), "--interface", "wsgi", "--workers", str(p), "--blocking-threads", str(t),
         "--host", "127.0.0.1", "--port", "{port}", "--log-level", "warning", "bench_app:application"], apps))
     servers += python_version_servers(args)
+    servers += baseline_servers(args, home, alias)
     if args.only:
         servers = [s for s in servers if s.name in args.only]
     return servers
@@ -286,6 +287,25 @@ def python_version_servers(args):
             server.workloads = ["hello"]
             servers.append(server)
     return servers
+
+
+def baseline_servers(args, home, alias):
+    """rwsgi in both modes with another build of the module (--baseline-module, e.g. the
+    commit before a change), for hello: a before/after ratio measured in the same run."""
+    if not args.baseline_module:
+        return []
+    module = os.path.join(args.workdir, "mod_rwsgi-baseline.so")
+    shutil.copyfile(args.baseline_module, module)
+    os.chmod(module, 0o755)
+    load = f"LoadModule wsgi_module {module}\n{home}"
+    embedded = Apache("rwsgi-embedded-baseline", args.workdir, args, load + alias)
+    daemon = Apache("rwsgi-daemon-baseline", args.workdir, args,
+                    load + "WSGIRestrictEmbedded On\n"
+                    f"WSGIDaemonProcess bench processes={args.processes} threads={args.threads} "
+                    f"python-home={args.venv}\nWSGIProcessGroup bench\n" + alias)
+    for server in (embedded, daemon):
+        server.workloads = ["hello"]
+    return [embedded, daemon]
 
 
 LAT = re.compile(r"^\s+(50|99)(?:\.000)?%\s+([\d.]+)(us|ms|s)\s*$", re.M)
@@ -531,6 +551,8 @@ def main():
     ap.add_argument("--python", action="append", metavar="X.Y=VENV",
                     help="also run hello under rwsgi for Python X.Y, from the wheel pip installed in VENV")
     ap.add_argument("--workloads", nargs="*", default=[w[0] for w in WORKLOADS])
+    ap.add_argument("--baseline-module",
+                    help="another mod_rwsgi.so to run as rwsgi-*-baseline rows (hello)")
     ap.add_argument("--label", help="suffix of the result files (a partial run beside the day's full one)")
     args = ap.parse_args()
 

@@ -21,7 +21,7 @@ status=${PIPESTATUS[0]}
 # gives the main interpreter to another group): the sub-interpreters' own WSGI objects.
 if [ $# -eq 0 ]; then
     RWSGI_TEST_SUBINTERPRETERS=1 cargo test -p rwsgi --no-fail-fast --test embedded \
-        --test bodies --test errors --test frameworks 2>&1 | tee -a "$log"
+        --test bodies --test errors --test frameworks --test events 2>&1 | tee -a "$log"
     [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 fi
 pythons=0

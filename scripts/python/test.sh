@@ -166,13 +166,13 @@ for v in $RWSGI_PYTHON_VERSIONS; do
         set +e
         RWSGI_MODULE="$module" RWSGI_TEST_PYTHON="$py" RWSGI_TEST_PYTHON_HOME="$home" \
             cargo test -q -p rwsgi --test embedded --test daemon --test bodies --test errors \
-            --test app_groups >"$work/cargo-$v.log" 2>&1
+            --test app_groups --test events >"$work/cargo-$v.log" 2>&1
         status=$?
         # Again with every embedded application in a sub-interpreter with its own GIL, and
         # the application-group tests with own-GIL sub-interpreters.
         RWSGI_MODULE="$module" RWSGI_TEST_PYTHON="$py" RWSGI_TEST_PYTHON_HOME="$home" \
             RWSGI_TEST_SUBINTERPRETERS=1 RWSGI_TEST_OWN_GIL=1 \
-            cargo test -q -p rwsgi --test embedded --test bodies --test errors \
+            cargo test -q -p rwsgi --test embedded --test bodies --test errors --test events \
             >>"$work/cargo-$v.log" 2>&1 || status=$?
         RWSGI_MODULE="$module" RWSGI_TEST_PYTHON="$py" RWSGI_TEST_PYTHON_HOME="$home" \
             RWSGI_TEST_OWN_GIL=1 cargo test -q -p rwsgi --test app_groups \

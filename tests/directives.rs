@@ -144,10 +144,22 @@ fn auth_script_outside_a_directory_fails_the_config_test() {
 }
 
 #[test]
-fn interpreter_options_section_names_itself() {
-    let text =
-        config_error("<WSGIInterpreterOptions application-group=x>\n</WSGIInterpreterOptions>\n");
-    assert_mentions(&text, &["WSGIInterpreterOptions", "not supported"]);
+fn interpreter_options_sections_are_checked_line_by_line() {
+    let out = Stage::new(Mpm::Event).config_test(
+        "<WSGIInterpreterOptions application-group=x>\n  WSGIRestrictStdin On\n</WSGIInterpreterOptions>\n",
+    );
+    assert!(out.status.success(), "{}", output_text(&out));
+    let text = config_error(
+        "<WSGIInterpreterOptions process-group=p>\n  WSGISwitchInterval soon\n</WSGIInterpreterOptions>\n",
+    );
+    assert_mentions(
+        &text,
+        &[
+            "WSGISwitchInterval",
+            "positive number of seconds",
+            "inside <WSGIInterpreterOptions> at",
+        ],
+    );
 }
 
 /// `WSGIFreeThreading On` needs a free-threaded Python build; `Off` is what a GIL build

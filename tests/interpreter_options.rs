@@ -112,7 +112,7 @@ fn pass_apache_request_puts_the_request_rec_in_the_environ() {
     assert_eq!(got["capsule"], "apache.request_rec");
     assert_eq!(got["the_request"], "GET /rec?x=1 HTTP/1.1");
     assert_eq!(kv(&get(&apache.url("/none")).text())["capsule"], "none");
-    apache.assert_log_clean(&[]);
+    apache.assert_log_clean(&["printed by streams.py"]);
 }
 
 /// With mod_ssl loaded, embedded environs have `mod_ssl.is_https()` and
@@ -178,5 +178,139 @@ fn mod_ssl_callables_answer_for_the_connection() {
     );
     assert_eq!(secure["HTTPS"], "on");
     assert!(secure["SSL_PROTOCOL"].starts_with("TLSv1."), "{secure:?}");
-    apache.assert_log_clean(&[]);
+    apache.assert_log_clean(&["printed by streams.py"]);
+}
+
+const SCOPED: &str = "WSGIRestrictStdout On\nWSGISwitchInterval 0.005\nWSGIPythonPath {root}/top\n\
+<WSGIInterpreterOptions application-group=free>\n\
+  WSGIRestrictStdout Off\n  WSGIRestrictStdin On\n  WSGIPythonPath {root}/free\n  WSGIRestrictSignal Off\n\
+</WSGIInterpreterOptions>\n\
+<WSGIInterpreterOptions process-group=%{GLOBAL} application-group=free>\n\
+  WSGISwitchInterval 0.02\n\
+</WSGIInterpreterOptions>\n\
+<WSGIInterpreterOptions process-group=d>\n  WSGIRestrictStdin On\n  WSGIPythonPath {root}/daemon\n\
+</WSGIInterpreterOptions>\n\
+WSGIDaemonProcess d processes=1 threads=2\n\
+WSGIScriptAlias /plain {root}/apps/streams.py application-group=plain\n\
+WSGIScriptAlias /free {root}/apps/streams.py application-group=free\n\
+WSGIScriptAlias /daemon {root}/apps/streams.py process-group=d application-group=plain\n";
+
+fn scoped_server() -> Apache {
+    let stage = Stage::new(Mpm::Event);
+    for dir in ["top", "free", "daemon"] {
+        stage.write(&format!("{dir}/.keep"), "");
+    }
+    stage.start(SCOPED)
+}
+
+fn check_plain(got: &std::collections::BTreeMap<String, String>) {
+    assert!(got["stdout"].starts_with("OSError"), "{got:?}");
+    assert_eq!(got["stdin"], "ok");
+    assert_eq!(got["switch"], "0.005");
+    assert_eq!(got["path"], "top");
+    assert_eq!(got["signal_guarded"], "True");
+}
+
+fn check_free(got: &std::collections::BTreeMap<String, String>) {
+    assert_eq!(got["stdout"], "ok", "{got:?}");
+    assert!(got["stdin"].starts_with("OSError"), "{got:?}");
+    // Both sections apply: the one with two selectors sets the interval.
+    assert_eq!(got["switch"], "0.02");
+    assert_eq!(got["path"], "top,free");
+    assert_eq!(got["signal_guarded"], "False");
+}
+
+#[test]
+fn interpreter_options_scope_settings_to_groups_and_processes() {
+    // `plain` first: it takes the main interpreter; `free` gets a sub-interpreter.
+    let apache = scoped_server();
+    check_plain(&streams(&apache, "/plain"));
+    check_free(&streams(&apache, "/free"));
+    let daemon = streams(&apache, "/daemon");
+    assert!(daemon["stdin"].starts_with("OSError"), "{daemon:?}");
+    assert!(daemon["stdout"].starts_with("OSError"), "{daemon:?}");
+    assert_eq!(daemon["path"], "top,daemon");
+    apache.assert_log_clean(&["printed by streams.py"]);
+
+    // `free` first: the main interpreter learns its group with the request, and takes the
+    // section's settings then.
+    let apache = scoped_server();
+    let free = streams(&apache, "/free");
+    check_free(&free);
+    check_plain(&streams(&apache, "/plain"));
+}
+
+#[test]
+fn interpreter_options_refuse_what_they_cannot_scope() {
+    let text = config_error(
+        "<WSGIInterpreterOptions application-group=x>\n  WSGIPythonHome /usr\n</WSGIInterpreterOptions>\n",
+    );
+    assert_mentions(
+        &text,
+        &[
+            "WSGIPythonHome cannot be used inside <WSGIInterpreterOptions>",
+            "WSGIRestrictStdin",
+            "httpd.conf:",
+        ],
+    );
+    let text = config_error("<WSGIInterpreterOptions group=x>\n</WSGIInterpreterOptions>\n");
+    assert_mentions(
+        &text,
+        &[
+            "unknown selector 'group'",
+            "process-group or application-group",
+        ],
+    );
+    let text = config_error(
+        "<WSGIInterpreterOptions process-group=a>\n  WSGIRestrictStdin Maybe\n</WSGIInterpreterOptions>\n",
+    );
+    assert_mentions(&text, &["WSGIRestrictStdin", "On", "Off"]);
+    let text = config_error(
+        "<VirtualHost *:80>\n<WSGIInterpreterOptions>\n</WSGIInterpreterOptions>\n</VirtualHost>\n",
+    );
+    assert_mentions(
+        &text,
+        &["<WSGIInterpreterOptions> cannot occur within <VirtualHost>"],
+    );
+}
+
+/// `WSGIPerInterpreterGIL On` for one group only: its sub-interpreter gets its own GIL, the
+/// others share the main one (Python 3.12+); a 3.11 build refuses it as at top level.
+#[test]
+fn interpreter_options_give_one_group_its_own_gil() {
+    let out = std::process::Command::new(test_python())
+        .args(["-c", "import sys; print(sys.version_info >= (3, 12))"])
+        .output()
+        .unwrap();
+    let supported = String::from_utf8_lossy(&out.stdout).trim() == "True";
+    let snippet = "<WSGIInterpreterOptions application-group=own>\n  WSGIPerInterpreterGIL On\n\
+                   </WSGIInterpreterOptions>\n\
+                   WSGIScriptAlias /first {root}/apps/streams.py application-group=first\n\
+                   WSGIScriptAlias /shared {root}/apps/streams.py application-group=shared\n\
+                   WSGIScriptAlias /own {root}/apps/streams.py application-group=own\n";
+    if !supported {
+        let text = config_error(snippet);
+        assert_mentions(
+            &text,
+            &[
+                "WSGIPerInterpreterGIL",
+                "Python 3.12",
+                "<WSGIInterpreterOptions>",
+            ],
+        );
+        return;
+    }
+    let apache = Apache::start(Mpm::Event, snippet);
+    for path in ["/first", "/shared", "/own"] {
+        assert_eq!(get(&apache.url(path)).status, 200);
+    }
+    apache.assert_log(
+        "RW0118: application group 'own' runs in a new sub-interpreter with its own GIL",
+    );
+    let log = apache.wait_for_log("RW0118: application group 'shared'");
+    assert!(
+        log.contains("RW0118: application group 'shared' runs in a new sub-interpreter\n")
+            || log.contains("RW0118: application group 'shared' runs in a new sub-interpreter\r\n"),
+        "{log}"
+    );
 }

@@ -166,7 +166,7 @@ for v in $RWSGI_PYTHON_VERSIONS; do
         set +e
         RWSGI_MODULE="$module" RWSGI_TEST_PYTHON="$py" RWSGI_TEST_PYTHON_HOME="$home" \
             cargo test -q -p rwsgi --test embedded --test daemon --test bodies --test errors \
-            --test app_groups --test events >"$work/cargo-$v.log" 2>&1
+            --test app_groups --test events --test interpreter_options >"$work/cargo-$v.log" 2>&1
         status=$?
         # Again with every embedded application in a sub-interpreter with its own GIL, and
         # the application-group tests with own-GIL sub-interpreters.

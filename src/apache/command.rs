@@ -48,11 +48,26 @@ pub struct Directive<S: 'static, D: 'static> {
 /// What a directive setter may look at while the configuration is read.
 pub struct Cmd<'a> {
     raw: &'a mut sys::cmd_parms,
+    /// The directive a section's handler is applying for one of its lines.
+    inner: Option<String>,
+}
+
+/// One line inside a configuration section (`<Name …>` … `</Name>`).
+#[derive(Clone, Debug)]
+pub struct SectionLine {
+    pub name: String,
+    pub args: String,
+    /// `file:line`, for messages.
+    pub location: String,
 }
 
 impl<'a> Cmd<'a> {
-    /// The directive's name as written in the table.
+    /// The directive's name as written in the table (or the inner directive's, in
+    /// [`Cmd::as_inner`]).
     pub fn name(&self) -> String {
+        if let Some(inner) = &self.inner {
+            return inner.clone();
+        }
         // SAFETY: cmd->cmd points at our static command_rec whose name is a static C string.
         unsafe { CStr::from_ptr((*self.raw.cmd).name) }
             .to_string_lossy()
@@ -74,6 +89,44 @@ impl<'a> Cmd<'a> {
     /// True inside `<VirtualHost>`.
     pub fn in_virtual_host(&self) -> bool {
         self.server().is_virtual()
+    }
+
+    /// Runs `f` with `name()` saying `name`: a section's handler applying one of its lines
+    /// with that directive's setter, so its messages name the line's directive.
+    pub fn as_inner<R>(&mut self, name: &str, f: impl FnOnce(&mut Cmd<'a>) -> R) -> R {
+        let outer = self.inner.replace(name.to_owned());
+        let result = f(self);
+        self.inner = outer;
+        result
+    }
+
+    /// The lines directly inside the section this directive opens. Apache leaves them to
+    /// the section's handler, which reads them here instead of walking them (so no other
+    /// directive setter runs while it holds the configuration).
+    pub fn section_lines(&self) -> Vec<SectionLine> {
+        let text = |p: *const c_char| {
+            if p.is_null() {
+                String::new()
+            } else {
+                // SAFETY: the configuration tree's strings are NUL-terminated pool strings.
+                unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
+            }
+        };
+        let mut lines = Vec::new();
+        // SAFETY: cmd->directive is the section's live node in the configuration tree (or
+        // NULL); its children form a NULL-terminated list that lives as long as the tree.
+        let mut node =
+            unsafe { self.raw.directive.as_ref() }.map_or(std::ptr::null_mut(), |d| d.first_child);
+        // SAFETY: as above, for each child.
+        while let Some(d) = unsafe { node.as_ref() } {
+            lines.push(SectionLine {
+                name: text(d.directive),
+                args: text(d.args),
+                location: format!("{}:{}", text(d.filename), d.line_num),
+            });
+            node = d.next;
+        }
+        lines
     }
 }
 
@@ -180,7 +233,7 @@ unsafe extern "C" fn invoke(
     let (Some(server_conf), Some(dir_conf)) = (server_conf, dir_conf) else {
         return c"rwsgi: configuration objects missing".as_ptr();
     };
-    let mut cmd = Cmd { raw };
+    let mut cmd = Cmd { raw, inner: None };
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         (directive.apply)(&mut cmd, server_conf, dir_conf, &args)
     }));

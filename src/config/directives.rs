@@ -242,7 +242,7 @@ pub const DIRECTIVES: &[Directive<ServerConf, DirConf>] = &[
         c"<WSGIInterpreterOptions",
         Scope::Global,
         c"[process-group=] [application-group=]",
-        unsupported,
+        super::interpreter_options::interpreter_options,
     ),
     d(
         c"WSGIRestrictStdin",
@@ -692,30 +692,6 @@ fn verbose_debugging(
 ) -> Result<(), String> {
     // Deprecated no-op in mod_wsgi 6 too; only the value is checked.
     on_off(cmd, args).map(drop)
-}
-
-/// Why a recognised directive is not available yet, and what to do instead.
-fn not_yet_reason(name: &str) -> &'static str {
-    match name {
-        "<WSGIInterpreterOptions" => {
-            "per-interpreter options are not supported by this version of rwsgi yet; remove it"
-        }
-        _ => "this directive is not supported by this version of rwsgi yet; remove it",
-    }
-}
-
-fn unsupported(
-    cmd: &mut Cmd<'_>,
-    _: &mut ServerConf,
-    _: &mut DirConf,
-    _: &str,
-) -> Result<(), String> {
-    let name = cmd.name();
-    let shown = name.trim_start_matches('<');
-    Err(format!(
-        "{shown}: {} (see docs/directives.md)",
-        not_yet_reason(&name)
-    ))
 }
 
 fn removed(cmd: &mut Cmd<'_>, _: &mut ServerConf, _: &mut DirConf, _: &str) -> Result<(), String> {

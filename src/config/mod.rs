@@ -21,11 +21,13 @@ mod accepted_directives;
 mod auth_directives;
 pub mod directives;
 mod group_directives;
+mod interpreter_options;
 mod python_directives;
 
 use std::sync::Arc;
 
 use crate::apache::{MergeConfig, Regex};
+pub use interpreter_options::InterpreterOptions;
 pub use rwsgi_core::directive_args::{GroupSpec, MapHead};
 pub use rwsgi_core::proxy::{IpNetwork, TrustedHeader};
 
@@ -123,7 +125,7 @@ pub use rwsgi_core::daemon_options::DaemonOptions;
 
 /// Interpreter settings: only meaningful on the main server (the directives are
 /// `S only`); read by each child when it starts Python.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PythonSettings {
     pub home: Option<String>,
     pub path: Vec<String>,
@@ -147,6 +149,8 @@ pub struct PythonSettings {
     /// `WSGICaseSensitivity` (default On, Off on Windows): Off lower-cases script paths
     /// before naming their modules, so two spellings of one file load once.
     pub case_sensitive: Option<bool>,
+    /// `<WSGIInterpreterOptions>` sections, in the order written.
+    pub interpreter_options: Vec<InterpreterOptions>,
 }
 
 /// Which processes a `%{GLOBAL}` application group may run in: there it keeps the main

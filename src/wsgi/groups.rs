@@ -101,6 +101,15 @@ impl Interpreters {
             if let Err(err) = named {
                 traceback::log(py, "RW0104: cannot set mod_wsgi.application_group", &err);
             }
+            // `<WSGIInterpreterOptions application-group=…>` for this group, now known.
+            let settings = &self.setup.settings;
+            let process_group = &self.setup.process_group;
+            let scoped = settings.for_interpreter(process_group, Some(group));
+            if scoped != settings.for_interpreter(process_group, None) {
+                if let Err(err) = modules::configure(py, &scoped) {
+                    traceback::log(py, "RW0104: cannot apply <WSGIInterpreterOptions>", &err);
+                }
+            }
             if !group.is_empty() {
                 py.detach(|| {
                     tracing::debug!(
@@ -155,11 +164,17 @@ impl Interpreters {
         let label = group_label(group);
         let mut context = None;
         let mut failed = None;
-        let interp = SubInterpreter::create(py, self.setup.own_gil, |py| {
+        let own_gil = self
+            .setup
+            .settings
+            .for_interpreter(&self.setup.process_group, Some(group))
+            .per_interpreter_gil
+            == Some(true);
+        let interp = SubInterpreter::create(py, own_gil, |py| {
             let built = Shims::define(py)
                 .and_then(|shims| Context::new(py, Api::Shim(shims), &self.setup))
                 .and_then(|c| {
-                modules::install(py, c.objects(py)?, &self.setup.info(), group).map(|()| c)
+                modules::install(py, c.objects(py)?, &self.setup.info(), Some(group)).map(|()| c)
             })
             .and_then(|c| self.reset_environ(py).map(|()| c));
             match built {
@@ -183,11 +198,7 @@ impl Interpreters {
                 py.detach(|| {
                     tracing::info!(
                         "RW0118: application group {label} runs in a new sub-interpreter{}",
-                        if self.setup.own_gil {
-                            " with its own GIL"
-                        } else {
-                            ""
-                        }
+                        if own_gil { " with its own GIL" } else { "" }
                     )
                 });
                 Ok(SubGroup {
@@ -252,7 +263,7 @@ impl Interpreters {
         }
     }
 
-    /// Whether sub-interpreters get their own GIL (they then run in parallel with the
+    /// Whether sub-interpreters may get their own GIL (they then run in parallel with the
     /// thread that asks).
     pub fn own_gil(&self) -> bool {
         self.setup.own_gil

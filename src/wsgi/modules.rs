@@ -53,12 +53,12 @@ pub struct Objects<'py> {
 }
 
 /// Installs everything in a freshly made interpreter (the current one), which runs
-/// `application_group`.
+/// `application_group` (`None`: a main interpreter whose group is the first one served).
 pub fn install(
     py: Python<'_>,
     objects: Objects<'_>,
     info: &ProcessInfo<'_>,
-    application_group: &str,
+    application_group: Option<&str>,
 ) -> PyResult<()> {
     let ProcessInfo {
         settings,
@@ -71,14 +71,8 @@ pub fn install(
     // state lives on (else every child hangs at exit).
     py.import("threading")?;
     let sys = py.import("sys")?;
-    sys.setattr("stdout", objects.stdout)?;
+    sys.setattr("stdout", &objects.stdout)?;
     sys.setattr("stderr", objects.stderr)?;
-    if settings.restrict_stdin == Some(true) {
-        sys.setattr("stdin", restricted(py, "stdin", "WSGIRestrictStdin")?)?;
-    }
-    if settings.restrict_stdout == Some(true) {
-        sys.setattr("stdout", restricted(py, "stdout", "WSGIRestrictStdout")?)?;
-    }
     // A WSGI app must not read the server's stdin (Apache's is /dev/null anyway).
     sys.setattr("argv", vec![String::from("mod_wsgi")])?;
 
@@ -87,7 +81,9 @@ pub fn install(
     m.add("version", MOD_WSGI_API_VERSION)?;
     m.add("rwsgi_version", rwsgi_version())?;
     m.add("process_group", process_group)?;
-    m.add("application_group", application_group)?;
+    m.add("application_group", application_group.unwrap_or(""))?;
+    // What sys.stdout is when WSGIRestrictStdout is Off (`configure`).
+    m.add("_log_stdout", objects.stdout)?;
     m.add("maximum_processes", mpm.max_daemons.max(1))?;
     m.add("threads_per_process", mpm.max_threads.max(1))?;
     for (name, class) in objects.classes {
@@ -105,16 +101,52 @@ pub fn install(
     apache.add("maximum_processes", mpm.max_daemons.max(1))?;
     apache.add("threads_per_process", mpm.max_threads.max(1))?;
     modules.set_item("apache", &apache)?;
+    configure(
+        py,
+        &settings.for_interpreter(process_group, application_group),
+    )
+}
 
+/// Applies the settings `<WSGIInterpreterOptions>` can scope to this interpreter (the
+/// current one): at its start, and again when a main interpreter learns which group it
+/// runs. Restrictions a later call lifts are undone.
+pub fn configure(py: Python<'_>, settings: &PythonSettings) -> PyResult<()> {
+    let sys = py.import("sys")?;
+    let m = py.import("mod_wsgi")?;
+    let stdin = if settings.restrict_stdin == Some(true) {
+        restricted(py, "stdin", "WSGIRestrictStdin")?
+    } else {
+        sys.getattr("__stdin__")?
+    };
+    sys.setattr("stdin", stdin)?;
+    let stdout = if settings.restrict_stdout == Some(true) {
+        restricted(py, "stdout", "WSGIRestrictStdout")?
+    } else {
+        m.getattr("_log_stdout")?
+    };
+    sys.setattr("stdout", stdout)?;
     if let Some(interval) = settings.switch_interval {
         sys.call_method1("setswitchinterval", (interval,))?;
     }
     let site = py.import("site")?;
+    let path = sys.getattr("path")?;
     for dir in &settings.path {
-        site.call_method1("addsitedir", (dir,))?;
+        if !path.contains(dir)? {
+            site.call_method1("addsitedir", (dir,))?;
+        }
     }
-    if settings.restrict_signal.unwrap_or(true) {
-        restrict_signals(py)?;
+    let signal = py.import("signal")?;
+    let original = m.getattr("_original_signal").ok();
+    match (settings.restrict_signal.unwrap_or(true), original) {
+        (true, None) => {
+            m.setattr("_original_signal", signal.getattr("signal")?)?;
+            restrict_signals(py)?;
+        }
+        (false, Some(original)) => {
+            signal.setattr("signal", original)?;
+            m.delattr("_original_signal")?;
+        }
+        _ => {}
     }
     Ok(())
 }

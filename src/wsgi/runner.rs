@@ -58,7 +58,10 @@ pub fn set_up<'s>(
     let main = Context::new(py, Api::Native, &setup)
         .map_err(|e| failed("building the base environ failed", e))?;
     main.objects(py)
-        .and_then(|objects| modules::install(py, objects, &setup.info(), ""))
+        .and_then(|objects| {
+            // Without `%{GLOBAL}` the main interpreter's group is the first one served.
+            modules::install(py, objects, &setup.info(), global_used.then_some(""))
+        })
         .map_err(|e| failed("setting up the Python interpreter failed", e))?;
     let _ = CHILD.set(Interpreters::new(setup, main, global_used));
     if let Some(child) = CHILD.get() {

@@ -110,7 +110,7 @@ pub fn child_init(pchild: Pool, server: Server<'_>) {
         server_metrics: conf.server_metrics == Some(true),
         multithread: mpm.threaded && mpm.max_threads > 1,
         multiprocess: mpm.max_daemons > 1,
-        own_gil: conf.python.own_gil_anywhere(),
+        own_gil: conf.python.own_gil_in(""),
     };
     let preload = conf
         .import_scripts

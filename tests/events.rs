@@ -200,8 +200,13 @@ fn check_metrics(apache: &Apache) {
     assert_eq!(get(&apache.url("/e/nothing")).status, 200);
     let got: Value = serde_json::from_str(&get(&apache.url("/e/metrics")).text()).unwrap();
     let request = &got["request"];
-    // The five hellos and /e/nothing finished in this interval; /e/metrics is running.
-    assert_eq!(request["request_count"], 7, "{request}");
+    // The five hellos and /e/nothing finished in this interval (/e/metrics is running).
+    assert_eq!(request["request_count"], 6, "{request}");
+    // Per thread, indexed by thread_id - 1: one thread served them all, in sequence.
+    let per_thread = request["request_threads_completed"].as_array().unwrap();
+    assert_eq!(per_thread.len(), 4, "{request}");
+    assert_eq!(per_thread.iter().filter_map(Value::as_u64).sum::<u64>(), 6);
+    assert_eq!(request["request_threads_active"], 1, "{request}");
     assert_eq!(request["status_2xx"], 6, "{request}");
     assert_eq!(request["output_bytes"], 5 * 13 + 15, "{request}");
     assert!(request["application_time"].as_f64().unwrap() > 0.0);

@@ -182,13 +182,14 @@ fn mod_ssl_callables_answer_for_the_connection() {
 }
 
 const SCOPED: &str = "WSGIRestrictStdout On\nWSGISwitchInterval 0.005\nWSGIPythonPath {root}/top\n\
-<WSGIInterpreterOptions application-group=free>\n\
-  WSGIRestrictStdout Off\n  WSGIRestrictStdin On\n  WSGIPythonPath {root}/free\n  WSGIRestrictSignal Off\n\
-</WSGIInterpreterOptions>\n\
 <WSGIInterpreterOptions process-group=%{GLOBAL} application-group=free>\n\
-  WSGISwitchInterval 0.02\n\
+  WSGIRestrictStdin On\n\
+</WSGIInterpreterOptions>\n\
+<WSGIInterpreterOptions application-group=free>\n\
+  WSGIRestrictStdout Off\n  WSGIRestrictStdin Off\n  WSGIPythonPath {root}/free\n  WSGIRestrictSignal Off\n\
 </WSGIInterpreterOptions>\n\
 <WSGIInterpreterOptions process-group=d>\n  WSGIRestrictStdin On\n  WSGIPythonPath {root}/daemon\n\
+  WSGISwitchInterval 0.02\n\
 </WSGIInterpreterOptions>\n\
 WSGIDaemonProcess d processes=1 threads=2\n\
 WSGIScriptAlias /plain {root}/apps/streams.py application-group=plain\n\
@@ -213,9 +214,9 @@ fn check_plain(got: &std::collections::BTreeMap<String, String>) {
 
 fn check_free(got: &std::collections::BTreeMap<String, String>) {
     assert_eq!(got["stdout"], "ok", "{got:?}");
+    // Two selectors beat one, though written first.
     assert!(got["stdin"].starts_with("OSError"), "{got:?}");
-    // Both sections apply: the one with two selectors sets the interval.
-    assert_eq!(got["switch"], "0.02");
+    assert_eq!(got["switch"], "0.005");
     assert_eq!(got["path"], "top,free");
     assert_eq!(got["signal_guarded"], "False");
 }
@@ -230,6 +231,8 @@ fn interpreter_options_scope_settings_to_groups_and_processes() {
     assert!(daemon["stdin"].starts_with("OSError"), "{daemon:?}");
     assert!(daemon["stdout"].starts_with("OSError"), "{daemon:?}");
     assert_eq!(daemon["path"], "top,daemon");
+    // The daemon group's section sets the interval for its processes.
+    assert_eq!(daemon["switch"], "0.02");
     apache.assert_log_clean(&["printed by streams.py"]);
 
     // `free` first: the main interpreter learns its group with the request, and takes the
@@ -251,6 +254,17 @@ fn interpreter_options_refuse_what_they_cannot_scope() {
             "WSGIPythonHome cannot be used inside <WSGIInterpreterOptions>",
             "WSGIRestrictStdin",
             "httpd.conf:",
+        ],
+    );
+    let text = config_error(
+        "<WSGIInterpreterOptions application-group=x>\n  WSGISwitchInterval 0.01\n</WSGIInterpreterOptions>\n",
+    );
+    assert_mentions(
+        &text,
+        &[
+            "WSGISwitchInterval",
+            "needs WSGIPerInterpreterGIL On",
+            "whole process",
         ],
     );
     let text = config_error("<WSGIInterpreterOptions group=x>\n</WSGIInterpreterOptions>\n");

@@ -57,13 +57,16 @@ impl InterpreterOptions {
 }
 
 impl PythonSettings {
-    /// Whether any sub-interpreter may get its own GIL (top level or a section).
-    pub fn own_gil_anywhere(&self) -> bool {
+    /// Whether any sub-interpreter of `process_group` may get its own GIL (top level or a
+    /// section that can apply to it).
+    pub fn own_gil_in(&self, process_group: &str) -> bool {
         self.per_interpreter_gil == Some(true)
-            || self
-                .interpreter_options
-                .iter()
-                .any(|o| o.settings.per_interpreter_gil == Some(true))
+            || self.interpreter_options.iter().any(|o| {
+                o.settings.per_interpreter_gil == Some(true)
+                    && o.process_group
+                        .as_deref()
+                        .is_none_or(|p| p == process_group)
+            })
     }
 
     /// The settings of an interpreter of `process_group` (`""`: Apache's children)
@@ -135,6 +138,17 @@ pub(super) fn interpreter_options(
             apply(cmd, &mut options.settings, &line.name, &line.args)
         });
         applied.map_err(|e| format!("{e} (inside {NAME} at {})", line.location))?;
+    }
+    // With a shared GIL the interval is the whole process's, as mod_wsgi also holds.
+    if options.application_group.is_some()
+        && options.settings.switch_interval.is_some()
+        && options.settings.per_interpreter_gil != Some(true)
+    {
+        return Err(format!(
+            "WSGISwitchInterval inside {NAME} with application-group= needs WSGIPerInterpreterGIL On \
+             in the same section: a group sharing the GIL shares its switch interval with the \
+             whole process. Set it in a section without application-group= (or at top level)"
+        ));
     }
     server.python.interpreter_options.push(options);
     Ok(())

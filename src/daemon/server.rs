@@ -497,7 +497,7 @@ fn start_python(server: Server<'_>, group: &Group) -> Result<(), String> {
         max_daemons: o.processes as i32,
     };
     let setup = Setup {
-        own_gil: settings.own_gil_anywhere(),
+        own_gil: settings.own_gil_in(&o.name),
         settings,
         mpm,
         process_group: o.name.clone(),

@@ -195,12 +195,14 @@ pub fn finish(finalize: bool, before: impl FnOnce(pyo3::Python<'_>) -> Result<()
     unsafe { ffi::PyEval_RestoreThread(tstate) };
     // The thread's own state is current, so this attach only counts (pyo3 then treats the
     // thread as attached while `before` runs).
-    if let Err(why) = pyo3::Python::attach(before) {
+    let ran = pyo3::Python::attach(before);
+    if let Err(why) = &ran {
         tracing::info!("RW0122: Python was not finalised at exit: {why}");
-        FINALIZED.store(true, Ordering::Release);
-        return;
     }
-    if !finalize {
+    if ran.is_err() || !finalize {
+        // Python stays up for the rest of the exit, and this thread keeps its GIL: the
+        // application's own threads stay parked instead of running while the process's
+        // exit handlers tear down what they use. Apache's worker threads have ended.
         FINALIZED.store(true, Ordering::Release);
         return;
     }

@@ -90,6 +90,11 @@ impl SubInterpreter {
         Ok(sub)
     }
 
+    /// Whether it has a GIL of its own.
+    pub fn own_gil(&self) -> bool {
+        self.own_gil
+    }
+
     /// Runs `f` in this sub-interpreter on the calling thread. `py` must be attached to the
     /// main interpreter (with this thread's persistent state, `thread_state::with_gil`).
     pub fn enter<R>(&self, py: Python<'_>, f: impl FnOnce(Python<'_>) -> R) -> R {

@@ -20,6 +20,8 @@ use crate::python::subinterpreter::current_interpreter;
 /// only touched with that interpreter's GIL held.
 struct Current {
     interp: usize,
+    /// Which of the thread's requests (its `requests` count when it started).
+    serial: u64,
     request_id: Option<Py<PyAny>>,
     data: Option<Py<PyDict>>,
 }
@@ -84,9 +86,10 @@ pub struct ActiveRequest {
 /// Starts the thread's request, known by `request_id` (`mod_wsgi.request_id`).
 pub fn enter(py: Python<'_>, request_id: Option<Bound<'_, PyAny>>) -> ActiveRequest {
     let record = this_thread();
-    record.requests.fetch_add(1, Ordering::Relaxed);
+    let serial = record.requests.fetch_add(1, Ordering::Relaxed);
     *record.current() = Some(Current {
         interp: current_interpreter(py),
+        serial,
         request_id: request_id.map(Bound::unbind),
         data: None,
     });
@@ -101,7 +104,7 @@ impl ActiveRequest {
 
     /// The request's `request_data` dict (made now if nothing asked for it yet).
     pub fn data<'py>(&self, py: Python<'py>) -> Bound<'py, PyDict> {
-        data_of(py, &mut self.record.current()).unwrap_or_else(|| PyDict::new(py))
+        data_of(py, &self.record, current_interpreter(py)).unwrap_or_else(|| PyDict::new(py))
     }
 }
 
@@ -112,14 +115,34 @@ impl Drop for ActiveRequest {
     }
 }
 
-fn data_of<'py>(py: Python<'py>, current: &mut Option<Current>) -> Option<Bound<'py, PyDict>> {
-    let current = current.as_mut()?;
+/// The `request_data` dict of the request `record`'s thread runs in interpreter `interp`,
+/// made if nothing asked for it yet; `None` if it runs none there. No Python runs while the
+/// record is locked (an allocation may collect garbage, and a finaliser may ask for the
+/// same record).
+fn data_of<'py>(
+    py: Python<'py>,
+    record: &ThreadRecord,
+    interp: usize,
+) -> Option<Bound<'py, PyDict>> {
+    let serial = {
+        let current = record.current();
+        let current = current.as_ref().filter(|c| c.interp == interp)?;
+        if let Some(data) = &current.data {
+            return Some(data.clone_ref(py).into_bound(py));
+        }
+        current.serial
+    };
+    let fresh = PyDict::new(py);
+    let mut current = record.current();
+    let current = current
+        .as_mut()
+        .filter(|c| c.interp == interp && c.serial == serial)?;
     Some(
         current
             .data
-            .get_or_insert_with(|| PyDict::new(py).unbind())
-            .bind(py)
-            .clone(),
+            .get_or_insert_with(|| fresh.clone().unbind())
+            .clone_ref(py)
+            .into_bound(py),
     )
 }
 
@@ -145,14 +168,7 @@ pub fn request_data(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     let record = THIS
         .with(|this| this.get().cloned())
         .ok_or_else(no_request)?;
-    let mut current = record.current();
-    if current
-        .as_ref()
-        .is_none_or(|c| c.interp != current_interpreter(py))
-    {
-        return Err(no_request());
-    }
-    data_of(py, &mut current).ok_or_else(no_request)
+    data_of(py, &record, current_interpreter(py)).ok_or_else(no_request)
 }
 
 /// What `mod_wsgi.active_requests` shows: `{request_id: request_data}` for the requests
@@ -163,17 +179,26 @@ pub fn active_snapshot(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     let interp = current_interpreter(py);
     let snapshot = PyDict::new(py);
     for record in threads() {
-        let mut current = record.current();
-        let Some(id) = current
+        let id = record
+            .current()
             .as_ref()
             .filter(|c| c.interp == interp)
-            .and_then(|c| c.request_id.as_ref().map(|id| id.clone_ref(py)))
-        else {
+            .and_then(|c| c.request_id.as_ref().map(|id| id.clone_ref(py)));
+        let Some(id) = id else {
             continue;
         };
-        if let Some(data) = data_of(py, &mut current) {
+        if let Some(data) = data_of(py, &record, interp) {
             snapshot.set_item(id, data)?;
         }
     }
     Ok(snapshot)
+}
+
+/// The thread ids of the requests running now.
+pub fn running_threads() -> Vec<u32> {
+    threads()
+        .iter()
+        .filter(|t| t.current().is_some())
+        .map(|t| t.thread_id)
+        .collect()
 }

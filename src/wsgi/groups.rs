@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::mem::ManuallyDrop;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 
 use pyo3::prelude::*;
@@ -38,6 +39,11 @@ pub struct Interpreters {
     main: Context,
     /// The group the main interpreter runs.
     main_group: OnceLock<String>,
+    /// The main interpreter is set up for its group (`<WSGIInterpreterOptions>` applied):
+    /// requests wait for it, without the GIL, so none runs before.
+    main_ready: AtomicBool,
+    main_ready_lock: Mutex<()>,
+    main_ready_cond: Condvar,
     subs: Mutex<HashMap<String, Slot>>,
     created: Condvar,
 }
@@ -63,7 +69,10 @@ impl Interpreters {
             setup,
             environ: std::env::vars_os().collect(),
             main,
+            main_ready: AtomicBool::new(global_used),
             main_group,
+            main_ready_lock: Mutex::new(()),
+            main_ready_cond: Condvar::new(),
             subs: Mutex::new(HashMap::new()),
             created: Condvar::new(),
         }
@@ -86,7 +95,8 @@ impl Interpreters {
         Ok(sub.interp.enter(py, |py| f(py, &sub.context)))
     }
 
-    /// Whether the main interpreter runs `group`; the first group asked for takes it.
+    /// Whether the main interpreter runs `group`; the first group asked for takes it, and
+    /// sets the interpreter up for it before any request runs there.
     fn main_group_is(&self, py: Python<'_>, group: &str, script: &str) -> bool {
         // No Python inside get_or_init: a thread waiting there holds the GIL.
         let mut took = false;
@@ -95,31 +105,60 @@ impl Interpreters {
             group.to_owned()
         });
         if took {
-            let named = py
-                .import("mod_wsgi")
-                .and_then(|m| m.setattr("application_group", group));
-            if let Err(err) = named {
-                traceback::log(py, "RW0104: cannot set mod_wsgi.application_group", &err);
-            }
-            // `<WSGIInterpreterOptions application-group=…>` for this group, now known.
-            let settings = &self.setup.settings;
-            let process_group = &self.setup.process_group;
-            let scoped = settings.for_interpreter(process_group, Some(group));
-            if scoped != settings.for_interpreter(process_group, None) {
-                if let Err(err) = modules::configure(py, &scoped) {
-                    traceback::log(py, "RW0104: cannot apply <WSGIInterpreterOptions>", &err);
-                }
-            }
-            if !group.is_empty() {
-                py.detach(|| {
-                    tracing::debug!(
-                        "application group {} ({script}) runs in the main interpreter",
-                        group_label(group)
-                    )
-                });
-            }
+            self.claim_main(py, group, script);
+            let _guard = lock(&self.main_ready_lock);
+            self.main_ready.store(true, Ordering::Release);
+            self.main_ready_cond.notify_all();
+        } else if owner == group && !self.main_ready.load(Ordering::Acquire) {
+            // Wait without the GIL: the claiming thread needs it to finish.
+            py.detach(|| {
+                let guard = lock(&self.main_ready_lock);
+                let _unused = self
+                    .main_ready_cond
+                    .wait_while(guard, |_| !self.main_ready.load(Ordering::Acquire))
+                    .unwrap_or_else(|e| e.into_inner());
+            });
         }
         owner == group
+    }
+
+    /// The main interpreter learns the group it runs: `mod_wsgi.application_group`, and
+    /// the group's `<WSGIInterpreterOptions>`.
+    fn claim_main(&self, py: Python<'_>, group: &str, script: &str) {
+        let named = py
+            .import("mod_wsgi")
+            .and_then(|m| m.setattr("application_group", group));
+        if let Err(err) = named {
+            traceback::log(py, "RW0104: cannot set mod_wsgi.application_group", &err);
+        }
+        let settings = &self.setup.settings;
+        let process_group = &self.setup.process_group;
+        let unscoped = settings.for_interpreter(process_group, None);
+        let mut scoped = settings.for_interpreter(process_group, Some(group));
+        if scoped.switch_interval != unscoped.switch_interval {
+            // The main interpreter shares its GIL with the whole process: a group's own
+            // interval would be everyone's.
+            scoped.switch_interval = unscoped.switch_interval;
+            py.detach(|| {
+                tracing::warn!(
+                    "RW0130: the WSGISwitchInterval of <WSGIInterpreterOptions> for application group {} is not applied: the group runs in the main interpreter, whose GIL the whole process shares",
+                    group_label(group)
+                )
+            });
+        }
+        if scoped != unscoped {
+            if let Err(err) = modules::configure(py, &scoped) {
+                traceback::log(py, "RW0104: cannot apply <WSGIInterpreterOptions>", &err);
+            }
+        }
+        if !group.is_empty() {
+            py.detach(|| {
+                tracing::debug!(
+                    "application group {} ({script}) runs in the main interpreter",
+                    group_label(group)
+                )
+            });
+        }
     }
 
     /// The sub-interpreter of `group`, created on first use.
@@ -285,8 +324,9 @@ impl Interpreters {
             match Arc::try_unwrap(sub) {
                 Ok(SubGroup { interp, context }) => {
                     interp.enter(py, |_| drop(ManuallyDrop::into_inner(context)));
+                    let own_gil = interp.own_gil();
                     match interp.end(py) {
-                        Ok(()) => ended = true,
+                        Ok(()) => ended |= own_gil,
                         Err(why) => {
                             result = Err(format!(
                                 "the sub-interpreter of application group {label} was not ended: {why}"
@@ -304,7 +344,7 @@ impl Interpreters {
         // CPython 3.12 can leave objects of an ended own-GIL interpreter in the main
         // interpreter's free lists, and its finalisation then frees them (a crash at
         // exit, python/cpython#112140); 3.13 does not.
-        if ended && self.setup.own_gil && !cfg!(Py_3_13) {
+        if ended && !cfg!(Py_3_13) {
             result = result.and(Err(
                 "Python 3.12 cannot finalise after ending sub-interpreters with their own GIL \
                  (the main interpreter's atexit handlers did not run)"

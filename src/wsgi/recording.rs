@@ -26,7 +26,6 @@ struct Recording {
     start_us: u64,
     cpu: Option<CpuTimes>,
     busy_seconds: f64,
-    requests: u64,
     interval: Interval,
     busy: Busy,
 }
@@ -79,7 +78,6 @@ pub fn start_recording_metrics() {
             start_us: now_us(),
             cpu: usage::process_cpu(),
             busy_seconds: 0.0,
-            requests: 0,
             interval: Interval::default(),
             busy: Busy::default(),
         });
@@ -97,23 +95,20 @@ pub fn request_metrics(py: Python<'_>) -> PyResult<Option<Bound<'_, PyDict>>> {
         let Some(r) = guard.as_mut() else {
             return Ok(None);
         };
-        let (busy_seconds, requests, running) = r.busy.read(now);
+        let (busy_seconds, _, _) = r.busy.read(now);
         let cpu = usage::process_cpu();
         let taken = (
             r.start_us,
             std::mem::take(&mut r.interval),
             busy_seconds - r.busy_seconds,
-            requests - r.requests,
-            running,
             cpu.zip(r.cpu),
         );
         r.start_us = now;
         r.busy_seconds = busy_seconds;
-        r.requests = requests;
         r.cpu = cpu;
         taken
     };
-    let (start_us, interval, busy, requests, running, cpu) = taken;
+    let (start_us, interval, busy, cpu) = taken;
     let period = now.saturating_sub(start_us) as f64 / 1e6;
     let per_second = |x: f64| if period > 0.0 { x / period } else { 0.0 };
     let threads_maximum = THREADS_MAXIMUM.load(Ordering::Relaxed);
@@ -139,16 +134,19 @@ pub fn request_metrics(py: Python<'_>) -> PyResult<Option<Bound<'_, PyDict>>> {
     memory(&d)?;
     d.set_item("request_threads_maximum", threads_maximum)?;
     d.set_item("request_threads_started", active::threads().len())?;
-    d.set_item(
-        "request_threads_active",
-        interval.completed_by_thread.len().max(running as usize),
-    )?;
+    // Threads that finished a request in the interval or are running one now.
+    let mut busy_threads: Vec<u32> = interval.completed_by_thread.keys().copied().collect();
+    busy_threads.extend(active::running_threads());
+    busy_threads.sort_unstable();
+    busy_threads.dedup();
+    d.set_item("request_threads_active", busy_threads.len())?;
     d.set_item(
         "capacity_utilization",
         per_second(busy) / f64::from(threads_maximum),
     )?;
-    d.set_item("request_count", requests)?;
-    d.set_item("request_throughput", per_second(requests as f64))?;
+    // Requests finished in the interval, so the status classes add up to it.
+    d.set_item("request_count", interval.requests)?;
+    d.set_item("request_throughput", per_second(interval.requests as f64))?;
     for (i, count) in interval.status.iter().enumerate() {
         d.set_item(format!("status_{}xx", i + 1), count)?;
     }
@@ -183,12 +181,25 @@ pub fn request_metrics(py: Python<'_>) -> PyResult<Option<Bound<'_, PyDict>>> {
             PyList::new(py, phase.buckets)?,
         )?;
     }
-    let mut completed: Vec<(u32, u64)> = interval.completed_by_thread.into_iter().collect();
-    completed.sort_unstable();
-    d.set_item(
-        "request_threads_completed",
-        PyList::new(py, completed.iter().map(|&(_, n)| n))?,
-    )?;
+    // Requests finished per thread, indexed by thread_id - 1.
+    let longest = interval
+        .completed_by_thread
+        .keys()
+        .copied()
+        .max()
+        .unwrap_or(0)
+        .max(threads_maximum) as usize;
+    let mut completed = vec![0u64; longest];
+    for (thread_id, n) in &interval.completed_by_thread {
+        if let Some(slot) = (*thread_id as usize)
+            .checked_sub(1)
+            .and_then(|i| completed.get_mut(i))
+        {
+            *slot = *n;
+        }
+    }
+    d.set_item("request_threads_completed", PyList::new(py, &completed)?)?;
+    d.set_item("request_threads_buckets", PyList::new(py, &completed)?)?;
     Ok(Some(d))
 }
 

@@ -315,7 +315,8 @@ fn call_app(
         Outcome::Failed { status } => status,
         _ => app_status.unwrap_or(0),
     };
-    let io = channel.io();
+    // Without the GIL: a thread the application started may be blocked in a body read.
+    let io = py.detach(|| channel.io());
     let gil_wait = active::gil_wait();
     if let Some(events) = &events {
         let cpu = cpu_start

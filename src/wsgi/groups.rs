@@ -48,6 +48,19 @@ pub struct Interpreters {
     created: Condvar,
 }
 
+/// Marks the main interpreter ready for its group when dropped, and wakes the requests
+/// waiting for it.
+struct MainReady<'a>(&'a Interpreters);
+
+impl Drop for MainReady<'_> {
+    fn drop(&mut self) {
+        let interpreters = self.0;
+        let _guard = lock(&interpreters.main_ready_lock);
+        interpreters.main_ready.store(true, Ordering::Release);
+        interpreters.main_ready_cond.notify_all();
+    }
+}
+
 /// `""` is how `%{GLOBAL}` reads in a message.
 pub fn group_label(group: &str) -> String {
     if group.is_empty() {
@@ -105,10 +118,9 @@ impl Interpreters {
             group.to_owned()
         });
         if took {
+            // Also on unwinding: waiting requests must not wait for ever.
+            let _ready = MainReady(self);
             self.claim_main(py, group, script);
-            let _guard = lock(&self.main_ready_lock);
-            self.main_ready.store(true, Ordering::Release);
-            self.main_ready_cond.notify_all();
         } else if owner == group && !self.main_ready.load(Ordering::Acquire) {
             // Wait without the GIL: the claiming thread needs it to finish.
             py.detach(|| {

@@ -223,6 +223,14 @@ if [ ${#versions[@]} -gt 0 ] && [ -d "$work/build-${versions[0]}" ]; then
     if "$build_venv/bin/python" -m build --sdist -o target/python/sdist . >"$work/sdist.log" 2>&1; then
         ok "python -m build --sdist builds an sdist"
         sdist=$(ls target/python/sdist/rwsgi-*.tar.gz)
+        # Every file the crates are built from must be in it (MANIFEST.in lists patterns,
+        # so a new kind of file, e.g. an include_str! source, is easy to leave out).
+        missing=$(comm -23 \
+            <(git ls-files src core/src core/Cargo.toml express/src express/Cargo.toml express/build.rs \
+                apache python .cargo build.rs Cargo.toml Cargo.lock | sort) \
+            <(tar tzf "$sdist" | sed 's|^[^/]*/||' | sort))
+        check "the sdist carries every file the crates are built from${missing:+ (missing: $missing)}" \
+            '[ -z "$missing" ]'
         "$(python_for "$v")" -m venv "$work/sdist-venv"
         # pip unpacks and builds it in a new directory; cargo's output may be shared.
         if CARGO_TARGET_DIR="$wheel_target" "$work/sdist-venv/bin/pip" install -q "$sdist" \

@@ -291,7 +291,8 @@ def python_version_servers(args):
 
 def baseline_servers(args, home, alias):
     """rwsgi in both modes with another build of the module (--baseline-module, e.g. the
-    commit before a change), for hello: a before/after ratio measured in the same run."""
+    commit before a change), for every workload asked for: a before/after ratio measured in
+    the same run."""
     if not args.baseline_module:
         return []
     module = os.path.join(args.workdir, "mod_rwsgi-baseline.so")
@@ -303,8 +304,6 @@ def baseline_servers(args, home, alias):
                     load + "WSGIRestrictEmbedded On\n"
                     f"WSGIDaemonProcess bench processes={args.processes} threads={args.threads} "
                     f"python-home={args.venv}\nWSGIProcessGroup bench\n" + alias)
-    for server in (embedded, daemon):
-        server.workloads = ["hello"]
     return [embedded, daemon]
 
 
@@ -552,7 +551,7 @@ def main():
                     help="also run hello under rwsgi for Python X.Y, from the wheel pip installed in VENV")
     ap.add_argument("--workloads", nargs="*", default=[w[0] for w in WORKLOADS])
     ap.add_argument("--baseline-module",
-                    help="another mod_rwsgi.so to run as rwsgi-*-baseline rows (hello)")
+                    help="another mod_rwsgi.so to run as rwsgi-*-baseline rows")
     ap.add_argument("--label", help="suffix of the result files (a partial run beside the day's full one)")
     args = ap.parse_args()
 

@@ -2,6 +2,7 @@
 import os
 import time
 
+flood_blocks = 0
 
 def application(environ, start_response):
     path = environ.get("PATH_INFO", "")
@@ -15,13 +16,34 @@ def application(environ, start_response):
                 yield b"chunk %05d\n" % i
         return gen()
     if path == "/slow-stream":
+        # The next block waits for the client to say it got the first: only a server that
+        # sends each block before asking for the next one ever gets "seen".
+        marker = os.path.join(environ["RWSGI_TMP"], "got-first-" + query)
         start_response("200 OK", [("Content-Type", "text/plain")])
 
         def gen():
             yield b"first\n"
-            time.sleep(1.5)
-            yield b"second\n"
+            deadline = time.monotonic() + 30
+            while not os.path.exists(marker) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            yield b"second: seen\n" if os.path.exists(marker) else b"second: not seen\n"
         return gen()
+    if path == "/flood":
+        # Small blocks for ever (until the client goes away), counted where other requests
+        # of this process can see them.
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        block = b"x" * 1024
+
+        def gen():
+            global flood_blocks
+            while True:
+                flood_blocks += 1
+                yield block
+        return gen()
+    if path == "/flood-count":
+        body = b"%d %d" % (os.getpid(), flood_blocks)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [body]
     if path == "/write":
         write = start_response("200 OK", [("Content-Type", "text/plain")])
         write(b"written-")

@@ -198,6 +198,7 @@ fn allowlist(b: bindgen::Builder) -> bindgen::Builder {
         "ap_map_http_request_error",
         "ap_bucket_error_create",
         "ap_send_fd",
+        "ap_get_conn_socket",
         // logging
         "ap_log_error_",
         "ap_log_rerror_",
@@ -225,6 +226,7 @@ fn allowlist(b: bindgen::Builder) -> bindgen::Builder {
         "apr_bucket_eos_create",
         "apr_brigade_insert_file",
         "apr_os_file_put",
+        "apr_socket_opt_set",
         "apr_strerror",
         // daemon processes
         "ap_close_listeners",
@@ -265,6 +267,7 @@ fn allowlist(b: bindgen::Builder) -> bindgen::Builder {
         "AP_REG_.*",
         "APR_SUCCESS",
         "APR_EOF",
+        "APR_TCP_NODELAY",
         "AP_FTYPE_.*",
         "APR_FOPEN_.*",
         "M_GET",

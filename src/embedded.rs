@@ -71,7 +71,11 @@ pub fn run(r: &mut Request<'_>, request: &Routed<'_>) -> i32 {
         return code;
     }
     let header_only = r.header_only();
-    let channel = Channel::new(Box::new(Embedded(r.io())));
+    let mut io = r.io();
+    if request.selected.stream_coalescing {
+        io.coalesce_streams();
+    }
+    let channel = Channel::new(Box::new(Embedded(io)));
     // Objects the app keeps (wsgi.input, write) must never reach this request once the
     // handler returns — also when it unwinds from a panic.
     let _revoke = Revoke(&channel);

@@ -241,6 +241,7 @@ pub fn handler(r: &mut Request<'_>) -> i32 {
         application_group: &application_group,
         ignore_activity: dir.ignore_activity == Some(true),
         error_override: dir.error_override == Some(true),
+        stream_coalescing: dir.stream_coalescing == Some(true),
     };
     let request = Routed {
         selected,

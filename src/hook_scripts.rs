@@ -43,6 +43,7 @@ pub fn run<T>(
         application_group: &group,
         ignore_activity: false,
         error_override: false,
+        stream_coalescing: false,
     };
     // Revoked (dropped) when the hook returns.
     let ssl = SslVars::of(r).map(SslCallables::new);

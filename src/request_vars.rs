@@ -23,6 +23,9 @@ pub struct Selected<'a> {
     pub ignore_activity: bool,
     /// `WSGIErrorOverride On` (daemon mode): the Apache child's own business.
     pub error_override: bool,
+    /// `WSGIStreamCoalescing On`: the Apache child's own business, as the client's
+    /// connection is.
+    pub stream_coalescing: bool,
 }
 
 /// A request on its way to its application (embedded or in a daemon): what it runs and how.

@@ -145,6 +145,28 @@ fn bodies_stream_both_ways() {
     assert_eq!(reply.text().matches("chunk").count(), 5);
 }
 
+/// `WSGIStreamCoalescing On` in daemon mode (the Apache child's connection to the client):
+/// streamed responses still arrive whole, one after another on one connection.
+#[test]
+fn streamed_responses_arrive_whole_with_stream_coalescing() {
+    let apache = Apache::start(
+        Mpm::Worker,
+        &format!("{DAEMON}\n<Location /ctl>\nWSGIStreamCoalescing On\n</Location>\n"),
+    );
+    let agent = client();
+    for _ in 0..3 {
+        let reply = agent
+            .get(&apache.url("/ctl/slow?n=200&pause=0"))
+            .call()
+            .unwrap()
+            .into_body()
+            .read_to_string()
+            .unwrap();
+        assert_eq!(reply.matches("chunk").count(), 200, "{reply}");
+    }
+    apache.assert_log_clean(&[]);
+}
+
 #[test]
 fn a_daemon_killed_mid_response_cuts_it_and_says_why() {
     let apache = Apache::start(Mpm::Event, DAEMON);

@@ -1111,3 +1111,16 @@ fn enable_sendfile_is_accepted_and_files_are_served_either_way() {
     let text = config_error("WSGIEnableSendfile Maybe\n");
     assert_mentions(&text, &["WSGIEnableSendfile"]);
 }
+
+/// WSGIStreamCoalescing (rwsgi's own) takes On|Off wherever FileInfo overrides reach; its
+/// effect is tested in tests/embedded.rs.
+#[test]
+fn stream_coalescing_takes_on_or_off() {
+    let stage = Stage::new(Mpm::Event);
+    let out = stage.config_test(
+        "WSGIStreamCoalescing On\n<Location /x>\nWSGIStreamCoalescing Off\n</Location>\n",
+    );
+    assert!(out.status.success(), "{}", output_text(&out));
+    let text = config_error("WSGIStreamCoalescing Maybe\n");
+    assert_mentions(&text, &["WSGIStreamCoalescing"]);
+}

@@ -458,6 +458,42 @@ fn a_client_that_does_not_read_holds_up_no_other_request() {
     drop(flood);
 }
 
+/// `WSGIStreamCoalescing On` turns Nagle's algorithm on from a streamed response's second
+/// block (the kernel's socket option, as the application sees it) and off again when the
+/// response ends; elsewhere Apache's setting stays.
+#[test]
+fn stream_coalescing_lets_the_kernel_merge_blocks_only_where_configured() {
+    let apache = start_with(
+        Mpm::Event,
+        "<Location /resp/coalesced>\nWSGIStreamCoalescing On\n</Location>",
+    );
+    // One connection for both requests of each pair (keep-alive), checked by port.
+    let agent = client();
+    let text = |path: &str| {
+        agent
+            .get(&apache.url(path))
+            .call()
+            .unwrap()
+            .into_body()
+            .read_to_string()
+            .unwrap()
+    };
+    let last_line = |t: &str| t.lines().last().unwrap_or_default().to_owned();
+    let port = |line: &str| line.split(' ').next().unwrap_or_default().to_owned();
+
+    let streamed = text("/resp/coalesced/nodelay");
+    assert!(streamed.starts_with("one\ntwo\n"), "{streamed}");
+    let during = last_line(&streamed);
+    assert!(during.ends_with("nodelay=0"), "{during}");
+    let after = text("/resp/coalesced/nodelay-now");
+    assert_eq!(port(&after), port(&during), "not the same connection");
+    assert!(after.trim_end().ends_with("nodelay=1"), "{after}");
+
+    let plain = last_line(&text("/resp/nodelay"));
+    assert!(plain.ends_with("nodelay=1"), "{plain}");
+    apache.assert_log_clean(&[]);
+}
+
 #[test]
 fn file_wrapper_sends_the_file() {
     let apache = start(Mpm::Event);

@@ -520,6 +520,7 @@ pub const APR_FOPEN_SENDFILE_ENABLED: u32 = 4096;
 pub const APR_FOPEN_LARGEFILE: u32 = 16384;
 pub const APR_FOPEN_SPARSE: u32 = 32768;
 pub const APR_FOPEN_NONBLOCK: u32 = 262144;
+pub const APR_TCP_NODELAY: u32 = 512;
 pub const AP_REG_ICASE: u32 = 1;
 pub const AP_REG_NEWLINE: u32 = 2;
 pub const AP_REG_NOTBOL: u32 = 4;
@@ -1122,6 +1123,11 @@ impl Default for apr_finfo_t {
         }
     }
 }
+#[repr(C)]
+#[derive(Debug)]
+pub struct apr_socket_t {
+    _unused: [u8; 0],
+}
 pub type apr_port_t = apr_uint16_t;
 #[repr(C)]
 #[derive(Copy, Clone)]
@@ -1161,6 +1167,13 @@ impl Default for apr_sockaddr_t {
             s.assume_init()
         }
     }
+}
+unsafe extern "C" {
+    pub fn apr_socket_opt_set(
+        sock: *mut apr_socket_t,
+        opt: apr_int32_t,
+        on: apr_int32_t,
+    ) -> apr_status_t;
 }
 pub const APR_BLOCK_READ: apr_read_type_e = 0;
 pub const APR_NONBLOCK_READ: apr_read_type_e = 1;
@@ -2464,6 +2477,9 @@ unsafe extern "C" {
 }
 unsafe extern "C" {
     pub fn ap_get_limit_req_body(r: *const request_rec) -> apr_off_t;
+}
+unsafe extern "C" {
+    pub fn ap_get_conn_socket(c: *mut conn_rec) -> *mut apr_socket_t;
 }
 pub type allow_options_t = ::std::os::raw::c_uchar;
 pub type overrides_t = ::std::os::raw::c_uint;

@@ -156,6 +156,10 @@ pub struct ServerArgs {
     /// Accept chunked request bodies.
     #[arg(long, help_heading = "Application")]
     pub chunked_request: bool,
+    /// Let the kernel merge the small blocks of streamed responses into fewer packets
+    /// (WSGIStreamCoalescing On; rwsgi's own).
+    #[arg(long, help_heading = "Application")]
+    pub stream_coalescing: bool,
     /// Authenticate every request with this script's check_password() (Basic) or
     /// get_realm_hash() (Digest): WSGIAuthUserScript.
     #[arg(long, value_name = "FILE", help_heading = "Access control")]

@@ -351,6 +351,9 @@ pub fn httpd_conf(plan: &Plan) -> String {
     if plan.chunked_request {
         c.push_str("WSGIChunkedRequest On\n");
     }
+    if plan.stream_coalescing {
+        c.push_str("WSGIStreamCoalescing On\n");
+    }
     for (k, v) in &plan.setenv {
         let _ = writeln!(c, "SetEnv {k} {}", q(v));
     }

@@ -32,6 +32,13 @@ pub struct RequestIo {
     input: *mut sys::apr_bucket_brigade,
     output: *mut sys::apr_bucket_brigade,
     input_done: bool,
+    /// Whether the response may let the kernel merge its streamed blocks
+    /// (`WSGIStreamCoalescing On`), and its flushed writes so far.
+    coalesce: bool,
+    flushed: u32,
+    /// The client's socket while Nagle's algorithm is on for this response; it is turned
+    /// off again (which sends what the kernel holds) when this handle goes.
+    nagle_on: *mut sys::apr_socket_t,
 }
 
 // SAFETY: every method checks that it runs on `owner`, the thread processing the request;
@@ -100,6 +107,36 @@ impl RequestIo {
             input,
             output,
             input_done: false,
+            coalesce: false,
+            flushed: 0,
+            nagle_on: std::ptr::null_mut(),
+        }
+    }
+
+    /// From the response's second flushed write to its end, lets the kernel merge small
+    /// blocks while earlier ones are unacknowledged (Nagle's algorithm, which Apache turns
+    /// off on every connection). Each block is still written before the next is asked
+    /// for; a response of one block is not affected.
+    pub fn coalesce_streams(&mut self) {
+        self.coalesce = true;
+    }
+
+    /// Turns Nagle's algorithm on for this connection, unless it is an HTTP/2 stream (its
+    /// socket carries other requests).
+    fn nagle(&mut self) {
+        // SAFETY: owner thread (callers check), request and connection live.
+        unsafe {
+            let c = (*self.r).connection;
+            if !(*c).master.is_null() {
+                return;
+            }
+            let socket = sys::ap_get_conn_socket(c);
+            if !socket.is_null()
+                && sys::apr_socket_opt_set(socket, sys::APR_TCP_NODELAY as i32, 0)
+                    == sys::APR_SUCCESS as i32
+            {
+                self.nagle_on = socket;
+            }
         }
     }
 
@@ -200,6 +237,12 @@ impl RequestIo {
     /// client now. Fails when the client has gone away.
     pub fn write(&mut self, data: &[u8], flush: bool) -> Result<(), String> {
         self.check_thread()?;
+        if flush && self.coalesce && !data.is_empty() {
+            self.flushed += 1;
+            if self.flushed == 2 {
+                self.nagle();
+            }
+        }
         // SAFETY: owner thread; buckets come from the connection's allocator and go into
         // our own output brigade, which is emptied after every pass. The transient bucket
         // points at `data`, which outlives the pass (filters set aside what they keep).
@@ -293,6 +336,17 @@ impl RequestIo {
             Ok(())
         } else {
             Err(format!("failed to write response data: {}", apr_error(rv)))
+        }
+    }
+}
+
+impl Drop for RequestIo {
+    fn drop(&mut self) {
+        if !self.nagle_on.is_null() && self.check_thread().is_ok() {
+            // SAFETY: owner thread; the socket lives as long as the connection, which
+            // outlives the request. Turning Nagle off sends what the kernel holds at once,
+            // and leaves the connection as Apache set it for its next request.
+            unsafe { sys::apr_socket_opt_set(self.nagle_on, sys::APR_TCP_NODELAY as i32, 1) };
         }
     }
 }

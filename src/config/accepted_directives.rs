@@ -1,6 +1,7 @@
 //! Setters of per-location switches of the response and the daemon (`WSGIErrorOverride`,
-//! `WSGIIgnoreActivity`, `WSGIEnableSendfile`, `WSGIPassApacheRequest`) and of the telemetry directives, which are
-//! accepted and warned about (`lifecycle::check_config`).
+//! `WSGIIgnoreActivity`, `WSGIEnableSendfile`, `WSGIPassApacheRequest`, rwsgi's own
+//! `WSGIStreamCoalescing`) and of the telemetry directives, which are accepted and warned
+//! about (`lifecycle::check_config`).
 
 use super::directives::{one_word, words};
 use super::{DirConf, ServerConf};
@@ -13,6 +14,8 @@ flag_setter!(ignore_activity, _server, dir, dir.ignore_activity);
 flag_setter!(enable_sendfile, _server, dir, dir.enable_sendfile);
 
 flag_setter!(pass_apache_request, _server, dir, dir.pass_apache_request);
+
+flag_setter!(stream_coalescing, _server, dir, dir.stream_coalescing);
 
 pub(super) fn telemetry_service(
     cmd: &mut Cmd<'_>,

@@ -1,12 +1,12 @@
 //! The directive table: every directive mod_wsgi 6.1 registers, spelled exactly as mod_wsgi
-//! spells it, with its context and setter. Directives rwsgi does not implement yet are still
-//! recognised and fail the configuration test with a message saying so — never ignored.
+//! spells it, with its context and setter, and rwsgi's own (`WSGIStreamCoalescing`).
+//! Directives mod_wsgi removed are recognised and fail the configuration test saying so.
 
 use std::sync::Arc;
 
 use super::accepted_directives::{
     enable_sendfile, error_override, ignore_activity, pass_apache_request, slow_requests,
-    telemetry_options, telemetry_service,
+    stream_coalescing, telemetry_options, telemetry_service,
 };
 use super::auth_directives::{
     access_script, auth_group_script, auth_user_script, dispatch_script, group_authoritative,
@@ -279,6 +279,12 @@ pub const DIRECTIVES: &[Directive<ServerConf, DirConf>] = &[
         Scope::FileInfo,
         c"On|Off",
         enable_sendfile,
+    ),
+    d(
+        c"WSGIStreamCoalescing",
+        Scope::FileInfo,
+        c"On|Off",
+        stream_coalescing,
     ),
     d(
         c"WSGIAccessScript",

@@ -253,6 +253,9 @@ pub struct DirConf {
     pub enable_sendfile: Option<bool>,
     /// `WSGIPassApacheRequest` (embedded mode): the `request_rec` as a capsule.
     pub pass_apache_request: Option<bool>,
+    /// `WSGIStreamCoalescing` (rwsgi's own): the kernel may merge a streamed response's
+    /// small blocks.
+    pub stream_coalescing: Option<bool>,
     /// `WSGIDispatchScript`: Python chooses the groups and callable per request.
     pub dispatch: Option<Arc<HookScript>>,
 }
@@ -280,6 +283,7 @@ impl MergeConfig for DirConf {
             ignore_activity: or(&add.ignore_activity, &base.ignore_activity),
             enable_sendfile: or(&add.enable_sendfile, &base.enable_sendfile),
             pass_apache_request: or(&add.pass_apache_request, &base.pass_apache_request),
+            stream_coalescing: or(&add.stream_coalescing, &base.stream_coalescing),
             dispatch: or(&add.dispatch, &base.dispatch),
         }
     }

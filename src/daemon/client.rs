@@ -174,6 +174,9 @@ pub fn handle(
     let uri = String::from_utf8_lossy(r.unparsed_uri()).into_owned();
     let name = &group.options.name;
     let mut io = r.io();
+    if selected.stream_coalescing {
+        io.coalesce_streams();
+    }
     // A connection closed before `Accepted` never ran the request: try again, until
     // connect-timeout. Daemons winding down close the connections their waiting threads
     // still take (at most one per thread) and the kept ones, and a daemon may die before

@@ -14,7 +14,7 @@ def application(environ, start_response):
     if path == "/slow":
         n = int(query.get("n", "20"))
         start_response("200 OK", [("Content-Type", "text/plain"),
-                                  ("Content-Length", str(n * 6 + 12))])
+                                  ("Content-Length", str(n * 6 + 13))])
 
         def chunks():
             yield ("pid=%08d\n" % os.getpid()).encode()

@@ -4,6 +4,26 @@ import time
 
 flood_blocks = 0
 
+def client_nodelay(environ):
+    """TCP_NODELAY of this request's connection, found among the process's descriptors by
+    its peer address (None where the process does not hold it: daemon mode)."""
+    import socket
+    peer = (environ["REMOTE_ADDR"], int(environ["REMOTE_PORT"]))
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            s = socket.socket(fileno=os.dup(int(name)))
+        except (OSError, ValueError):
+            continue
+        try:
+            if s.type == socket.SOCK_STREAM and s.getpeername() == peer:
+                return s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        except OSError:
+            pass
+        finally:
+            s.close()
+    return None
+
+
 def application(environ, start_response):
     path = environ.get("PATH_INFO", "")
     query = environ.get("QUERY_STRING", "")
@@ -40,6 +60,21 @@ def application(environ, start_response):
                 flood_blocks += 1
                 yield block
         return gen()
+    if path.endswith("/nodelay"):
+        # Two flushed blocks, then what the connection's TCP_NODELAY is after them.
+        start_response("200 OK", [("Content-Type", "text/plain")])
+
+        def gen():
+            yield b"one\n"
+            yield b"two\n"
+            yield b"port=%s nodelay=%s\n" % (environ["REMOTE_PORT"].encode(),
+                                              str(client_nodelay(environ)).encode())
+        return gen()
+    if path.endswith("/nodelay-now"):
+        body = b"port=%s nodelay=%s\n" % (environ["REMOTE_PORT"].encode(),
+                                           str(client_nodelay(environ)).encode())
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [body]
     if path == "/flood-count":
         body = b"%d %d" % (os.getpid(), flood_blocks)
         start_response("200 OK", [("Content-Type", "text/plain")])

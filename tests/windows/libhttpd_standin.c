@@ -204,6 +204,8 @@ AP_DECLARE(global_score *) ap_get_scoreboard_global(void)
 { not_here("ap_get_scoreboard_global"); return NULL; }
 AP_DECLARE(process_score *) ap_get_scoreboard_process(int x)
 { (void)x; not_here("ap_get_scoreboard_process"); return NULL; }
+AP_DECLARE(apr_socket_t *) ap_get_conn_socket(conn_rec *c)
+{ (void)c; not_here("ap_get_conn_socket"); return NULL; }
 AP_DECLARE(const char *) ap_get_server_name(request_rec *r)
 { (void)r; not_here("ap_get_server_name"); return NULL; }
 AP_DECLARE(apr_port_t) ap_get_server_port(const request_rec *r)

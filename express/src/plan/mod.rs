@@ -332,6 +332,7 @@ pub fn resolve(args: &ServerArgs, host: &Host, accounts: &dyn Accounts) -> Resul
         ignore_activity: args.daemon.ignore_activity.clone(),
         map_head_to_get: args.map_head_to_get,
         chunked_request: args.chunked_request,
+        stream_coalescing: args.stream_coalescing,
         processes: args.processes,
         threads: args.threads,
         daemon,

@@ -156,6 +156,8 @@ pub struct Plan {
     pub include_files: Vec<PathBuf>,
     pub map_head_to_get: MapHead,
     pub chunked_request: bool,
+    /// `--stream-coalescing`.
+    pub stream_coalescing: bool,
     pub processes: u32,
     pub threads: u32,
     /// `None`: the application runs embedded in Apache's children (`--embedded-mode`), or

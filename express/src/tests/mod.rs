@@ -191,6 +191,7 @@ fn application_options() {
         "--python-warnings",
         "ignore::DeprecationWarning",
         "--chunked-request",
+        "--stream-coalescing",
         "--map-head-to-get",
         "off",
     ]));

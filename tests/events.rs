@@ -202,11 +202,15 @@ fn check_metrics(apache: &Apache) {
     let request = &got["request"];
     // The five hellos and /e/nothing finished in this interval (/e/metrics is running).
     assert_eq!(request["request_count"], 6, "{request}");
-    // Per thread, indexed by thread_id - 1: one thread served them all, in sequence.
+    // Per thread, indexed by thread_id - 1. Which threads served them is the daemon's
+    // choice (one, if the machine is quiet); the active ones are those plus the thread
+    // running /e/metrics, which may be another.
     let per_thread = request["request_threads_completed"].as_array().unwrap();
     assert_eq!(per_thread.len(), 4, "{request}");
     assert_eq!(per_thread.iter().filter_map(Value::as_u64).sum::<u64>(), 6);
-    assert_eq!(request["request_threads_active"], 1, "{request}");
+    let served = per_thread.iter().filter(|n| n.as_u64() > Some(0)).count() as u64;
+    let active = request["request_threads_active"].as_u64().unwrap();
+    assert!(active == served || active == served + 1, "{request}");
     assert_eq!(request["status_2xx"], 6, "{request}");
     assert_eq!(request["output_bytes"], 5 * 13 + 15, "{request}");
     assert!(request["application_time"].as_f64().unwrap() > 0.0);

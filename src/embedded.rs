@@ -50,6 +50,13 @@ impl Transport for Embedded {
     }
 }
 
+/// This process's pid, asked once: `getpid` is a system call, and every request reports
+/// it. Only Apache's children run requests, so the value is set in the child it belongs to.
+fn own_pid() -> u32 {
+    static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *PID.get_or_init(std::process::id)
+}
+
 /// Runs `request` in this process.
 pub fn run(r: &mut Request<'_>, request: &Routed<'_>) -> i32 {
     // Vhosts inherit the main server's S-only settings when their configs are merged.
@@ -91,7 +98,7 @@ pub fn run(r: &mut Request<'_>, request: &Routed<'_>) -> i32 {
         group: request.selected.application_group,
         reload: request.selected.reload,
         mtime_us: request.mtime_us,
-        server_pid: std::process::id(),
+        server_pid: own_pid(),
         daemon: false,
     };
     // Revoked (dropped) when the handler returns.

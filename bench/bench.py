@@ -216,6 +216,12 @@ class Command(Server):
         return self.cmd, self.cwd
 
 
+def rwsgi_daemon(args, extra=""):
+    """rwsgi's daemon-mode lines (no Python in Apache's children), `extra` before the group."""
+    return (f"WSGIRestrictEmbedded On\n{extra}WSGIDaemonProcess bench processes={args.processes} "
+            f"threads={args.threads} python-home={args.venv}\nWSGIProcessGroup bench\n")
+
+
 def make_servers(args):
     p, t = args.processes, args.threads
     apps = os.path.join(args.workdir, "apps")
@@ -247,9 +253,7 @@ def make_servers(args):
         Apache("rwsgi-embedded-coalescing", args.workdir, args,
                load + "WSGIStreamCoalescing On\n" + alias),
         Apache("rwsgi-daemon-coalescing", args.workdir, args,
-               load + "WSGIRestrictEmbedded On\nWSGIStreamCoalescing On\n"
-               f"WSGIDaemonProcess bench processes={p} threads={t} python-home={venv}\n"
-               "WSGIProcessGroup bench\n" + alias),
+               load + rwsgi_daemon(args, "WSGIStreamCoalescing On\n") + alias),
     ]
     for server in coalescing:
         server.workloads = ["stream100"]
@@ -257,10 +261,7 @@ def make_servers(args):
     modwsgi = subprocess.run([os.path.join(venv, "bin", "mod_wsgi-express"), "module-location"],
                              capture_output=True, text=True, check=True).stdout.strip()
     mw = f"LoadModule wsgi_module {modwsgi}\n{home}WSGIApplicationGroup %{{GLOBAL}}\n"
-    servers.append(Apache("rwsgi-daemon", args.workdir, args,
-                          f"LoadModule wsgi_module {args.workdir}/mod_rwsgi.so\n{home}WSGIRestrictEmbedded On\n"
-                          f"WSGIDaemonProcess bench processes={p} threads={t} python-home={venv}\n"
-                          f"WSGIProcessGroup bench\n" + alias))
+    servers.append(Apache("rwsgi-daemon", args.workdir, args, load + rwsgi_daemon(args) + alias))
     servers.append(Apache("modwsgi-embedded", args.workdir, args, mw + alias))
     servers.append(Apache("modwsgi-daemon", args.workdir, args,
                           mw + f"WSGIRestrictEmbedded On\nWSGISocketPrefix {args.workdir}/modwsgi-daemon/wsgi\n"
@@ -318,10 +319,7 @@ def baseline_servers(args, home, alias):
     os.chmod(module, 0o755)
     load = f"LoadModule wsgi_module {module}\n{home}"
     embedded = Apache("rwsgi-embedded-baseline", args.workdir, args, load + alias)
-    daemon = Apache("rwsgi-daemon-baseline", args.workdir, args,
-                    load + "WSGIRestrictEmbedded On\n"
-                    f"WSGIDaemonProcess bench processes={args.processes} threads={args.threads} "
-                    f"python-home={args.venv}\nWSGIProcessGroup bench\n" + alias)
+    daemon = Apache("rwsgi-daemon-baseline", args.workdir, args, load + rwsgi_daemon(args) + alias)
     return [embedded, daemon]
 
 

@@ -155,13 +155,7 @@ fn streamed_responses_arrive_whole_with_stream_coalescing() {
     );
     let agent = client();
     for _ in 0..3 {
-        let reply = agent
-            .get(&apache.url("/ctl/slow?n=200&pause=0"))
-            .call()
-            .unwrap()
-            .into_body()
-            .read_to_string()
-            .unwrap();
+        let reply = text_via(&agent, &apache.url("/ctl/slow?n=200&pause=0"));
         assert_eq!(reply.matches("chunk").count(), 200, "{reply}");
     }
     apache.assert_log_clean(&[]);

@@ -473,15 +473,7 @@ fn stream_coalescing_lets_the_kernel_merge_blocks_only_where_configured() {
     );
     // One connection for both requests of each pair (keep-alive), checked by port.
     let agent = client();
-    let text = |path: &str| {
-        agent
-            .get(&apache.url(path))
-            .call()
-            .unwrap()
-            .into_body()
-            .read_to_string()
-            .unwrap()
-    };
+    let text = |path: &str| text_via(&agent, &apache.url(path));
     let last_line = |t: &str| t.lines().last().unwrap_or_default().to_owned();
     let port = |line: &str| line.split(' ').next().unwrap_or_default().to_owned();
 
@@ -524,15 +516,7 @@ fn objects_kept_from_a_finished_request_fail_cleanly() {
     let apache = start(Mpm::Event);
     // One keep-alive connection: both requests reach the same process.
     let agent = client();
-    let text = |path: &str| {
-        agent
-            .get(&apache.url(path))
-            .call()
-            .unwrap()
-            .into_body()
-            .read_to_string()
-            .unwrap()
-    };
+    let text = |path: &str| text_via(&agent, &apache.url(path));
     assert_eq!(text("/resp/keep-input"), "kept");
     let result = text("/resp/use-kept");
     assert!(

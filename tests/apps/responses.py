@@ -11,8 +11,13 @@ def client_nodelay(environ):
     peer = (environ["REMOTE_ADDR"], int(environ["REMOTE_PORT"]))
     for name in os.listdir("/proc/self/fd"):
         try:
-            s = socket.socket(fileno=os.dup(int(name)))
-        except (OSError, ValueError):
+            fd = os.dup(int(name))
+        except OSError:
+            continue
+        try:
+            s = socket.socket(fileno=fd)
+        except OSError:
+            os.close(fd)
             continue
         try:
             if s.type == socket.SOCK_STREAM and s.getpeername() == peer:

@@ -412,6 +412,17 @@ pub fn client() -> ureq::Agent {
     ureq::Agent::new_with_config(config)
 }
 
+/// GET `url` through `agent` (so on its kept-alive connection) and read the body as text.
+pub fn text_via(agent: &ureq::Agent, url: &str) -> String {
+    agent
+        .get(url)
+        .call()
+        .unwrap()
+        .into_body()
+        .read_to_string()
+        .unwrap()
+}
+
 /// A response read completely: status, headers (lower-case names) and body.
 pub struct Reply {
     pub status: u16,

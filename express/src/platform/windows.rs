@@ -18,6 +18,10 @@ pub const MODULE_FILE: &str = "mod_rwsgi.dll";
 /// A virtual environment's Python.
 pub const PYTHON_EXE: &str = "python.exe";
 
+/// None: an Apache for Windows keeps its modules in its own tree (`C:\Apache24\modules`).
+/// (A Unix path here would name a directory on the current drive.)
+pub const SYSTEM_MODULE_DIRS: &[&str] = &[];
+
 /// A virtual environment's site-packages (one per venv on Windows).
 pub fn site_packages(venv: &Path, _version: &str) -> PathBuf {
     venv.join("Lib").join("site-packages")

@@ -191,5 +191,5 @@ fi
 # --- a real Apache for Windows, built from source, serving through the module ------------
 . scripts/windows/served.sh
 
-echo "windows: $passed passed, $failed failed"
+echo "windows: $passed passed, $failed failed (in $SECONDS s)"
 [ "$failed" -eq 0 ]

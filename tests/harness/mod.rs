@@ -258,25 +258,40 @@ impl Stage {
             String::from_utf8_lossy(&test.stdout),
             String::from_utf8_lossy(&test.stderr)
         );
-        let conf = self.root().join("httpd.conf");
-        // Apache signals its whole process group when it stops (killpg): it must not be ours.
-        let child = Command::new(apache_bin())
-            .process_group(0)
-            .arg("-f")
-            .arg(&conf)
-            .arg("-DFOREGROUND")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
         let mut apache = Apache {
             stage: self,
-            child: Some(child),
+            child: None,
         };
-        apache.wait_ready();
-        apache
+        for attempt in 1.. {
+            apache.child = Some(spawn_apache(&apache.root().join("httpd.conf")));
+            let Err(stderr) = apache.wait_ready() else {
+                return apache;
+            };
+            if !stderr.contains("Address already in use") || attempt == 3 {
+                panic!("apache2 exited at start:\n{stderr}\n{}", apache.error_log());
+            }
+            // Another process on this machine (a second test run) bound the free port
+            // between free_port() and Apache's bind: take another.
+            apache.stage.port = free_port();
+            apache.stage.write_config(snippet);
+        }
+        unreachable!()
     }
+}
+
+/// Starts Apache in the foreground with `conf`, its stderr kept for a failed start.
+fn spawn_apache(conf: &Path) -> Child {
+    // Apache signals its whole process group when it stops (killpg): it must not be ours.
+    Command::new(apache_bin())
+        .process_group(0)
+        .arg("-f")
+        .arg(conf)
+        .arg("-DFOREGROUND")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
 }
 
 /// A running Apache; stopped (by pid) when dropped.
@@ -291,7 +306,8 @@ impl Apache {
         Stage::new(mpm).start(snippet)
     }
 
-    fn wait_ready(&mut self) {
+    /// Waits until Apache listens; its stderr if it exited instead.
+    fn wait_ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             // Apache writes its pid file after binding: a connection alone could reach
@@ -299,10 +315,15 @@ impl Apache {
             if self.stage.root().join("httpd.pid").exists()
                 && TcpStream::connect(("127.0.0.1", self.stage.port)).is_ok()
             {
-                return;
+                return Ok(());
             }
-            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                panic!("apache2 exited with {status}:\n{}", self.error_log());
+            let child = self.child.as_mut().unwrap();
+            if let Some(status) = child.try_wait().unwrap() {
+                let mut stderr = String::new();
+                if let Some(mut pipe) = child.stderr.take() {
+                    let _ = std::io::Read::read_to_string(&mut pipe, &mut stderr);
+                }
+                return Err(format!("exit {status}: {stderr}"));
             }
             std::thread::sleep(Duration::from_millis(50));
         }

@@ -80,12 +80,15 @@ WSGIScriptAlias / "$(w "$s/app/wsgi.py")"
 </Directory>
 CONF
 
-# Waits up to $2 seconds for something to listen on port $1 (wine starts slowly on a
-# loaded machine); fails early if process $3 has exited.
+# Waits up to $2 seconds for the Apache logging to $4 to listen on port $1 (wine starts
+# slowly on a loaded machine); fails early if process $3 has exited. A connection alone
+# could reach another program that took the port first; Apache logs its worker threads'
+# start (AH00354) only once it holds its listening sockets.
 wait_listening() {
     local deadline=$((SECONDS + $2))
     while [ $SECONDS -lt $deadline ]; do
-        if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $1), 1)" 2>/dev/null; then
+        if grep -qs "AH00354" "$4" &&
+            python3 -c "import socket; socket.create_connection(('127.0.0.1', $1), 1)" 2>/dev/null; then
             return 0
         fi
         kill -0 "$3" 2>/dev/null || return 1
@@ -118,7 +121,9 @@ fi
 # HTTP checks, stops it with Ctrl+C and waits for it to exit.
 serve_and_check() {
     local pid=$1 name=$2 port=$3 log=$4 checks code
-    if ! wait_listening "$port" 180 "$pid"; then
+    # Should this script stop early, the server (and wine's helpers for it) must not outlive it.
+    trap 'kill -KILL -- -'"$pid"' 2>/dev/null || true' EXIT
+    if ! wait_listening "$port" 180 "$pid" "$log"; then
         not_ok "served: $name starts under wine and listens ($(tail -5 "$log" 2>/dev/null))"
         kill -- -"$pid" 2>/dev/null || true
         return

@@ -275,6 +275,7 @@ fn allowlist(b: bindgen::Builder) -> bindgen::Builder {
         "AUTH_.*",
         "AUTHZ_.*",
         "AP_AUTH_INTERNAL_PER_CONF",
+        "AP_AUTH_INTERNAL_PER_URI",
         "REMOTE_NAME",
     ];
     let mut b = b;

@@ -66,30 +66,33 @@ struct Target<'a> {
     mtime_us: Option<i64>,
 }
 
-/// A `%{ENV:…}` variable of a request: the request environment (SetEnv, SetEnvIf,
-/// mod_rewrite E=), then the process environment.
+/// A `%{ENV:…}` variable of a request, where mod_wsgi looks: the request's notes, its
+/// environment (SetEnv, SetEnvIf, mod_rewrite E=), then the process environment.
 fn env_var(r: &Request<'_>, var: &str) -> Option<String> {
     let key = std::ffi::CString::new(var).ok()?;
-    r.subprocess_env()
-        .and_then(|t| t.get(&key))
-        .map(|v| String::from_utf8_lossy(v).into_owned())
+    let text = |v: &[u8]| String::from_utf8_lossy(v).into_owned();
+    (r.notes().and_then(|t| t.get(&key)).map(text))
+        .or_else(|| r.subprocess_env().and_then(|t| t.get(&key)).map(text))
         .or_else(|| std::env::var(var).ok())
 }
 
+/// A `WSGIProcessGroup %{ENV:…}` whose variable is not set for the request.
+struct UnsetGroupVariable(String);
+
 /// The daemon group a request selects (`""`: embedded). A `%{ENV:…}` value that is itself
-/// a selector (`%{GLOBAL}`) is expanded, as mod_wsgi does; an unset variable means
-/// embedded mode.
-fn process_group(r: &Request<'_>, spec: &Option<GroupSpec>) -> String {
+/// a selector (`%{GLOBAL}`) is expanded, as mod_wsgi does. An unset variable selects no
+/// group at all: a request meant for a daemon never runs embedded.
+fn process_group(r: &Request<'_>, spec: &Option<GroupSpec>) -> Result<String, UnsetGroupVariable> {
     match spec {
         Some(GroupSpec::Env(var)) => {
-            let value = env_var(r, var).unwrap_or_default();
-            match GroupSpec::parse(&value) {
-                GroupSpec::Global | GroupSpec::Env(_) => String::new(),
+            let value = env_var(r, var).ok_or_else(|| UnsetGroupVariable(var.clone()))?;
+            Ok(match GroupSpec::parse(&value) {
+                GroupSpec::Global => String::new(),
                 _ => value,
-            }
+            })
         }
-        Some(GroupSpec::Named(n)) => n.clone(),
-        _ => String::new(),
+        Some(GroupSpec::Named(n)) => Ok(n.clone()),
+        _ => Ok(String::new()),
     }
 }
 
@@ -103,10 +106,12 @@ pub(crate) fn application_group(r: &Request<'_>, spec: &Option<GroupSpec>) -> St
         None => &GroupSpec::Resource,
     };
     let script = wsgi::collapse_slashes(script_name(r.uri(), r.path_info()));
+    let host = r.hostname().map(String::from_utf8_lossy);
     let site = Site {
         server_name: &r.server().hostname(),
         port: r.server_port(),
         script_name: &String::from_utf8_lossy(&script),
+        host: host.as_deref(),
     };
     app_group::application_group(spec, &site, |var| env_var(r, var))
 }
@@ -190,7 +195,16 @@ pub fn handler(r: &mut Request<'_>) -> i32 {
         Ok(None) => return status::DECLINED,
         Err(code) => return code,
     };
-    let mut process_group = process_group(r, &target.options.process_group);
+    let mut process_group = match process_group(r, &target.options.process_group) {
+        Ok(group) => group,
+        Err(UnsetGroupVariable(var)) => {
+            tracing::error!(
+                "RW0116: the process group is %{{ENV:{var}}} and {var} is not set for this request (SetEnv, SetEnvIf, RewriteRule [E=...] or Apache's environment); cannot run {}",
+                target.script
+            );
+            return status::INTERNAL_SERVER_ERROR;
+        }
+    };
     let mut application_group = application_group(r, &target.options.application_group);
     let dir = r.dir_config();
     if let Some(script) = &dir.dispatch {

@@ -75,7 +75,9 @@ pub fn collect(r: &mut Request<'_>, sel: &Selected<'_>, sink: &mut impl VarSink)
             method
         },
     );
-    sink.var(Var::RequestUri, r.unparsed_uri());
+    // The URL the client asked for, as mod_wsgi gives it: a rewrite front controller
+    // (`RewriteRule ^(.*)$ /app.wsgi/$1 [PT]`) must not show the application its own URL.
+    sink.var(Var::RequestUri, r.original_uri());
     sink.var(Var::RequestScheme, r.scheme());
     let uri = r.uri();
     let path_info = r.path_info();

@@ -997,10 +997,14 @@ fn map_head_to_get_auto_depends_on_content_filters() {
 fn env_selected_application_group() {
     let alias = "WSGIScriptAlias /app {root}/apps/dir_env.py\n\
                  WSGIApplicationGroup %{ENV:RWSGI_GROUP}\n";
-    // Variable unset: the main interpreter's group, %{GLOBAL}.
+    // Variable unset: a group named after the selector itself, as in mod_wsgi (never the
+    // main interpreter by accident).
     let apache = Apache::start(Mpm::Event, alias);
     let env = env_at(&apache, "/app");
-    assert_eq!(var(&env, "mod_wsgi.application_group"), Some(""));
+    assert_eq!(
+        var(&env, "mod_wsgi.application_group"),
+        Some("%{ENV:RWSGI_GROUP}")
+    );
     apache.assert_log_clean(&[]);
     // Set: the group it names.
     let apache = Apache::start(Mpm::Event, &format!("{alias}SetEnv RWSGI_GROUP other\n"));

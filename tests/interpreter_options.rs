@@ -217,7 +217,9 @@ fn check_free(got: &std::collections::BTreeMap<String, String>) {
     // Two selectors beat one, though written first.
     assert!(got["stdin"].starts_with("OSError"), "{got:?}");
     assert_eq!(got["switch"], "0.005");
-    assert_eq!(got["path"], "top,free");
+    // Each layer's directories go in front of what came before, as in mod_wsgi: the most
+    // specific section's first.
+    assert_eq!(got["path"], "free,top");
     assert_eq!(got["signal_guarded"], "False");
 }
 
@@ -230,7 +232,8 @@ fn interpreter_options_scope_settings_to_groups_and_processes() {
     let daemon = streams(&apache, "/daemon");
     assert!(daemon["stdin"].starts_with("OSError"), "{daemon:?}");
     assert!(daemon["stdout"].starts_with("OSError"), "{daemon:?}");
-    assert_eq!(daemon["path"], "top,daemon");
+    // WSGIPythonPath is embedded mode's (a daemon group has python-path=), as in mod_wsgi.
+    assert_eq!(daemon["path"], "daemon");
     // The daemon group's section sets the interval for its processes.
     assert_eq!(daemon["switch"], "0.02");
     apache.assert_log_clean(&["printed by streams.py"]);

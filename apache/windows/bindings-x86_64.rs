@@ -668,6 +668,7 @@ pub const APLOG_NOERRNO: u32 = 16;
 pub const APLOG_TOCLIENT: u32 = 32;
 pub const APLOG_STARTUP: u32 = 64;
 pub const APLOG_NO_MODULE: i32 = -1;
+pub const AP_AUTH_INTERNAL_PER_URI: u32 = 0;
 pub const AP_AUTH_INTERNAL_PER_CONF: u32 = 1;
 pub const AP_MPMQ_NOT_SUPPORTED: u32 = 0;
 pub const AP_MPMQ_STATIC: u32 = 1;

@@ -12,6 +12,8 @@ pub struct Site<'a> {
     pub port: u16,
     /// The request's `SCRIPT_NAME`: the application's mount point.
     pub script_name: &'a str,
+    /// The host the client asked for (`Host:`, without its port), if it named one.
+    pub host: Option<&'a str>,
 }
 
 /// `%{SERVER}`: `host`, with `:port` unless the port is HTTP's or HTTPS's default.
@@ -23,6 +25,19 @@ pub fn server_group(site: &Site<'_>) -> String {
     }
 }
 
+/// `%{HOST}`: the host the client named (the virtual host's name when it named none), with
+/// `:port` as for `%{SERVER}`.
+pub fn host_group(site: &Site<'_>) -> String {
+    let host = site
+        .host
+        .filter(|h| !h.is_empty())
+        .unwrap_or(site.server_name);
+    server_group(&Site {
+        server_name: host,
+        ..*site
+    })
+}
+
 /// `%{RESOURCE}`: the virtual host, `|`, and the mount point.
 pub fn resource_group(site: &Site<'_>) -> String {
     format!("{}|{}", server_group(site), site.script_name)
@@ -30,8 +45,9 @@ pub fn resource_group(site: &Site<'_>) -> String {
 
 /// The application group `spec` names for a request at `site`. `env` looks a variable up
 /// (the request's notes, its environment, then the process's). A variable holding one of
-/// the other forms is expanded again, as mod_wsgi does; an unset one, or one holding
-/// another `%{ENV:…}`, names the main interpreter's group (`""`).
+/// the other forms is expanded again, as mod_wsgi does; an unset one names the group
+/// `%{ENV:name}` itself, and one holding another `%{ENV:…}` names that text, also as
+/// mod_wsgi does (a sub-interpreter of that name, never the main interpreter by accident).
 pub fn application_group(
     spec: &GroupSpec,
     site: &Site<'_>,
@@ -40,14 +56,15 @@ pub fn application_group(
     match spec {
         GroupSpec::Global => String::new(),
         GroupSpec::Server => server_group(site),
+        GroupSpec::Host => host_group(site),
         GroupSpec::Resource => resource_group(site),
         GroupSpec::Named(name) => name.clone(),
         GroupSpec::Env(var) => match env(var) {
             Some(value) => match GroupSpec::parse(&value) {
-                GroupSpec::Env(_) => String::new(),
+                GroupSpec::Env(_) | GroupSpec::Named(_) => value,
                 again => application_group(&again, site, env),
             },
-            None => String::new(),
+            None => format!("%{{ENV:{var}}}"),
         },
     }
 }
@@ -60,6 +77,7 @@ mod tests {
         server_name: "example.test",
         port: 8080,
         script_name: "/blog",
+        host: Some("alias.example.test"),
     };
 
     fn no_env(_: &str) -> Option<String> {
@@ -91,7 +109,25 @@ mod tests {
         assert_eq!(group("%{SERVER}"), "example.test:8080");
         assert_eq!(group("%{RESOURCE}"), "example.test:8080|/blog");
         assert_eq!(group("site1"), "site1");
-        assert_eq!(group("%{ENV:UNSET}"), "");
+        assert_eq!(group("%{HOST}"), "alias.example.test:8080");
+        assert_eq!(group("%{ENV:UNSET}"), "%{ENV:UNSET}");
+    }
+
+    #[test]
+    fn host_falls_back_to_the_server_name() {
+        let site = Site {
+            host: None,
+            port: 80,
+            ..SITE
+        };
+        assert_eq!(host_group(&site), "example.test");
+        assert_eq!(
+            host_group(&Site {
+                host: Some(""),
+                ..site
+            }),
+            "example.test"
+        );
     }
 
     #[test]
@@ -107,6 +143,6 @@ mod tests {
         assert_eq!(group("%{ENV:NAMED}"), "shop");
         assert_eq!(group("%{ENV:SERVER}"), "example.test:8080");
         assert_eq!(group("%{ENV:GLOBAL}"), "");
-        assert_eq!(group("%{ENV:LOOP}"), "");
+        assert_eq!(group("%{ENV:LOOP}"), "%{ENV:LOOP}");
     }
 }

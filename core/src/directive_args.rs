@@ -6,46 +6,76 @@
 /// belongs to drive letters.
 pub const PATH_LIST_SEPARATOR: char = if cfg!(windows) { ';' } else { ':' };
 
-/// Splits a raw argument line into words the way `ap_getword_conf` does: whitespace
-/// separates, `"…"` or `'…'` quote, and a backslash escapes the quote character inside.
+/// Splits a raw argument line into words by Apache's rules (`ap_getword_conf`), as mod_wsgi
+/// reads every directive:
+/// - whitespace separates words;
+/// - a word that starts with `"` or `'` runs to the matching quote, inside which `\\` and
+///   a backslash before that quote stand for the character itself;
+/// - elsewhere `\\` stands for one backslash and every other character is itself;
+/// - an option's value may be quoted on its own (`python-home="/srv/my venv"`,
+///   `lang='en_US.UTF-8'`), as mod_wsgi reads `name=value` options: the value after the
+///   first `=` of a word follows the rules above.
+///
+/// A quote left open is an error (Apache would silently take the rest of the line).
 pub fn words(line: &str) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
-    let mut chars = line.chars().peekable();
-    loop {
-        while chars.peek().is_some_and(|c| c.is_whitespace()) {
-            chars.next();
-        }
-        let Some(&first) = chars.peek() else { break };
-        let mut word = String::new();
-        if first == '"' || first == '\'' {
-            chars.next();
-            let mut closed = false;
-            while let Some(c) = chars.next() {
-                if c == '\\' && chars.peek() == Some(&first) {
-                    word.push(first);
-                    chars.next();
-                } else if c == first {
-                    closed = true;
-                    break;
-                } else {
-                    word.push(c);
-                }
-            }
-            if !closed {
-                return Err(format!("unterminated quote in '{line}'"));
-            }
+    let mut rest = line.trim_start();
+    while !rest.is_empty() {
+        let (word, after) = if rest.starts_with(['"', '\'']) {
+            quoted(rest, line)?
         } else {
-            while let Some(&c) = chars.peek() {
-                if c.is_whitespace() {
-                    break;
+            let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+            match rest[..end].split_once('=') {
+                // `name="value"`: the value is a word of its own.
+                Some((name, value)) if value.starts_with(['"', '\'']) => {
+                    let value_at = name.len() + 1;
+                    let (value, after) = quoted(&rest[value_at..], line)?;
+                    (format!("{}={value}", unescape(name, None)), after)
                 }
-                word.push(c);
-                chars.next();
+                _ => (unescape(&rest[..end], None), &rest[end..]),
             }
-        }
+        };
         out.push(word);
+        rest = after.trim_start();
     }
     Ok(out)
+}
+
+/// The quoted word at the start of `text`, and what follows its closing quote.
+fn quoted<'t>(text: &'t str, line: &str) -> Result<(String, &'t str), String> {
+    let quote = text.chars().next().unwrap_or('"');
+    let body = &text[1..];
+    let mut escaped = false;
+    for (i, c) in body.char_indices() {
+        if escaped {
+            escaped = false;
+        } else if c == '\\' {
+            escaped = true;
+        } else if c == quote {
+            return Ok((unescape(&body[..i], Some(quote)), &body[i + 1..]));
+        }
+    }
+    Err(format!("unterminated quote in '{line}'"))
+}
+
+/// `ap_getword_conf`'s escapes: `\\` is one backslash, and inside quotes a backslash before
+/// the quote character is that character; any other backslash stays.
+fn unescape(text: &str, quote: Option<char>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(&next) = chars.peek() {
+                if next == '\\' || Some(next) == quote {
+                    out.push(next);
+                    chars.next();
+                    continue;
+                }
+            }
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// `On` / `Off`, case-insensitive.
@@ -108,6 +138,8 @@ pub enum GroupSpec {
     Env(String),
     /// `%{SERVER}`: the virtual host (application groups only).
     Server,
+    /// `%{HOST}`: the host the client asked for, `Host:` (application groups only).
+    Host,
     /// `%{RESOURCE}`: the virtual host and the mount point (application groups only).
     Resource,
     /// A literal group name.
@@ -119,6 +151,7 @@ impl GroupSpec {
         match value {
             "" | "%{GLOBAL}" => GroupSpec::Global,
             "%{SERVER}" => GroupSpec::Server,
+            "%{HOST}" => GroupSpec::Host,
             "%{RESOURCE}" => GroupSpec::Resource,
             v => match v.strip_prefix("%{ENV:").and_then(|r| r.strip_suffix('}')) {
                 Some(var) if !var.is_empty() => GroupSpec::Env(var.to_owned()),
@@ -234,6 +267,33 @@ mod tests {
     }
 
     #[test]
+    fn option_values_may_be_quoted() {
+        assert_eq!(
+            words(r#"site python-home="/srv/my venv" lang='en_US.UTF-8' threads=5"#).unwrap(),
+            [
+                "site",
+                "python-home=/srv/my venv",
+                "lang=en_US.UTF-8",
+                "threads=5"
+            ]
+        );
+        // Only the value after the first `=` is a word of its own; a quote elsewhere is a
+        // character like any other, as in Apache.
+        assert_eq!(words(r#"a=b="c""#).unwrap(), [r#"a=b="c""#]);
+        assert_eq!(words(r#"x"y" z"#).unwrap(), [r#"x"y""#, "z"]);
+        assert!(words(r#"python-home="/srv"#).is_err());
+    }
+
+    #[test]
+    fn backslashes_follow_ap_getword_conf() {
+        assert_eq!(words(r"a\\b c\d").unwrap(), [r"a\b", r"c\d"]);
+        assert_eq!(words(r#""a\"b" 'c\\d'"#).unwrap(), [r#"a"b"#, r"c\d"]);
+        assert_eq!(words(r#"k="a \" b""#).unwrap(), [r#"k=a " b"#]);
+        // The word after a closing quote starts at once, as in Apache.
+        assert_eq!(words(r#""a"b"#).unwrap(), ["a", "b"]);
+    }
+
+    #[test]
     fn flags_and_one_argument() {
         assert!(flag("X", "ON").unwrap());
         assert!(!flag("X", "off").unwrap());
@@ -283,10 +343,7 @@ mod tests {
         assert_eq!(GroupSpec::parse("%{ENV:APP}"), GroupSpec::Env("APP".into()));
         assert_eq!(GroupSpec::parse("%{RESOURCE}"), GroupSpec::Resource);
         assert_eq!(GroupSpec::parse("%{SERVER}"), GroupSpec::Server);
-        assert_eq!(
-            GroupSpec::parse("%{HOST}"),
-            GroupSpec::Named("%{HOST}".into())
-        );
+        assert_eq!(GroupSpec::parse("%{HOST}"), GroupSpec::Host);
         assert_eq!(GroupSpec::parse("site1"), GroupSpec::Named("site1".into()));
     }
 

@@ -47,7 +47,8 @@ static AUTHZ: sys::authz_provider = sys::authz_provider {
 /// # Safety
 /// `p` is the pool Apache passes to `register_hooks`.
 pub(super) unsafe fn register(p: *mut sys::apr_pool_t) {
-    let per_conf = sys::AP_AUTH_INTERNAL_PER_CONF as i32;
+    // Per URI, as the access hook (hooks.rs): the Python behind them may decide on the URL.
+    let per_uri = sys::AP_AUTH_INTERNAL_PER_URI as i32;
     // SAFETY: static provider structs and C strings, registered during register_hooks.
     unsafe {
         sys::ap_register_auth_provider(
@@ -56,7 +57,7 @@ pub(super) unsafe fn register(p: *mut sys::apr_pool_t) {
             c"wsgi".as_ptr(),
             c"0".as_ptr(),
             (&raw const AUTHN).cast::<c_void>(),
-            per_conf,
+            per_uri,
         );
         sys::ap_register_auth_provider(
             p,
@@ -64,7 +65,7 @@ pub(super) unsafe fn register(p: *mut sys::apr_pool_t) {
             c"wsgi-group".as_ptr(),
             c"0".as_ptr(),
             (&raw const AUTHZ).cast::<c_void>(),
-            per_conf,
+            per_uri,
         );
     }
 }

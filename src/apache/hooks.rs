@@ -14,9 +14,15 @@ struct NameList<const N: usize>([*const c_char; N]);
 // SAFETY: only points at static C strings.
 unsafe impl<const N: usize> Sync for NameList<N> {}
 
-/// Our translate_name runs before mod_alias so `WSGIScriptAlias` wins over `Alias`, as in
-/// mod_wsgi.
-static BEFORE_ALIAS: NameList<2> = NameList([c"mod_alias.c".as_ptr(), std::ptr::null()]);
+/// Our translate_name runs after mod_alias's, so an `Alias /static/ …` wins over
+/// `WSGIScriptAlias / …` (Django's documented deployment), and before mod_userdir's and
+/// mod_vhost_alias's: mod_wsgi's order.
+static AFTER_ALIAS: NameList<2> = NameList([c"mod_alias.c".as_ptr(), std::ptr::null()]);
+static BEFORE_USERDIR: NameList<3> = NameList([
+    c"mod_userdir.c".as_ptr(),
+    c"mod_vhost_alias.c".as_ptr(),
+    std::ptr::null(),
+]);
 /// The access hook runs after mod_ssl's and before mod_authz_host's, as mod_wsgi's.
 static AFTER_SSL: NameList<2> = NameList([c"mod_ssl.c".as_ptr(), std::ptr::null()]);
 static BEFORE_AUTHZ_HOST: NameList<2> = NameList([c"mod_authz_host.c".as_ptr(), std::ptr::null()]);
@@ -47,17 +53,20 @@ pub(super) unsafe extern "C" fn register(p: *mut sys::apr_pool_t) {
         sys::ap_hook_child_init(Some(child_init), std::ptr::null(), std::ptr::null(), middle);
         sys::ap_hook_translate_name(
             Some(translate_name),
-            std::ptr::null(),
-            BEFORE_ALIAS.0.as_ptr(),
+            AFTER_ALIAS.0.as_ptr(),
+            BEFORE_USERDIR.0.as_ptr(),
             middle,
         );
         sys::ap_hook_handler(Some(handler), std::ptr::null(), std::ptr::null(), middle);
+        // Per URI, not per configuration: a Python access script may decide on the URL, so
+        // Apache must ask it again for an internal redirect or subrequest to another URL
+        // under the same configuration (mod_wsgi registers it so too).
         sys::ap_hook_check_access(
             Some(access_checker),
             AFTER_SSL.0.as_ptr(),
             BEFORE_AUTHZ_HOST.0.as_ptr(),
             middle,
-            sys::AP_AUTH_INTERNAL_PER_CONF as i32,
+            sys::AP_AUTH_INTERNAL_PER_URI as i32,
         );
         super::auth::register(p);
     }

@@ -101,6 +101,21 @@ impl<'a> Request<'a> {
     pub fn unparsed_uri(&self) -> &'a [u8] {
         bytes(self.rec().unparsed_uri).unwrap_or(b"")
     }
+    /// The URL as the client sent it: the second word of the request line
+    /// (`r->the_request`), which a rewrite or an internal redirect leaves alone.
+    pub fn original_uri(&self) -> &'a [u8] {
+        let line = bytes(self.rec().the_request).unwrap_or(b"");
+        let is_space = |c: &u8| c.is_ascii_whitespace();
+        let after_method = line.iter().position(is_space).unwrap_or(line.len());
+        let rest = &line[after_method..];
+        let start = rest.iter().position(|c| !is_space(c)).unwrap_or(rest.len());
+        let rest = &rest[start..];
+        &rest[..rest.iter().position(is_space).unwrap_or(rest.len())]
+    }
+    /// The host the client named (`r->hostname`, from the request line or `Host:`).
+    pub fn hostname(&self) -> Option<&'a [u8]> {
+        bytes(self.rec().hostname)
+    }
     pub fn args(&self) -> Option<&'a [u8]> {
         bytes(self.rec().args)
     }
@@ -160,6 +175,11 @@ impl<'a> Request<'a> {
     pub fn subprocess_env(&self) -> Option<Table<'a>> {
         // SAFETY: as above.
         unsafe { Table::from_raw(self.rec().subprocess_env) }
+    }
+    /// `r->notes`: what modules tell each other about the request.
+    pub fn notes(&self) -> Option<Table<'a>> {
+        // SAFETY: as above.
+        unsafe { Table::from_raw(self.rec().notes) }
     }
 
     /// Points the request at `path` (`r->filename`), copied into the request pool.

@@ -15,7 +15,7 @@ pub(super) fn process_group_spec(directive: &str, value: &str) -> Result<GroupSp
             daemon_only(&format!("{directive} (process group '{value}')"))?;
             Ok(spec)
         }
-        GroupSpec::Server | GroupSpec::Resource => Err(format!(
+        GroupSpec::Server | GroupSpec::Resource | GroupSpec::Host => Err(format!(
             "{directive}: '{value}' is not a process group; name a WSGIDaemonProcess group, \
              %{{GLOBAL}} (embedded) or %{{ENV:variable}}"
         )),
@@ -87,7 +87,7 @@ pub(super) fn import_script(
         || matches!(o.application_group, Some(GroupSpec::Env(_)))
     {
         return Err(format!(
-            "{name}: %{{ENV:…}} cannot be used for a script imported at process start"
+            "{name}: %{{ENV:...}} cannot be used for a script imported at process start"
         ));
     }
     let process_group = match &o.process_group {
@@ -97,9 +97,9 @@ pub(super) fn import_script(
     // At process start there is no request to expand %{SERVER} or %{RESOURCE} from.
     let application_group = match &o.application_group {
         Some(GroupSpec::Named(n)) => n.clone(),
-        Some(GroupSpec::Server | GroupSpec::Resource) => {
+        Some(GroupSpec::Server | GroupSpec::Resource | GroupSpec::Host) => {
             return Err(format!(
-                "{name}: application-group= %{{SERVER}} and %{{RESOURCE}} are expanded from a \
+                "{name}: application-group= %{{SERVER}}, %{{HOST}} and %{{RESOURCE}} are expanded from a \
                  request, and a script is imported before the first one: write the group's \
                  expanded name (what mod_wsgi.application_group reports, e.g. \
                  'www.example.com|/app')"

@@ -95,7 +95,9 @@ impl PythonSettings {
             out.restrict_stdin = s.restrict_stdin.or(out.restrict_stdin);
             out.restrict_stdout = s.restrict_stdout.or(out.restrict_stdout);
             out.restrict_signal = s.restrict_signal.or(out.restrict_signal);
-            out.path.extend(s.path.iter().cloned());
+            if !s.path.is_empty() {
+                out.path_layers.push(s.path.clone());
+            }
         }
         out
     }
@@ -250,7 +252,8 @@ mod tests {
         assert_eq!(s.restrict_stdout, Some(true));
         // Two sections of equal specificity: the later one.
         assert_eq!(s.switch_interval, Some(0.02));
-        assert_eq!(s.path, ["/top", "/site", "/both"]);
+        assert_eq!(s.path, ["/top"]);
+        assert_eq!(s.path_layers, [vec!["/site"], vec!["/both"]]);
         assert_eq!(s.restrict_stdin, None);
     }
 
@@ -260,12 +263,13 @@ mod tests {
         assert_eq!(s.restrict_stdout, Some(false));
         assert_eq!(s.switch_interval, None);
         assert_eq!(s.path, ["/top"]);
+        assert!(s.path_layers.is_empty());
         let global = settings().for_interpreter("", Some(""));
         assert_eq!(global.restrict_stdin, Some(true));
         // Group not known yet: only sections without an application group.
         let unknown = settings().for_interpreter("site", None);
         assert_eq!(unknown.restrict_stdin, None);
         assert_eq!(unknown.restrict_stdout, Some(false));
-        assert_eq!(unknown.path, ["/top", "/site"]);
+        assert_eq!(unknown.path_layers, [vec!["/site"]]);
     }
 }

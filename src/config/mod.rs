@@ -128,7 +128,16 @@ pub use rwsgi_core::daemon_options::DaemonOptions;
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PythonSettings {
     pub home: Option<String>,
+    /// `WSGIPythonPath` (embedded) or `python-path=` (a daemon group): each directory
+    /// through `site.addsitedir()`, then all they added moved to the front of `sys.path`.
     pub path: Vec<String>,
+    /// The `WSGIPythonPath` lines of the `<WSGIInterpreterOptions>` sections that apply,
+    /// least specific first: each added as `path` is, after it, so the most specific ends
+    /// up first.
+    pub path_layers: Vec<Vec<String>>,
+    /// A daemon group's `home=`: `sys.path[0]`, ahead of everything, as for a script run
+    /// from that directory.
+    pub first_path: Option<String>,
     pub optimize: u8,
     pub dont_write_bytecode: bool,
     /// `None` = random (Python's default).

@@ -20,6 +20,7 @@ mod server;
 mod state;
 mod supervisor;
 mod timeout;
+mod vars;
 
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::UnixListener;
@@ -162,7 +163,7 @@ pub fn check_config(server: Server<'_>) -> Result<(), String> {
         for (directive, name) in named {
             if conf.daemon_group(name).is_none() {
                 return Err(format!(
-                    "{directive}: process-group={name} names no WSGIDaemonProcess group visible in this server; define it with WSGIDaemonProcess {name} … (in this <VirtualHost> or the main server)"
+                    "{directive}: process-group={name} names no WSGIDaemonProcess group visible in this server; define it with WSGIDaemonProcess {name} ... (in this <VirtualHost> or the main server)"
                 ));
             }
         }

@@ -18,6 +18,7 @@ use super::conn::{ACCEPTED_LEN, ConnWriter, DaemonTransport, PID, accepted_frame
 use super::hub::{Conn, ConnSettings, Hub};
 use super::state::{Running, State};
 use super::timeout::watch_request_times;
+use super::vars::{Vars, script_of};
 use super::{Generation, Group, lock};
 use crate::apache::{Mpm, Server, os, process};
 use crate::config::PythonSettings;
@@ -464,7 +465,7 @@ fn check_path(path: &Path, is_dir: bool) -> Result<(), String> {
         if let Err(e) = access(&probe, need) {
             let what = if last { "read" } else { "enter" };
             return Err(format!(
-                "cannot {what} {} ({}) — needed for {}",
+                "cannot {what} {} ({}); needed for {}",
                 probe.display(),
                 e.desc(),
                 path.display()
@@ -480,10 +481,9 @@ fn start_python(server: Server<'_>, group: &Group) -> Result<(), String> {
     if let Some(home) = &o.python_home {
         settings.home = Some(home.clone());
     }
-    let mut path: Vec<String> = o.home.iter().cloned().collect();
-    path.extend(o.python_path.iter().cloned());
-    path.extend(settings.path.iter().cloned());
-    settings.path = path;
+    // A daemon's path is its own: WSGIPythonPath is for embedded mode, as in mod_wsgi.
+    settings.path = o.python_path.clone();
+    settings.first_path = o.home.clone();
     if o.switch_interval.is_some() {
         settings.switch_interval = o.switch_interval;
     }
@@ -627,6 +627,15 @@ fn serve(state: &State, thread: &mut WorkerThread, conn: &Conn) -> bool {
     };
     // The transport reads the body through the same reader.
     drop(reader);
+    if script_changed(&vars, &hello) {
+        // Touch-to-deploy: modules the old script imported are in this process, so it
+        // restarts rather than run the new script beside them (mod_wsgi's behaviour).
+        // Nothing was sent: the Apache child retries, and the replacement, which starts
+        // now, takes the request with the new code.
+        state.hub.stop_accepting();
+        state.recycle("script-reload");
+        return false;
+    }
     // WSGIIgnoreActivity: the request does not keep inactivity-timeout from firing.
     let activity = vars.get(b"mod_wsgi.ignore_activity") != b"1";
     state.active.fetch_add(1, Ordering::Relaxed);
@@ -641,6 +650,25 @@ fn serve(state: &State, thread: &mut WorkerThread, conn: &Conn) -> bool {
     keep
 }
 
+/// Whether reloading is on for the request and this process loaded its script from an
+/// older (or newer) file; logs RW0221 when so.
+fn script_changed(vars: &Vars, hello: &Hello) -> bool {
+    if vars.get(b"mod_wsgi.script_reloading") != b"1" {
+        return false;
+    }
+    let script = script_of(vars);
+    let changed = CHILD
+        .get()
+        .is_some_and(|child| child.script_changed(&script, hello.script_mtime_us));
+    if changed {
+        tracing::info!(
+            "RW0221: WSGI script '{script}' changed since daemon process {} loaded it; the process restarts to load it, and the request goes to its replacement",
+            std::process::id()
+        );
+    }
+    changed
+}
+
 /// Runs the application for a request whose environ has arrived; true if the response
 /// ended cleanly and the connection can carry another request.
 fn run_request(
@@ -653,12 +681,7 @@ fn run_request(
     out: Vec<u8>,
 ) -> bool {
     let get = |key: &str| String::from_utf8_lossy(vars.get(key.as_bytes())).into_owned();
-    let handler_script = get("mod_wsgi.handler_script");
-    let script = if handler_script.is_empty() {
-        get("SCRIPT_FILENAME")
-    } else {
-        handler_script
-    };
+    let script = script_of(vars);
     let callable = get("mod_wsgi.callable_object");
     let reload = get("mod_wsgi.script_reloading") == "1";
     let method = get("REQUEST_METHOD");
@@ -718,46 +741,6 @@ fn run_request(
     // After an error the Apache child drops the connection itself; nothing may be left
     // unread either, or the next request would read it.
     writer.finish() && matches!(outcome, Outcome::Done) && lock(&conn.reader).buffered() == 0
-}
-
-/// The request's variables, copied out of the frame reader in one piece (the reader moves
-/// on to the body while the app runs).
-struct Vars {
-    bytes: Vec<u8>,
-    /// Key start, value start, value end in `bytes`.
-    spans: Vec<(usize, usize, usize)>,
-}
-
-impl Vars {
-    fn new(pairs: &[(&[u8], &[u8])]) -> Vars {
-        let size = pairs.iter().map(|(k, v)| k.len() + v.len()).sum();
-        let mut vars = Vars {
-            bytes: Vec::with_capacity(size),
-            spans: Vec::with_capacity(pairs.len()),
-        };
-        for (k, v) in pairs {
-            let key = vars.bytes.len();
-            vars.bytes.extend_from_slice(k);
-            let value = vars.bytes.len();
-            vars.bytes.extend_from_slice(v);
-            vars.spans.push((key, value, vars.bytes.len()));
-        }
-        vars
-    }
-
-    fn iter(&self) -> impl DoubleEndedIterator<Item = (&[u8], &[u8])> {
-        self.spans
-            .iter()
-            .map(|&(k, v, end)| (&self.bytes[k..v], &self.bytes[v..end]))
-    }
-
-    /// The last value given for `key` (later ones override), or empty.
-    fn get(&self, key: &[u8]) -> &[u8] {
-        self.iter()
-            .rev()
-            .find(|(k, _)| *k == key)
-            .map_or(&[][..], |(_, v)| v)
-    }
 }
 
 /// Refuses a connection that is not from this generation's Apache.

@@ -44,6 +44,11 @@ pub struct Scripts {
     names: Mutex<Vec<(String, Py<PyString>)>>,
 }
 
+/// The mtime each script had when this process last loaded it, in any interpreter, by the
+/// script's key: what a daemon compares a request's script with, to restart rather than
+/// run new code beside the old modules it imported.
+static LOADED_AT: Mutex<Option<HashMap<String, Option<i64>>>> = Mutex::new(None);
+
 /// Callable names kept interned; a config normally names one or two.
 const NAMES_KEPT: usize = 16;
 
@@ -115,6 +120,17 @@ impl Scripts {
         }
     }
 
+    /// Whether this process loaded the script at `path`, in any interpreter, from a file
+    /// whose mtime was not `mtime_us` (`None`: this process's `stat` of it now). False
+    /// for a script it has not loaded.
+    pub fn changed_since_loaded(&self, path: &str, mtime_us: Option<i64>) -> bool {
+        let loaded = LOADED_AT.lock().unwrap_or_else(|e| e.into_inner());
+        match loaded.as_ref().and_then(|l| l.get(self.key(path).as_ref())) {
+            Some(&at) => at != mtime_us.or_else(|| mtime_of(path)),
+            None => false,
+        }
+    }
+
     /// The callable `name` of the script at `path`. `mtime_us` is the file's current mtime
     /// when the caller already has it (Apache's directory walk stat'ed the script).
     pub fn callable<'py>(
@@ -159,6 +175,11 @@ impl Scripts {
         let mtime = current.or_else(|| mtime_of(path));
         let key = self.key(path);
         let module = load(py, path, &key, mtime)?;
+        LOADED_AT
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert_with(HashMap::new)
+            .insert(key.to_string(), mtime);
         self.loaded
             .lock()
             .unwrap_or_else(|e| e.into_inner())

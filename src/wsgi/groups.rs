@@ -91,6 +91,12 @@ impl Interpreters {
         }
     }
 
+    /// Whether a script this process loaded has changed since (see
+    /// [`crate::python::app::Scripts::changed_since_loaded`]).
+    pub fn script_changed(&self, path: &str, mtime_us: Option<i64>) -> bool {
+        self.main.scripts.changed_since_loaded(path, mtime_us)
+    }
+
     /// Runs `f` in the interpreter of `group` (creating it if needed), with that
     /// interpreter's context. `py` is attached to the main interpreter with this thread's
     /// persistent state. The error is the log line when no interpreter can run the group.

@@ -3,7 +3,7 @@
 //! signal guard (`WSGIRestrictSignal`).
 
 use pyo3::prelude::*;
-use pyo3::types::{PyModule, PyType};
+use pyo3::types::{PyList, PyModule, PyType};
 
 use super::events::Subscribers;
 use super::{active, recording};
@@ -128,11 +128,15 @@ pub fn configure(py: Python<'_>, settings: &PythonSettings) -> PyResult<()> {
     if let Some(interval) = settings.switch_interval {
         sys.call_method1("setswitchinterval", (interval,))?;
     }
-    let site = py.import("site")?;
-    let path = sys.getattr("path")?;
-    for dir in &settings.path {
-        if !path.contains(dir)? {
-            site.call_method1("addsitedir", (dir,))?;
+    let path = sys.getattr("path")?.cast_into::<PyList>()?;
+    prepend_site_dirs(py, &path, &settings.path)?;
+    for layer in &settings.path_layers {
+        prepend_site_dirs(py, &path, layer)?;
+    }
+    if let Some(first) = &settings.first_path {
+        let is_first = path.get_item(0).is_ok_and(|p| p.eq(first).unwrap_or(false));
+        if !is_first {
+            path.insert(0, first)?;
         }
     }
     let signal = py.import("signal")?;
@@ -147,6 +151,36 @@ pub fn configure(py: Python<'_>, settings: &PythonSettings) -> PyResult<()> {
             m.delattr("_original_signal")?;
         }
         _ => {}
+    }
+    Ok(())
+}
+
+/// Adds `dirs` with `site.addsitedir()` (so their `.pth` files count, as for a venv's
+/// site-packages), then moves everything that added to the front of `sys.path`, in order:
+/// the application's directories win over the standard library and installed packages,
+/// as in mod_wsgi. A directory already on the path is left where it is (this runs again
+/// when a main interpreter learns its group).
+fn prepend_site_dirs(py: Python<'_>, path: &Bound<'_, PyList>, dirs: &[String]) -> PyResult<()> {
+    let before: Vec<Bound<'_, PyAny>> = path.iter().collect();
+    let site = py.import("site")?;
+    for dir in dirs {
+        if !path.contains(dir)? {
+            site.call_method1("addsitedir", (dir,))?;
+        }
+    }
+    let mut added = Vec::new();
+    let mut kept = Vec::new();
+    for entry in path.iter() {
+        let old = before.iter().any(|b| b.eq(&entry).unwrap_or(false));
+        if old {
+            kept.push(entry)
+        } else {
+            added.push(entry)
+        }
+    }
+    if !added.is_empty() {
+        added.extend(kept);
+        path.set_slice(0, path.len(), PyList::new(py, added)?.as_any())?;
     }
     Ok(())
 }

@@ -148,6 +148,12 @@ pub struct Stage {
 
 impl Stage {
     pub fn new(mpm: Mpm) -> Stage {
+        Stage::with_module(mpm, &module_path())
+    }
+
+    /// A ServerRoot whose `wsgi_module` is the module file `module` (another build of
+    /// rwsgi, or mod_wsgi itself for the conformance tests).
+    pub fn with_module(mpm: Mpm, module: &Path) -> Stage {
         let dir = tempfile::Builder::new()
             .prefix("rwsgi-test-")
             .tempdir_in("/tmp")
@@ -156,11 +162,11 @@ impl Stage {
         copy_dir(&apps_source(), &dir.path().join("apps"));
         std::fs::create_dir_all(dir.path().join("htdocs")).unwrap();
         chmod(&dir.path().join("htdocs"), 0o755);
-        let module = dir.path().join("mod_rwsgi.so");
-        std::fs::copy(module_path(), &module).unwrap_or_else(|e| {
+        let copy = dir.path().join("mod_rwsgi.so");
+        std::fs::copy(module, &copy).unwrap_or_else(|e| {
             panic!(
                 "cannot copy {}: {e} (run `cargo build` first)",
-                module_path().display()
+                module.display()
             )
         });
         Stage {

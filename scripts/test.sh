@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: unit tests of the pure logic, integration tests that start real Apache
 # servers (event, worker and prefork MPMs) with the built module (the embedded-mode ones a
-# second time in sub-interpreters), the pip route and the
+# second time in sub-interpreters), the differential suite against mod_wsgi 6.1.1 itself
+# (tests/conformance.rs: real applications from PyPI, built once per machine by
+# scripts/conformance/prepare.sh), the pip route and the
 # other Pythons' wheels (scripts/python/test.sh; RWSGI_SKIP_PYTHONS=1 skips it), the Windows
 # build with its tests under wine (scripts/windows/test.sh; RWSGI_SKIP_WINDOWS=1 skips it),
 # and the Docker image with its tests against a real Docker engine (docker/test.sh;

@@ -140,9 +140,10 @@ pub fn run(r: &mut Request<'_>, request: &Routed<'_>) -> i32 {
     // handler returns — also when it unwinds from a panic.
     let _revoke = Revoke(&channel);
     let start = r.request_time_us() as f64 / 1e6;
+    // No queue and no daemon in embedded mode: both 0, as mod_wsgi gives them.
     let times = Times {
         request_start: start,
-        queue_start: start,
+        queue_start: 0.0,
         daemon_start: 0.0,
     };
     let app = App {

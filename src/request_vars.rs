@@ -95,8 +95,19 @@ pub fn collect(r: &mut Request<'_>, sel: &Selected<'_>, sink: &mut impl VarSink)
     sink.var(Var::ServerAdmin, r.server_admin().as_bytes());
     sink.var(Var::RemoteAddr, r.client_ip());
     sink.var(Var::RemotePort, r.client_port().to_string().as_bytes());
+    let redirected = r.redirected_from();
     if let Some(user) = r.user() {
         sink.var(Var::RemoteUser, user);
+    } else if let Some(user) = redirected.as_ref().and_then(|p| p.user) {
+        sink.named("REDIRECT_REMOTE_USER", user);
+    }
+    // What an internal redirect came from, as Apache's CGI variables (and mod_wsgi) give
+    // it; mod_rewrite and ErrorDocument add REDIRECT_STATUS and the rest themselves.
+    if let Some(prev) = &redirected {
+        sink.named("REDIRECT_URL", prev.uri);
+        if let Some(args) = prev.args {
+            sink.named("REDIRECT_QUERY_STRING", args);
+        }
     }
     if let Some(auth) = r.auth_type() {
         sink.var(Var::AuthType, auth);

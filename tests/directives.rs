@@ -697,20 +697,23 @@ fn script_reloading_off_keeps_the_loaded_script() {
 }
 
 #[test]
-fn script_reloading_flag_in_environ() {
+fn script_reloading_is_not_in_the_environ() {
+    // mod_wsgi 6 keeps it to itself (`mod_wsgi.x-script_reloading`); so does rwsgi, in both
+    // modes, though the daemon is told.
     let apache = Apache::start(
         Mpm::Event,
-        "WSGIScriptAlias /on {root}/apps/dir_env.py\nWSGIScriptAlias /off {root}/apps/dir_env.py\n\
-         <Location /off>\n  WSGIScriptReloading Off\n</Location>\n",
+        "WSGIDaemonProcess d processes=1 threads=1\n\
+         WSGIScriptAlias /on {root}/apps/dir_env.py\n\
+         WSGIScriptAlias /off {root}/apps/dir_env.py\n\
+         WSGIScriptAlias /daemon {root}/apps/dir_env.py process-group=d\n\
+         <Location /off>\n  WSGIScriptReloading Off\n  WSGIIgnoreActivity On\n</Location>\n\
+         <Location /daemon>\n  WSGIIgnoreActivity On\n</Location>\n",
     );
-    assert_eq!(
-        var(&env_at(&apache, "/on"), "mod_wsgi.script_reloading"),
-        Some("1")
-    );
-    assert_eq!(
-        var(&env_at(&apache, "/off"), "mod_wsgi.script_reloading"),
-        Some("0")
-    );
+    for path in ["/on", "/off", "/daemon"] {
+        let env = env_at(&apache, path);
+        assert_eq!(var(&env, "mod_wsgi.script_reloading"), None, "{path}");
+        assert_eq!(var(&env, "mod_wsgi.ignore_activity"), None, "{path}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------

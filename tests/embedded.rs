@@ -92,7 +92,6 @@ fn check_environ(mpm: Mpm) {
         ("mod_wsgi.application_group", group.as_str()),
         ("mod_wsgi.callable_object", "application"),
         ("mod_wsgi.request_handler", "wsgi-script"),
-        ("mod_wsgi.script_reloading", "1"),
         ("mod_wsgi.script_name", "/env"),
         ("mod_wsgi.path_info", "/a/b c"),
         ("type.wsgi.input", "Input"),

@@ -15,6 +15,17 @@ pub struct Request<'a> {
     _life: PhantomData<&'a mut sys::request_rec>,
 }
 
+/// The request an internal redirect came from (`r->prev`), as the `REDIRECT_*` variables
+/// show it.
+pub struct Redirected<'a> {
+    /// Its URL path (`r->prev->uri`).
+    pub uri: &'a [u8],
+    /// Its query string.
+    pub args: Option<&'a [u8]>,
+    /// The user the nearest earlier request of the chain authenticated.
+    pub user: Option<&'a [u8]>,
+}
+
 /// What the directory walk found at `r->filename`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FileKind {
@@ -111,6 +122,29 @@ impl<'a> Request<'a> {
         let start = rest.iter().position(|c| !is_space(c)).unwrap_or(rest.len());
         let rest = &rest[start..];
         &rest[..rest.iter().position(is_space).unwrap_or(rest.len())]
+    }
+    /// Where an internal redirect (mod_rewrite in a directory, `ErrorDocument`) came from.
+    pub fn redirected_from(&self) -> Option<Redirected<'a>> {
+        let prev = self.rec().prev;
+        if prev.is_null() {
+            return None;
+        }
+        // SAFETY: earlier requests of the chain live in the same connection's pools at
+        // least as long as this one.
+        let prev_rec: &'a sys::request_rec = unsafe { &*prev };
+        let mut user = None;
+        let mut at = prev;
+        while !at.is_null() && user.is_none() {
+            // SAFETY: as above, for each earlier request of the chain.
+            let rec: &'a sys::request_rec = unsafe { &*at };
+            user = bytes(rec.user);
+            at = rec.prev;
+        }
+        Some(Redirected {
+            uri: bytes(prev_rec.uri).unwrap_or(b""),
+            args: bytes(prev_rec.args),
+            user,
+        })
     }
     /// The host the client named (`r->hostname`, from the request line or `Host:`).
     pub fn hostname(&self) -> Option<&'a [u8]> {

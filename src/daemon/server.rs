@@ -418,7 +418,11 @@ fn setup_process(server: Server<'_>, group: &Group) -> Result<(), String> {
     });
     if let Some(h) = &home {
         std::env::set_current_dir(h).map_err(|e| format!("cannot enter home={h}: {e}"))?;
-        env.push(("HOME", h.clone()));
+    }
+    // HOME is the daemon's user's, not that of whoever started Apache (mod_wsgi's rule;
+    // the working directory above is another matter).
+    if let Ok(Some(account)) = User::from_uid(nix::unistd::getuid()) {
+        env.push(("HOME", account.dir.to_string_lossy().into_owned()));
     }
     process::set_env(&env);
     let _ = server;

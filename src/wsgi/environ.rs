@@ -175,6 +175,9 @@ impl<'py, 'k> EnvironBuilder<'py, 'k> {
         let py = self.py();
         let strings = strings.set_for(self.keys);
         for (i, (key, value)) in vars.enumerate() {
+            if key.starts_with(b"mod_wsgi.") && super::vars::DAEMON_ONLY.contains(&key) {
+                continue;
+            }
             let (key, value) = strings.get(py, i, key, value);
             let r = self.dict.set_item(key, value);
             self.record(r);
@@ -225,6 +228,9 @@ impl<'py, 'k> EnvironBuilder<'py, 'k> {
 
 impl VarSink for EnvironBuilder<'_, '_> {
     fn var(&mut self, key: Var, value: &[u8]) {
+        if key.is_for_daemon_only() {
+            return;
+        }
         let py = self.py();
         let r = self
             .dict
@@ -232,6 +238,9 @@ impl VarSink for EnvironBuilder<'_, '_> {
         self.record(r);
     }
     fn named(&mut self, key: &str, value: &[u8]) {
+        if key.starts_with("mod_wsgi.") && super::vars::DAEMON_ONLY.contains(&key.as_bytes()) {
+            return;
+        }
         let r = self.dict.set_item(key, latin1(self.py(), value));
         self.record(r);
     }
@@ -255,5 +264,9 @@ pub struct Streams<'a, 'py> {
 
 /// Keys every request sets, so the base dict is already full-sized (see `base_environ`).
 pub fn always_set_keys() -> impl Iterator<Item = &'static str> {
-    Var::NAMES[..Var::ALWAYS].iter().copied().chain(STREAM_KEYS)
+    Var::NAMES[..Var::ALWAYS]
+        .iter()
+        .copied()
+        .filter(|n| !super::vars::DAEMON_ONLY.contains(&n.as_bytes()))
+        .chain(STREAM_KEYS)
 }

@@ -269,6 +269,12 @@ fn call_app(
         daemon_connects: u32::from(app.daemon),
         times,
     };
+    // As mod_wsgi gives them: the thread's number (an int) and the Apache child's pid (a
+    // string, like the CGI variables). Setting a str key of a dict cannot fail.
+    let _ = environ.set_item("mod_wsgi.thread_id", origin.thread_id);
+    if app.server_pid != 0 {
+        let _ = environ.set_item("mod_wsgi.server_pid", app.server_pid.to_string());
+    }
     let events = context
         .subscribers
         .any(py)

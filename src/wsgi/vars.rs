@@ -86,7 +86,17 @@ impl Var {
     pub fn name(self) -> &'static str {
         Var::NAMES[self as usize]
     }
+
+    /// Whether the variable only tells a daemon how to run the request: it crosses the
+    /// wire but is not the application's (mod_wsgi 6 keeps these out of the environ too).
+    pub fn is_for_daemon_only(self) -> bool {
+        self == Var::ScriptReloading
+    }
 }
+
+/// Names of the variables that only tell a daemon how to run a request (see
+/// [`Var::is_for_daemon_only`]), as they arrive on the wire.
+pub const DAEMON_ONLY: [&[u8]; 2] = [b"mod_wsgi.script_reloading", b"mod_wsgi.ignore_activity"];
 
 /// Where a request's variables go. Later values for the same key replace earlier ones.
 pub trait VarSink {

@@ -144,6 +144,9 @@ pub struct Stage {
     pub dir: tempfile::TempDir,
     pub port: u16,
     pub mpm: Mpm,
+    /// Start Apache with only the environment Debian's apache2ctl gives it (PATH and
+    /// LANG=C), not the test runner's.
+    pub clean_environment: bool,
 }
 
 impl Stage {
@@ -173,6 +176,7 @@ impl Stage {
             dir,
             port: free_port(),
             mpm,
+            clean_environment: false,
         }
     }
 
@@ -269,7 +273,10 @@ impl Stage {
             child: None,
         };
         for attempt in 1.. {
-            apache.child = Some(spawn_apache(&apache.root().join("httpd.conf")));
+            apache.child = Some(spawn_apache(
+                &apache.root().join("httpd.conf"),
+                apache.stage.clean_environment,
+            ));
             let Err(stderr) = apache.wait_ready() else {
                 return apache;
             };
@@ -286,9 +293,19 @@ impl Stage {
 }
 
 /// Starts Apache in the foreground with `conf`, its stderr kept for a failed start.
-fn spawn_apache(conf: &Path) -> Child {
+fn spawn_apache(conf: &Path, clean_environment: bool) -> Child {
+    let mut command = Command::new(apache_bin());
+    if clean_environment {
+        command
+            .env_clear()
+            .env(
+                "PATH",
+                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            )
+            .env("LANG", "C");
+    }
     // Apache signals its whole process group when it stops (killpg): it must not be ours.
-    Command::new(apache_bin())
+    command
         .process_group(0)
         .arg("-f")
         .arg(conf)

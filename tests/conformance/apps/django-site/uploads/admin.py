@@ -1,0 +1,4 @@
+from django.contrib import admin
+from .models import Document
+
+admin.site.register(Document)

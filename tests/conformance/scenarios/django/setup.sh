@@ -1,0 +1,2 @@
+source "$CONFORMANCE/apps/django-site/make-site.sh"
+cp "$CONFORMANCE/probe.wsgi" probe.wsgi

@@ -8,8 +8,13 @@ as_root() {
 }
 
 ensure_packages() {
+    ensure_these_packages $RWSGI_PACKAGES
+}
+
+# Installs the named Debian packages that are missing (and checks for cargo).
+ensure_these_packages() {
     local missing=()
-    for p in $RWSGI_PACKAGES; do
+    for p in "$@"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
     done
     if [ ${#missing[@]} -gt 0 ]; then

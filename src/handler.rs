@@ -236,7 +236,8 @@ pub fn handler(r: &mut Request<'_>) -> i32 {
                 },
                 target.script
             );
-            return status::FORBIDDEN;
+            // The configuration is at fault, not the client: 500, as mod_wsgi answers.
+            return status::INTERNAL_SERVER_ERROR;
         }
     }
     let map_head = match dir.map_head_to_get.unwrap_or(MapHead::Auto) {

@@ -263,7 +263,7 @@ fn application_lines(log: &str, server_root: &Path, site: &Path) -> Vec<String> 
         let Some(at) = line.find("] [wsgi:") else {
             continue;
         };
-        let rest = &line[at + 2..];
+        let rest = &line[at + "] [".len()..];
         let Some((level, rest)) = rest.split_once("] ") else {
             continue;
         };
@@ -346,9 +346,13 @@ fn differential(name: &'static str) {
     );
     // RWSGI_CONFORMANCE_DUMP=dir keeps both records, for reading what a scenario sees.
     if let Ok(dir) = std::env::var("RWSGI_CONFORMANCE_DUMP") {
-        for (who, record) in [("mod_wsgi", &reference), ("rwsgi", &ours)] {
+        for (who, record, log) in [
+            ("mod_wsgi", &reference, &reference_log),
+            ("rwsgi", &ours, &our_log),
+        ] {
             let text: String = record.iter().map(|(k, v)| format!("{k} = {v}\n")).collect();
             std::fs::write(Path::new(&dir).join(format!("{name}.{who}.txt")), text).unwrap();
+            std::fs::write(Path::new(&dir).join(format!("{name}.{who}.log")), log).unwrap();
         }
     }
     assert!(
@@ -410,6 +414,18 @@ fn glob_matches_keys() {
 }
 
 #[test]
+fn application_lines_lose_what_differs_between_runs() {
+    let log = "[Mon Dec 07 16:28:49.800121 2026] [wsgi:error] [pid 18465:tid 18467] [client 127.0.0.1:4711] printed by /tmp/s/app.py\n\
+               [Mon Dec 07 16:28:49.800121 2026] [wsgi:info] [pid 18465:tid 18467] Loading script\n\
+               [Mon Dec 07 16:28:49.800121 2026] [wsgi:error] [pid 1:tid 2] RW0102: failed\n\
+               [Mon Dec 07 16:28:49.800121 2026] [core:error] [pid 1:tid 2] AH00000: not ours\n";
+    assert_eq!(
+        application_lines(log, Path::new("/tmp/root"), Path::new("/tmp/s")),
+        ["wsgi:error] printed by {site}/app.py"]
+    );
+}
+
+#[test]
 fn module_lines_are_told_from_application_lines() {
     assert!(is_module_line("RW0102: failed to exec WSGI script"));
     assert!(is_module_line("mod_wsgi (pid=12): Exception occurred"));
@@ -448,4 +464,59 @@ fn django() {
 #[test]
 fn django_auth() {
     differential("django-auth");
+}
+
+#[test]
+fn flaskr() {
+    differential("flaskr");
+}
+
+#[test]
+fn pyramid() {
+    differential("pyramid");
+}
+
+#[test]
+fn trac() {
+    differential("trac");
+}
+
+#[test]
+fn moin() {
+    differential("moin");
+}
+
+#[test]
+fn graphite() {
+    differential("graphite");
+}
+
+#[test]
+fn hgweb() {
+    differential("hgweb");
+}
+
+#[test]
+fn radicale() {
+    differential("radicale");
+}
+
+#[test]
+fn roundup() {
+    differential("roundup");
+}
+
+#[test]
+fn auth_hooks() {
+    differential("auth-hooks");
+}
+
+#[test]
+fn errors() {
+    differential("errors");
+}
+
+#[test]
+fn group_selection() {
+    differential("group-selection");
 }

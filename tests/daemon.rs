@@ -422,6 +422,12 @@ fn an_unreadable_python_path_is_named_and_requests_get_503() {
     let log = apache.wait_for_log("cannot start: cannot enter");
     assert!(log.contains("/private (Permission denied)"), "{log}");
     assert!(log.contains("as www-data (uid 33)"), "{log}");
+    // rwsgi's log text is ASCII: Apache's error log writes other bytes as `\xNN`.
+    let log = apache.wait_for_log("; needed for");
+    assert!(
+        !log.contains("\\x"),
+        "escaped bytes in the error log:\n{log}"
+    );
     apache.wait_for_log("took the request within connect-timeout (1.0s)");
     // Repeated failures back off instead of looping every second.
     apache.wait_for_log("times in a row; next start in");

@@ -616,3 +616,36 @@ fn runs_the_python_it_was_built_for() {
     );
     apache.wait_for_log(&format!("Python/{version} configured"));
 }
+
+/// The log streams have a binary side, as a text stream's `buffer` (Mercurial writes its
+/// output there): bytes go to the error log line by line, decoded as UTF-8 with other
+/// bytes as `\xNN`; text is refused there. In embedded mode and in a daemon.
+#[test]
+fn log_streams_take_bytes_through_their_buffer() {
+    let apache = Apache::start(
+        Mpm::Event,
+        "WSGIDaemonProcess logs processes=1 threads=1\n\
+         WSGIScriptAlias /embedded {root}/apps/log_buffers.py\n\
+         WSGIScriptAlias /daemon {root}/apps/log_buffers.py process-group=logs\n",
+    );
+    for path in ["/embedded", "/daemon"] {
+        let reply = get(&apache.url(path));
+        assert_eq!(reply.status, 200, "{path}: {}", reply.text());
+        assert_eq!(
+            reply.text(),
+            "wrote=19 refused_str=yes type=LogBuffer\n",
+            "{path}"
+        );
+    }
+    // As Apache writes them: it escapes every byte that is not printable ASCII, and so
+    // the backslash of rwsgi's `\xff` too.
+    for line in [
+        "stdout buffer: caf\\xc3\\xa9",
+        "stderr buffer: \\\\xff",
+        "wsgi.errors buffer",
+    ] {
+        let log = apache.wait_for_log(line);
+        assert_eq!(log.matches(line).count(), 2, "{line:?} twice in:\n{log}");
+    }
+    apache.assert_log_clean(&["buffer"]);
+}

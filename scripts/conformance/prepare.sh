@@ -9,6 +9,9 @@
 # Prints KEY=VALUE lines: MOD_WSGI=<module file>, VENV_<NAME>=<venv> (progress goes to stderr).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. scripts/lib.sh
+# graphite-web draws its PNGs with cairo; Trac's login uses an htpasswd file.
+ensure_these_packages libcairo2 apache2-utils >&2
 python=${RWSGI_CONFORMANCE_PYTHON:-/usr/bin/python3}
 hash=$(cat scripts/conformance/prepare.sh scripts/conformance/requirements-*.txt \
     <("$python" -VV) | sha256sum | cut -c1-16)

@@ -11,27 +11,48 @@ use pyo3::prelude::*;
 #[derive(Clone)]
 pub struct LogStream {
     name: &'static str,
-    pending: Arc<Mutex<String>>,
+    /// Bytes of the line not ended yet: text writes add UTF-8, `buffer` writes any bytes.
+    pending: Arc<Mutex<Vec<u8>>>,
+}
+
+/// `Log.buffer`: the binary side of a log stream, as `sys.stdout.buffer` is of a text
+/// stream (Mercurial, for one, writes its output there). Lines are decoded as UTF-8 when
+/// logged; other bytes show as `\xNN`.
+#[pyclass(module = "mod_wsgi", name = "LogBuffer")]
+pub struct LogBuffer(LogStream);
+
+/// `line` as text: UTF-8, with each byte that is not UTF-8 shown as `\xNN` (Python's
+/// `backslashreplace`, as mod_wsgi's error log stream decodes).
+fn decode(line: &[u8]) -> String {
+    let mut out = String::with_capacity(line.len());
+    for chunk in line.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
 }
 
 impl LogStream {
     pub fn new(name: &'static str) -> LogStream {
         LogStream {
             name,
-            pending: Arc::new(Mutex::new(String::new())),
+            pending: Arc::new(Mutex::new(Vec::new())),
         }
     }
 
-    fn take_lines(&self, text: &str, flush_all: bool) -> Vec<String> {
+    fn take_lines(&self, bytes: &[u8], flush_all: bool) -> Vec<String> {
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        pending.push_str(text);
+        pending.extend_from_slice(bytes);
         let mut lines = Vec::new();
-        while let Some(pos) = pending.find('\n') {
-            lines.push(pending[..pos].to_owned());
+        while let Some(pos) = pending.iter().position(|&b| b == b'\n') {
+            lines.push(decode(&pending[..pos]));
             pending.drain(..=pos);
         }
         if flush_all && !pending.is_empty() {
-            lines.push(std::mem::take(&mut *pending));
+            lines.push(decode(&pending));
+            pending.clear();
         }
         lines
     }
@@ -50,7 +71,62 @@ impl LogStream {
 
     /// Logs whatever partial line is left (at the end of a request).
     pub fn flush_pending(&self, py: Python<'_>) {
-        Self::emit(py, self.take_lines("", true));
+        Self::emit(py, self.take_lines(b"", true));
+    }
+
+    /// `buffer.write(b)`: any bytes-like object; returns how many bytes it took.
+    pub(crate) fn write_bytes(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<usize> {
+        let bytes: Vec<u8> = match data.extract::<Vec<u8>>() {
+            Ok(b) if !data.is_instance_of::<pyo3::types::PyString>() => b,
+            _ => {
+                return Err(PyTypeError::new_err(format!(
+                    "a bytes-like object is required, not '{}'",
+                    data.get_type().name()?
+                )));
+            }
+        };
+        Self::emit(py, self.take_lines(&bytes, false));
+        Ok(bytes.len())
+    }
+}
+
+#[pymethods]
+impl LogBuffer {
+    fn write(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<usize> {
+        self.0.write_bytes(py, data)
+    }
+    fn writelines(&self, py: Python<'_>, lines: &Bound<'_, PyAny>) -> PyResult<()> {
+        for line in lines.try_iter()? {
+            self.0.write_bytes(py, &line?)?;
+        }
+        Ok(())
+    }
+    fn flush(&self, py: Python<'_>) {
+        self.0.flush_pending(py);
+    }
+    fn writable(&self) -> bool {
+        true
+    }
+    fn readable(&self) -> bool {
+        false
+    }
+    fn seekable(&self) -> bool {
+        false
+    }
+    fn isatty(&self) -> bool {
+        false
+    }
+    fn close(&self) {}
+    #[getter]
+    fn name(&self) -> &'static str {
+        self.0.name
+    }
+    #[getter]
+    fn closed(&self) -> bool {
+        false
+    }
+    fn __repr__(&self) -> String {
+        format!("<mod_wsgi.LogBuffer name='{}'>", self.0.name)
     }
 }
 
@@ -63,7 +139,7 @@ impl LogStream {
                 text.get_type().name()?
             )));
         };
-        Self::emit(py, self.take_lines(text, false));
+        Self::emit(py, self.take_lines(text.as_bytes(), false));
         Ok(text.chars().count())
     }
 
@@ -121,5 +197,10 @@ impl LogStream {
     #[getter]
     fn line_buffering(&self) -> bool {
         true
+    }
+    /// The binary side, as a text stream's `buffer`.
+    #[getter]
+    fn buffer(&self) -> LogBuffer {
+        LogBuffer(self.clone())
     }
 }

@@ -19,19 +19,53 @@ use crate::python::output::LogStream;
 
 /// Executed in each sub-interpreter (as module `mod_wsgi`).
 const SOURCE: &str = r#"
+class LogBuffer:
+    """The binary side of a Log (its `buffer`)."""
+    __slots__ = ("name", "write", "flush")
+    closed = False
+
+    def __init__(self, name, write, flush):
+        self.name = name
+        self.write = write
+        self.flush = flush
+
+    def writelines(self, lines):
+        for line in lines:
+            self.write(line)
+
+    def writable(self):
+        return True
+
+    def readable(self):
+        return False
+
+    def seekable(self):
+        return False
+
+    def isatty(self):
+        return False
+
+    def close(self):
+        pass
+
+    def __repr__(self):
+        return f"<mod_wsgi.LogBuffer name='{self.name}'>"
+
+
 class Log:
     """A write-only text stream into the Apache error log."""
-    __slots__ = ("name", "write", "writelines", "flush")
+    __slots__ = ("name", "write", "writelines", "flush", "buffer")
     encoding = "utf-8"
     errors = "backslashreplace"
     line_buffering = True
     closed = False
 
-    def __init__(self, name, write, writelines, flush):
+    def __init__(self, name, write, writelines, flush, write_bytes):
         self.name = name
         self.write = write
         self.writelines = writelines
         self.flush = flush
+        self.buffer = LogBuffer(name, write_bytes, flush)
 
     def isatty(self):
         return False
@@ -157,12 +191,20 @@ impl Shims {
                 s.writelines(args.py(), &arg(args, kwargs, 0, "lines")?)
             })?
         };
+        let write_bytes = {
+            let s = stream.clone();
+            closure(py, c"write", move |args, kwargs| {
+                s.write_bytes(args.py(), &arg(args, kwargs, 0, "b")?)
+            })?
+        };
         let name = stream.name();
         let flush = closure(py, c"flush", move |args, _| {
             stream.flush(args.py());
             Ok(())
         })?;
-        self.log.bind(py).call1((name, write, writelines, flush))
+        self.log
+            .bind(py)
+            .call1((name, write, writelines, flush, write_bytes))
     }
 
     /// An `Input` reading the request body through `input`.

@@ -12,6 +12,7 @@ server root, the port, pids, dates, CSRF tokens and session ids) does not count.
 Standard library only: the client runs with the system's Python.
 """
 
+import base64
 import hashlib
 import http.client
 import json
@@ -57,6 +58,8 @@ def normalise(text):
     text = text.replace(ROOT, "{site}")
     text = text.replace(SERVER_ROOT, "{serverroot}")
     text = text.replace("%s:%d" % (HOST, PORT), "{host}")
+    # The same in a URL's query string (`next=http%3A//127.0.0.1%3A8000/...`).
+    text = text.replace("%s%%3A%d" % (HOST, PORT), "{host}")
     text = text.replace(":%d" % PORT, ":{port}")
     text = HTTP_DATE.sub("<date>", text)
     for pattern, replacement in _masks:
@@ -101,6 +104,15 @@ class Response:
         parser = _Forms()
         parser.feed(self.text)
         return parser.forms[form_index] if len(parser.forms) > form_index else {}
+
+    def form_with(self, field):
+        """The named inputs of the page's first form that has `field`."""
+        parser = _Forms()
+        parser.feed(self.text)
+        for form in parser.forms:
+            if field in form:
+                return form
+        raise AssertionError("no form with %s:\n%s" % (field, self.text[:3000]))
 
 
 class _Forms(HTMLParser):
@@ -216,6 +228,12 @@ class Session:
                 value = "{port}"
             record("%s/environ/%s" % (step, key), value)
         return report
+
+
+def basic_auth(user, password):
+    """The `Authorization` header of HTTP Basic authentication."""
+    token = base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
+    return {"Authorization": "Basic " + token}
 
 
 def observe_response(step, response):

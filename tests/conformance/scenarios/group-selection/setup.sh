@@ -1,0 +1,1 @@
+cp "$CONFORMANCE/probe.wsgi" probe.wsgi

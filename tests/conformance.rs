@@ -520,3 +520,8 @@ fn errors() {
 fn group_selection() {
     differential("group-selection");
 }
+
+#[test]
+fn two_django_sites() {
+    differential("two-django-sites");
+}

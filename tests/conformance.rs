@@ -166,7 +166,9 @@ impl Scenario {
         if !setup.exists() {
             return;
         }
+        // A failing step fails the setup, whatever the script says.
         let out = Command::new("bash")
+            .args(["-eu", "-o", "pipefail"])
             .arg(&setup)
             .current_dir(&self.site)
             .envs(self.env())
@@ -346,6 +348,7 @@ fn differential(name: &'static str) {
     );
     // RWSGI_CONFORMANCE_DUMP=dir keeps both records, for reading what a scenario sees.
     if let Ok(dir) = std::env::var("RWSGI_CONFORMANCE_DUMP") {
+        std::fs::create_dir_all(&dir).unwrap();
         for (who, record, log) in [
             ("mod_wsgi", &reference, &reference_log),
             ("rwsgi", &ours, &our_log),

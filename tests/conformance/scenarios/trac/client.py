@@ -14,6 +14,8 @@ mask(r'\d{4}-\d\d-\d\dT\d\d(%3A|:)\d\d(%3A|:)\d\dZ', '<iso-time>')
 mask(r'\b\d\d/\d\d/\d\d \d\d:\d\d:\d\d\b', '<time>')
 mask(r'\b\d+ (second|minute)s? ago\b', '<n> ago')
 mask(r'value="1[7-9]\d{14}"', 'value="<microseconds>"')
+# The timeline shows each event's time of day.
+mask(r'<span class="time">\d\d:\d\d</span>', '<span class="time"><hh:mm></span>')
 
 
 def basic(user, password):

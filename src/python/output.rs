@@ -107,15 +107,6 @@ impl LogBuffer {
     fn writable(&self) -> bool {
         true
     }
-    fn readable(&self) -> bool {
-        false
-    }
-    fn seekable(&self) -> bool {
-        false
-    }
-    fn isatty(&self) -> bool {
-        false
-    }
     fn close(&self) {}
     #[getter]
     fn name(&self) -> &'static str {

@@ -36,15 +36,6 @@ class LogBuffer:
     def writable(self):
         return True
 
-    def readable(self):
-        return False
-
-    def seekable(self):
-        return False
-
-    def isatty(self):
-        return False
-
     def close(self):
         pass
 

@@ -28,9 +28,19 @@ pub(super) fn resolve_app(args: &ServerArgs, host: &Host) -> Result<(App, Option
         );
     };
     let as_path = absolute(&host.cwd, Path::new(entry));
+    // A script's name, even when the file is missing (`app.wsgi` is not module `app`
+    // with a callable `wsgi`), unless it is a module here: Django's `mysite.wsgi`
+    // (mysite/wsgi.py), as gunicorn takes it.
+    let module_here = |module: &str| {
+        let base = host.cwd.join(module.replace('.', "/"));
+        base.with_extension("py").is_file() || base.join("__init__.py").is_file()
+    };
+    let names_a_file = entry.ends_with(".py")
+        || entry.contains(['/', '\\'])
+        || (entry.ends_with(".wsgi") && !module_here(entry));
     let kind = args.application_type.unwrap_or(if as_path.is_file() {
         ApplicationType::Script
-    } else if parse_module_entry(entry).is_some() && !entry.ends_with(".py") {
+    } else if parse_module_entry(entry).is_some() && !names_a_file {
         ApplicationType::Module
     } else {
         ApplicationType::Script

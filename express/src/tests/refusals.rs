@@ -34,6 +34,8 @@ fn refusals_name_the_problem() {
             "needs --auth-group-script",
         ),
         (1000, &["missing.py"], "missing.py does not exist"),
+        (1000, &["app.wsgi"], "app.wsgi does not exist"),
+        (1000, &["site/app"], "site/app does not exist"),
         (1000, &["wsgi.py", "--entry-point", "x"], "not both"),
         (1000, &["pkg.app:"], "for a module entry point write"),
         (
@@ -159,6 +161,14 @@ fn entry_points_are_classified() {
     assert_eq!(named.callable, "server");
     let forced = f.plan(&["--entry-point", "pkg", "--application-type", "module"]);
     assert_eq!(forced.app, plan::App::Module("pkg".into()));
+    // Django's `mysite.wsgi` is a module when mysite/wsgi.py is there (as gunicorn takes
+    // it); `app.wsgi` with no such module is a script that is missing (refusals above).
+    std::fs::create_dir_all(f.path().join("mysite")).unwrap();
+    std::fs::write(f.path().join("mysite/wsgi.py"), "application = None\n").unwrap();
+    assert_eq!(
+        f.plan(&["mysite.wsgi"]).app,
+        plan::App::Module("mysite.wsgi".into())
+    );
     // sys.path: the working directory, then the script's directory.
     let sub = f.plan(&["static/../wsgi.py", "--python-path", "lib"]);
     assert_eq!(sub.python_path, vec![f.path(), f.path().join("lib")]);

@@ -138,6 +138,11 @@ fn describe(component: &Path) -> String {
     }
 }
 
+fn owned_by_root(path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).is_ok_and(|m| m.uid() == 0)
+}
+
 /// Checks `plan`'s paths as its `run_as` user (or as ourselves); a refusal names the path,
 /// the component in the way, and the fixes.
 pub fn verify(plan: &Plan) -> Result<()> {
@@ -204,12 +209,20 @@ pub fn verify(plan: &Plan) -> Result<()> {
         message.push_str(&format!("  {label} {path}: {detail}\n"));
     }
     match &plan.run_as {
-        Some(r) => message.push_str(&format!(
-            "Fix: move the application somewhere {u} can read (and --working-directory with \
-             it), grant access (for example `chmod o+x` on the directory in the way, or \
-             `setfacl -m u:{u}:rx`), or run as the files' owner with --user/--group.",
-            u = r.user
-        )),
+        Some(r) => {
+            message.push_str(&format!(
+                "Fix: move the application somewhere {u} can read (and --working-directory \
+                 with it), or grant access (for example `chmod o+x` on the directory in the \
+                 way, or `setfacl -m u:{u}:rx`)",
+                u = r.user
+            ));
+            // Running as the owner fits only an owner Apache's children may run as: never
+            // root.
+            if problems.iter().all(|(_, _, c, _)| !owned_by_root(c)) {
+                message.push_str(", or run as the files' owner with --user/--group");
+            }
+            message.push('.');
+        }
         None => message.push_str("Fix: grant yourself access to those paths, or move them."),
     }
     bail!(message)

@@ -857,8 +857,12 @@ fn refuses_an_application_the_user_cannot_read() {
             "www-data (the user Apache's children run as) cannot reach",
             &detail,
             "Fix:",
+            "chmod o+x",
         ],
     );
+    // The directory belongs to root: running the children as its owner is no fix.
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(!text.contains("run as the files' owner"), "{text}");
     assert!(
         !app.server_root().join("httpd.pid").exists(),
         "Apache was started"

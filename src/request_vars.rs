@@ -124,9 +124,11 @@ pub fn collect(r: &mut Request<'_>, sel: &Selected<'_>, sink: &mut impl VarSink)
         Var::HandlerScript,
         sel.handler_script.unwrap_or("").as_bytes(),
     );
-    sink.var(Var::ScriptReloading, if sel.reload { b"1" } else { b"0" });
-    if sel.ignore_activity {
-        sink.named("mod_wsgi.ignore_activity", b"1");
+    if sink.to_daemon() {
+        sink.var(Var::ScriptReloading, if sel.reload { b"1" } else { b"0" });
+        if sel.ignore_activity {
+            sink.named("mod_wsgi.ignore_activity", b"1");
+        }
     }
     sink.var(Var::ListenerHost, r.local_ip());
     sink.var(Var::ListenerPort, r.local_port().to_string().as_bytes());

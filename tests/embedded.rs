@@ -633,7 +633,7 @@ fn log_streams_take_bytes_through_their_buffer() {
         assert_eq!(reply.status, 200, "{path}: {}", reply.text());
         assert_eq!(
             reply.text(),
-            "wrote=19 refused_str=yes type=LogBuffer\n",
+            "wrote=19 refused=str,list type=LogBuffer\n",
             "{path}"
         );
     }

@@ -18,7 +18,7 @@ use super::conn::{ACCEPTED_LEN, ConnWriter, DaemonTransport, PID, accepted_frame
 use super::hub::{Conn, ConnSettings, Hub};
 use super::state::{Running, State};
 use super::timeout::watch_request_times;
-use super::vars::{Vars, script_of};
+use super::vars::Vars;
 use super::{Generation, Group, lock};
 use crate::apache::{Mpm, Server, os, process};
 use crate::config::PythonSettings;
@@ -660,10 +660,10 @@ fn script_changed(vars: &Vars, hello: &Hello) -> bool {
     if vars.get(b"mod_wsgi.script_reloading") != b"1" {
         return false;
     }
-    let script = script_of(vars);
+    let script = vars.script();
     let changed = CHILD
         .get()
-        .is_some_and(|child| child.script_changed(&script, hello.script_mtime_us));
+        .is_some_and(|child| child.script_changed(script, hello.script_mtime_us));
     if changed {
         tracing::info!(
             "RW0221: WSGI script '{script}' changed since daemon process {} loaded it; the process restarts to load it, and the request goes to its replacement",
@@ -684,8 +684,8 @@ fn run_request(
     vars: &Vars,
     out: Vec<u8>,
 ) -> bool {
+    let script = vars.script();
     let get = |key: &str| String::from_utf8_lossy(vars.get(key.as_bytes())).into_owned();
-    let script = script_of(vars);
     let callable = get("mod_wsgi.callable_object");
     let reload = get("mod_wsgi.script_reloading") == "1";
     let method = get("REQUEST_METHOD");
@@ -710,7 +710,7 @@ fn run_request(
     };
     let application_group = get("mod_wsgi.application_group");
     let app = App {
-        script: &script,
+        script,
         callable: &callable,
         group: &application_group,
         reload,

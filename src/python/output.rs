@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use pyo3::exceptions::{PyOSError, PyTypeError};
 use pyo3::prelude::*;
+use pyo3::types::{PyByteArray, PyBytes};
 
 /// A write-only text stream into the Apache error log. Clones share the partial line.
 #[pyclass(module = "mod_wsgi", name = "Log")]
@@ -74,19 +75,21 @@ impl LogStream {
         Self::emit(py, self.take_lines(b"", true));
     }
 
-    /// `buffer.write(b)`: any bytes-like object; returns how many bytes it took.
+    /// `buffer.write(b)`: `bytes` or `bytearray`; returns how many bytes it took.
     pub(crate) fn write_bytes(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<usize> {
-        let bytes: Vec<u8> = match data.extract::<Vec<u8>>() {
-            Ok(b) if !data.is_instance_of::<pyo3::types::PyString>() => b,
-            _ => {
-                return Err(PyTypeError::new_err(format!(
-                    "a bytes-like object is required, not '{}'",
-                    data.get_type().name()?
-                )));
-            }
+        let lines = if let Ok(b) = data.cast::<PyBytes>() {
+            self.take_lines(b.as_bytes(), false)
+        } else if let Ok(b) = data.cast::<PyByteArray>() {
+            self.take_lines(&b.to_vec(), false)
+        } else {
+            return Err(PyTypeError::new_err(format!(
+                "a bytes-like object is required, not '{}'",
+                data.get_type().name()?
+            )));
         };
-        Self::emit(py, self.take_lines(&bytes, false));
-        Ok(bytes.len())
+        let written = data.len()?;
+        Self::emit(py, lines);
+        Ok(written)
     }
 }
 

@@ -228,9 +228,6 @@ impl<'py, 'k> EnvironBuilder<'py, 'k> {
 
 impl VarSink for EnvironBuilder<'_, '_> {
     fn var(&mut self, key: Var, value: &[u8]) {
-        if key.is_for_daemon_only() {
-            return;
-        }
         let py = self.py();
         let r = self
             .dict
@@ -238,9 +235,6 @@ impl VarSink for EnvironBuilder<'_, '_> {
         self.record(r);
     }
     fn named(&mut self, key: &str, value: &[u8]) {
-        if key.starts_with("mod_wsgi.") && super::vars::DAEMON_ONLY.contains(&key.as_bytes()) {
-            return;
-        }
         let r = self.dict.set_item(key, latin1(self.py(), value));
         self.record(r);
     }
@@ -267,6 +261,6 @@ pub fn always_set_keys() -> impl Iterator<Item = &'static str> {
     Var::NAMES[..Var::ALWAYS]
         .iter()
         .copied()
-        .filter(|n| !super::vars::DAEMON_ONLY.contains(&n.as_bytes()))
+        .filter(|n| *n != Var::ScriptReloading.name())
         .chain(STREAM_KEYS)
 }

@@ -86,16 +86,10 @@ impl Var {
     pub fn name(self) -> &'static str {
         Var::NAMES[self as usize]
     }
-
-    /// Whether the variable only tells a daemon how to run the request: it crosses the
-    /// wire but is not the application's (mod_wsgi 6 keeps these out of the environ too).
-    pub fn is_for_daemon_only(self) -> bool {
-        self == Var::ScriptReloading
-    }
 }
 
-/// Names of the variables that only tell a daemon how to run a request (see
-/// [`Var::is_for_daemon_only`]), as they arrive on the wire.
+/// Names of the variables that only tell a daemon how to run a request: they cross the
+/// wire but are not the application's (mod_wsgi 6 keeps them out of the environ too).
 pub const DAEMON_ONLY: [&[u8]; 2] = [b"mod_wsgi.script_reloading", b"mod_wsgi.ignore_activity"];
 
 /// Where a request's variables go. Later values for the same key replace earlier ones.
@@ -103,6 +97,10 @@ pub trait VarSink {
     fn var(&mut self, key: Var, value: &[u8]);
     /// A variable whose name is only known per request (headers, SetEnv).
     fn named(&mut self, key: &str, value: &[u8]);
+    /// Whether the variables go to a daemon, which also wants the [`DAEMON_ONLY`] ones.
+    fn to_daemon(&self) -> bool {
+        false
+    }
 }
 
 /// The variables written straight into the daemon protocol's `Environ` frame.
@@ -112,5 +110,8 @@ impl VarSink for rwsgi_core::protocol::EnvironEncoder<'_> {
     }
     fn named(&mut self, key: &str, value: &[u8]) {
         self.push(key.as_bytes(), value);
+    }
+    fn to_daemon(&self) -> bool {
+        true
     }
 }

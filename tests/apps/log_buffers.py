@@ -9,11 +9,13 @@ def application(environ, start_response):
     sys.stderr.buffer.write(b"stderr buffer: \xff\n")
     errors = environ["wsgi.errors"].buffer
     n = errors.write(bytearray(b"wsgi.errors buffer\n"))
-    try:
-        errors.write("text is refused")
-        refused = "no"
-    except TypeError:
-        refused = "yes"
-    body = ("wrote=%d refused_str=%s type=%s\n" % (n, refused, type(errors).__name__)).encode()
+    refused = []
+    for wrong in ("text is refused", [104, 105]):
+        try:
+            errors.write(wrong)
+        except TypeError:
+            refused.append(type(wrong).__name__)
+    body = ("wrote=%d refused=%s type=%s\n" % (
+        n, ",".join(refused), type(errors).__name__)).encode()
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [body]

@@ -12,6 +12,7 @@ WSGIScriptAlias /broken {root}/apps/broken.py
 WSGIScriptAlias /syntax {root}/apps/syntax_error.py
 WSGIScriptAlias /nocallable {root}/apps/no_callable.py
 WSGIScriptAlias /missing {root}/apps/does_not_exist.py
+WSGIScriptAlias /loadfails {root}/apps/load_fails.py
 ";
 
 fn http10(port: u16, path: &str) -> String {
@@ -69,10 +70,66 @@ fn check_broken_apps(mpm: Mpm) {
     // Script problems: 500 with a clear log line, or 404 when the file is not there.
     assert_eq!(get(&apache.url("/syntax")).status, 500);
     apache.assert_log("SyntaxError");
+    let root = apache.root().display().to_string();
+    assert_load_error(
+        &apache,
+        &format!("{root}/apps/syntax_error.py"),
+        "SyntaxError",
+    );
+    assert_eq!(get(&apache.url("/loadfails")).status, 500);
+    assert_load_error(
+        &apache,
+        &format!("{root}/apps/load_fails.py"),
+        "RuntimeError: the configuration is missing",
+    );
     assert_eq!(get(&apache.url("/nocallable")).status, 500);
     apache.assert_log("RW0103");
     assert_eq!(get(&apache.url("/missing")).status, 404);
     ok(&apache);
+}
+
+/// The script's load error names the script, and its traceback starts at the script's own
+/// code (nothing of rwsgi's before it) and ends with `exception`.
+fn assert_load_error(apache: &Apache, script: &str, exception: &str) {
+    let log = apache.wait_for_log(exception);
+    // `[time] [module:level] [pid P:tid T] message`: the header's, then what the same
+    // process and thread logged after it.
+    let lines: Vec<(&str, &str)> = log
+        .lines()
+        .filter_map(|l| {
+            let mut fields = l.splitn(4, "] ");
+            let who = fields.nth(2)?;
+            let message = fields.next()?;
+            // Request-time lines name the client first.
+            let message = match message.strip_prefix("[client ") {
+                Some(rest) => rest.split_once("] ")?.1,
+                None => message,
+            };
+            Some((who, message))
+        })
+        .collect();
+    let header = format!("RW0102: failed to exec WSGI script '{script}'");
+    let at = lines
+        .iter()
+        .position(|(_, m)| *m == header)
+        .unwrap_or_else(|| panic!("no {header:?} in the error log:\n{log}"));
+    let who = lines[at].0;
+    let mut rest = lines[at + 1..]
+        .iter()
+        .filter(|(w, _)| *w == who)
+        .map(|(_, m)| *m);
+    let mut first = rest.next().unwrap_or_default();
+    if first == "Traceback (most recent call last):" {
+        first = rest.next().unwrap_or_default();
+    }
+    assert!(
+        first.starts_with(&format!("  File \"{script}\", line ")),
+        "the traceback after {header:?} starts elsewhere:\n{log}"
+    );
+    assert!(
+        rest.take(12).any(|m| m.starts_with(exception)),
+        "no {exception:?} after {header:?}:\n{log}"
+    );
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
-use nix::unistd::{AccessFlags, Gid, Uid, access};
+use nix::unistd::{AccessFlags, Uid, access};
 
 use crate::plan::{App, Plan};
 
@@ -106,10 +106,7 @@ fn check(kind: Kind, path: &Path) -> Option<(PathBuf, String)> {
 
 /// Runs as the target user: prints one `LABEL\tPATH\tCOMPONENT\tWHY` line per problem.
 pub fn check_as(user: &str, uid: u32, gid: u32, items: &[String]) -> Result<()> {
-    let name = std::ffi::CString::new(user)?;
-    nix::unistd::initgroups(&name, Gid::from_raw(gid)).context("initgroups")?;
-    nix::unistd::setgid(Gid::from_raw(gid)).context("setgid")?;
-    nix::unistd::setuid(Uid::from_raw(uid)).context("setuid")?;
+    crate::platform::drop_privileges(user, uid, gid)?;
     for item in items {
         let mut parts = item.splitn(3, ':');
         let (Some(kind), Some(label), Some(path)) = (parts.next(), parts.next(), parts.next())

@@ -32,6 +32,19 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         modules_directory: Option<PathBuf>,
     },
+    /// Runs a command as an unprivileged user (start-server's application check, as root).
+    #[command(hide = true, name = "__run-as")]
+    RunAs {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        uid: u32,
+        #[arg(long)]
+        gid: u32,
+        /// The program and its arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+        command: Vec<std::ffi::OsString>,
+    },
     /// Checks paths as an unprivileged user (run by start-server as root).
     #[command(hide = true, name = "__check-access")]
     CheckAccess {
@@ -141,6 +154,11 @@ pub struct ServerArgs {
     /// Restart gracefully when a Python file of the application changes.
     #[arg(long, help_heading = "Application")]
     pub reload_on_changes: bool,
+    /// Do not import the application before starting Apache (for an application whose
+    /// import has side effects); a broken application then answers 500 instead of
+    /// stopping the start.
+    #[arg(long, help_heading = "Application")]
+    pub lazy_app: bool,
     /// Do not reload a script entry point when its file changes.
     #[arg(long, help_heading = "Application")]
     pub disable_reloading: bool,

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 #[cfg(unix)]
 pub mod access;
+pub mod app_check;
 pub mod cli;
 pub mod host;
 pub mod plan;
@@ -73,6 +74,11 @@ fn server(args: &ServerArgs, start: bool) -> Result<i32> {
         );
         return Ok(0);
     }
+    if plan.check_app {
+        if let Some(note) = app_check::check(&plan)? {
+            eprintln!("rwsgi-express: note: {note}");
+        }
+    }
     print!("{}", run::summary(&plan));
     use std::io::Write;
     let _ = std::io::stdout().flush();
@@ -108,6 +114,15 @@ pub fn main(cli: Cli) -> Result<i32> {
                 std::fs::rename(&tmp, &dest)?;
             }
             print!("{}", module_config(&dest)?);
+            Ok(0)
+        }
+        Command::RunAs {
+            user,
+            uid,
+            gid,
+            command,
+        } => {
+            platform::exec_as(&user, uid, gid, &command)?;
             Ok(0)
         }
         Command::CheckAccess {

@@ -546,13 +546,22 @@ pub fn handler_wsgi(plan: &Plan) -> String {
         App::Module(m) => ("module", m.clone()),
         App::Static => ("static", String::new()),
     };
+    let loads = match &plan.app {
+        App::Module(m) => format!("module {m}"),
+        _ => entry.clone(),
+    };
     format!(
         r#"# Written by rwsgi-express on every start: change the command-line options, not this file.
 # Loads the application and mounts it at MOUNT_POINT.
-import importlib
 import os
+import sys
 import threading
 import types
+
+# Tracebacks start at the application's code: rwsgi leaves this file's frames out, and
+# names the application, not this file, when it fails to load.
+__tracebackhide__ = True
+__rwsgi_loads__ = {loads}
 
 ENTRY_POINT = {entry}
 APPLICATION_TYPE = {kind}
@@ -574,7 +583,10 @@ def _load():
         exec(code, module.__dict__)
         where = ENTRY_POINT
     else:
-        module = importlib.import_module(ENTRY_POINT)
+        # __import__ rather than importlib.import_module: Python then leaves its import
+        # machinery's frames out of the traceback.
+        __import__(ENTRY_POINT)
+        module = sys.modules[ENTRY_POINT]
         where = 'module %s (%s)' % (ENTRY_POINT, getattr(module, '__file__', 'built in'))
     try:
         return getattr(module, CALLABLE_OBJECT)
@@ -615,6 +627,7 @@ def handle_request(environ, start_response):
 _application()
 "#,
         entry = py(&entry),
+        loads = py(&loads),
         kind = py(kind),
         callable = py(&plan.callable),
         mount = py(&plan.mount_point),

@@ -1513,3 +1513,223 @@ fn error_override_gives_apaches_error_page() {
         assert!(express.stop().success());
     }
 }
+
+/// A helper module whose import fails: the traceback goes through the user's two files.
+const BROKEN_HELPER: &str = "VALUE = 1\nraise RuntimeError('the database URL is missing')\n";
+
+#[test]
+fn a_broken_application_stops_the_start_with_its_traceback() {
+    let app = AppDir::new();
+    let wsgi = app.write(
+        "wsgi.py",
+        "import helper\napplication = helper.application\n",
+    );
+    let helper = app.write("helper.py", BROKEN_HELPER);
+    app.write("pkg/__init__.py", "");
+    app.write("pkg/web.py", "import helper\n");
+    let port = free_port().to_string();
+    let start = |entry: &str| {
+        app.run(
+            "start-server",
+            &[entry, "--host", "127.0.0.1", "--port", &port],
+        )
+    };
+
+    let out = start("wsgi.py");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_refused(
+        &out,
+        &[
+            &format!("{} (script) does not load", wsgi.display()),
+            "--lazy-app skips this check",
+            &format!("  File \"{}\", line 1, in <module>", wsgi.display()),
+            &format!("  File \"{}\", line 2, in <module>", helper.display()),
+            "RuntimeError: the database URL is missing",
+        ],
+    );
+    // The traceback starts at the user's code: nothing of rwsgi-express's.
+    let first_frame = stderr
+        .lines()
+        .skip_while(|l| !l.contains("Traceback (most recent call last):"))
+        .nth(1)
+        .unwrap_or_default();
+    assert!(first_frame.contains(&*wsgi.to_string_lossy()), "{stderr}");
+    for generated in ["handler.wsgi", "<string>", "importlib"] {
+        assert!(!stderr.contains(generated), "{generated} in:\n{stderr}");
+    }
+    // Apache never started.
+    assert!(!app.server_root().join("httpd.pid").exists(), "{stderr}");
+
+    // A module entry point: its own file first, Python's import machinery left out.
+    let out = start("pkg.web");
+    assert_refused(
+        &out,
+        &[
+            "pkg.web (module) does not load",
+            &format!(
+                "  File \"{}\", line 1, in <module>",
+                app.path().join("pkg/web.py").display()
+            ),
+            "RuntimeError: the database URL is missing",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("importlib") && !stderr.contains("handler.wsgi"),
+        "{stderr}"
+    );
+
+    // A syntax error: the file, the line and the caret.
+    app.write(
+        "wsgi.py",
+        "import os\n\ndef application(environ, start_response)\n    pass\n",
+    );
+    let out = start("wsgi.py");
+    assert_refused(
+        &out,
+        &[
+            &format!("  File \"{}\", line 3", wsgi.display()),
+            "def application(environ, start_response)",
+            "SyntaxError: expected ':'",
+        ],
+    );
+
+    // A module that is not there.
+    let out = start("nosuch.web");
+    assert_refused(&out, &["ModuleNotFoundError: No module named 'nosuch'"]);
+}
+
+#[test]
+fn the_check_imports_as_apaches_user_with_the_applications_python() {
+    let app = AppDir::new();
+    app.write(
+        "wsgi.py",
+        "import os, sys\nraise RuntimeError('imported by uid %d with Python %d.%d' % \
+         ((os.geteuid(),) + sys.version_info[:2]))\n",
+    );
+    let out = app.run(
+        "start-server",
+        &["wsgi.py", "--port", &free_port().to_string()],
+    );
+    // Root starts the children as www-data; anyone else as themselves.
+    let uid = if is_root() {
+        nix::unistd::User::from_name("www-data")
+            .unwrap()
+            .unwrap()
+            .uid
+            .as_raw()
+    } else {
+        my_uid()
+    };
+    let who = format!(
+        "imported by uid {uid} with Python {}",
+        env!("RWSGI_PYTHON_VERSION")
+    );
+    assert_refused(&out, &[&who]);
+    if is_root() {
+        assert_refused(&out, &["(imported as www-data with "]);
+    }
+}
+
+#[test]
+fn lazy_app_serves_500_and_the_log_names_the_users_code() {
+    let app = AppDir::new();
+    let wsgi = app.write(
+        "wsgi.py",
+        "import helper\napplication = helper.application\n",
+    );
+    app.write("helper.py", BROKEN_HELPER);
+    app.write("pkg/__init__.py", "");
+    let web = app.write("pkg/web.py", "import helper\n");
+    // Daemon mode with a script, embedded mode with a module.
+    let cases = [
+        (
+            vec!["wsgi.py"],
+            format!(
+                "RW0102: failed to load the WSGI application {}",
+                wsgi.display()
+            ),
+            wsgi,
+        ),
+        (
+            vec!["pkg.web", "--embedded-mode"],
+            "RW0102: failed to load the WSGI application module pkg.web".to_owned(),
+            web,
+        ),
+    ];
+    for (args, header, first_file) in cases {
+        let mut all = args.clone();
+        all.push("--lazy-app");
+        let express = app.start(&all);
+        let (status, _) = express.get("/");
+        assert_eq!(status, 500, "{}", express.output());
+        let log = wait_for_log(&express, "RuntimeError: the database URL is missing");
+        let after = lines_after(&log, &header);
+        assert_eq!(
+            after.first().map(String::as_str),
+            Some("Traceback (most recent call last):"),
+            "{log}"
+        );
+        let frame = format!("  File \"{}\", line 1, in <module>", first_file.display());
+        assert_eq!(after.get(1), Some(&frame), "{log}");
+        assert!(!log.contains("handler.wsgi"), "{log}");
+        drop(express);
+    }
+}
+
+#[test]
+fn an_application_that_imports_mod_wsgi_is_noted_and_served() {
+    // APP imports mod_wsgi, which exists only inside Apache: the check cannot import it.
+    let app = AppDir::new();
+    let express = app.start(&["wsgi.py"]);
+    assert_eq!(express.get("/").0, 200);
+    let stderr = std::fs::read_to_string(&express.err).unwrap();
+    assert!(
+        stderr.contains("imports mod_wsgi, which exists only inside Apache: it was not checked"),
+        "{stderr}"
+    );
+}
+
+/// Waits until the error log has `needle` (Apache writes it after the response).
+fn wait_for_log(express: &Express, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let log = express.error_log();
+        if log.contains(needle) || Instant::now() > deadline {
+            return log;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The messages the same process and thread logged after the first `header` line (lines of
+/// other processes may come in between).
+fn lines_after(log: &str, header: &str) -> Vec<String> {
+    // `[time] [module:level] [pid P:tid T] message`
+    let parts = |line: &str| -> Option<(String, String)> {
+        let mut fields = line.splitn(4, "] ");
+        let (_, _, who, message) = (
+            fields.next()?,
+            fields.next()?,
+            fields.next()?,
+            fields.next()?,
+        );
+        // Request-time lines name the client first.
+        let message = match message.strip_prefix("[client ") {
+            Some(rest) => rest.split_once("] ")?.1,
+            None => message,
+        };
+        Some((who.to_owned(), message.to_owned()))
+    };
+    let lines: Vec<(String, String)> = log.lines().filter_map(parts).collect();
+    let at = lines
+        .iter()
+        .position(|(_, m)| m == header)
+        .unwrap_or_else(|| panic!("no {header:?} in:\n{log}"));
+    let who = &lines[at].0;
+    lines[at + 1..]
+        .iter()
+        .filter(|(w, _)| w == who)
+        .map(|(_, m)| m.clone())
+        .collect()
+}

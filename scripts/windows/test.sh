@@ -73,17 +73,28 @@ printf 'def application(environ, start_response):\n    start_response("200 OK", 
 export WINEPREFIX="$win/wineprefix" WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
 wine=/usr/lib/wine/wine64
 winpath() { echo "Z:${1//\//\\}"; }
+# wine makes its prefix on first use, and says so on stderr (on a fresh one also that it
+# cannot open rundll32.exe, which is harmless): make it here, showing that only on failure.
+if [ ! -d "$WINEPREFIX/drive_c" ]; then
+    "$wine" wineboot.exe --init >"$t/wineboot.log" 2>&1 || cat "$t/wineboot.log"
+fi
 
 passed=0
 failed=0
 ok() { passed=$((passed + 1)); echo "ok - $1"; }
-not_ok() { failed=$((failed + 1)); echo "not ok - $1"; }
+# not_ok NAME [OUTPUT]: a failed check, with the output that shows why (a passing check's
+# output, which may hold the refusal it expected, is not shown).
+not_ok() {
+    failed=$((failed + 1))
+    echo "not ok - $1"
+    [ -z "${2:-}" ] || sed 's/^/    /' <<<"$2"
+}
 # Adds the counts of the "N passed, N failed" line in log $1, written by checks named $2.
 add_counts() {
     local summary
     summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$1" | tail -1 || true)
     if [ -z "$summary" ]; then
-        not_ok "$2 ran to its end"
+        not_ok "$2 ran to its end" "$(tail -20 "$1")"
     else
         passed=$((passed + $(echo "$summary" | cut -d' ' -f1)))
         failed=$((failed + $(echo "$summary" | cut -d' ' -f3)))
@@ -96,7 +107,7 @@ set +e
 # Through a pipe: under wine, Python cannot set up sys.stdout on a regular file ("Invalid
 # handle"; python.exe > file fails the same way), which real Windows can.
 (cd "$t/apache/bin" && "$wine" httpd.exe --load-test "$(winpath "$python")" "$(winpath "$t/work")") \
-    2>&1 | tee "$load_log"
+    2>&1 | tee "$load_log" | grep -E "^(ok|not ok) "
 set -e
 add_counts "$load_log" "the load test"
 
@@ -105,14 +116,13 @@ express() {
     (cd "$t/app" && WINEPATH="$(winpath "$python")" "$wine" "$t/rwsgi/rwsgi-express.exe" "$@")
 }
 config=$(express module-config 2>&1 || true)
-echo "$config"
 pypath=$(winpath "$python" | tr '\\' '/')
 if [ "$config" = "LoadFile \"$pypath/python311.dll\"
 LoadModule wsgi_module \"$(winpath "$t/rwsgi" | tr '\\' '/')/mod_rwsgi.dll\"
 WSGIPythonHome \"$pypath\"" ]; then
     ok "module-config prints LoadFile, LoadModule and WSGIPythonHome with Windows paths"
 else
-    not_ok "module-config prints LoadFile, LoadModule and WSGIPythonHome with Windows paths"
+    not_ok "module-config prints LoadFile, LoadModule and WSGIPythonHome with Windows paths" "$config"
 fi
 
 root="$t/root"
@@ -122,11 +132,10 @@ setup=$(express setup-server wsgi.py --httpd-executable "$httpd" --threads 8 \
     --server-root "$(winpath "$root")" 2>&1)
 code=$?
 set -e
-echo "$setup"
 if [ $code -eq 0 ] && grep -q "apachectl.bat" <<<"$setup"; then
     ok "setup-server writes the configuration and it passes httpd -t (the module read every WSGI directive)"
 else
-    not_ok "setup-server writes the configuration and it passes httpd -t (exit $code)"
+    not_ok "setup-server writes the configuration and it passes httpd -t (exit $code)" "$setup"
 fi
 conf="$root/httpd.conf"
 check_conf() {
@@ -156,12 +165,11 @@ refused=$(express setup-server wsgi.py --httpd-executable "$httpd" --include-fil
     --server-root "$(winpath "$t/root2")" 2>&1)
 code=$?
 set -e
-echo "$refused"
 if [ $code -ne 0 ] && grep -q "Apache refused the configuration" <<<"$refused" &&
     grep -q "daemon mode is not available on Windows" <<<"$refused"; then
     ok "a WSGIDaemonProcess line fails setup-server's httpd -t with the module's reason"
 else
-    not_ok "a WSGIDaemonProcess line fails setup-server's httpd -t with the module's reason (exit $code)"
+    not_ok "a WSGIDaemonProcess line fails setup-server's httpd -t with the module's reason (exit $code)" "$refused"
 fi
 set +e
 user=$(express setup-server wsgi.py --httpd-executable "$httpd" --user bob 2>&1)
@@ -170,7 +178,7 @@ set -e
 if [ $code -ne 0 ] && grep -q "runs as the account that starts it" <<<"$user"; then
     ok "--user is refused on Windows, saying why"
 else
-    not_ok "--user is refused on Windows, saying why: $user"
+    not_ok "--user is refused on Windows, saying why" "$user"
 fi
 
 # start-server: Apache in the foreground with -DONE_PROCESS, waited for; the stand-in
@@ -180,12 +188,26 @@ started=$(express start-server wsgi.py --httpd-executable "$httpd" \
     --server-root "$(winpath "$t/root3")" 2>&1)
 code=$?
 set -e
-echo "$started"
 if [ $code -eq 3 ] && grep -q "asked to serve .*httpd.conf in one process" <<<"$started" &&
     grep -q "Apache exited unexpectedly (exit status 3)" <<<"$started"; then
     ok "start-server runs httpd.exe -DONE_PROCESS in the foreground and reports its exit"
 else
-    not_ok "start-server runs httpd.exe -DONE_PROCESS in the foreground and reports its exit (exit $code)"
+    not_ok "start-server runs httpd.exe -DONE_PROCESS in the foreground and reports its exit (exit $code)" "$started"
+fi
+
+# A broken application stops start-server before Apache starts, with its own traceback.
+printf 'import os\n\ndef application(environ, start_response)\n    pass\n' > "$t/app/broken.py"
+set +e
+broken=$(express start-server broken.py --httpd-executable "$httpd" \
+    --server-root "$(winpath "$t/root4")" 2>&1)
+code=$?
+set -e
+if [ $code -eq 1 ] && grep -q "broken.py (script) does not load" <<<"$broken" &&
+    grep -q 'File ".*broken.py", line 3' <<<"$broken" && grep -q "SyntaxError: expected ':'" <<<"$broken" &&
+    ! grep -q "asked to serve" <<<"$broken"; then
+    ok "start-server imports the application first: a broken one stops it with its traceback"
+else
+    not_ok "start-server imports the application first: a broken one stops it with its traceback (exit $code)" "$broken"
 fi
 
 # --- a real Apache for Windows, built from source, serving through the module ------------

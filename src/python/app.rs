@@ -19,6 +19,11 @@ pub enum LoadError {
     },
     #[error("RW0102: failed to exec WSGI script '{path}'")]
     Exec { path: String, err: PyErr },
+    /// A generated loader (rwsgi-express's handler.wsgi) failed to load the user's
+    /// application, which it names in `__rwsgi_loads__`: the log names that, never the
+    /// generated file.
+    #[error("RW0102: failed to load the WSGI application {application}")]
+    Application { application: String, err: PyErr },
     #[error(
         "RW0103: WSGI script '{path}' does not contain the callable '{name}' (set WSGICallableObject or callable-object= if it has another name)"
     )]
@@ -56,6 +61,16 @@ fn mtime_of(path: &str) -> Option<i64> {
     let m = std::fs::metadata(path).ok()?.modified().ok()?;
     let d = m.duration_since(std::time::UNIX_EPOCH).ok()?;
     Some(d.as_micros() as i64)
+}
+
+impl LoadError {
+    /// The Python exception behind the failure, if one was raised.
+    pub fn python_error(&self) -> Option<&PyErr> {
+        match self {
+            LoadError::Exec { err, .. } | LoadError::Application { err, .. } => Some(err),
+            LoadError::Read { .. } | LoadError::NoCallable { .. } => None,
+        }
+    }
 }
 
 impl Scripts {
@@ -237,7 +252,16 @@ fn load(
     if let Err(err) = run() {
         // A half-executed module must not linger: the next request loads it afresh.
         let _ = sys_modules.del_item(&name);
-        return Err(exec_err(err));
+        let loads = module
+            .dict()
+            .get_item("__rwsgi_loads__")
+            .ok()
+            .flatten()
+            .and_then(|v| v.extract::<String>().ok());
+        return Err(match loads {
+            Some(application) => LoadError::Application { application, err },
+            None => exec_err(err),
+        });
     }
     Ok(module.unbind())
 }

@@ -2,16 +2,17 @@
 //! escapes newlines) stays readable, each with the request's context.
 
 use pyo3::prelude::*;
-use pyo3::types::PyTracebackMethods;
+use pyo3::types::{PyDict, PyTracebackMethods};
 
-/// Formats `err` like the interpreter does (`Traceback (most recent call last): …`).
+/// Formats `err` like the interpreter does (`Traceback (most recent call last): …`),
+/// without the frames of code that hides itself (see `visible`).
 pub fn format(py: Python<'_>, err: &PyErr) -> Vec<String> {
     let formatted = (|| -> PyResult<Vec<String>> {
         let tb = py.import("traceback")?;
         let lines: Vec<String> = tb
             .call_method1(
                 "format_exception",
-                (err.get_type(py), err.value(py), err.traceback(py)),
+                (err.get_type(py), err.value(py), visible(py, err)?),
             )?
             .extract()?;
         Ok(lines)
@@ -27,6 +28,50 @@ pub fn format(py: Python<'_>, err: &PyErr) -> Vec<String> {
         }
     };
     text.lines().map(str::to_owned).collect()
+}
+
+/// `err`'s traceback without the frames whose module sets `__tracebackhide__` (pytest's
+/// convention): rwsgi-express's generated loader, so a traceback starts at the user's
+/// code. The original when nothing is hidden.
+fn visible<'py>(py: Python<'py>, err: &PyErr) -> PyResult<Bound<'py, PyAny>> {
+    let Some(first) = err.traceback(py) else {
+        return Ok(py.None().into_bound(py));
+    };
+    let mut all = Vec::new();
+    let mut current = first.clone().into_any();
+    while !current.is_none() {
+        let next = current.getattr("tb_next")?;
+        all.push(current);
+        current = next;
+    }
+    let hidden = |tb: &Bound<'py, PyAny>| -> PyResult<bool> {
+        let globals = tb.getattr("tb_frame")?.getattr("f_globals")?;
+        match globals.cast::<PyDict>()?.get_item("__tracebackhide__")? {
+            Some(flag) => flag.is_truthy(),
+            None => Ok(false),
+        }
+    };
+    let mut kept = Vec::with_capacity(all.len());
+    for tb in &all {
+        if !hidden(tb)? {
+            kept.push(tb);
+        }
+    }
+    if kept.len() == all.len() {
+        return Ok(first.into_any());
+    }
+    // Traceback objects are shared with whoever else holds the exception: build new ones.
+    let make = py.import("types")?.getattr("TracebackType")?;
+    let mut chain = py.None().into_bound(py);
+    for tb in kept.iter().rev() {
+        chain = make.call1((
+            chain,
+            tb.getattr("tb_frame")?,
+            tb.getattr("tb_lasti")?,
+            tb.getattr("tb_lineno")?,
+        ))?;
+    }
+    Ok(chain)
 }
 
 /// Logs `err` at error level with a leading message (`RW` code included by the caller).

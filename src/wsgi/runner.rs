@@ -365,13 +365,13 @@ fn call_app(
 }
 
 pub fn log_load_error(py: Python<'_>, context: &Context, group: &str, err: &LoadError) {
-    match err {
-        LoadError::Exec { err: py_err, .. } => {
+    match err.python_error() {
+        Some(py_err) => {
             traceback::log(py, &err.to_string(), py_err);
             groups::explain_refusal(py, group, !context.is_main(), py_err);
         }
-        other => {
-            let message = other.to_string();
+        None => {
+            let message = err.to_string();
             py.detach(|| tracing::error!("{message}"));
         }
     }

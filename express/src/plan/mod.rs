@@ -310,18 +310,22 @@ pub fn resolve(args: &ServerArgs, host: &Host, accounts: &dyn Accounts) -> Resul
         ));
     }
 
+    let python_executable =
+        platform::python_executable(python_home.as_deref().unwrap_or(&host.python.home));
     Ok(Plan {
         os: host.os,
         application_group: args.application_group.clone(),
         python_dll,
         callable: named_callable.unwrap_or_else(|| args.callable_object.clone()),
         reload_script: matches!(app, App::Script(_)) && !args.disable_reloading,
+        check_app: !args.lazy_app && app != App::Static,
         app,
         mount_point,
         working_directory,
         python_path,
         python_home,
         python_warnings: args.python_warnings.clone(),
+        python_executable,
         setenv,
         passenv: args.passenv.clone(),
         reload_on_changes: args.reload_on_changes,

@@ -149,6 +149,11 @@ pub struct Plan {
     /// `python3XX.dll`, loaded before the module on Windows (`LoadFile`).
     pub python_dll: Option<PathBuf>,
     pub python_warnings: Vec<String>,
+    /// The Python the application runs (its home's executable), for the check before
+    /// start; `None` when it has none rwsgi-express can run.
+    pub python_executable: Option<PathBuf>,
+    /// Import the application once before Apache starts (not with `--lazy-app`).
+    pub check_app: bool,
     pub setenv: Vec<(String, String)>,
     pub passenv: Vec<String>,
     pub reload_script: bool,

@@ -3,7 +3,7 @@
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -188,6 +188,53 @@ pub fn running_apache(plan: &Plan) -> Option<i32> {
 pub fn make_readable(path: &Path) -> Result<()> {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))
         .with_context(|| format!("cannot chmod {}", path.display()))
+}
+
+/// The Python executable of a Python home or virtual environment: what the application
+/// check runs (`python3.X` first: a venv's `python3` may be another version's).
+pub fn python_executable(home: &Path) -> Option<PathBuf> {
+    [
+        format!("bin/python{}", crate::host::PYTHON_VERSION),
+        "bin/python3".to_owned(),
+    ]
+    .iter()
+    .map(|name| home.join(name))
+    .find(|p| p.is_file())
+}
+
+/// Becomes `user` (`uid`, `gid`, and the user's supplementary groups, as Apache's children
+/// do). Needs root.
+pub fn drop_privileges(user: &str, uid: u32, gid: u32) -> Result<()> {
+    use nix::unistd::{Gid, Uid};
+    let name = std::ffi::CString::new(user)?;
+    nix::unistd::initgroups(&name, Gid::from_raw(gid)).context("initgroups")?;
+    nix::unistd::setgid(Gid::from_raw(gid)).context("setgid")?;
+    nix::unistd::setuid(Uid::from_raw(uid)).context("setuid")?;
+    Ok(())
+}
+
+/// A command that runs `program` as `account` (name, uid, gid) when given: rwsgi-express
+/// re-executes itself as `__run-as`, which drops privileges and then executes the program
+/// (arguments added to the command go to the program).
+pub fn command_as(program: &Path, account: Option<(&str, u32, u32)>) -> Result<Command> {
+    let Some((user, uid, gid)) = account else {
+        return Ok(Command::new(program));
+    };
+    let exe = std::env::current_exe().context("cannot find rwsgi-express itself")?;
+    let mut cmd = Command::new(exe);
+    cmd.arg("__run-as")
+        .args(["--user", user, "--uid", &uid.to_string()])
+        .args(["--gid", &gid.to_string(), "--"])
+        .arg(program);
+    Ok(cmd)
+}
+
+/// `__run-as`: becomes the user, then replaces this process with `command`.
+pub fn exec_as(user: &str, uid: u32, gid: u32, command: &[std::ffi::OsString]) -> Result<()> {
+    let (program, args) = command.split_first().context("no command to run")?;
+    drop_privileges(user, uid, gid)?;
+    let err = Command::new(program).args(args).exec();
+    Err(err).with_context(|| format!("cannot run {}", Path::new(program).display()))
 }
 
 /// `__check-access`: checks paths as an unprivileged user (start-server runs it as root).

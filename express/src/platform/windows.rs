@@ -33,6 +33,27 @@ pub fn user() -> (u32, String) {
     (0, name)
 }
 
+/// The Python executable of a Python home (python.org's layout, the embeddable
+/// distribution) or virtual environment.
+pub fn python_executable(home: &Path) -> Option<PathBuf> {
+    [home.join("python.exe"), home.join("Scripts\\python.exe")]
+        .into_iter()
+        .find(|p| p.is_file())
+}
+
+/// One account runs everything on Windows: `program` as it is.
+pub fn command_as(
+    program: &Path,
+    _account: Option<(&str, u32, u32)>,
+) -> Result<std::process::Command> {
+    Ok(std::process::Command::new(program))
+}
+
+/// `__run-as` has nothing to do on Windows (rwsgi-express never re-executes itself there).
+pub fn exec_as(_user: &str, _uid: u32, _gid: u32, _command: &[std::ffi::OsString]) -> Result<()> {
+    bail!("__run-as is for Unix")
+}
+
 /// `python3XX.dll` of the Python version the module was built for.
 pub fn python_dll_name() -> String {
     format!("python{}.dll", crate::host::PYTHON_VERSION.replace('.', ""))

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The cargo part of the test run: `cargo test` over the workspace (arguments go to it), then
+# the embedded-mode suites again with every application in a sub-interpreter. Ends with
+# "cargo: N passed, N failed, N ignored" over both.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+status=0
+# `cargo test` does not refresh the cdylib the Apache tests load: build it first.
+cargo build --workspace || status=1
+cargo test --workspace --no-fail-fast "$@" 2>&1 | tee "$log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+# The harness gives the main interpreter to another group: the sub-interpreters' own WSGI
+# objects. Skipped when a filter was given.
+if [ $# -eq 0 ]; then
+    RWSGI_TEST_SUBINTERPRETERS=1 cargo test -p rwsgi --no-fail-fast --test embedded \
+        --test bodies --test errors --test frameworks --test events 2>&1 | tee -a "$log"
+    [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+fi
+awk '/^test result:/ {p += $4; f += $6; i += $8}
+     END {printf "cargo: %d passed, %d failed, %d ignored\n", p, f, i}' "$log"
+exit $status

@@ -143,6 +143,7 @@ fn allowlist(b: bindgen::Builder) -> bindgen::Builder {
         "apr_os_file_t",
         "unixd_config_rec",
         "process_rec",
+        "apr_proc_t",
         "ap_regmatch_t",
         "ap_regex_t",
         // mod_auth.h (WSGIAuthUserScript, WSGIAuthGroupScript)
@@ -230,6 +231,8 @@ fn allowlist(b: bindgen::Builder) -> bindgen::Builder {
         "apr_strerror",
         // daemon processes
         "ap_close_listeners",
+        "apr_proc_other_child_register",
+        "apr_proc_other_child_unregister",
         "ap_runtime_dir_relative",
         // scoreboard (mod_wsgi.server_metrics())
         "ap_exists_scoreboard_image",
@@ -266,6 +269,7 @@ fn allowlist(b: bindgen::Builder) -> bindgen::Builder {
         "AP_REQ_.*_PATH_INFO",
         "AP_REG_.*",
         "APR_SUCCESS",
+        "APR_OC_REASON_.*",
         "APR_EOF",
         "APR_TCP_NODELAY",
         "AP_FTYPE_.*",

@@ -18,6 +18,8 @@ pub fn start_deferred(_server: Server<'_>) -> Result<(), String> {
     Ok(())
 }
 
+pub fn child_started() {}
+
 pub fn dispatch(_r: &mut Request<'_>, request: &Routed<'_>) -> i32 {
     tracing::error!(
         "RW0116: the request selected daemon process group '{}', but daemon mode is not available on this platform; cannot run {}",

@@ -72,6 +72,7 @@ pub fn post_config(pconf: Pool, server: Server<'_>) -> Result<(), String> {
 /// In each child: start Python (unless embedded mode is off and nothing needs it), set the
 /// interpreter up and import the `WSGIImportScript` scripts before the first request.
 pub fn child_init(pchild: Pool, server: Server<'_>) {
+    crate::daemon::child_started();
     crate::log::install();
     let conf = server.config();
     let embedded_imports = conf

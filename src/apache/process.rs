@@ -3,7 +3,7 @@
 
 use std::ffi::CStr;
 
-use super::{Pool, sys};
+use super::{Pool, Server, sys};
 
 /// Which side of a fork this is.
 pub enum Forked {
@@ -119,6 +119,23 @@ pub fn pread(fd: i32, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
     }
 }
 
+extern "C" fn wake_parent(_: std::ffi::c_int) {}
+
+/// In a process forked from the Apache parent: takes back `wake_parent_on_child_exit`'s
+/// handler, so blocking calls there are not interrupted by their own children's exits.
+pub fn forget_parent_sigchld() {
+    // SAFETY: reads the disposition, and installs SIG_DFL (no handler code) over ours only.
+    unsafe {
+        let mut current: libc::sigaction = std::mem::zeroed();
+        if libc::sigaction(libc::SIGCHLD, std::ptr::null(), &mut current) == 0
+            && current.sa_sigaction
+                == wake_parent as extern "C" fn(std::ffi::c_int) as libc::sighandler_t
+        {
+            libc::signal(libc::SIGCHLD, libc::SIG_DFL);
+        }
+    }
+}
+
 /// Restores the default disposition of SIGCHLD (the supervisor waits for its daemons).
 pub fn default_sigchld() {
     // SAFETY: installing SIG_DFL runs no handler code.
@@ -129,4 +146,102 @@ pub fn default_sigchld() {
 pub fn exit_now(code: i32) -> ! {
     // SAFETY: _exit ends the process at once; nothing after it runs.
     unsafe { libc::_exit(code) }
+}
+
+/// Tells APR that `pid`, a child of the Apache parent that is not one of the MPM's, is
+/// ours: the MPM then reaps it silently instead of logging AH00291 ("long lost child came
+/// home!") when it exits after a restart. Registered in the process pool, which outlives
+/// restarts (a supervisor drains after the restart that replaced it). Parent only.
+pub fn register_other_child(server: Server<'_>, pid: i32) {
+    /// APR calls this from the MPM's wait loop: on the child's death (or if it was lost),
+    /// the record is removed, and removal frees the `apr_proc_t` it points to.
+    unsafe extern "C" fn maintenance(
+        reason: std::ffi::c_int,
+        data: *mut std::ffi::c_void,
+        _status: std::ffi::c_int,
+    ) {
+        let reason = reason as u32;
+        if reason == sys::APR_OC_REASON_DEATH || reason == sys::APR_OC_REASON_LOST {
+            // SAFETY: `data` is the key this record was registered with; unregistering
+            // calls back with APR_OC_REASON_UNREGISTER, which frees it (below).
+            unsafe { sys::apr_proc_other_child_unregister(data) };
+        } else if reason == sys::APR_OC_REASON_UNREGISTER {
+            // SAFETY: `data` came from Box::into_raw in register_other_child, and APR
+            // calls UNREGISTER once, as it drops the record.
+            drop(unsafe { Box::from_raw(data.cast::<sys::apr_proc_t>()) });
+        }
+    }
+    // SAFETY: an all-zero apr_proc_t is valid (pid 0, no pipes); only `pid` is read.
+    let mut proc_: sys::apr_proc_t = unsafe { std::mem::zeroed() };
+    proc_.pid = pid;
+    let proc_ = Box::into_raw(Box::new(proc_));
+    // SAFETY: `server` is live, and its process record and pool exist for the whole run.
+    let pool = unsafe { (*(*server.as_ptr()).process).pool };
+    // SAFETY: `proc_` stays valid until the record is dropped (maintenance frees it then);
+    // it is also the record's key. The parent is single-threaded.
+    unsafe {
+        sys::apr_proc_other_child_register(
+            proc_,
+            Some(maintenance),
+            proc_.cast(),
+            std::ptr::null_mut(),
+            pool,
+        )
+    };
+}
+
+/// A no-op SIGCHLD handler for the Apache parent: the MPM's maintenance loop sleeps a whole
+/// second between looks at its children, and after a graceful restart it starts the new
+/// generation's children only as old ones are reaped, or once a second passes with none.
+/// Interrupted by a child's exit, it reacts at once: new connections wait milliseconds
+/// for the new children instead of up to a second. Installed only over the default
+/// disposition; Apache's children get the default back (`forget_parent_sigchld`).
+/// Whether the handler is in place.
+pub fn wake_parent_on_child_exit() -> bool {
+    let ours = wake_parent as extern "C" fn(std::ffi::c_int) as libc::sighandler_t;
+    // SAFETY: a zeroed sigaction with an empty mask is valid; `wake_parent` is
+    // async-signal-safe (it does nothing). Without SA_RESTART the MPM's sleep is
+    // interrupted, which its loop treats as a timeout.
+    unsafe {
+        let mut current: libc::sigaction = std::mem::zeroed();
+        if libc::sigaction(libc::SIGCHLD, std::ptr::null(), &mut current) != 0 {
+            return false;
+        }
+        if current.sa_sigaction == ours {
+            return true;
+        }
+        if current.sa_sigaction != libc::SIG_DFL {
+            return false;
+        }
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = ours;
+        libc::sigemptyset(&mut action.sa_mask);
+        action.sa_flags = libc::SA_NOCLDSTOP;
+        libc::sigaction(libc::SIGCHLD, &action, std::ptr::null_mut()) == 0
+    }
+}
+
+/// After a restart: when the old children are slow to exit (embedded mode finalises
+/// Python), no child's exit wakes the parent's loop, which then waits its second before
+/// starting the new children. A short-lived child of the parent wakes it every 50 ms for
+/// a second instead (the parent's first wake-up starts the new children). Needs
+/// `wake_parent_on_child_exit`'s handler. Parent only, in post_config.
+pub fn wake_parent_soon(server: Server<'_>) {
+    match fork() {
+        Ok(Forked::Child) => {
+            close_apache_listeners();
+            let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM);
+            let parent = nix::unistd::getppid();
+            for _ in 0..20 {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                // SAFETY: a plain syscall; the parent's SIGCHLD handler does nothing.
+                if unsafe { libc::kill(parent.as_raw(), libc::SIGCHLD) } != 0 {
+                    break;
+                }
+            }
+            exit_now(0)
+        }
+        Ok(Forked::Parent(pid)) => register_other_child(server, pid),
+        Err(e) => tracing::debug!("cannot fork the restart waker: {e}"),
+    }
 }

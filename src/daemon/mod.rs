@@ -174,6 +174,11 @@ pub fn check_config(server: Server<'_>) -> Result<(), String> {
 
 /// Starts this generation's daemons (Apache parent, after each configuration read).
 pub fn start(pconf: Pool, server: Server<'_>) -> Result<(), String> {
+    // For every mode: after a graceful restart the new children (and, through them, the
+    // new daemons) take connections at once, not a second later.
+    if process::wake_parent_on_child_exit() && process::config_generation() > 0 {
+        process::wake_parent_soon(server);
+    }
     let groups = all_groups(server)?;
     if groups.is_empty() {
         return Ok(());
@@ -279,6 +284,11 @@ thread_local! {
     static DEFERRED: std::cell::RefCell<Option<(Pool, Generation)>> = const { std::cell::RefCell::new(None) };
 }
 
+/// First thing in each Apache child: drop what the parent set up for its own loop.
+pub fn child_started() {
+    process::forget_parent_sigchld();
+}
+
 /// Starts the daemons `start` left for the moment the scoreboard exists.
 pub fn start_deferred(server: Server<'_>) -> Result<(), String> {
     match DEFERRED.with(|d| d.borrow_mut().take()) {
@@ -292,6 +302,7 @@ fn launch(pconf: Pool, server: Server<'_>, mut generation: Generation) -> Result
     let (_, _, apache_user) = Server::unixd_user();
     let pid = std::process::id();
     let supervisor = supervisor::spawn(server, &generation)?;
+    process::register_other_child(server, supervisor);
     // The Apache parent and children never accept on the daemon sockets.
     for g in &mut generation.groups {
         g.listener = None;

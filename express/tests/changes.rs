@@ -1,0 +1,131 @@
+//! Load while the server changes: `bench/changes.py` keeps clients sending requests over
+//! kept-alive connections while a change (a graceful restart, SIGHUP, recycling, a killed
+//! daemon) happens every two seconds, and counts every request's outcome. Nothing may be
+//! lost, reset, cut or answered late (over 1 s). On a loaded machine the load is small
+//! (four connections), never the bar.
+#![cfg(unix)]
+#[path = "../../tests/harness/load.rs"]
+mod load;
+mod support;
+
+use std::path::Path;
+
+use load::{Counts, assert_lossless, drive};
+use support::*;
+
+/// Answers GET with a greeting and POST with the body's length.
+const HELLO: &str = r#"def application(environ, start_response):
+    if environ['REQUEST_METHOD'] == 'POST':
+        body = b'%d' % len(environ['wsgi.input'].read())
+    else:
+        body = b'Hello, world!'
+    start_response('200 OK', [('Content-Type', 'text/plain'),
+                              ('Content-Length', str(len(body)))])
+    return [body]
+"#;
+
+/// changes.py's counts for a load against `express`.
+fn load(express: &Express, extra: &[&str], change: Option<&str>) -> Counts {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    drive(&workspace, &express.url("/"), extra, change)
+}
+
+fn hello_app() -> AppDir {
+    let app = AppDir::new();
+    app.write("hello.py", HELLO);
+    app
+}
+
+fn graceful_restart(express: &Express) -> String {
+    format!("kill -USR1 {}", express.apache_pid())
+}
+
+#[test]
+fn graceful_restarts_lose_nothing_in_daemon_mode() {
+    let app = hello_app();
+    let express = app.start(&["hello.py", "--processes", "2", "--threads", "4"]);
+    let counts = load(&express, &[], Some(&graceful_restart(&express)));
+    assert_lossless(&counts, 3);
+    // POST bodies, restarted by rwsgi-express's own SIGHUP.
+    let sighup = format!("kill -HUP {}", express.pid());
+    let counts = load(
+        &express,
+        &["--method", "POST", "--body-size", "10000"],
+        Some(&sighup),
+    );
+    assert_lossless(&counts, 3);
+    // The supervisors the restarts replaced were reaped quietly.
+    let log = express.error_log();
+    assert!(!log.contains("AH00291"), "{log}");
+}
+
+#[test]
+fn graceful_restarts_lose_nothing_in_embedded_mode() {
+    let app = hello_app();
+    let express = app.start(&[
+        "hello.py",
+        "--embedded-mode",
+        "--processes",
+        "2",
+        "--threads",
+        "4",
+    ]);
+    let counts = load(&express, &[], Some(&graceful_restart(&express)));
+    assert_lossless(&counts, 3);
+    let counts = load(
+        &express,
+        &["--method", "POST", "--body-size", "10000"],
+        Some(&graceful_restart(&express)),
+    );
+    assert_lossless(&counts, 3);
+}
+
+#[test]
+fn daemon_recycling_loses_nothing() {
+    let app = hello_app();
+    for recycle in [["--maximum-requests", "150"], ["--restart-interval", "2"]] {
+        // RW0207 (a daemon recycles) is an info line.
+        let mut args = vec![
+            "hello.py",
+            "--processes",
+            "2",
+            "--threads",
+            "4",
+            "--log-level",
+            "info",
+        ];
+        args.extend(recycle);
+        let express = app.start(&args);
+        let counts = load(&express, &[], None);
+        assert_lossless(&counts, 0);
+        let log = express.error_log();
+        assert!(
+            log.contains("RW0207"),
+            "{recycle:?} recycled no daemon:\n{log}"
+        );
+    }
+}
+
+#[test]
+fn a_killed_daemon_cuts_only_what_it_held() {
+    let app = hello_app();
+    let express = app.start(&["hello.py", "--processes", "2", "--threads", "4"]);
+    // SIGKILL to one daemon process of the two, found by its process title (the title
+    // alone: this command's own line holds it too).
+    let title = format!("(rwsgi:127.0.0.1:{}", express.port);
+    let kill_one = format!(
+        "kill -9 $(ps -eo pid=,args= | awk -v t='{title}' 'index($2, t) == 1 {{print $1; exit}}')"
+    );
+    let counts = load(&express, &[], Some(&kill_one));
+    assert_eq!(counts.get("failed_changes"), 0, "{}", counts.0);
+    assert_eq!(counts.get("changes"), 3, "{}", counts.0);
+    // Requests waiting for a daemon are served by the other one or the replacement; only
+    // those the killed process held (at most its four threads' worth) may be cut, and
+    // visibly so: nothing times out, waits over a second, or fails to connect.
+    for kind in ["timeout", "slow", "connect_errors"] {
+        assert_eq!(counts.get(kind), 0, "{kind}: {}", counts.0);
+    }
+    assert!(counts.failed() <= 3 * 4, "{}", counts.0);
+    let log = express.error_log();
+    assert!(log.contains("RW0204"), "no daemon death logged:\n{log}");
+}

@@ -10,7 +10,7 @@ mod support;
 
 use std::path::Path;
 
-use load::{Counts, assert_lossless, drive};
+use load::{Counts, assert_lossless, drive, run};
 use support::*;
 
 /// Answers GET with a greeting and POST with the body's length.
@@ -128,4 +128,94 @@ fn a_killed_daemon_cuts_only_what_it_held() {
     assert!(counts.failed() <= 3 * 4, "{}", counts.0);
     let log = express.error_log();
     assert!(log.contains("RW0204"), "no daemon death logged:\n{log}");
+}
+
+#[test]
+fn a_stopped_daemon_is_replaced() {
+    let app = hello_app();
+    let express = app.start(&[
+        "hello.py",
+        "--processes",
+        "2",
+        "--threads",
+        "4",
+        "--log-level",
+        "info",
+    ]);
+    // SIGSTOP to one daemon, once, 3 s into 14 s of load: it keeps taking connections it
+    // cannot answer until the supervisor replaces it, a third of connect-timeout (15 s)
+    // later; the requests it took are then retried on the other daemon.
+    let title = format!("(rwsgi:127.0.0.1:{}", express.port);
+    let stop_one = format!(
+        "kill -STOP $(ps -eo pid=,args= | awk -v t='{title}' 'index($2, t) == 1 {{print $1; exit}}')"
+    );
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let counts = run(
+        &workspace,
+        &express.url("/"),
+        &[
+            "--duration",
+            "14",
+            "--every",
+            "3",
+            "--settle",
+            "10",
+            "--change",
+            &stop_one,
+            "--slow",
+            "8",
+        ],
+    );
+    assert_eq!(counts.get("changes"), 1, "{}", counts.0);
+    // Nothing failed or waited past the replacement (5 s, plus a loaded machine's slack).
+    assert_eq!(counts.failed(), 0, "{}", counts.0);
+    let log = express.error_log();
+    assert!(
+        log.contains("RW0222"),
+        "the stopped daemon was not replaced:\n{log}"
+    );
+    assert!(log.contains("died (signal 9 (SIGKILL))"), "{log}");
+    // Its replacement serves.
+    assert_eq!(
+        log.matches("RW0202").count(),
+        3,
+        "two daemons and one replacement started:\n{log}"
+    );
+}
+
+#[test]
+fn a_killed_supervisor_is_replaced_and_its_daemons_go() {
+    let app = hello_app();
+    let express = app.start(&["hello.py", "--processes", "2", "--threads", "4"]);
+    // SIGKILL to the daemon supervisor (Apache's child titled "(rwsgi:supervisor…").
+    let kill_supervisor = format!(
+        "kill -9 $(ps -eo pid=,ppid=,args= | awk '$2 == {} && index($3, \"(rwsgi:supervisor\") == 1 {{print $1; exit}}')",
+        express.apache_pid()
+    );
+    let counts = load(&express, &[], Some(&kill_supervisor));
+    assert_lossless(&counts, 3);
+    let log = express.error_log();
+    assert_eq!(log.matches("RW0223").count(), 3, "{log}");
+    // The daemons of the killed supervisors stop with them: two daemons are left.
+    let title = format!("(rwsgi:127.0.0.1:{}", express.port);
+    let daemons = || {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok())
+            .filter(|e| {
+                std::fs::read(e.path().join("cmdline"))
+                    .is_ok_and(|c| c.starts_with(title.as_bytes()))
+            })
+            .count()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while daemons() != 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} daemon processes, not 2",
+            daemons()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }

@@ -148,42 +148,59 @@ pub fn exit_now(code: i32) -> ! {
     unsafe { libc::_exit(code) }
 }
 
+/// What the parent does when an other child (below) dies: called with its wait status.
+pub type OnDeath = Box<dyn FnOnce(i32)>;
+
+/// An other child's record: APR keeps a pointer to `proc_` and uses the record's address as
+/// its key.
+struct OtherChild {
+    proc_: sys::apr_proc_t,
+    on_death: Option<OnDeath>,
+}
+
 /// Tells APR that `pid`, a child of the Apache parent that is not one of the MPM's, is
-/// ours: the MPM then reaps it silently instead of logging AH00291 ("long lost child came
-/// home!") when it exits after a restart. Registered in the process pool, which outlives
-/// restarts (a supervisor drains after the restart that replaced it). Parent only.
-pub fn register_other_child(server: Server<'_>, pid: i32) {
+/// ours: the MPM then reaps it quietly instead of logging AH00291 ("long lost child came
+/// home!") when it exits, and `on_death` runs in the parent's loop when it dies.
+/// Registered in the process pool, which outlives restarts (a supervisor drains after the
+/// restart that replaced it). Parent only.
+pub fn register_other_child(server: Server<'_>, pid: i32, on_death: Option<OnDeath>) {
     /// APR calls this from the MPM's wait loop: on the child's death (or if it was lost),
-    /// the record is removed, and removal frees the `apr_proc_t` it points to.
+    /// the record is removed, and removal frees it.
     unsafe extern "C" fn maintenance(
         reason: std::ffi::c_int,
         data: *mut std::ffi::c_void,
-        _status: std::ffi::c_int,
+        status: std::ffi::c_int,
     ) {
         let reason = reason as u32;
         if reason == sys::APR_OC_REASON_DEATH || reason == sys::APR_OC_REASON_LOST {
-            // SAFETY: `data` is the key this record was registered with; unregistering
-            // calls back with APR_OC_REASON_UNREGISTER, which frees it (below).
+            // SAFETY: `data` is the live record this callback was registered with.
+            let on_death = unsafe { (*data.cast::<OtherChild>()).on_death.take() };
+            // SAFETY: `data` is the record's key; unregistering calls back with
+            // APR_OC_REASON_UNREGISTER, which frees the record (below).
             unsafe { sys::apr_proc_other_child_unregister(data) };
+            if let (Some(f), true) = (on_death, reason == sys::APR_OC_REASON_DEATH) {
+                // Never unwind into APR.
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(status)));
+            }
         } else if reason == sys::APR_OC_REASON_UNREGISTER {
             // SAFETY: `data` came from Box::into_raw in register_other_child, and APR
             // calls UNREGISTER once, as it drops the record.
-            drop(unsafe { Box::from_raw(data.cast::<sys::apr_proc_t>()) });
+            drop(unsafe { Box::from_raw(data.cast::<OtherChild>()) });
         }
     }
     // SAFETY: an all-zero apr_proc_t is valid (pid 0, no pipes); only `pid` is read.
     let mut proc_: sys::apr_proc_t = unsafe { std::mem::zeroed() };
     proc_.pid = pid;
-    let proc_ = Box::into_raw(Box::new(proc_));
+    let record = Box::into_raw(Box::new(OtherChild { proc_, on_death }));
     // SAFETY: `server` is live, and its process record and pool exist for the whole run.
     let pool = unsafe { (*(*server.as_ptr()).process).pool };
-    // SAFETY: `proc_` stays valid until the record is dropped (maintenance frees it then);
-    // it is also the record's key. The parent is single-threaded.
+    // SAFETY: the record (and `proc_` in it) stays valid until APR drops it (maintenance
+    // frees it then); its address is the key. The parent is single-threaded.
     unsafe {
         sys::apr_proc_other_child_register(
-            proc_,
+            &mut (*record).proc_,
             Some(maintenance),
-            proc_.cast(),
+            record.cast(),
             std::ptr::null_mut(),
             pool,
         )
@@ -241,7 +258,7 @@ pub fn wake_parent_soon(server: Server<'_>) {
             }
             exit_now(0)
         }
-        Ok(Forked::Parent(pid)) => register_other_child(server, pid),
+        Ok(Forked::Parent(pid)) => register_other_child(server, pid, None),
         Err(e) => tracing::debug!("cannot fork the restart waker: {e}"),
     }
 }

@@ -23,6 +23,13 @@ impl<'a> Server<'a> {
         })
     }
 
+    /// The main server (`ap_server_conf`), once the configuration has been read.
+    pub fn main() -> Option<Server<'static>> {
+        // SAFETY: ap_server_conf is NULL or the main server, which lives until the process
+        // ends or the next configuration read; callers use it at once.
+        unsafe { Server::from_raw(sys::ap_server_conf) }
+    }
+
     pub(super) fn as_ptr(self) -> *mut sys::server_rec {
         self.raw.as_ptr()
     }

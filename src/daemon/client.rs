@@ -118,6 +118,19 @@ fn connect(group: &Group) -> Result<UnixStream, (i32, String)> {
                     e.kind(),
                     ErrorKind::NotFound | ErrorKind::ConnectionRefused | ErrorKind::WouldBlock
                 );
+                // The directory exists for the generation's whole life: gone means
+                // deleted under the running server, and waiting cannot bring it back.
+                if e.kind() == ErrorKind::NotFound {
+                    if let Some(dir) = group.socket.parent().filter(|d| !d.exists()) {
+                        return Err((
+                            503,
+                            format!(
+                                "the daemon socket directory {} no longer exists (deleted while Apache runs); requests for this group fail until Apache restarts, which recreates it (apachectl graceful)",
+                                dir.display()
+                            ),
+                        ));
+                    }
+                }
                 if e.kind() == ErrorKind::PermissionDenied {
                     return Err((
                         503,

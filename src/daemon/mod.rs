@@ -6,7 +6,8 @@
 //!   listening socket per group, draws the generation's secret and forks the supervisor
 //!   (at start-up only once Apache's scoreboard exists, in `pre_mpm`).
 //! - `supervisor`: forks the daemon processes, respawns them (backing off when they keep
-//!   dying) and drains or stops them when Apache restarts or stops.
+//!   dying), replaces one left stopped (`stopped`) and drains or stops them when Apache
+//!   restarts or stops.
 //! - `server`: one daemon process: drops privileges, checks what it must read, starts
 //!   Python, serves requests, recycles; with `hub` (where idle threads wait for requests),
 //!   `conn` (the request's frames as a WSGI transport), `timeout` (request-timeout) and
@@ -18,9 +19,11 @@ mod conn;
 mod hub;
 mod server;
 mod state;
+mod stopped;
 mod supervisor;
 mod timeout;
 mod vars;
+mod watch;
 
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::UnixListener;
@@ -297,25 +300,20 @@ pub fn start_deferred(server: Server<'_>) -> Result<(), String> {
     }
 }
 
-fn launch(pconf: Pool, server: Server<'_>, mut generation: Generation) -> Result<(), String> {
+fn launch(pconf: Pool, server: Server<'_>, generation: Generation) -> Result<(), String> {
     let number = generation.number;
     let (_, _, apache_user) = Server::unixd_user();
     let pid = std::process::id();
     let supervisor = supervisor::spawn(server, &generation)?;
-    process::register_other_child(server, supervisor);
-    // The Apache parent and children never accept on the daemon sockets.
-    for g in &mut generation.groups {
-        g.listener = None;
-    }
+    // The parent keeps the listening sockets (and Apache's children inherit them, never
+    // accepting): should the supervisor die, another one starts on them (`watch`).
     *CURRENT.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(generation));
+    watch::started(server, supervisor);
     let parent = pid;
     pconf.on_cleanup(move || {
         // Restart or stop: the old generation drains (finishes what it accepted) and exits.
         if std::process::id() == parent {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(supervisor),
-                nix::sys::signal::Signal::SIGUSR1,
-            );
+            watch::retire();
         }
     });
     tracing::info!(

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use nix::unistd::{AccessFlags, Gid, Uid, User, access};
+use nix::unistd::{AccessFlags, Gid, Pid, Uid, User, access};
 
 use super::conn::{ACCEPTED_LEN, ConnWriter, DaemonTransport, PID, accepted_frame};
 use super::hub::{Conn, ConnSettings, Hub};
@@ -82,6 +82,7 @@ pub fn run(server: Server<'_>, generation: &Generation, group: &Group, retire: &
     let o = &group.options;
     let name = &o.name;
     let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM);
+    let supervisor = nix::unistd::getppid();
     PID.store(std::process::id(), Ordering::Relaxed);
     process::set_title(&o.title().unwrap_or_else(|| format!("(rwsgi:{name})")));
     let Some(listener) = group.listener.as_ref() else {
@@ -104,7 +105,7 @@ pub fn run(server: Server<'_>, generation: &Generation, group: &Group, retire: &
     let _ = signal_hook::flag::register(libc::SIGWINCH, drain.clone());
     let evict = Arc::new(AtomicBool::new(false));
     let _ = signal_hook::flag::register(libc::SIGUSR1, evict.clone());
-    match setup_process(server, group) {
+    match setup_process(server, group, supervisor) {
         Ok(()) => {}
         Err(why) => {
             tracing::error!(
@@ -351,7 +352,7 @@ fn deliver_signals(mut signals: signal_hook::iterator::Signals) {
 }
 
 /// Limits, privileges, working directory and environment, then readability checks.
-fn setup_process(server: Server<'_>, group: &Group) -> Result<(), String> {
+fn setup_process(server: Server<'_>, group: &Group, supervisor: Pid) -> Result<(), String> {
     use nix::sys::resource::{Resource, setrlimit};
     let o = &group.options;
     if o.cpu_priority != 0 {
@@ -391,6 +392,12 @@ fn setup_process(server: Server<'_>, group: &Group) -> Result<(), String> {
             nix::unistd::setgroups(&gids).map_err(|e| format!("setgroups: {e}"))?;
         }
         nix::unistd::setuid(Uid::from_raw(uid)).map_err(|e| format!("setuid({uid}): {e}"))?;
+        // Changing credentials cleared the parent-death signal: set it again, so the daemon
+        // stops with its supervisor, and go now if the supervisor is already gone.
+        let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM);
+        if nix::unistd::getppid() != supervisor {
+            return Err("its supervisor died while it started".to_owned());
+        }
     } else if o.user.is_some() && uid != nix::unistd::getuid().as_raw() {
         return Err(format!(
             "user={user} needs Apache to be started as root; remove user= or start Apache as root"

@@ -11,6 +11,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
+use super::stopped::StoppedWatch;
 use super::{Generation, describe_exit, server};
 use crate::apache::process::{self, Forked};
 use crate::apache::{Server, os};
@@ -89,6 +90,7 @@ fn run(server: Server<'_>, generation: &Generation) -> i32 {
     );
     let mut retiring: Vec<Retiring> = Vec::new();
     let mut ending: Option<(Signal, Instant)> = None;
+    let mut stopped = StoppedWatch::new();
     loop {
         if ending.is_none() {
             let signal = if stop.load(Ordering::Relaxed) {
@@ -128,6 +130,14 @@ fn run(server: Server<'_>, generation: &Generation) -> i32 {
         }
         take_retirements(&retire_rx, &mut slots, &mut retiring);
         reap(generation, &mut slots, &mut retiring);
+        let group = |i: usize| &generation.groups[i].options;
+        stopped.check(
+            slots
+                .iter()
+                .filter_map(|s| s.pid.map(|pid| (pid, s.group)))
+                .chain(retiring.iter().map(|r| (r.pid, r.group)))
+                .map(|(pid, i)| (pid, group(i).name.as_str(), group(i).connect_timeout)),
+        );
         match ending {
             Some((_, deadline)) => {
                 if all_pids(&slots, &retiring).next().is_none() {

@@ -41,23 +41,23 @@ impl Counts {
 /// arguments, running `change` (a shell command) every 2 s: three changes, the last one
 /// 3 s before the end. `workspace` is the checkout (where bench/ is).
 pub fn drive(workspace: &Path, url: &str, extra: &[&str], change: Option<&str>) -> Counts {
-    let _one = LOAD.lock().unwrap_or_else(|e| e.into_inner());
-    let mut cmd = Command::new("python3");
-    cmd.arg(workspace.join("bench/changes.py"))
-        .args([
-            "--url",
-            url,
-            "--connections",
-            "4",
-            "--duration",
-            "9",
-            "--json",
-        ])
-        .args(extra);
+    let mut args = vec!["--duration", "9"];
+    args.extend_from_slice(extra);
     if let Some(change) = change {
-        cmd.args(["--every", "2", "--change", change]);
+        args.extend_from_slice(&["--every", "2", "--change", change]);
     }
-    let out = cmd.output().unwrap();
+    run(workspace, url, &args)
+}
+
+/// Runs changes.py with four connections at `url` and `args`.
+pub fn run(workspace: &Path, url: &str, args: &[&str]) -> Counts {
+    let _one = LOAD.lock().unwrap_or_else(|e| e.into_inner());
+    let out = Command::new("python3")
+        .arg(workspace.join("bench/changes.py"))
+        .args(["--url", url, "--connections", "4", "--json"])
+        .args(args)
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let json = stdout
         .lines()

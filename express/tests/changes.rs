@@ -13,8 +13,12 @@ use std::path::Path;
 use load::{Counts, assert_lossless, drive, run};
 use support::*;
 
-/// Answers GET with a greeting and POST with the body's length.
-const HELLO: &str = r#"def application(environ, start_response):
+/// Answers GET with a greeting (after 0.2 s with `?slow`) and POST with the body's length.
+const HELLO: &str = r#"import time
+
+def application(environ, start_response):
+    if environ.get('QUERY_STRING') == 'slow':
+        time.sleep(0.2)
     if environ['REQUEST_METHOD'] == 'POST':
         body = b'%d' % len(environ['wsgi.input'].read())
     else:
@@ -116,16 +120,22 @@ fn a_killed_daemon_cuts_only_what_it_held() {
     let kill_one = format!(
         "kill -9 $(ps -eo pid=,args= | awk -v t='{title}' 'index($2, t) == 1 {{print $1; exit}}')"
     );
-    let counts = load(&express, &[], Some(&kill_one));
+    // Requests of 0.2 s, so that each kill finds some running.
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let counts = drive(&workspace, &express.url("/?slow"), &[], Some(&kill_one));
     assert_eq!(counts.get("failed_changes"), 0, "{}", counts.0);
     assert_eq!(counts.get("changes"), 3, "{}", counts.0);
     // Requests waiting for a daemon are served by the other one or the replacement; only
-    // those the killed process held (at most its four threads' worth) may be cut, and
-    // visibly so: nothing times out, waits over a second, or fails to connect.
-    for kind in ["timeout", "slow", "connect_errors"] {
+    // those the killed process held (at most its four threads' worth) fail, and visibly:
+    // a cut response, or 502 when nothing had been sent. Nothing times out, waits over a
+    // second, or fails to connect.
+    for kind in ["timeout", "slow", "connect_errors", "reset", "closed"] {
         assert_eq!(counts.get(kind), 0, "{kind}: {}", counts.0);
     }
     assert!(counts.failed() <= 3 * 4, "{}", counts.0);
+    assert!(counts.get("ok") > 50, "{}", counts.0);
+    let statuses = counts.0["statuses"].as_object().unwrap();
+    assert!(statuses.keys().all(|s| s == "502"), "{}", counts.0);
     let log = express.error_log();
     assert!(log.contains("RW0204"), "no daemon death logged:\n{log}");
 }

@@ -62,6 +62,8 @@ class Counts:
 
 
 START = time.monotonic()
+# Until when the clients hold their next request (a `--change pause:SECONDS`).
+PAUSE_UNTIL = [0.0]
 
 
 class Incomplete(Exception):
@@ -154,6 +156,8 @@ def client(args, counts, request, deadline):
                 sock = None
                 time.sleep(0.05)
                 continue
+        while time.monotonic() < PAUSE_UNTIL[0]:
+            time.sleep(0.01)
         begin = time.monotonic()
         sock.settimeout(args.timeout)
         try:
@@ -204,6 +208,12 @@ def changer(args, deadline, changes, stop):
         if time.monotonic() >= deadline - args.settle:
             return
         at = time.monotonic() - START
+        if args.change.startswith('pause:'):
+            # Every client holds its next request: the server sees no traffic meanwhile.
+            PAUSE_UNTIL[0] = time.monotonic() + float(args.change[len('pause:'):])
+            changes.append((at, 0))
+            next_at += args.every
+            continue
         done = subprocess.run(args.change, shell=True, capture_output=True, text=True)
         changes.append((at, done.returncode))
         if done.returncode != 0:
@@ -220,7 +230,8 @@ def main():
     parser.add_argument('--method', default='GET')
     parser.add_argument('--body-size', type=int, default=0,
                         help='send a body of this many bytes (a POST workload)')
-    parser.add_argument('--change', help='shell command run every --every seconds')
+    parser.add_argument('--change', help='shell command run every --every seconds, or '
+                        'pause:SECONDS to hold every client for that long')
     parser.add_argument('--every', type=float, default=3.0)
     parser.add_argument('--settle', type=float, default=2.0,
                         help='no change in the last SETTLE seconds of the load')

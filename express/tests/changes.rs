@@ -111,6 +111,36 @@ fn daemon_recycling_loses_nothing() {
 }
 
 #[test]
+fn recycling_when_idle_loses_nothing() {
+    // The clients pause for 1.6 s every 3 s: the daemons recycle for inactivity (1 s) in
+    // each pause, and the requests after it must find their replacements.
+    let app = hello_app();
+    let express = app.start(&[
+        "hello.py",
+        "--processes",
+        "2",
+        "--threads",
+        "4",
+        "--inactivity-timeout",
+        "1",
+        "--log-level",
+        "info",
+    ]);
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let counts = run(
+        &workspace,
+        &express.url("/"),
+        &["--duration", "12", "--every", "3", "--change", "pause:1.6"],
+    );
+    assert_lossless(&counts, 3);
+    let log = express.error_log();
+    assert!(
+        log.contains("inactivity-timeout"),
+        "no daemon recycled when idle:\n{log}"
+    );
+}
+
+#[test]
 fn a_killed_daemon_cuts_only_what_it_held() {
     let app = hello_app();
     let express = app.start(&["hello.py", "--processes", "2", "--threads", "4"]);

@@ -74,17 +74,29 @@ class Incomplete(Exception):
         self.got = got
 
 
+class Reader:
+    """The bytes of one response as they arrive; counts them for Incomplete."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buf = b''
+        self.got = 0
+
+    def until(self, enough):
+        """Receives until enough(self.buf) holds; raises Incomplete at the end of the stream."""
+        while not enough(self.buf):
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise Incomplete(self.got)
+            self.got += len(chunk)
+            self.buf += chunk
+
+
 def read_response(sock, head_only):
     """Reads one response: (status, keep_alive). Raises Incomplete, OSError, timeout."""
-    buf = b''
-    got = 0
-    while b'\r\n\r\n' not in buf:
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise Incomplete(got)
-        got += len(chunk)
-        buf += chunk
-    head, _, rest = buf.partition(b'\r\n\r\n')
+    reader = Reader(sock)
+    reader.until(lambda b: b'\r\n\r\n' in b)
+    head, _, reader.buf = reader.buf.partition(b'\r\n\r\n')
     lines = head.decode('latin-1').split('\r\n')
     status = int(lines[0].split(' ', 2)[1])
     headers = {}
@@ -98,33 +110,18 @@ def read_response(sock, head_only):
         return status, keep_alive
     if 'content-length' in headers:
         need = int(headers['content-length'])
-        while len(rest) < need:
-            chunk = sock.recv(65536)
-            if not chunk:
-                raise Incomplete(got)
-            got += len(chunk)
-            rest += chunk
+        reader.until(lambda b: len(b) >= need)
         return status, keep_alive
     if 'chunked' in headers.get('transfer-encoding', '').lower():
         while True:
-            while b'\r\n' not in rest:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    raise Incomplete(got)
-                got += len(chunk)
-                rest += chunk
-            size_line, _, rest = rest.partition(b'\r\n')
+            reader.until(lambda b: b'\r\n' in b)
+            size_line, _, reader.buf = reader.buf.partition(b'\r\n')
             size = int(size_line.split(b';')[0], 16)
-            while len(rest) < size + 2:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    raise Incomplete(got)
-                got += len(chunk)
-                rest += chunk
+            reader.until(lambda b: len(b) >= size + 2)
             if size == 0:
                 # Trailers, if any, end with an empty line: the server sends none here.
                 return status, keep_alive
-            rest = rest[size + 2:]
+            reader.buf = reader.buf[size + 2:]
     # Until the connection closes.
     while sock.recv(65536):
         pass

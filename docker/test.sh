@@ -29,11 +29,7 @@ project="rwsgitest$$"
 image="rwsgi-test-$$"
 dockerd_pid=""
 
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok - $1"; }
-not_ok() { failed=$((failed + 1)); echo "not ok - $1"; }
-check() { if eval "$2"; then ok "$1"; else not_ok "$1"; fi; }
+. scripts/checks.sh
 
 cleanup() {
     set +e
@@ -120,7 +116,7 @@ if $docker build --network host -f docker/Dockerfile -t "$image" . >"$build_log"
 else
     tail -40 "$build_log"
     not_ok "docker/Dockerfile builds"
-    echo "docker: $passed passed, $failed failed"
+    part_summary docker
     exit 1
 fi
 size=$($docker image inspect -f '{{.Size}}' "$image")
@@ -260,5 +256,5 @@ else
     not_ok "docker/k8s/check.py ran"
 fi
 
-echo "docker: $passed passed, $failed failed"
+part_summary docker
 [ "$failed" -eq 0 ]

@@ -8,10 +8,8 @@ use std::sync::Arc;
 use crate::apache::{FileKind, Request, RequestLogContext, status};
 use crate::config::{AliasPattern, AppOptions, GroupSpec, MapHead, ScriptAlias};
 use crate::request_vars::{Routed, Selected};
-use crate::wsgi;
-use rwsgi_core::app_group::{self, Site};
+use crate::routing;
 use rwsgi_core::directive_args::match_mount;
-use rwsgi_core::http::script_name;
 
 /// Handler names that run `r->filename` as a WSGI script.
 const SCRIPT_HANDLERS: [&[u8]; 2] = [b"wsgi-script", b"application/x-httpd-wsgi"];
@@ -64,56 +62,6 @@ struct Target<'a> {
     options: AppOptions,
     handler_script: Option<String>,
     mtime_us: Option<i64>,
-}
-
-/// A `%{ENV:…}` variable of a request, where mod_wsgi looks: the request's notes, its
-/// environment (SetEnv, SetEnvIf, mod_rewrite E=), then the process environment.
-fn env_var(r: &Request<'_>, var: &str) -> Option<String> {
-    let key = std::ffi::CString::new(var).ok()?;
-    let text = |v: &[u8]| String::from_utf8_lossy(v).into_owned();
-    (r.notes().and_then(|t| t.get(&key)).map(text))
-        .or_else(|| r.subprocess_env().and_then(|t| t.get(&key)).map(text))
-        .or_else(|| std::env::var(var).ok())
-}
-
-/// A `WSGIProcessGroup %{ENV:…}` whose variable is not set for the request.
-struct UnsetGroupVariable(String);
-
-/// The daemon group a request selects (`""`: embedded). A `%{ENV:…}` value that is itself
-/// a selector (`%{GLOBAL}`) is expanded, as mod_wsgi does. An unset variable selects no
-/// group at all: a request meant for a daemon never runs embedded.
-fn process_group(r: &Request<'_>, spec: &Option<GroupSpec>) -> Result<String, UnsetGroupVariable> {
-    match spec {
-        Some(GroupSpec::Env(var)) => {
-            let value = env_var(r, var).ok_or_else(|| UnsetGroupVariable(var.clone()))?;
-            Ok(match GroupSpec::parse(&value) {
-                GroupSpec::Global => String::new(),
-                _ => value,
-            })
-        }
-        Some(GroupSpec::Named(n)) => Ok(n.clone()),
-        _ => Ok(String::new()),
-    }
-}
-
-/// The application group a request selects (`""`: `%{GLOBAL}`); when none is given,
-/// `%{RESOURCE}`, as in mod_wsgi (which interpreter runs it: `wsgi::groups`).
-pub(crate) fn application_group(r: &Request<'_>, spec: &Option<GroupSpec>) -> String {
-    let spec = match spec {
-        Some(GroupSpec::Global) => return String::new(),
-        Some(GroupSpec::Named(name)) => return name.clone(),
-        Some(spec) => spec,
-        None => &GroupSpec::Resource,
-    };
-    let script = wsgi::collapse_slashes(script_name(r.uri(), r.path_info()));
-    let host = r.hostname().map(String::from_utf8_lossy);
-    let site = Site {
-        server_name: &r.server().hostname(),
-        port: r.server_port(),
-        script_name: &String::from_utf8_lossy(&script),
-        host: host.as_deref(),
-    };
-    app_group::application_group(spec, &site, |var| env_var(r, var))
 }
 
 fn target<'a>(r: &Request<'a>) -> Result<Option<Target<'a>>, i32> {
@@ -195,9 +143,9 @@ pub fn handler(r: &mut Request<'_>) -> i32 {
         Ok(None) => return status::DECLINED,
         Err(code) => return code,
     };
-    let mut process_group = match process_group(r, &target.options.process_group) {
+    let mut process_group = match routing::process_group(r, &target.options.process_group) {
         Ok(group) => group,
-        Err(UnsetGroupVariable(var)) => {
+        Err(routing::UnsetGroupVariable(var)) => {
             tracing::error!(
                 "RW0116: the process group is %{{ENV:{var}}} and {var} is not set for this request (SetEnv, SetEnvIf, RewriteRule [E=...] or Apache's environment); cannot run {}",
                 target.script
@@ -205,7 +153,7 @@ pub fn handler(r: &mut Request<'_>) -> i32 {
             return status::INTERNAL_SERVER_ERROR;
         }
     };
-    let mut application_group = application_group(r, &target.options.application_group);
+    let mut application_group = routing::application_group(r, &target.options.application_group);
     let dir = r.dir_config();
     if let Some(script) = &dir.dispatch {
         // WSGIDispatchScript: Python may choose otherwise, per request.
@@ -219,7 +167,7 @@ pub fn handler(r: &mut Request<'_>) -> i32 {
             };
         }
         if let Some(group) = choice.application_group {
-            application_group = self::application_group(r, &Some(GroupSpec::parse(&group)));
+            application_group = routing::application_group(r, &Some(GroupSpec::parse(&group)));
         }
         if let Some(callable) = choice.callable_object {
             target.callable = callable;

@@ -31,7 +31,7 @@ pub fn run<T>(
         );
         return None;
     };
-    let group = crate::handler::application_group(r, &Some(script.application_group.clone()));
+    let group = crate::routing::application_group(r, &Some(script.application_group.clone()));
     let reload = r.dir_config().script_reloading.unwrap_or(true);
     let selected = Selected {
         callable: "",

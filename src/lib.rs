@@ -21,9 +21,11 @@ mod embedded;
 mod handler;
 mod hook_scripts;
 mod lifecycle;
+mod linked;
 mod log;
 mod python;
 mod request_vars;
+mod routing;
 mod usage;
 mod wsgi;
 

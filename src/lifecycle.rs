@@ -4,7 +4,8 @@
 use std::path::Path;
 
 use crate::apache::{Level, Mpm, Pool, Server, log_server, server_state};
-use crate::python::interpreter::{self, LINKED_VERSION, PythonHome};
+use crate::linked::LINKED_VERSION;
+use crate::python::interpreter::{self, PythonHome};
 use crate::python::with_gil;
 use crate::wsgi::Setup;
 use crate::wsgi::runner;
@@ -121,7 +122,7 @@ pub fn child_init(pchild: Pool, server: Server<'_>) {
             script: &i.path,
             group: &i.application_group,
         });
-    let global_used = global_group_reaches(server, "");
+    let global_used = crate::routing::global_group_reaches(server, "");
     let ready = with_gil(|py| runner::set_up(py, "RW0100", setup, global_used, preload).is_ok());
     if ready {
         let finalize = conf.python.destroy_interpreter != Some(false);
@@ -136,11 +137,4 @@ pub fn child_init(pchild: Pool, server: Server<'_>) {
             })
         });
     }
-}
-
-/// Whether any server's configuration names `%{GLOBAL}` as an application group that may
-/// run in `process_group` (`""`: Apache's children).
-pub fn global_group_reaches(main: Server<'_>, process_group: &str) -> bool {
-    std::iter::successors(Some(main), Server::next)
-        .any(|s| s.config().global_group.reaches(process_group))
 }

@@ -8,7 +8,7 @@
 mod load;
 mod support;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use load::{Counts, assert_lossless, drive, run};
 use support::*;
@@ -30,14 +30,35 @@ def application(environ, start_response):
 
 /// changes.py's counts for a load against `express`.
 fn load(express: &Express, extra: &[&str], change: Option<&str>) -> Counts {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    drive(&workspace, &express.url("/"), extra, change)
+    drive(&workspace(), &express.url("/"), extra, change)
 }
 
 fn hello_app() -> AppDir {
     let app = AppDir::new();
     app.write("hello.py", HELLO);
     app
+}
+
+/// rwsgi-express serving hello.py from a group of two daemons of four threads, with
+/// `extra` options.
+fn start_group(app: &AppDir, extra: &[&str]) -> Express {
+    let mut args = vec!["hello.py", "--processes", "2", "--threads", "4"];
+    args.extend_from_slice(extra);
+    app.start(&args)
+}
+
+/// The checkout (where bench/ is).
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A shell command that sends `signal` to one daemon process of `express`'s group, found
+/// by its process title (the title must start the line: this command's own holds it too).
+fn signal_one_daemon(express: &Express, signal: &str) -> String {
+    let title = format!("(rwsgi:127.0.0.1:{}", express.port);
+    format!(
+        "kill -{signal} $(ps -eo pid=,args= | awk -v t='{title}' 'index($2, t) == 1 {{print $1; exit}}')"
+    )
 }
 
 fn graceful_restart(express: &Express) -> String {
@@ -47,7 +68,7 @@ fn graceful_restart(express: &Express) -> String {
 #[test]
 fn graceful_restarts_lose_nothing_in_daemon_mode() {
     let app = hello_app();
-    let express = app.start(&["hello.py", "--processes", "2", "--threads", "4"]);
+    let express = start_group(&app, &[]);
     let counts = load(&express, &[], Some(&graceful_restart(&express)));
     assert_lossless(&counts, 3);
     // POST bodies, restarted by rwsgi-express's own SIGHUP.
@@ -66,14 +87,7 @@ fn graceful_restarts_lose_nothing_in_daemon_mode() {
 #[test]
 fn graceful_restarts_lose_nothing_in_embedded_mode() {
     let app = hello_app();
-    let express = app.start(&[
-        "hello.py",
-        "--embedded-mode",
-        "--processes",
-        "2",
-        "--threads",
-        "4",
-    ]);
+    let express = start_group(&app, &["--embedded-mode"]);
     let counts = load(&express, &[], Some(&graceful_restart(&express)));
     assert_lossless(&counts, 3);
     let counts = load(
@@ -89,17 +103,9 @@ fn daemon_recycling_loses_nothing() {
     let app = hello_app();
     for recycle in [["--maximum-requests", "150"], ["--restart-interval", "2"]] {
         // RW0207 (a daemon recycles) is an info line.
-        let mut args = vec![
-            "hello.py",
-            "--processes",
-            "2",
-            "--threads",
-            "4",
-            "--log-level",
-            "info",
-        ];
+        let mut args = vec!["--log-level", "info"];
         args.extend(recycle);
-        let express = app.start(&args);
+        let express = start_group(&app, &args);
         let counts = load(&express, &[], None);
         assert_lossless(&counts, 0);
         let log = express.error_log();
@@ -115,20 +121,9 @@ fn recycling_when_idle_loses_nothing() {
     // The clients pause for 1.6 s every 3 s: the daemons recycle for inactivity (1 s) in
     // each pause, and the requests after it must find their replacements.
     let app = hello_app();
-    let express = app.start(&[
-        "hello.py",
-        "--processes",
-        "2",
-        "--threads",
-        "4",
-        "--inactivity-timeout",
-        "1",
-        "--log-level",
-        "info",
-    ]);
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let express = start_group(&app, &["--inactivity-timeout", "1", "--log-level", "info"]);
     let counts = run(
-        &workspace,
+        &workspace(),
         &express.url("/"),
         &["--duration", "12", "--every", "3", "--change", "pause:1.6"],
     );
@@ -143,16 +138,10 @@ fn recycling_when_idle_loses_nothing() {
 #[test]
 fn a_killed_daemon_cuts_only_what_it_held() {
     let app = hello_app();
-    let express = app.start(&["hello.py", "--processes", "2", "--threads", "4"]);
-    // SIGKILL to one daemon process of the two, found by its process title (the title
-    // alone: this command's own line holds it too).
-    let title = format!("(rwsgi:127.0.0.1:{}", express.port);
-    let kill_one = format!(
-        "kill -9 $(ps -eo pid=,args= | awk -v t='{title}' 'index($2, t) == 1 {{print $1; exit}}')"
-    );
+    let express = start_group(&app, &[]);
+    let kill_one = signal_one_daemon(&express, "9");
     // Requests of 0.2 s, so that each kill finds some running.
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let counts = drive(&workspace, &express.url("/?slow"), &[], Some(&kill_one));
+    let counts = drive(&workspace(), &express.url("/?slow"), &[], Some(&kill_one));
     assert_eq!(counts.get("failed_changes"), 0, "{}", counts.0);
     assert_eq!(counts.get("changes"), 3, "{}", counts.0);
     // Requests waiting for a daemon are served by the other one or the replacement; only
@@ -173,25 +162,13 @@ fn a_killed_daemon_cuts_only_what_it_held() {
 #[test]
 fn a_stopped_daemon_is_replaced() {
     let app = hello_app();
-    let express = app.start(&[
-        "hello.py",
-        "--processes",
-        "2",
-        "--threads",
-        "4",
-        "--log-level",
-        "info",
-    ]);
+    let express = start_group(&app, &["--log-level", "info"]);
     // SIGSTOP to one daemon, once, 3 s into 14 s of load: it keeps taking connections it
     // cannot answer until the supervisor replaces it, a third of connect-timeout (15 s)
     // later; the requests it took are then retried on the other daemon.
-    let title = format!("(rwsgi:127.0.0.1:{}", express.port);
-    let stop_one = format!(
-        "kill -STOP $(ps -eo pid=,args= | awk -v t='{title}' 'index($2, t) == 1 {{print $1; exit}}')"
-    );
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let stop_one = signal_one_daemon(&express, "STOP");
     let counts = run(
-        &workspace,
+        &workspace(),
         &express.url("/"),
         &[
             "--duration",
@@ -226,7 +203,7 @@ fn a_stopped_daemon_is_replaced() {
 #[test]
 fn a_killed_supervisor_is_replaced_and_its_daemons_go() {
     let app = hello_app();
-    let express = app.start(&["hello.py", "--processes", "2", "--threads", "4"]);
+    let express = start_group(&app, &[]);
     // SIGKILL to the daemon supervisor (Apache's child titled "(rwsgi:supervisor…").
     let kill_supervisor = format!(
         "kill -9 $(ps -eo pid=,ppid=,args= | awk '$2 == {} && index($3, \"(rwsgi:supervisor\") == 1 {{print $1; exit}}')",

@@ -25,11 +25,7 @@ ensure_packages
 # The integration tests load the module; their binaries come from the main build.
 cargo build --workspace -q
 
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok - $1"; }
-not_ok() { failed=$((failed + 1)); echo "not ok - $1"; }
-check() { if eval "$2"; then ok "$1"; else not_ok "$1"; fi; }
+. scripts/checks.sh
 
 work=$(mktemp -d /tmp/rwsgi-python.XXXXXX)
 chmod 755 "$work"
@@ -266,5 +262,5 @@ if [ ${#versions[@]} -gt 0 ] && [ -n "${modules[${versions[0]}]:-}" ]; then
         '[ "$status" != 0 ] && grep -q "$private" <<<"$out" && grep -q "chmod" <<<"$out"'
 fi
 
-echo "python: $passed passed, $failed failed"
+part_summary python
 [ "$failed" -eq 0 ]

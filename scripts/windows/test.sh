@@ -79,27 +79,7 @@ if [ ! -d "$WINEPREFIX/drive_c" ]; then
     "$wine" wineboot.exe --init >"$t/wineboot.log" 2>&1 || cat "$t/wineboot.log"
 fi
 
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok - $1"; }
-# not_ok NAME [OUTPUT]: a failed check, with the output that shows why (a passing check's
-# output, which may hold the refusal it expected, is not shown).
-not_ok() {
-    failed=$((failed + 1))
-    echo "not ok - $1"
-    [ -z "${2:-}" ] || sed 's/^/    /' <<<"$2"
-}
-# Adds the counts of the "N passed, N failed" line in log $1, written by checks named $2.
-add_counts() {
-    local summary
-    summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$1" | tail -1 || true)
-    if [ -z "$summary" ]; then
-        not_ok "$2 ran to its end" "$(tail -20 "$1")"
-    else
-        passed=$((passed + $(echo "$summary" | cut -d' ' -f1)))
-        failed=$((failed + $(echo "$summary" | cut -d' ' -f3)))
-    fi
-}
+. scripts/checks.sh
 
 # --- the load test -----------------------------------------------------------------------
 load_log="$t/load-test.log"
@@ -213,5 +193,5 @@ fi
 # --- a real Apache for Windows, built from source, serving through the module ------------
 . scripts/windows/served.sh
 
-echo "windows: $passed passed, $failed failed (in $SECONDS s)"
+part_summary windows "in $SECONDS s"
 [ "$failed" -eq 0 ]

@@ -94,12 +94,12 @@ pub(super) fn per_interpreter_gil(
     args: &str,
 ) -> Result<(), String> {
     let on = on_off(cmd, args)?;
-    if on && !crate::python::subinterpreter::OWN_GIL_AVAILABLE {
+    if on && !crate::linked::OWN_GIL_AVAILABLE {
         return Err(format!(
             "{}: On needs Python 3.12 or later (PEP 684); this mod_rwsgi is built for Python {}. \
              Install rwsgi for Python 3.12+ (pip install rwsgi in a 3.12 venv), or remove the directive",
             cmd.name(),
-            crate::python::interpreter::LINKED_VERSION
+            crate::linked::LINKED_VERSION
         ));
     }
     server.python.per_interpreter_gil = Some(on);
@@ -121,7 +121,7 @@ pub(super) fn free_threading(
              for Python {} with a GIL. Build rwsgi with a free-threaded Python, or remove the \
              directive (WSGIPerInterpreterGIL On runs groups in parallel on Python 3.12+)",
             cmd.name(),
-            crate::python::interpreter::LINKED_VERSION
+            crate::linked::LINKED_VERSION
         ));
     }
     Ok(())

@@ -516,7 +516,7 @@ fn start_python(server: Server<'_>, group: &Group) -> Result<(), String> {
         multithread: o.threads > 1,
         multiprocess: o.multiprocess,
     };
-    let global_used = crate::lifecycle::global_group_reaches(server, &o.name);
+    let global_used = crate::routing::global_group_reaches(server, &o.name);
     with_gil(|py| {
         runner::set_up(
             py,

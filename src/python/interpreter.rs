@@ -47,9 +47,6 @@ impl PythonHome {
     }
 }
 
-/// The Python `X.Y` this module was built against.
-pub const LINKED_VERSION: &str = env!("RWSGI_PYTHON_VERSION");
-
 /// The main thread state, saved while the GIL is released after start-up.
 static MAIN_THREAD: AtomicPtr<ffi::PyThreadState> = AtomicPtr::new(std::ptr::null_mut());
 

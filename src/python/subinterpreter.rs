@@ -15,6 +15,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use pyo3::{Python, ffi};
 
+use crate::linked::OWN_GIL_AVAILABLE;
+
 /// Why a sub-interpreter could not be created.
 #[derive(Debug, thiserror::Error)]
 pub enum SubInterpreterError {
@@ -50,9 +52,6 @@ pub struct SubInterpreter {
 unsafe impl Send for SubInterpreter {}
 // SAFETY: as for Send.
 unsafe impl Sync for SubInterpreter {}
-
-/// Whether this Python can give a sub-interpreter its own GIL (PEP 684).
-pub const OWN_GIL_AVAILABLE: bool = cfg!(Py_3_12);
 
 impl SubInterpreter {
     /// Creates a sub-interpreter (with its own GIL when `own_gil` and Python allows it),

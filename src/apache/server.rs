@@ -132,6 +132,14 @@ impl Mpm {
         }
     }
 
+    /// Whether the MPM is stopping (a restart or stop under way), as this process sees it.
+    pub fn stopping() -> bool {
+        let mut state: i32 = 0;
+        // SAFETY: ap_mpm_query writes one int for this query.
+        let rv = unsafe { sys::ap_mpm_query(sys::AP_MPMQ_MPM_STATE as i32, &mut state) };
+        rv == sys::APR_SUCCESS as i32 && state == sys::AP_MPMQ_STOPPING as i32
+    }
+
     /// Apache's own version as (major, minor, patch).
     pub fn apache_version() -> (u32, u32, u32) {
         (

@@ -11,7 +11,7 @@ use nix::sys::wait::WaitStatus;
 use nix::unistd::Pid;
 
 use super::{current, describe_exit, supervisor};
-use crate::apache::{Server, process};
+use crate::apache::{Mpm, Server, process};
 
 /// The current generation's supervisor; 0 once told to drain (a restart or stop), so its
 /// exit is expected.
@@ -42,7 +42,9 @@ pub fn retire() {
 }
 
 fn died(pid: i32, status: i32) {
-    if SUPERVISOR.load(Ordering::SeqCst) != pid {
+    // Told to drain, or Apache is stopping or restarting (the supervisor may be reaped
+    // before it is told): an expected end.
+    if SUPERVISOR.load(Ordering::SeqCst) != pid || Mpm::stopping() {
         return;
     }
     SUPERVISOR.store(0, Ordering::SeqCst);

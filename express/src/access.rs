@@ -47,7 +47,7 @@ pub fn needed(plan: &Plan) -> Vec<(Kind, String, PathBuf)> {
                 items.push((
                     Kind::Dir,
                     "the Python the virtual environment was made from".to_owned(),
-                    prefix.join(format!("lib/python{}", crate::host::PYTHON_VERSION)),
+                    prefix.join(format!("lib/python{}", crate::built::PYTHON_VERSION)),
                 ));
             }
         }
@@ -55,8 +55,8 @@ pub fn needed(plan: &Plan) -> Vec<(Kind, String, PathBuf)> {
         None => items.push((
             Kind::Dir,
             "the Python standard library".to_owned(),
-            Path::new(crate::host::PYTHON_PREFIX)
-                .join(format!("lib/python{}", crate::host::PYTHON_VERSION)),
+            Path::new(crate::built::PYTHON_PREFIX)
+                .join(format!("lib/python{}", crate::built::PYTHON_VERSION)),
         )),
     }
     if plan.app != App::Static {

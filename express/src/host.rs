@@ -8,9 +8,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::platform::{self, Os, Python};
 
-/// The Python the module was built against (recorded by build.rs).
-pub const PYTHON_PREFIX: &str = env!("RWSGI_PYTHON_PREFIX");
-pub const PYTHON_VERSION: &str = env!("RWSGI_PYTHON_VERSION");
+use crate::built::PYTHON_VERSION;
 
 #[derive(Clone, Debug)]
 pub struct Host {

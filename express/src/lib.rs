@@ -5,6 +5,7 @@
 #[cfg(unix)]
 pub mod access;
 pub mod app_check;
+pub mod built;
 pub mod cli;
 pub mod host;
 pub mod plan;
@@ -17,6 +18,22 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use cli::{Cli, Command, ServerArgs};
+
+// Checking, as the user Apache's children run as, that they can reach the application: on
+// Unix only, where Apache switches users (Apache for Windows runs as the account that
+// starts it, which can read what it needs).
+#[cfg(unix)]
+use access::{check_as as check_access_as, verify as verify_access};
+
+#[cfg(not(unix))]
+fn verify_access(_plan: &plan::Plan) -> Result<()> {
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_access_as(_user: &str, _uid: u32, _gid: u32, _items: &[String]) -> Result<()> {
+    anyhow::bail!("switching users is not supported on Windows")
+}
 
 /// `module-config`: the lines that load mod_rwsgi into an existing Apache, for the active
 /// virtual environment or else the Python the module runs. On Windows Apache must load
@@ -57,7 +74,7 @@ fn server(args: &ServerArgs, start: bool) -> Result<i32> {
     )?;
     let plan = plan::resolve(args, &host, &platform::SystemAccounts)?;
     run::write_server_root(&plan)?;
-    platform::verify_access(&plan)?;
+    verify_access(&plan)?;
     run::config_test(&plan)?;
     for n in &plan.notices {
         eprintln!("rwsgi-express: note: {n}");
@@ -131,7 +148,7 @@ pub fn main(cli: Cli) -> Result<i32> {
             gid,
             items,
         } => {
-            platform::check_access_as(&user, uid, gid, &items)?;
+            check_access_as(&user, uid, gid, &items)?;
             Ok(0)
         }
     }

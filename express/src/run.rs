@@ -17,7 +17,7 @@ use crate::render;
 pub fn write_server_root(plan: &Plan) -> Result<()> {
     let root = &plan.server_root;
     platform::prepare_server_root(root)?;
-    if let Some(pid) = platform::running_apache(plan) {
+    if let Some(pid) = platform::running_apache(&plan.pid_file, &plan.conf_path()) {
         bail!(
             "the server root {} is in use by a running Apache (pid {pid}): stop it first; \
              remove it or choose another with --server-root",
@@ -130,7 +130,11 @@ pub fn mode(plan: &Plan) -> String {
 
 /// Runs Apache in the foreground until it stops; returns the exit code for rwsgi-express.
 pub fn start_server(plan: &Plan) -> Result<i32> {
-    let exit = platform::run_apache(plan)?;
+    let exit = platform::run_apache(platform::Foreground {
+        command: httpd_command(plan),
+        pid_file: plan.pid_file.clone(),
+        changed: plan.reload_on_changes.then(|| changes(plan)),
+    })?;
     if exit.stopped {
         eprintln!("rwsgi-express: Apache stopped");
         return Ok(exit.code);
@@ -147,6 +151,27 @@ pub fn start_server(plan: &Plan) -> Result<i32> {
         }
     }
     Ok(if exit.code == 0 { 1 } else { exit.code })
+}
+
+/// `--reload-on-changes`: each call names a Python file of the application that changed,
+/// appeared or went away since the previous call.
+fn changes(plan: &Plan) -> Box<dyn FnMut() -> Option<PathBuf> + Send> {
+    let dirs = plan.python_path.clone();
+    let extra: Vec<PathBuf> = match &plan.app {
+        crate::plan::App::Script(p) => vec![p.clone()],
+        _ => Vec::new(),
+    };
+    let mut known = python_files(&dirs, &extra);
+    Box::new(move || {
+        let now = python_files(&dirs, &extra);
+        let changed = now
+            .iter()
+            .find(|(p, m)| known.get(*p) != Some(m))
+            .map(|(p, _)| p.clone())
+            .or_else(|| known.keys().find(|p| !now.contains_key(*p)).cloned());
+        known = now;
+        changed
+    })
 }
 
 /// The application's Python files and their modification times. Skips hidden directories,

@@ -6,7 +6,7 @@ use anyhow::{Result, bail};
 
 use crate::cli::{ApplicationType, Mpm, ServerArgs};
 use crate::host::Host;
-use crate::platform::{self, Os};
+use crate::platform::{self, Accounts, Os};
 
 mod model;
 mod parts;
@@ -140,9 +140,9 @@ pub fn resolve(args: &ServerArgs, host: &Host, accounts: &dyn Accounts) -> Resul
             Some(dll.ok_or_else(|| {
                 anyhow::anyhow!(
                     "cannot find python{}.dll for the Python home {}: name a python.org Python {} (or a venv made from one) with --python-home",
-                    crate::host::PYTHON_VERSION.replace('.', ""),
+                    crate::built::PYTHON_VERSION.replace('.', ""),
                     home.display(),
-                    crate::host::PYTHON_VERSION
+                    crate::built::PYTHON_VERSION
                 )
             })?)
         }

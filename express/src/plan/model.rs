@@ -249,16 +249,6 @@ impl Plan {
     }
 }
 
-/// Looks up users and groups; a trait so configuration rendering can be tested without the
-/// machine's account database.
-pub trait Accounts {
-    /// (uid, primary gid, name) of a user name or `#uid`.
-    fn user(&self, name: &str) -> Option<(u32, u32, String)>;
-    /// (gid, name) of a group name or `#gid`.
-    fn group(&self, name: &str) -> Option<(u32, String)>;
-    fn group_name(&self, gid: u32) -> Option<String>;
-}
-
 pub(super) fn absolute(base: &Path, p: &Path) -> PathBuf {
     let joined = base.join(p);
     // dunce: on Windows without the \\?\ prefix, which Apache would not read.

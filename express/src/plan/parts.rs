@@ -8,7 +8,7 @@ use anyhow::{Result, bail};
 use super::model::*;
 use crate::cli::{ApplicationType, ServerArgs};
 use crate::host::Host;
-use crate::platform::Os;
+use crate::platform::{Accounts, Os};
 
 pub(super) fn resolve_app(args: &ServerArgs, host: &Host) -> Result<(App, Option<String>)> {
     let entry = match (&args.application, &args.entry_point) {

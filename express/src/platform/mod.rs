@@ -19,6 +19,16 @@ mod windows;
 #[cfg(windows)]
 pub use windows::*;
 
+/// Looks up users and groups; a trait so configuration rendering can be tested without the
+/// machine's account database (`SystemAccounts` is the real one).
+pub trait Accounts {
+    /// (uid, primary gid, name) of a user name or `#uid`.
+    fn user(&self, name: &str) -> Option<(u32, u32, String)>;
+    /// (gid, name) of a group name or `#gid`.
+    fn group(&self, name: &str) -> Option<(u32, String)>;
+    fn group_name(&self, gid: u32) -> Option<String>;
+}
+
 /// The operating system family a configuration is written for. Rendering depends on it
 /// through the plan (not on `cfg`), so both kinds of configuration are tested everywhere.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,6 +46,17 @@ pub const OS: Os = if cfg!(windows) { Os::Windows } else { Os::Unix };
 pub struct Python {
     pub home: std::path::PathBuf,
     pub dll: Option<std::path::PathBuf>,
+}
+
+/// Apache in the foreground, as rwsgi-express runs it.
+pub struct Foreground {
+    /// `httpd -f httpd.conf`, with its working directory and environment.
+    pub command: std::process::Command,
+    /// Apache's pid file: it writes it once its signal handlers are set up.
+    pub pid_file: std::path::PathBuf,
+    /// With `--reload-on-changes` (Unix): asked once a second, names a changed file, and
+    /// Apache restarts gracefully.
+    pub changed: Option<Box<dyn FnMut() -> Option<std::path::PathBuf> + Send>>,
 }
 
 /// How Apache ended.

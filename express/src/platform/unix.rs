@@ -13,9 +13,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
 
-use super::{Exit, Python};
-use crate::plan::{Accounts, Plan};
-use crate::run::{httpd_command, python_files};
+use super::{Accounts, Exit, Foreground, Python};
 
 /// The module's file name where it is installed.
 pub const MODULE_FILE: &str = "mod_rwsgi.so";
@@ -46,7 +44,7 @@ pub fn user() -> (u32, String) {
 /// The Python the module was built against (it links its libpython).
 pub fn default_python() -> Result<Python> {
     Ok(Python {
-        home: PathBuf::from(crate::host::PYTHON_PREFIX),
+        home: PathBuf::from(crate::built::PYTHON_PREFIX),
         dll: None,
     })
 }
@@ -167,16 +165,14 @@ pub fn write_file(path: &Path, contents: &str, executable: bool) -> Result<()> {
         .with_context(|| format!("cannot chmod {}", path.display()))
 }
 
-/// The pid in the server root's pid file, when that process is an Apache using this
-/// configuration.
-pub fn running_apache(plan: &Plan) -> Option<i32> {
-    let pid: i32 = std::fs::read_to_string(&plan.pid_file)
+/// The pid in `pid_file`, when that process is an Apache running the configuration `conf`.
+pub fn running_apache(pid_file: &Path, conf: &Path) -> Option<i32> {
+    let pid: i32 = std::fs::read_to_string(pid_file)
         .ok()?
         .trim()
         .parse()
         .ok()?;
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-    let conf = plan.conf_path();
     let conf = conf.as_os_str().as_encoded_bytes();
     cmdline
         .split(|b| *b == 0)
@@ -194,7 +190,7 @@ pub fn make_readable(path: &Path) -> Result<()> {
 /// check runs (`python3.X` first: a venv's `python3` may be another version's).
 pub fn python_executable(home: &Path) -> Option<PathBuf> {
     [
-        format!("bin/python{}", crate::host::PYTHON_VERSION),
+        format!("bin/python{}", crate::built::PYTHON_VERSION),
         "bin/python3".to_owned(),
     ]
     .iter()
@@ -237,36 +233,30 @@ pub fn exec_as(user: &str, uid: u32, gid: u32, command: &[std::ffi::OsString]) -
     Err(err).with_context(|| format!("cannot run {}", Path::new(program).display()))
 }
 
-/// `__check-access`: checks paths as an unprivileged user (start-server runs it as root).
-pub fn check_access_as(user: &str, uid: u32, gid: u32, items: &[String]) -> Result<()> {
-    crate::access::check_as(user, uid, gid, items)
-}
-
-/// Checks, as the user Apache's children will run as, that the application's paths can be
-/// reached.
-pub fn verify_access(plan: &Plan) -> Result<()> {
-    crate::access::verify(plan)
-}
-
 /// Runs Apache in the foreground until it stops, forwarding SIGTERM (graceful stop), SIGINT
 /// (stop) and SIGHUP (graceful restart), and restarting it gracefully when
 /// `--reload-on-changes` sees a Python file change.
-pub fn run_apache(plan: &Plan) -> Result<Exit> {
+pub fn run_apache(apache: Foreground) -> Result<Exit> {
+    let Foreground {
+        mut command,
+        pid_file,
+        changed,
+    } = apache;
     // Registered before Apache starts, so no signal is lost in between.
     let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP, SIGUSR1])
         .context("cannot install signal handlers")?;
-    let child = httpd_command(plan)
+    let program = PathBuf::from(command.get_program());
+    let child = command
         .arg("-DFOREGROUND")
         // Apache signals its whole process group when it stops: give it its own.
         .process_group(0)
         .stdin(Stdio::null())
         .spawn()
-        .with_context(|| format!("cannot start {}", plan.httpd.display()))?;
+        .with_context(|| format!("cannot start {}", program.display()))?;
     let pid = Pid::from_raw(child.id() as i32);
     let stopping = Arc::new(AtomicBool::new(false));
     {
         let stopping = stopping.clone();
-        let pid_file = plan.pid_file.clone();
         std::thread::spawn(move || {
             for sig in signals.forever() {
                 let forward = match sig {
@@ -293,13 +283,8 @@ pub fn run_apache(plan: &Plan) -> Result<Exit> {
             }
         });
     }
-    if plan.reload_on_changes {
-        let dirs = plan.python_path.clone();
-        let extra: Vec<PathBuf> = match &plan.app {
-            crate::plan::App::Script(p) => vec![p.clone()],
-            _ => Vec::new(),
-        };
-        std::thread::spawn(move || watch(&dirs, &extra, pid));
+    if let Some(changed) = changed {
+        std::thread::spawn(move || watch(changed, pid));
     }
     let (code, how) = wait_for(pid)?;
     drop(child);
@@ -347,17 +332,10 @@ fn wait_for(apache: Pid) -> Result<(i32, String)> {
 }
 
 /// Polls once a second; a changed, added or removed file restarts Apache gracefully.
-fn watch(dirs: &[PathBuf], extra: &[PathBuf], pid: Pid) {
-    let mut known = python_files(dirs, extra);
+fn watch(mut changed: Box<dyn FnMut() -> Option<PathBuf> + Send>, pid: Pid) {
     loop {
         std::thread::sleep(Duration::from_secs(1));
-        let now = python_files(dirs, extra);
-        let changed = now
-            .iter()
-            .find(|(p, m)| known.get(*p) != Some(m))
-            .map(|(p, _)| p.clone())
-            .or_else(|| known.keys().find(|p| !now.contains_key(*p)).cloned());
-        if let Some(path) = changed {
+        if let Some(path) = changed() {
             eprintln!(
                 "rwsgi-express: {} changed; restarting Apache gracefully",
                 path.display()
@@ -366,6 +344,5 @@ fn watch(dirs: &[PathBuf], extra: &[PathBuf], pid: Pid) {
                 return;
             }
         }
-        known = now;
     }
 }

@@ -8,9 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result, bail};
 
-use super::{Exit, Python};
-use crate::plan::{Accounts, Plan};
-use crate::run::httpd_command;
+use super::{Accounts, Exit, Foreground, Python};
 
 /// The module's file name where it is installed.
 pub const MODULE_FILE: &str = "mod_rwsgi.dll";
@@ -56,7 +54,10 @@ pub fn exec_as(_user: &str, _uid: u32, _gid: u32, _command: &[std::ffi::OsString
 
 /// `python3XX.dll` of the Python version the module was built for.
 pub fn python_dll_name() -> String {
-    format!("python{}.dll", crate::host::PYTHON_VERSION.replace('.', ""))
+    format!(
+        "python{}.dll",
+        crate::built::PYTHON_VERSION.replace('.', "")
+    )
 }
 
 /// The directory holding `python3XX.dll`: a python.org install (or the embeddable
@@ -66,7 +67,7 @@ pub fn default_python() -> Result<Python> {
     let mut candidates: Vec<PathBuf> = std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).collect())
         .unwrap_or_default();
-    let short = crate::host::PYTHON_VERSION.replace('.', "");
+    let short = crate::built::PYTHON_VERSION.replace('.', "");
     if let Some(local) = std::env::var_os("LOCALAPPDATA") {
         candidates.push(PathBuf::from(local).join(format!("Programs\\Python\\Python{short}")));
     }
@@ -80,8 +81,8 @@ pub fn default_python() -> Result<Python> {
         }),
         None => bail!(
             "cannot find Python {} ({dll}): install python.org's Python {} for Windows (64-bit), put its directory on PATH, or name it with --python-home",
-            crate::host::PYTHON_VERSION,
-            crate::host::PYTHON_VERSION
+            crate::built::PYTHON_VERSION,
+            crate::built::PYTHON_VERSION
         ),
     }
 }
@@ -153,7 +154,7 @@ pub fn write_file(path: &Path, contents: &str, _executable: bool) -> Result<()> 
 }
 
 /// Whether an Apache still runs from this server root is not checked on Windows.
-pub fn running_apache(_plan: &Plan) -> Option<i32> {
+pub fn running_apache(_pid_file: &Path, _conf: &Path) -> Option<i32> {
     None
 }
 
@@ -162,31 +163,23 @@ pub fn make_readable(_path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// `__check-access` is start-server's helper for switching users, which Windows does not do.
-pub fn check_access_as(_user: &str, _uid: u32, _gid: u32, _items: &[String]) -> Result<()> {
-    bail!("switching users is not supported on Windows")
-}
-
-/// Apache runs as the account that starts it: what it needs, it can read as we can.
-pub fn verify_access(_plan: &Plan) -> Result<()> {
-    Ok(())
-}
-
 /// Runs Apache in the foreground (`-DONE_PROCESS`: the mpm_winnt parent serves itself)
 /// until it exits. Ctrl-C reaches Apache through the console, and Apache shuts down; this
 /// process only notes it and waits.
-pub fn run_apache(plan: &Plan) -> Result<Exit> {
+pub fn run_apache(apache: Foreground) -> Result<Exit> {
+    let mut command = apache.command;
     let stopping = Arc::new(AtomicBool::new(false));
     {
         let stopping = stopping.clone();
         ctrlc::set_handler(move || stopping.store(true, Ordering::SeqCst))
             .context("cannot install a Ctrl-C handler")?;
     }
-    let mut child = httpd_command(plan)
+    let program = PathBuf::from(command.get_program());
+    let mut child = command
         .arg("-DONE_PROCESS")
         .stdin(Stdio::null())
         .spawn()
-        .with_context(|| format!("cannot start {}", plan.httpd.display()))?;
+        .with_context(|| format!("cannot start {}", program.display()))?;
     let status = child.wait().context("waiting for Apache")?;
     let code = status.code().unwrap_or(1);
     let stopped = stopping.load(Ordering::SeqCst);

@@ -6,8 +6,8 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command};
 use crate::host::Host;
-use crate::plan::{self, Accounts, Plan};
-use crate::platform::{Os, Python};
+use crate::plan::{self, Plan};
+use crate::platform::{Accounts, Os, Python};
 use crate::render;
 
 mod refusals;

@@ -1,5 +1,6 @@
 //! The pure parts of rwsgi: no Apache and no Python types, so they are unit-tested (and
 //! later fuzzed) on their own, outside httpd.
+#![forbid(unsafe_code)]
 
 pub mod app_group;
 pub mod daemon_options;

@@ -35,12 +35,8 @@ pub enum Command {
     /// Runs a command as an unprivileged user (start-server's application check, as root).
     #[command(hide = true, name = "__run-as")]
     RunAs {
-        #[arg(long)]
-        user: String,
-        #[arg(long)]
-        uid: u32,
-        #[arg(long)]
-        gid: u32,
+        #[command(flatten)]
+        account: Account,
         /// The program and its arguments.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
         command: Vec<std::ffi::OsString>,
@@ -48,15 +44,23 @@ pub enum Command {
     /// Checks paths as an unprivileged user (run by start-server as root).
     #[command(hide = true, name = "__check-access")]
     CheckAccess {
-        #[arg(long)]
-        user: String,
-        #[arg(long)]
-        uid: u32,
-        #[arg(long)]
-        gid: u32,
+        #[command(flatten)]
+        account: Account,
         /// `KIND:LABEL:PATH` items (kind `file` or `dir`).
         items: Vec<String>,
     },
+}
+
+/// The unprivileged account a hidden helper command becomes (start-server runs them as
+/// root).
+#[derive(Debug, Args)]
+pub struct Account {
+    #[arg(long)]
+    pub user: String,
+    #[arg(long)]
+    pub uid: u32,
+    #[arg(long)]
+    pub gid: u32,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -133,22 +133,12 @@ pub fn main(cli: Cli) -> Result<i32> {
             print!("{}", module_config(&dest)?);
             Ok(0)
         }
-        Command::RunAs {
-            user,
-            uid,
-            gid,
-            command,
-        } => {
-            platform::exec_as(&user, uid, gid, &command)?;
+        Command::RunAs { account, command } => {
+            platform::exec_as(&account.user, account.uid, account.gid, &command)?;
             Ok(0)
         }
-        Command::CheckAccess {
-            user,
-            uid,
-            gid,
-            items,
-        } => {
-            check_access_as(&user, uid, gid, &items)?;
+        Command::CheckAccess { account, items } => {
+            check_access_as(&account.user, account.uid, account.gid, &items)?;
             Ok(0)
         }
     }

@@ -275,6 +275,10 @@ def main():
     result['max_latency'] = round(counts.max_latency, 3)
     result['examples'] = counts.examples
     failures = sum(result[k] for k in FAILURES)
+    # For readers of the JSON (tests, bench/changes.sh): the total, and the kinds that
+    # happened.
+    result['failed'] = failures
+    result['failures'] = {k: result[k] for k in FAILURES if result[k]}
     print('%d requests in %.0f s with %d changes: %d ok, %s; max latency %.3f s; %d retried'
           % (result['requests'], args.duration, result['changes'], result['ok'],
              ', '.join('%d %s' % (result[k], k) for k in FAILURES), result['max_latency'],

@@ -76,10 +76,9 @@ try:
 except ValueError:
     print('| %s | %s | (no counts) |' % (scenario, server))
     sys.exit()
-failures = ('non_2xx', 'reset', 'cut', 'closed', 'timeout', 'connect_errors', 'slow')
 print('| %s | %s | %d | %d | %d | %s | %d | %.3f |' % (
     scenario, server, c['changes'], c['requests'], c['ok'],
-    ', '.join('%d %s' % (c[k], k) for k in failures if c[k]) or '0',
+    ', '.join('%d %s' % (n, k) for k, n in c['failures'].items()) or '0',
     c['retried'], c['max_latency']))
 PY
 }

@@ -92,32 +92,9 @@ fn check_broken_apps(mpm: Mpm) {
 /// code (nothing of rwsgi's before it) and ends with `exception`.
 fn assert_load_error(apache: &Apache, script: &str, exception: &str) {
     let log = apache.wait_for_log(exception);
-    // `[time] [module:level] [pid P:tid T] message`: the header's, then what the same
-    // process and thread logged after it.
-    let lines: Vec<(&str, &str)> = log
-        .lines()
-        .filter_map(|l| {
-            let mut fields = l.splitn(4, "] ");
-            let who = fields.nth(2)?;
-            let message = fields.next()?;
-            // Request-time lines name the client first.
-            let message = match message.strip_prefix("[client ") {
-                Some(rest) => rest.split_once("] ")?.1,
-                None => message,
-            };
-            Some((who, message))
-        })
-        .collect();
     let header = format!("RW0102: failed to exec WSGI script '{script}'");
-    let at = lines
-        .iter()
-        .position(|(_, m)| *m == header)
-        .unwrap_or_else(|| panic!("no {header:?} in the error log:\n{log}"));
-    let who = lines[at].0;
-    let mut rest = lines[at + 1..]
-        .iter()
-        .filter(|(w, _)| *w == who)
-        .map(|(_, m)| *m);
+    let after = error_log::messages_after(&log, &header);
+    let mut rest = after.iter().map(String::as_str);
     let mut first = rest.next().unwrap_or_default();
     if first == "Traceback (most recent call last):" {
         first = rest.next().unwrap_or_default();

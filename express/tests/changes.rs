@@ -203,7 +203,7 @@ fn a_stopped_daemon_is_replaced() {
 #[test]
 fn a_killed_supervisor_is_replaced_and_its_daemons_go() {
     let app = hello_app();
-    let express = start_group(&app, &[]);
+    let mut express = start_group(&app, &[]);
     // SIGKILL to the daemon supervisor (Apache's child titled "(rwsgi:supervisor…").
     let kill_supervisor = format!(
         "kill -9 $(ps -eo pid=,ppid=,args= | awk '$2 == {} && index($3, \"(rwsgi:supervisor\") == 1 {{print $1; exit}}')",
@@ -216,14 +216,9 @@ fn a_killed_supervisor_is_replaced_and_its_daemons_go() {
     // The daemons of the killed supervisors stop with them: two daemons are left.
     let title = format!("(rwsgi:127.0.0.1:{}", express.port);
     let daemons = || {
-        std::fs::read_dir("/proc")
-            .unwrap()
-            .flatten()
-            .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok())
-            .filter(|e| {
-                std::fs::read(e.path().join("cmdline"))
-                    .is_ok_and(|c| c.starts_with(title.as_bytes()))
-            })
+        pids()
+            .into_iter()
+            .filter(|pid| cmdline(*pid).starts_with(&title))
             .count()
     };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
@@ -235,4 +230,8 @@ fn a_killed_supervisor_is_replaced_and_its_daemons_go() {
         );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
+    // Stopping the server ends its supervisor too, which is no death to replace.
+    assert!(express.stop().success());
+    let log = express.error_log();
+    assert_eq!(log.matches("RW0223").count(), 3, "{log}");
 }

@@ -2,6 +2,8 @@
 //! and real applications, over HTTP. Run `cargo build` first (scripts/test.sh does): the
 //! module is found next to the rwsgi-express executable.
 #![cfg(unix)]
+#[path = "../../tests/harness/error_log.rs"]
+mod error_log;
 mod support;
 
 use std::net::{TcpListener, TcpStream};
@@ -1360,8 +1362,8 @@ fn lazy_app_serves_500_and_the_log_names_the_users_code() {
         let express = app.start(&all);
         let (status, _) = express.get("/");
         assert_eq!(status, 500, "{}", express.output());
-        let log = wait_for_log(&express, "RuntimeError: the database URL is missing");
-        let after = lines_after(&log, &header);
+        let log = express.wait_for_log("RuntimeError: the database URL is missing");
+        let after = error_log::messages_after(&log, &header);
         assert_eq!(
             after.first().map(String::as_str),
             Some("Traceback (most recent call last):"),
@@ -1385,48 +1387,4 @@ fn an_application_that_imports_mod_wsgi_is_noted_and_served() {
         stderr.contains("imports mod_wsgi, which exists only inside Apache: it was not checked"),
         "{stderr}"
     );
-}
-
-/// Waits until the error log has `needle` (Apache writes it after the response).
-fn wait_for_log(express: &Express, needle: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let log = express.error_log();
-        if log.contains(needle) || Instant::now() > deadline {
-            return log;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// The messages the same process and thread logged after the first `header` line (lines of
-/// other processes may come in between).
-fn lines_after(log: &str, header: &str) -> Vec<String> {
-    // `[time] [module:level] [pid P:tid T] message`
-    let parts = |line: &str| -> Option<(String, String)> {
-        let mut fields = line.splitn(4, "] ");
-        let (_, _, who, message) = (
-            fields.next()?,
-            fields.next()?,
-            fields.next()?,
-            fields.next()?,
-        );
-        // Request-time lines name the client first.
-        let message = match message.strip_prefix("[client ") {
-            Some(rest) => rest.split_once("] ")?.1,
-            None => message,
-        };
-        Some((who.to_owned(), message.to_owned()))
-    };
-    let lines: Vec<(String, String)> = log.lines().filter_map(parts).collect();
-    let at = lines
-        .iter()
-        .position(|(_, m)| m == header)
-        .unwrap_or_else(|| panic!("no {header:?} in:\n{log}"));
-    let who = &lines[at].0;
-    lines[at + 1..]
-        .iter()
-        .filter(|(w, _)| w == who)
-        .map(|(_, m)| m.clone())
-        .collect()
 }

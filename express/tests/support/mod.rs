@@ -168,6 +168,18 @@ impl Express {
         )
     }
 
+    /// Waits until the error log has `needle` (Apache writes it after the response).
+    pub fn wait_for_log(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let log = self.error_log();
+            if log.contains(needle) || Instant::now() > deadline {
+                return log;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     pub fn error_log(&self) -> String {
         std::fs::read_to_string(self.root.join("error_log")).unwrap_or_default()
     }
@@ -265,18 +277,21 @@ pub fn cmdline(pid: i32) -> String {
         .join(" ")
 }
 
+/// Every process's pid (from /proc).
+pub fn pids() -> Vec<i32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().parse::<i32>().ok())
+        .collect()
+}
+
 /// The processes `parent` forked (from /proc).
 pub fn children(parent: i32) -> Vec<i32> {
-    let mut pids = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        if parent_of(pid) == Some(parent) {
-            pids.push(pid);
-        }
-    }
-    pids
+    pids()
+        .into_iter()
+        .filter(|pid| parent_of(*pid) == Some(parent))
+        .collect()
 }
 
 /// Apache's parent and every process below it: its children, the daemon supervisor and

@@ -20,11 +20,11 @@ pub fn start_deferred(_server: Server<'_>) -> Result<(), String> {
 
 pub fn child_started() {}
 
-pub fn dispatch(_r: &mut Request<'_>, request: &Routed<'_>) -> i32 {
+pub fn dispatch(_r: &mut Request<'_>, request: &Routed) -> i32 {
     tracing::error!(
         "RW0116: the request selected daemon process group '{}', but daemon mode is not available on this platform; cannot run {}",
-        request.selected.process_group,
-        request.script
+        request.route.process_group,
+        request.route.script
     );
     status::INTERNAL_SERVER_ERROR
 }

@@ -108,28 +108,28 @@ fn own_pid() -> u32 {
 }
 
 /// Runs `request` in this process.
-pub fn run(r: &mut Request<'_>, request: &Routed<'_>) -> i32 {
+pub fn run(r: &mut Request<'_>, request: &Routed) -> i32 {
     // Vhosts inherit the main server's S-only settings when their configs are merged.
     if r.server().config().restrict_embedded == Some(true) {
         tracing::error!(
             "RW0109: embedded mode is disabled (WSGIRestrictEmbedded On); cannot run {}",
-            request.script
+            request.route.script
         );
         return status::INTERNAL_SERVER_ERROR;
     }
     let Some(child) = CHILD.get().filter(|_| interpreter::is_running()) else {
         tracing::error!(
             "RW0110: Python is not available in this process (see the RW0100 start-up error); cannot run {}",
-            request.script
+            request.route.script
         );
         return status::INTERNAL_SERVER_ERROR;
     };
-    if let Err(code) = r.setup_client_block(request.chunked) {
+    if let Err(code) = r.setup_client_block(request.child.chunked) {
         return code;
     }
     let header_only = r.header_only();
     let mut io = r.io();
-    if request.selected.stream_coalescing {
+    if request.child.stream_coalescing {
         io.coalesce_streams();
     }
     let channel = Channel::new(Box::new(Embedded {
@@ -147,18 +147,14 @@ pub fn run(r: &mut Request<'_>, request: &Routed<'_>) -> i32 {
         daemon_start: 0.0,
     };
     let app = App {
-        script: request.script,
-        callable: request.selected.callable,
-        group: request.selected.application_group,
-        reload: request.selected.reload,
-        mtime_us: request.mtime_us,
+        route: &request.route,
         server_pid: own_pid(),
         daemon: false,
     };
     // Revoked (dropped) when the handler returns.
     let ssl = SslVars::of(r).map(SslCallables::new);
     let outcome = run_app(child, &app, &channel, header_only, times, |env| {
-        request_vars::collect(r, &request.selected, env);
+        request_vars::collect(r, &request.route, &request.child, env);
         if let Some(ssl) = &ssl {
             match ssl.make(env.py()) {
                 Ok(callables) => {
@@ -169,7 +165,7 @@ pub fn run(r: &mut Request<'_>, request: &Routed<'_>) -> i32 {
                 Err(err) => env.insert("mod_ssl.is_https", Err::<(), _>(err)),
             }
         }
-        if request.pass_apache_request {
+        if request.child.pass_apache_request {
             let capsule = crate::python::capsule::request_rec(env.py(), r.raw_ptr());
             env.insert("apache.request_rec", capsule);
         }

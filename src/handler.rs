@@ -2,14 +2,14 @@
 //! hook, which finds the script a request runs and hands it to its daemon group or runs it
 //! here (`embedded`).
 
-use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::apache::{FileKind, Request, RequestLogContext, status};
 use crate::config::{AliasPattern, AppOptions, GroupSpec, MapHead, ScriptAlias};
-use crate::request_vars::{Routed, Selected};
+use crate::request_vars::{ChildOptions, Routed};
 use crate::routing;
 use rwsgi_core::directive_args::match_mount;
+use rwsgi_core::route::Route;
 
 /// Handler names that run `r->filename` as a WSGI script.
 const SCRIPT_HANDLERS: [&[u8]; 2] = [b"wsgi-script", b"application/x-httpd-wsgi"];
@@ -55,16 +55,17 @@ pub fn translate_name(r: &mut Request<'_>) -> i32 {
     status::DECLINED
 }
 
-/// Which script a request runs, and how.
-struct Target<'a> {
-    script: Cow<'a, str>,
+/// Which script a request runs, and how, before the process and application group are
+/// known.
+struct Target {
+    script: String,
+    handler_script: bool,
     callable: String,
     options: AppOptions,
-    handler_script: Option<String>,
     mtime_us: Option<i64>,
 }
 
-fn target<'a>(r: &Request<'a>) -> Result<Option<Target<'a>>, i32> {
+fn target(r: &Request<'_>) -> Result<Option<Target>, i32> {
     let Some(handler) = r.handler() else {
         return Ok(None);
     };
@@ -104,10 +105,10 @@ fn target<'a>(r: &Request<'a>) -> Result<Option<Target<'a>>, i32> {
             .clone()
             .unwrap_or_else(|| "application".to_owned());
         return Ok(Some(Target {
-            script: filename,
+            script: filename.into_owned(),
+            handler_script: false,
             callable,
             options,
-            handler_script: None,
             mtime_us: Some(mtime_us),
         }));
     }
@@ -127,38 +128,41 @@ fn target<'a>(r: &Request<'a>) -> Result<Option<Target<'a>>, i32> {
         .clone()
         .unwrap_or_else(|| "handle_request".to_owned());
     Ok(Some(Target {
-        script: Cow::Owned(h.path.clone()),
+        script: h.path.clone(),
+        handler_script: true,
         callable,
         options,
-        handler_script: Some(h.path.clone()),
         mtime_us: None,
     }))
 }
 
-/// The `handler` hook.
-pub fn handler(r: &mut Request<'_>) -> i32 {
-    let _log = RequestLogContext::enter(r);
-    let mut target = match target(r) {
-        Ok(Some(t)) => t,
-        Ok(None) => return status::DECLINED,
-        Err(code) => return code,
-    };
-    let mut process_group = match routing::process_group(r, &target.options.process_group) {
+/// The route of a request to `target`: its process and application group (the
+/// configuration's, or a `WSGIDispatchScript`'s choice), allowed by
+/// `WSGIRestrictProcess`, and the per-location switches that say how it runs. Embedded
+/// and daemon mode run the same value. `Err` is the status to answer, already logged.
+fn route(r: &mut Request<'_>, target: Target) -> Result<Route, i32> {
+    let Target {
+        script,
+        handler_script,
+        mut callable,
+        options,
+        mtime_us,
+    } = target;
+    let mut process_group = match routing::process_group(r, &options.process_group) {
         Ok(group) => group,
         Err(routing::UnsetGroupVariable(var)) => {
             tracing::error!(
-                "RW0116: the process group is %{{ENV:{var}}} and {var} is not set for this request (SetEnv, SetEnvIf, RewriteRule [E=...] or Apache's environment); cannot run {}",
-                target.script
+                "RW0116: the process group is %{{ENV:{var}}} and {var} is not set for this request (SetEnv, SetEnvIf, RewriteRule [E=...] or Apache's environment); cannot run {script}"
             );
-            return status::INTERNAL_SERVER_ERROR;
+            return Err(status::INTERNAL_SERVER_ERROR);
         }
     };
-    let mut application_group = routing::application_group(r, &target.options.application_group);
+    let mut application_group = routing::application_group(r, &options.application_group);
     let dir = r.dir_config();
-    if let Some(script) = &dir.dispatch {
+    if let Some(dispatch) = &dir.dispatch {
         // WSGIDispatchScript: Python may choose otherwise, per request.
-        let Some(choice) = crate::dispatch::ask(r, script) else {
-            return status::INTERNAL_SERVER_ERROR;
+        let Some(choice) = crate::dispatch::ask(r, dispatch) else {
+            return Err(status::INTERNAL_SERVER_ERROR);
         };
         if let Some(group) = choice.process_group {
             process_group = match GroupSpec::parse(&group) {
@@ -169,51 +173,67 @@ pub fn handler(r: &mut Request<'_>) -> i32 {
         if let Some(group) = choice.application_group {
             application_group = routing::application_group(r, &Some(GroupSpec::parse(&group)));
         }
-        if let Some(callable) = choice.callable_object {
-            target.callable = callable;
+        if let Some(chosen) = choice.callable_object {
+            callable = chosen;
         }
     }
     if let Some(allowed) = &dir.restrict_process {
         if !allowed.contains(&process_group) {
             tracing::error!(
-                "RW0117: process group '{}' is not allowed here by WSGIRestrictProcess; cannot run {}",
+                "RW0117: process group '{}' is not allowed here by WSGIRestrictProcess; cannot run {script}",
                 if process_group.is_empty() {
                     "%{GLOBAL}"
                 } else {
                     &process_group
                 },
-                target.script
             );
             // The configuration is at fault, not the client: 500, as mod_wsgi answers.
-            return status::INTERNAL_SERVER_ERROR;
+            return Err(status::INTERNAL_SERVER_ERROR);
         }
     }
+    Ok(Route {
+        script,
+        handler_script,
+        callable,
+        process_group,
+        application_group,
+        reload: dir.script_reloading.unwrap_or(true),
+        ignore_activity: dir.ignore_activity == Some(true),
+        script_mtime_us: mtime_us,
+    })
+}
+
+/// The `handler` hook.
+pub fn handler(r: &mut Request<'_>) -> i32 {
+    let _log = RequestLogContext::enter(r);
+    let target = match target(r) {
+        Ok(Some(t)) => t,
+        Ok(None) => return status::DECLINED,
+        Err(code) => return code,
+    };
+    let pass_authorization = target.options.pass_authorization == Some(true);
+    let route = match route(r, target) {
+        Ok(route) => route,
+        Err(code) => return code,
+    };
+    let dir = r.dir_config();
     let map_head = match dir.map_head_to_get.unwrap_or(MapHead::Auto) {
         MapHead::On => true,
         MapHead::Off => false,
         MapHead::Auto => r.has_content_filters(),
     };
-    let reload = dir.script_reloading.unwrap_or(true);
-    let selected = Selected {
-        callable: &target.callable,
-        handler_script: target.handler_script.as_deref(),
-        reload,
-        map_head,
-        pass_authorization: target.options.pass_authorization == Some(true),
-        process_group: &process_group,
-        application_group: &application_group,
-        ignore_activity: dir.ignore_activity == Some(true),
-        error_override: dir.error_override == Some(true),
-        stream_coalescing: dir.stream_coalescing == Some(true),
-    };
     let request = Routed {
-        selected,
-        script: &target.script,
-        chunked: dir.chunked_request == Some(true),
-        mtime_us: target.mtime_us,
-        pass_apache_request: dir.pass_apache_request == Some(true),
+        child: ChildOptions {
+            map_head,
+            pass_authorization,
+            error_override: dir.error_override == Some(true),
+            stream_coalescing: dir.stream_coalescing == Some(true),
+            chunked: dir.chunked_request == Some(true),
+            pass_apache_request: dir.pass_apache_request == Some(true),
+        },
+        route,
     };
-    if !process_group.is_empty() {
+    if !request.route.process_group.is_empty() {
         return crate::daemon::dispatch(r, &request);
     }
     crate::embedded::run(r, &request)

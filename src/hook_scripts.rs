@@ -10,10 +10,11 @@ use crate::apache::{Mpm, Request, SslVars};
 use crate::config::HookScript;
 use crate::python::output::LogStream;
 use crate::python::{interpreter, traceback, with_gil};
-use crate::request_vars::{self, Selected};
+use crate::request_vars::{self, ChildOptions};
 use crate::wsgi::modules::MOD_WSGI_API_VERSION;
 use crate::wsgi::runner::{CHILD, log_load_error};
 use crate::wsgi::{Context, EnvironBuilder, SslCallables};
+use rwsgi_core::route::Route;
 
 /// Loads `script` in its group's interpreter and runs `f` on its module with the cut-down
 /// environ; `None` after logging why there is no answer (`what`, e.g. "auth script",
@@ -33,17 +34,10 @@ pub fn run<T>(
     };
     let group = crate::routing::application_group(r, &Some(script.application_group.clone()));
     let reload = r.dir_config().script_reloading.unwrap_or(true);
-    let selected = Selected {
-        callable: "",
-        handler_script: None,
-        reload,
-        map_head: false,
-        pass_authorization: false,
-        process_group: "",
-        application_group: &group,
-        ignore_activity: false,
-        error_override: false,
-        stream_coalescing: false,
+    // A hook is no application: no callable, and its environ names only its group.
+    let route = Route {
+        application_group: group.clone(),
+        ..Route::default()
     };
     // Revoked (dropped) when the hook returns.
     let ssl = SslVars::of(r).map(SslCallables::new);
@@ -57,7 +51,7 @@ pub fn run<T>(
                 }
             };
             let errors = LogStream::new("<wsgi.errors>");
-            let answer = environ(py, context, r, &selected, errors.clone(), ssl.as_ref())
+            let answer = environ(py, context, r, &route, errors.clone(), ssl.as_ref())
                 .and_then(|environ| f(py, &environ, module.bind(py)));
             errors.flush_pending(py);
             match answer {
@@ -85,12 +79,12 @@ fn environ<'py>(
     py: Python<'py>,
     context: &Context,
     r: &mut Request<'_>,
-    selected: &Selected<'_>,
+    route: &Route,
     errors: LogStream,
     ssl: Option<&SslCallables>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let mut env = EnvironBuilder::new(&PyDict::new(py), &context.var_keys)?;
-    request_vars::collect(r, selected, &mut env);
+    request_vars::collect(r, route, &ChildOptions::default(), &mut env);
     let environ = env.into_dict()?;
     if let Some(ssl) = ssl {
         for (key, f) in ssl.make(py)? {

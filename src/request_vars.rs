@@ -7,44 +7,42 @@ use crate::apache::Request;
 use crate::wsgi::{self, Var, VarSink};
 use rwsgi_core::http::script_name;
 use rwsgi_core::proxy;
+use rwsgi_core::route::Route;
 
-/// What the handler decided about the request that shapes its variables.
-pub struct Selected<'a> {
-    pub callable: &'a str,
-    pub handler_script: Option<&'a str>,
-    pub reload: bool,
+/// How the Apache child itself treats a request: its variables' shape and its response.
+/// None of it crosses to a daemon.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ChildOptions {
+    /// `WSGIMapHEADToGET`: the application sees GET for HEAD.
     pub map_head: bool,
+    /// `pass-authorization=`/`WSGIPassAuthorization`: `HTTP_AUTHORIZATION` is passed on.
     pub pass_authorization: bool,
-    /// The daemon group's name; empty in embedded mode.
-    pub process_group: &'a str,
-    /// The application group's name; empty for `%{GLOBAL}`.
-    pub application_group: &'a str,
-    /// `WSGIIgnoreActivity On` (daemon mode): told to the daemon.
-    pub ignore_activity: bool,
-    /// `WSGIErrorOverride On` (daemon mode): the Apache child's own business.
+    /// `WSGIErrorOverride On` (daemon mode).
     pub error_override: bool,
-    /// `WSGIStreamCoalescing On`: the Apache child's own business, as the client's
-    /// connection is.
+    /// `WSGIStreamCoalescing On`.
     pub stream_coalescing: bool,
-}
-
-/// A request on its way to its application (embedded or in a daemon): what it runs and how.
-pub struct Routed<'a> {
-    pub selected: Selected<'a>,
-    /// The script Apache mapped the URL to (or the handler script).
-    pub script: &'a str,
     /// `WSGIChunkedRequest On`.
     pub chunked: bool,
-    /// The script's mtime from Apache's directory walk (not for handler scripts).
-    pub mtime_us: Option<i64>,
     /// `WSGIPassApacheRequest On` (embedded mode): `apache.request_rec` in the environ.
     pub pass_apache_request: bool,
 }
 
+/// A request on its way to its application (embedded or in a daemon): how it runs, and
+/// how the Apache child treats it.
+pub struct Routed {
+    pub route: Route,
+    pub child: ChildOptions,
+}
+
 /// Puts every variable of `r` into `sink`.
-pub fn collect(r: &mut Request<'_>, sel: &Selected<'_>, sink: &mut impl VarSink) {
+pub fn collect(
+    r: &mut Request<'_>,
+    route: &Route,
+    options: &ChildOptions,
+    sink: &mut impl VarSink,
+) {
     let header_vars = match r.headers_in() {
-        Some(headers) => wsgi::header_variables_of(headers.iter(), sel.pass_authorization),
+        Some(headers) => wsgi::header_variables_of(headers.iter(), options.pass_authorization),
         None => Vec::new(),
     };
     let proxy = proxy_overrides(r, &header_vars);
@@ -69,7 +67,7 @@ pub fn collect(r: &mut Request<'_>, sel: &Selected<'_>, sink: &mut impl VarSink)
     let method = r.method();
     sink.var(
         Var::RequestMethod,
-        if sel.map_head && method == b"HEAD" {
+        if options.map_head && method == b"HEAD" {
             b"GET"
         } else {
             method
@@ -116,20 +114,17 @@ pub fn collect(r: &mut Request<'_>, sel: &Selected<'_>, sink: &mut impl VarSink)
     sink.var(Var::ContextPrefix, r.context_prefix());
     sink.var(Var::ContextDocumentRoot, r.context_document_root());
     sink.var(Var::UrlScheme, r.scheme());
-    sink.var(Var::ProcessGroup, sel.process_group.as_bytes());
-    sink.var(Var::ApplicationGroup, sel.application_group.as_bytes());
-    sink.var(Var::CallableObject, sel.callable.as_bytes());
+    // What the route says, for the application to read; rwsgi itself reads the route.
+    sink.var(Var::ProcessGroup, route.process_group.as_bytes());
+    sink.var(Var::ApplicationGroup, route.application_group.as_bytes());
+    sink.var(Var::CallableObject, route.callable.as_bytes());
     sink.var(Var::RequestHandler, r.handler().unwrap_or(b""));
-    sink.var(
-        Var::HandlerScript,
-        sel.handler_script.unwrap_or("").as_bytes(),
-    );
-    if sink.to_daemon() {
-        sink.var(Var::ScriptReloading, if sel.reload { b"1" } else { b"0" });
-        if sel.ignore_activity {
-            sink.named("mod_wsgi.ignore_activity", b"1");
-        }
-    }
+    let handler_script = if route.handler_script {
+        route.script.as_bytes()
+    } else {
+        b""
+    };
+    sink.var(Var::HandlerScript, handler_script);
     sink.var(Var::ListenerHost, r.local_ip());
     sink.var(Var::ListenerPort, r.local_port().to_string().as_bytes());
     sink.var(Var::ModScriptName, script);

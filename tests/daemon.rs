@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use harness::*;
 use rwsgi_core::protocol::{self, Frame, FrameReader, Hello};
+use rwsgi_core::route::Route;
 use sha2::{Digest, Sha256};
 
 const DAEMON: &str = "
@@ -302,7 +303,6 @@ fn only_apache_can_run_a_request() {
         secret: [0; protocol::SECRET_LEN],
         request_start_us: 0,
         queue_start_us: 0,
-        script_mtime_us: None,
     })
     .encode(&mut out);
     let script = apache
@@ -311,8 +311,15 @@ fn only_apache_can_run_a_request() {
         .display()
         .to_string();
     let query = format!("file={}", marker.display());
-    protocol::encode_environ(
+    let route = Route {
+        script: script.clone(),
+        callable: "application".into(),
+        process_group: "site".into(),
+        ..Route::default()
+    };
+    protocol::encode_request(
         &mut out,
+        &route,
         &[
             ("REQUEST_METHOD", "GET"),
             ("PATH_INFO", "/touch"),
@@ -333,6 +340,34 @@ fn only_apache_can_run_a_request() {
         "the app ran for an unauthenticated client"
     );
     apache.wait_for_log("refused a connection from pid");
+    // A client of another rwsgi build is refused as such, and told why, before its secret
+    // is looked at.
+    let old = protocol::VERSION - 1;
+    let mut conn = UnixStream::connect(&socket).unwrap();
+    let mut out = Vec::new();
+    Frame::Hello(Hello {
+        version: old,
+        secret: [0; protocol::SECRET_LEN],
+        request_start_us: 0,
+        queue_start_us: 0,
+    })
+    .encode(&mut out);
+    conn.write_all(&out).unwrap();
+    let mut reader = FrameReader::new(conn);
+    match reader.read_frame().unwrap() {
+        Some(Frame::Error { status, reason }) => {
+            assert_eq!(status, 502);
+            assert!(
+                reason.contains(&format!("protocol version {old}")),
+                "{reason}"
+            );
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    apache.wait_for_log(&format!(
+        "protocol version {old} (this daemon speaks {})",
+        protocol::VERSION
+    ));
 }
 
 /// A daemon that sends a frame the protocol does not allow has broken the protocol; it has
@@ -359,7 +394,17 @@ fn a_daemon_that_breaks_the_protocol_is_named_as_such_not_as_dead() {
         let (conn, _) = listener.accept().unwrap();
         let mut reader = FrameReader::new(conn.try_clone().unwrap());
         assert!(matches!(reader.read_frame(), Ok(Some(Frame::Hello(_)))));
-        assert!(matches!(reader.read_frame(), Ok(Some(Frame::Environ(_)))));
+        // The Apache child's decisions arrive typed, not as variables.
+        match reader.read_frame() {
+            Ok(Some(Frame::Request { route, .. })) => {
+                assert_eq!(route.process_group, "liar");
+                assert_eq!(route.callable, "application");
+                assert!(route.script.ends_with("/apps/daemon_ctl.py"), "{route:?}");
+                assert!(route.reload && !route.ignore_activity && !route.handler_script);
+                assert!(route.script_mtime_us.is_some());
+            }
+            other => panic!("expected a Request frame, got {other:?}"),
+        }
         let mut out = Vec::new();
         Frame::Accepted {
             pid: std::process::id(),
@@ -1227,6 +1272,60 @@ fn error_override_gives_apaches_error_document() {
     assert_eq!(fine.status, 200);
     assert!(fine.text().starts_with("pid="), "{}", fine.text());
     apache.assert_log_clean(&[]);
+}
+
+/// How a request is routed and timed (its script, callable, process and application
+/// group, reloading, activity) is the Apache child's configuration, carried to the daemon
+/// typed: `mod_wsgi.*` names set with SetEnv, or from a request header with SetEnvIf, reach
+/// the application's environ like any variable, never the routing.
+#[test]
+fn mod_wsgi_names_in_the_request_environment_cannot_reroute_or_retime_it() {
+    let apache = Apache::start(
+        Mpm::Event,
+        "LoadModule setenvif_module /usr/lib/apache2/modules/mod_setenvif.so\n\
+         WSGIDaemonProcess idle processes=1 threads=2 inactivity-timeout=2\n\
+         WSGIScriptAlias /g {root}/apps/group_info.py process-group=idle application-group=real\n\
+         WSGIScriptAlias /c {root}/apps/dir_callable.py process-group=idle application-group=real\n\
+         WSGIScriptAlias /e {root}/apps/dir_callable.py\n\
+         SetEnv mod_wsgi.application_group forged\n\
+         SetEnv mod_wsgi.callable_object my_app\n\
+         SetEnv mod_wsgi.process_group forged\n\
+         SetEnv mod_wsgi.handler_script {root}/apps/daemon_ctl.py\n\
+         SetEnv mod_wsgi.script_reloading 0\n\
+         <Location /g>\n  SetEnv mod_wsgi.ignore_activity 1\n</Location>\n\
+         SetEnvIf X-Forge 1 mod_wsgi.ignore_activity=1\n",
+    );
+    let forged = [("X-Forge", "1")];
+    let group = kv(&get(&apache.url("/g")).text());
+    assert_eq!(group["module"], "real", "{group:?}");
+    assert_eq!(group["environ"], "real", "{group:?}");
+    for path in ["/c", "/e"] {
+        let called = kv(&get_with(&apache.url(path), &forged).text());
+        assert_eq!(called["which"], "application", "{path}: {called:?}");
+        assert_eq!(
+            called["callable_object"], "application",
+            "{path}: {called:?}"
+        );
+    }
+    // Requests keep coming, so inactivity-timeout (2 s) never fires, whatever the
+    // request environment says about activity.
+    let first: u32 = group["pid"].parse().unwrap();
+    let start = Instant::now();
+    let mut served = 0;
+    while start.elapsed() < Duration::from_secs(6) {
+        let g = kv(&get(&apache.url("/g")).text());
+        assert_eq!(
+            g["pid"].parse::<u32>().unwrap(),
+            first,
+            "after {served} requests"
+        );
+        let c = get_with(&apache.url("/c"), &forged);
+        assert_eq!(c.status, 200);
+        served += 2;
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let log = apache.error_log();
+    assert!(!log.contains("inactivity-timeout"), "{log}");
 }
 
 /// WSGIIgnoreActivity On: requests to the location do not keep inactivity-timeout from

@@ -9,4 +9,5 @@ pub mod http;
 pub mod metrics;
 pub mod protocol;
 pub mod proxy;
+pub mod route;
 pub mod venv;

@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 use super::{Generation, Group, death_note};
 use crate::apache::fd_passing::FdReceiver;
 use crate::apache::{Request, RequestIo, status};
-use crate::request_vars::{self, Selected};
+use crate::request_vars::{self, Routed};
 use rwsgi_core::protocol::{
-    self, EnvironEncoder, Frame, FrameReader, Hello, ProtocolError, ReadError,
+    self, Frame, FrameReader, Hello, ProtocolError, ReadError, RequestEncoder,
 };
 
 fn now_us() -> u64 {
@@ -163,31 +163,28 @@ pub fn handle(
     r: &mut Request<'_>,
     generation: &Generation,
     group: &Group,
-    selected: &Selected<'_>,
-    chunked: bool,
-    script_mtime_us: Option<i64>,
+    request: &Routed,
 ) -> i32 {
-    if let Err(code) = r.setup_client_block(chunked) {
+    if let Err(code) = r.setup_client_block(request.child.chunked) {
         return code;
     }
-    // Hello and Environ are encoded once; a retry sends the same bytes.
+    // Hello and Request are encoded once; a retry sends the same bytes.
     let mut opening = Vec::with_capacity(4096);
     Frame::Hello(Hello {
         version: protocol::VERSION,
         secret: generation.secret,
         request_start_us: r.request_time_us().max(0) as u64,
         queue_start_us: now_us(),
-        script_mtime_us,
     })
     .encode(&mut opening);
-    let mut encoder = EnvironEncoder::new(&mut opening);
-    request_vars::collect(r, selected, &mut encoder);
+    let mut encoder = RequestEncoder::new(&mut opening, &request.route);
+    request_vars::collect(r, &request.route, &request.child, &mut encoder);
     encoder.finish();
     let method = String::from_utf8_lossy(r.method()).into_owned();
     let uri = String::from_utf8_lossy(r.unparsed_uri()).into_owned();
     let name = &group.options.name;
     let mut io = r.io();
-    if selected.stream_coalescing {
+    if request.child.stream_coalescing {
         io.coalesce_streams();
     }
     // A connection closed before `Accepted` never ran the request: try again, until
@@ -225,7 +222,7 @@ pub fn handle(
             tracing::error!("RW0210: daemon group '{name}': sending the request failed: {e}");
             return 502;
         }
-        match relay(&mut io, &mut conn, group, selected.error_override) {
+        match relay(&mut io, &mut conn, group, request.child.error_override) {
             Relay::Done(code) => return code,
             Relay::Complete => {
                 // Nothing may be left over (bytes or files), or the next request would

@@ -89,8 +89,8 @@ pub fn current() -> Option<Arc<Generation>> {
 }
 
 /// Hands `request` to its daemon group (`process-group=`, `WSGIProcessGroup`).
-pub fn dispatch(r: &mut Request<'_>, request: &Routed<'_>) -> i32 {
-    let name = request.selected.process_group;
+pub fn dispatch(r: &mut Request<'_>, request: &Routed) -> i32 {
+    let name = &request.route.process_group;
     let generation = current();
     let found = r
         .server()
@@ -101,25 +101,18 @@ pub fn dispatch(r: &mut Request<'_>, request: &Routed<'_>) -> i32 {
     let Some((generation, group)) = found else {
         tracing::error!(
             "RW0116: no WSGIDaemonProcess group called '{name}' is configured for this server; cannot run {}",
-            request.script
+            request.route.script
         );
         return status::INTERNAL_SERVER_ERROR;
     };
-    let script = request.selected.handler_script.unwrap_or(request.script);
+    let script = &request.route.script;
     if let Err(why) = client::check_script_owner(group, Path::new(script)) {
         tracing::error!(
             "RW0220: daemon group '{name}' refuses to run {script}: {why}; answering 403"
         );
         return status::FORBIDDEN;
     }
-    client::handle(
-        r,
-        generation,
-        group,
-        &request.selected,
-        request.chunked,
-        request.mtime_us,
-    )
+    client::handle(r, generation, group, request)
 }
 
 /// Every daemon group of the configuration, once, checking names are unique server-wide.

@@ -28,6 +28,7 @@ use crate::wsgi::runner::{self, App, CHILD, FAILING_SINCE_US, Revoke, run_app};
 use crate::wsgi::{Channel, Outcome, Times, WireStrings};
 use rwsgi_core::daemon_options::Account;
 use rwsgi_core::protocol::{self, Frame, FrameReader, Hello};
+use rwsgi_core::route::Route;
 
 /// Exit status of a daemon that cannot start (unreadable paths, Python start-up): the
 /// supervisor backs off instead of restarting it at once.
@@ -570,7 +571,11 @@ fn now_us() -> u64 {
 fn serve(state: &State, thread: &mut WorkerThread, conn: &Conn) -> bool {
     let mut reader = lock(&conn.reader);
     let refuse = |reader: &FrameReader<UnixStream>, why: &str| {
-        reject(state, reader.get_ref(), &lock(&conn.writer), why);
+        let answer = Refusal {
+            status: 403,
+            reason: "refused: not an authenticated rwsgi client",
+        };
+        reject(state, reader.get_ref(), &lock(&conn.writer), why, answer);
         false
     };
     let hello: Hello = match reader.read_frame() {
@@ -587,12 +592,19 @@ fn serve(state: &State, thread: &mut WorkerThread, conn: &Conn) -> bool {
         }
     };
     if hello.version != protocol::VERSION {
+        // Not a stranger: an Apache child of another rwsgi build (a daemon's Python with
+        // another rwsgi installed). Both sides say what differs.
         let why = format!(
             "protocol version {} (this daemon speaks {}); Apache and the daemon come from different rwsgi builds",
             hello.version,
             protocol::VERSION
         );
-        return refuse(&reader, &why);
+        let answer = Refusal {
+            status: 502,
+            reason: &format!("refused: {why}"),
+        };
+        reject(state, reader.get_ref(), &lock(&conn.writer), &why, answer);
+        return false;
     }
     if !protocol::secrets_match(&hello.secret, &state.secret) {
         return refuse(&reader, "wrong secret");
@@ -632,13 +644,13 @@ fn serve(state: &State, thread: &mut WorkerThread, conn: &Conn) -> bool {
     }
     accepted_frame(&mut out);
     debug_assert_eq!(out.len(), ACCEPTED_LEN);
-    let vars = match reader.read_frame() {
-        Ok(Some(Frame::Environ(p))) => Vars::new(&p),
+    let (route, vars) = match reader.read_frame() {
+        Ok(Some(Frame::Request { route, environ })) => (route, Vars::new(&environ)),
         _ => return false,
     };
     // The transport reads the body through the same reader.
     drop(reader);
-    if script_changed(&vars, &hello) {
+    if script_changed(&route) {
         // Touch-to-deploy: modules the old script imported are in this process, so it
         // restarts rather than run the new script beside them (mod_wsgi's behaviour).
         // Nothing was sent: the Apache child retries, and the replacement, which starts
@@ -648,12 +660,18 @@ fn serve(state: &State, thread: &mut WorkerThread, conn: &Conn) -> bool {
         return false;
     }
     // WSGIIgnoreActivity: the request does not keep inactivity-timeout from firing.
-    let activity = vars.get(b"mod_wsgi.ignore_activity") != b"1";
+    let activity = !route.ignore_activity;
     state.active.fetch_add(1, Ordering::Relaxed);
     if activity {
         *lock(&state.last_activity) = Instant::now();
     }
-    let keep = run_request(state, thread, conn, &hello, now, &vars, out);
+    let request = Taken {
+        hello: &hello,
+        taken_us: now,
+        route: &route,
+        vars: &vars,
+    };
+    let keep = run_request(state, thread, conn, &request, out);
     if activity {
         *lock(&state.last_activity) = Instant::now();
     }
@@ -663,14 +681,14 @@ fn serve(state: &State, thread: &mut WorkerThread, conn: &Conn) -> bool {
 
 /// Whether reloading is on for the request and this process loaded its script from an
 /// older (or newer) file; logs RW0221 when so.
-fn script_changed(vars: &Vars, hello: &Hello) -> bool {
-    if vars.get(b"mod_wsgi.script_reloading") != b"1" {
+fn script_changed(route: &Route) -> bool {
+    if !route.reload {
         return false;
     }
-    let script = vars.script();
+    let script = &route.script;
     let changed = CHILD
         .get()
-        .is_some_and(|child| child.script_changed(script, hello.script_mtime_us));
+        .is_some_and(|child| child.script_changed(script, route.script_mtime_us));
     if changed {
         tracing::info!(
             "RW0221: WSGI script '{script}' changed since daemon process {} loaded it; the process restarts to load it, and the request goes to its replacement",
@@ -680,21 +698,32 @@ fn script_changed(vars: &Vars, hello: &Hello) -> bool {
     changed
 }
 
+/// A request this daemon took: its opening, when it was taken, its route and variables.
+#[derive(Clone, Copy)]
+struct Taken<'a> {
+    hello: &'a Hello,
+    /// µs since the epoch.
+    taken_us: u64,
+    route: &'a Route,
+    vars: &'a Vars,
+}
+
 /// Runs the application for a request whose environ has arrived; true if the response
 /// ended cleanly and the connection can carry another request.
 fn run_request(
     state: &State,
     thread: &mut WorkerThread,
     conn: &Conn,
-    hello: &Hello,
-    now: u64,
-    vars: &Vars,
+    request: &Taken<'_>,
     out: Vec<u8>,
 ) -> bool {
-    let script = vars.script();
+    let Taken {
+        hello,
+        taken_us: now,
+        route,
+        vars,
+    } = *request;
     let get = |key: &str| String::from_utf8_lossy(vars.get(key.as_bytes())).into_owned();
-    let callable = get("mod_wsgi.callable_object");
-    let reload = get("mod_wsgi.script_reloading") == "1";
     let method = get("REQUEST_METHOD");
     let header_only = method == "HEAD";
     let writer = Arc::new(ConnWriter::new(conn.writer.clone()));
@@ -715,14 +744,10 @@ fn run_request(
     let Some(child) = CHILD.get() else {
         return false;
     };
-    let application_group = get("mod_wsgi.application_group");
+    // Apache's directory walk stat'ed the script moments ago (the route carries its mtime):
+    // no stat of our own.
     let app = App {
-        script,
-        callable: &callable,
-        group: &application_group,
-        reload,
-        // Apache's directory walk stat'ed the script moments ago: no stat of our own.
-        mtime_us: hello.script_mtime_us,
+        route,
         server_pid: conn.peer_pid,
         daemon: true,
     };
@@ -739,7 +764,7 @@ fn run_request(
         } else {
             String::new()
         },
-        group: application_group.clone(),
+        group: route.application_group.clone(),
         conn: writer.clone(),
         timed_out: false,
     }));
@@ -754,8 +779,15 @@ fn run_request(
     writer.finish() && matches!(outcome, Outcome::Done) && lock(&conn.reader).buffered() == 0
 }
 
-/// Refuses a connection that is not from this generation's Apache.
-fn reject(state: &State, conn: &UnixStream, writer: &UnixStream, why: &str) {
+/// What a refused client is answered.
+struct Refusal<'a> {
+    status: u16,
+    reason: &'a str,
+}
+
+/// Refuses a connection that is not from this generation's Apache: `why` goes to the log,
+/// `answer` to the peer.
+fn reject(state: &State, conn: &UnixStream, writer: &UnixStream, why: &str, answer: Refusal) {
     let peer = nix::sys::socket::getsockopt(conn, nix::sys::socket::sockopt::PeerCredentials)
         .map(|c| format!("pid {} uid {}", c.pid(), c.uid()))
         .unwrap_or_else(|_| "an unknown peer".to_owned());
@@ -765,8 +797,8 @@ fn reject(state: &State, conn: &UnixStream, writer: &UnixStream, why: &str) {
     );
     let mut out = Vec::new();
     Frame::Error {
-        status: 403,
-        reason: "refused: not an authenticated rwsgi client",
+        status: answer.status,
+        reason: answer.reason,
     }
     .encode(&mut out);
     let _ = (&*writer).write_all(&out);

@@ -1,5 +1,5 @@
-//! A request's variables as a daemon received them (the `Environ` frame), and the script
-//! they name, which the daemon needs before the application runs.
+//! A request's variables as a daemon received them (the `Request` frame's environ), for
+//! the application.
 
 /// The request's variables, copied out of the frame reader in one piece (the reader moves
 /// on to the body while the app runs).
@@ -7,8 +7,6 @@ pub(super) struct Vars {
     bytes: Vec<u8>,
     /// Key start, value start, value end in `bytes`.
     spans: Vec<(usize, usize, usize)>,
-    /// The script the request runs: its handler script, else `SCRIPT_FILENAME`.
-    script: String,
 }
 
 impl Vars {
@@ -17,7 +15,6 @@ impl Vars {
         let mut vars = Vars {
             bytes: Vec::with_capacity(size),
             spans: Vec::with_capacity(pairs.len()),
-            script: String::new(),
         };
         for (k, v) in pairs {
             let key = vars.bytes.len();
@@ -26,19 +23,7 @@ impl Vars {
             vars.bytes.extend_from_slice(v);
             vars.spans.push((key, value, vars.bytes.len()));
         }
-        let handler_script = vars.get(b"mod_wsgi.handler_script");
-        let script = if handler_script.is_empty() {
-            vars.get(b"SCRIPT_FILENAME")
-        } else {
-            handler_script
-        };
-        vars.script = String::from_utf8_lossy(script).into_owned();
         vars
-    }
-
-    /// The script the request runs (its handler script, else `SCRIPT_FILENAME`).
-    pub(super) fn script(&self) -> &str {
-        &self.script
     }
 
     pub(super) fn iter(&self) -> impl DoubleEndedIterator<Item = (&[u8], &[u8])> {

@@ -165,7 +165,7 @@ impl<'py, 'k> EnvironBuilder<'py, 'k> {
         }
     }
 
-    /// The variables of a daemon's `Environ` frame, in order, with Python strings reused
+    /// The variables of a daemon's `Request` frame, in order, with Python strings reused
     /// from the thread's previous requests where they repeat.
     pub fn wire_vars<'a>(
         &mut self,
@@ -175,9 +175,6 @@ impl<'py, 'k> EnvironBuilder<'py, 'k> {
         let py = self.py();
         let strings = strings.set_for(self.keys);
         for (i, (key, value)) in vars.enumerate() {
-            if key.starts_with(b"mod_wsgi.") && super::vars::DAEMON_ONLY.contains(&key) {
-                continue;
-            }
             let (key, value) = strings.get(py, i, key, value);
             let r = self.dict.set_item(key, value);
             self.record(r);
@@ -258,9 +255,5 @@ pub struct Streams<'a, 'py> {
 
 /// Keys every request sets, so the base dict is already full-sized (see `base_environ`).
 pub fn always_set_keys() -> impl Iterator<Item = &'static str> {
-    Var::NAMES[..Var::ALWAYS]
-        .iter()
-        .copied()
-        .filter(|n| *n != Var::ScriptReloading.name())
-        .chain(STREAM_KEYS)
+    Var::NAMES[..Var::ALWAYS].iter().copied().chain(STREAM_KEYS)
 }

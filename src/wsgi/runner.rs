@@ -20,6 +20,7 @@ use crate::python::{traceback, with_gil};
 use crate::usage;
 use pyo3::types::PyDict;
 use rwsgi_core::metrics::Sample;
+use rwsgi_core::route::Route;
 
 /// What this process keeps for its requests once Python runs: its interpreters, by
 /// application group.
@@ -116,13 +117,8 @@ impl Drop for Revoke<'_> {
 
 /// Which script and callable a request runs.
 pub struct App<'a> {
-    pub script: &'a str,
-    pub callable: &'a str,
-    /// The request's application group (`""`: `%{GLOBAL}`).
-    pub group: &'a str,
-    pub reload: bool,
-    /// The script's mtime when the caller already stat'ed it.
-    pub mtime_us: Option<i64>,
+    /// What runs, in which application group, how (the same value in both modes).
+    pub route: &'a Route,
     /// The Apache process that took the request (events' `server_pid`; 0 if unknown).
     pub server_pid: u32,
     /// Daemon mode: the request came over a connection from an Apache child.
@@ -146,18 +142,23 @@ pub fn run_app(
 ) -> Outcome {
     let input_failure = Arc::new(Mutex::new(None));
     with_gil(|py| {
-        let ran = child.run(py, app.group, app.script, |py, context| {
-            run_in(
-                py,
-                context,
-                app,
-                channel,
-                header_only,
-                times,
-                &input_failure,
-                fill,
-            )
-        });
+        let ran = child.run(
+            py,
+            &app.route.application_group,
+            &app.route.script,
+            |py, context| {
+                run_in(
+                    py,
+                    context,
+                    app,
+                    channel,
+                    header_only,
+                    times,
+                    &input_failure,
+                    fill,
+                )
+            },
+        );
         ran.unwrap_or_else(|line| {
             py.detach(|| tracing::error!("{line}"));
             Outcome::Failed { status: 500 }
@@ -177,27 +178,28 @@ fn run_in(
     input_failure: &Arc<Mutex<Option<super::BodyError>>>,
     fill: impl for<'py, 'k> FnOnce(&mut EnvironBuilder<'py, 'k>),
 ) -> Outcome {
-    let callable =
-        match context
-            .scripts
-            .callable(py, app.script, app.callable, app.reload, app.mtime_us)
-        {
-            Ok(callable) => {
-                if FAILING_SINCE_US.load(Ordering::Relaxed) != 0 {
-                    FAILING_SINCE_US.store(0, Ordering::Relaxed);
-                }
-                callable
+    let callable = match context.scripts.callable(
+        py,
+        &app.route.script,
+        &app.route.callable,
+        app.route.reload,
+        app.route.script_mtime_us,
+    ) {
+        Ok(callable) => {
+            if FAILING_SINCE_US.load(Ordering::Relaxed) != 0 {
+                FAILING_SINCE_US.store(0, Ordering::Relaxed);
             }
-            Err(err) => {
-                log_load_error(py, context, app.group, &err);
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(1, |d| d.as_micros() as u64);
-                let _ =
-                    FAILING_SINCE_US.compare_exchange(0, now, Ordering::Relaxed, Ordering::Relaxed);
-                return Outcome::Failed { status: 500 };
-            }
-        };
+            callable
+        }
+        Err(err) => {
+            log_load_error(py, context, &app.route.application_group, &err);
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_micros() as u64);
+            let _ = FAILING_SINCE_US.compare_exchange(0, now, Ordering::Relaxed, Ordering::Relaxed);
+            return Outcome::Failed { status: 500 };
+        }
+    };
     let errors_stream = LogStream::new("<wsgi.errors>");
     let errors = match context.log(py, errors_stream.clone()) {
         Ok(e) => e,
@@ -297,7 +299,7 @@ fn call_app(
             py,
             &origin,
             callable,
-            app.callable,
+            &app.route.callable,
             environ,
             application_start,
         ),
@@ -307,8 +309,8 @@ fn call_app(
         channel,
         header_only,
         input_failure,
-        label: app.script,
-        group: app.group,
+        label: &app.route.script,
+        group: &app.route.application_group,
         in_subinterpreter: !context.is_main(),
         events: events.as_ref(),
     };

@@ -29,7 +29,6 @@ pub enum Var {
     CallableObject,
     RequestHandler,
     HandlerScript,
-    ScriptReloading,
     ListenerHost,
     ListenerPort,
     ModScriptName,
@@ -44,7 +43,7 @@ pub enum Var {
 }
 
 impl Var {
-    pub const NAMES: [&'static str; 34] = [
+    pub const NAMES: [&'static str; 33] = [
         "REQUEST_METHOD",
         "REQUEST_URI",
         "REQUEST_SCHEME",
@@ -68,7 +67,6 @@ impl Var {
         "mod_wsgi.callable_object",
         "mod_wsgi.request_handler",
         "mod_wsgi.handler_script",
-        "mod_wsgi.script_reloading",
         "mod_wsgi.listener_host",
         "mod_wsgi.listener_port",
         "mod_wsgi.script_name",
@@ -81,37 +79,26 @@ impl Var {
         "HTTP_HOST",
     ];
     /// How many leading entries of [`Var::NAMES`] every request sets.
-    pub const ALWAYS: usize = 28;
+    pub const ALWAYS: usize = 27;
 
     pub fn name(self) -> &'static str {
         Var::NAMES[self as usize]
     }
 }
 
-/// Names of the variables that only tell a daemon how to run a request: they cross the
-/// wire but are not the application's (mod_wsgi 6 keeps them out of the environ too).
-pub const DAEMON_ONLY: [&[u8]; 2] = [b"mod_wsgi.script_reloading", b"mod_wsgi.ignore_activity"];
-
 /// Where a request's variables go. Later values for the same key replace earlier ones.
 pub trait VarSink {
     fn var(&mut self, key: Var, value: &[u8]);
     /// A variable whose name is only known per request (headers, SetEnv).
     fn named(&mut self, key: &str, value: &[u8]);
-    /// Whether the variables go to a daemon, which also wants the [`DAEMON_ONLY`] ones.
-    fn to_daemon(&self) -> bool {
-        false
-    }
 }
 
-/// The variables written straight into the daemon protocol's `Environ` frame.
-impl VarSink for rwsgi_core::protocol::EnvironEncoder<'_> {
+/// The variables written straight into the daemon protocol's `Request` frame.
+impl VarSink for rwsgi_core::protocol::RequestEncoder<'_> {
     fn var(&mut self, key: Var, value: &[u8]) {
         self.push(key.name().as_bytes(), value);
     }
     fn named(&mut self, key: &str, value: &[u8]) {
         self.push(key.as_bytes(), value);
-    }
-    fn to_daemon(&self) -> bool {
-        true
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! Every message is a frame: a 1-byte kind, a 4-byte big-endian payload length, then the
 //! payload. The client opens with `Hello` (version, per-generation secret, timestamps) and
-//! `Environ`; the daemon answers `Accepted`, pulls the request body with `ReadBody` (so the
+//! `Request` (the typed [`Route`] and the environ); the daemon answers `Accepted`, pulls the request body with `ReadBody` (so the
 //! body flows only as fast as the application reads it), and sends `Head`, `Data`/`DataFlush`,
 //! and finally `End` — or `Error` with a status and reason. A connection that closes without
 //! `End` or `Error` is a cut response, never a complete one.
@@ -17,8 +17,10 @@ mod reader;
 pub use blocks::{BodyReadError, MAX_DATA_FRAME, answer_size, read_body, write_block};
 pub use reader::{FrameReader, ReadError, split};
 
+use crate::route::Route;
+
 /// The protocol version this build speaks. A daemon refuses any other.
-pub const VERSION: u16 = 3;
+pub const VERSION: u16 = 4;
 /// Opens every `Hello` payload, so a stray connection is recognised at once.
 pub const MAGIC: &[u8; 5] = b"RWSGI";
 /// Length of the per-generation secret.
@@ -31,7 +33,7 @@ pub const HEADER_LEN: usize = 5;
 /// Frame kinds. Client → daemon below 0x10, daemon → client from 0x10.
 pub mod kind {
     pub const HELLO: u8 = 0x01;
-    pub const ENVIRON: u8 = 0x02;
+    pub const REQUEST: u8 = 0x02;
     pub const BODY: u8 = 0x03;
     pub const BODY_ERROR: u8 = 0x04;
     pub const ACCEPTED: u8 = 0x10;
@@ -54,21 +56,29 @@ pub struct Hello {
     /// When the client started connecting to the daemon (µs since the epoch): the start
     /// of the wait that `queue-timeout` limits.
     pub queue_start_us: u64,
-    /// The WSGI script's mtime (µs since the epoch) as Apache's directory walk found it,
-    /// so the daemon checks for a changed script without a `stat` of its own; `None` when
-    /// the client did not stat it (handler scripts).
-    pub script_mtime_us: Option<i64>,
 }
 
-/// How `Hello` encodes a `script_mtime_us` of `None`.
+/// How `Request` encodes a `script_mtime_us` of `None`.
 const NO_MTIME: i64 = i64::MIN;
+
+/// The bits of a route's flags byte.
+mod route_flag {
+    pub const RELOAD: u8 = 1;
+    pub const IGNORE_ACTIVITY: u8 = 2;
+    pub const HANDLER_SCRIPT: u8 = 4;
+    pub const ALL: u8 = RELOAD | IGNORE_ACTIVITY | HANDLER_SCRIPT;
+}
 
 /// One decoded frame, borrowing from the reader's buffer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Frame<'a> {
     Hello(Hello),
-    /// CGI and `mod_wsgi.*` variables, in order.
-    Environ(Vec<(&'a [u8], &'a [u8])>),
+    /// The request: how it runs (decided by the Apache child), then its CGI and
+    /// `mod_wsgi.*` variables, in order, for the application.
+    Request {
+        route: Route,
+        environ: Pairs<'a>,
+    },
     /// Request body bytes; empty means the body has ended.
     Body(&'a [u8]),
     /// Reading the request body failed in Apache (e.g. 413, 400).
@@ -181,6 +191,29 @@ impl<'a> Cursor<'a> {
         }
         Ok(out)
     }
+    fn string(&mut self) -> Result<String, ProtocolError> {
+        let b = self.bytes()?;
+        std::str::from_utf8(b)
+            .map(str::to_owned)
+            .map_err(|_| ProtocolError::Malformed(self.what))
+    }
+    fn route(&mut self) -> Result<Route, ProtocolError> {
+        let flags = self.u8()?;
+        if flags & !route_flag::ALL != 0 {
+            return Err(ProtocolError::Malformed(self.what));
+        }
+        let mtime = self.u64()? as i64;
+        Ok(Route {
+            reload: flags & route_flag::RELOAD != 0,
+            ignore_activity: flags & route_flag::IGNORE_ACTIVITY != 0,
+            handler_script: flags & route_flag::HANDLER_SCRIPT != 0,
+            script_mtime_us: Some(mtime).filter(|&t| t != NO_MTIME),
+            process_group: self.string()?,
+            application_group: self.string()?,
+            script: self.string()?,
+            callable: self.string()?,
+        })
+    }
     fn text(&mut self) -> Result<&'a str, ProtocolError> {
         std::str::from_utf8(self.rest).map_err(|_| ProtocolError::Malformed(self.what))
     }
@@ -213,10 +246,12 @@ impl<'a> Frame<'a> {
                     secret,
                     request_start_us: c.u64()?,
                     queue_start_us: c.u64()?,
-                    script_mtime_us: Some(c.u64()? as i64).filter(|&t| t != NO_MTIME),
                 })
             }
-            kind::ENVIRON => Frame::Environ(c.pairs()?),
+            kind::REQUEST => Frame::Request {
+                route: c.route()?,
+                environ: c.pairs()?,
+            },
             kind::BODY => return Ok(Frame::Body(payload)),
             kind::BODY_ERROR => {
                 let status = c.u16()?;
@@ -269,10 +304,11 @@ impl<'a> Frame<'a> {
                 out.extend_from_slice(&h.secret);
                 out.extend_from_slice(&h.request_start_us.to_be_bytes());
                 out.extend_from_slice(&h.queue_start_us.to_be_bytes());
-                let mtime = h.script_mtime_us.unwrap_or(NO_MTIME);
-                out.extend_from_slice(&mtime.to_be_bytes());
             }
-            Frame::Environ(pairs) => put_pairs(out, pairs),
+            Frame::Request { route, environ } => {
+                put_route(out, route);
+                put_pairs(out, environ);
+            }
             Frame::Body(data) | Frame::Data(data) | Frame::DataFlush(data) => {
                 out.extend_from_slice(data)
             }
@@ -307,7 +343,7 @@ impl<'a> Frame<'a> {
     pub fn kind(&self) -> u8 {
         match self {
             Frame::Hello(_) => kind::HELLO,
-            Frame::Environ(_) => kind::ENVIRON,
+            Frame::Request { .. } => kind::REQUEST,
             Frame::Body(_) => kind::BODY,
             Frame::BodyError { .. } => kind::BODY_ERROR,
             Frame::Accepted { .. } => kind::ACCEPTED,
@@ -325,7 +361,7 @@ impl<'a> Frame<'a> {
 fn kind_name(kind: u8) -> Option<&'static str> {
     Some(match kind {
         kind::HELLO => "Hello",
-        kind::ENVIRON => "Environ",
+        kind::REQUEST => "Request",
         kind::BODY => "Body",
         kind::BODY_ERROR => "BodyError",
         kind::ACCEPTED => "Accepted",
@@ -345,6 +381,25 @@ fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
     out.extend_from_slice(b);
 }
 
+fn put_route(out: &mut Vec<u8>, route: &Route) {
+    let flag = |on: bool, bit: u8| if on { bit } else { 0 };
+    out.push(
+        flag(route.reload, route_flag::RELOAD)
+            | flag(route.ignore_activity, route_flag::IGNORE_ACTIVITY)
+            | flag(route.handler_script, route_flag::HANDLER_SCRIPT),
+    );
+    let mtime = route.script_mtime_us.unwrap_or(NO_MTIME);
+    out.extend_from_slice(&mtime.to_be_bytes());
+    for s in [
+        &route.process_group,
+        &route.application_group,
+        &route.script,
+        &route.callable,
+    ] {
+        put_bytes(out, s.as_bytes());
+    }
+}
+
 fn put_pairs<K: AsRef<[u8]>, V: AsRef<[u8]>>(out: &mut Vec<u8>, pairs: &[(K, V)]) {
     out.extend_from_slice(&(pairs.len() as u32).to_be_bytes());
     for (k, v) in pairs {
@@ -353,21 +408,27 @@ fn put_pairs<K: AsRef<[u8]>, V: AsRef<[u8]>>(out: &mut Vec<u8>, pairs: &[(K, V)]
     }
 }
 
-/// Writes an `Environ` frame pair by pair straight into `out`, without collecting the
-/// pairs first; `finish` fills in the count and length.
-pub struct EnvironEncoder<'a> {
+/// Writes a `Request` frame, its environ pair by pair straight into `out`, without
+/// collecting the pairs first; `finish` fills in the count and length.
+pub struct RequestEncoder<'a> {
     out: &'a mut Vec<u8>,
     start: usize,
+    /// Where the pair count goes.
+    count_at: usize,
     count: u32,
 }
 
-impl<'a> EnvironEncoder<'a> {
-    pub fn new(out: &'a mut Vec<u8>) -> EnvironEncoder<'a> {
+impl<'a> RequestEncoder<'a> {
+    pub fn new(out: &'a mut Vec<u8>, route: &Route) -> RequestEncoder<'a> {
         let start = out.len();
-        out.extend_from_slice(&[kind::ENVIRON, 0, 0, 0, 0, 0, 0, 0, 0]);
-        EnvironEncoder {
+        out.extend_from_slice(&[kind::REQUEST, 0, 0, 0, 0]);
+        put_route(out, route);
+        let count_at = out.len();
+        out.extend_from_slice(&[0; 4]);
+        RequestEncoder {
             out,
             start,
+            count_at,
             count: 0,
         }
     }
@@ -381,14 +442,17 @@ impl<'a> EnvironEncoder<'a> {
     pub fn finish(self) {
         let len = (self.out.len() - self.start - HEADER_LEN) as u32;
         self.out[self.start + 1..self.start + HEADER_LEN].copy_from_slice(&len.to_be_bytes());
-        self.out[self.start + HEADER_LEN..self.start + HEADER_LEN + 4]
-            .copy_from_slice(&self.count.to_be_bytes());
+        self.out[self.count_at..self.count_at + 4].copy_from_slice(&self.count.to_be_bytes());
     }
 }
 
-/// Encodes an `Environ` frame from owned pairs without building borrowed ones first.
-pub fn encode_environ<K: AsRef<[u8]>, V: AsRef<[u8]>>(out: &mut Vec<u8>, pairs: &[(K, V)]) {
-    let mut e = EnvironEncoder::new(out);
+/// Encodes a `Request` frame from owned pairs without building borrowed ones first.
+pub fn encode_request<K: AsRef<[u8]>, V: AsRef<[u8]>>(
+    out: &mut Vec<u8>,
+    route: &Route,
+    pairs: &[(K, V)],
+) {
+    let mut e = RequestEncoder::new(out, route);
     for (k, v) in pairs {
         e.push(k.as_ref(), v.as_ref());
     }
@@ -423,6 +487,18 @@ mod tests {
             secret: [7; SECRET_LEN],
             request_start_us: 1_700_000_000_000_000,
             queue_start_us: 1_700_000_000_000_123,
+        }
+    }
+
+    fn route() -> Route {
+        Route {
+            script: "/srv/app/wsgi.py".into(),
+            handler_script: false,
+            callable: "application".into(),
+            process_group: "site".into(),
+            application_group: "example.com|/app".into(),
+            reload: true,
+            ignore_activity: false,
             script_mtime_us: Some(1_600_000_000_000_456),
         }
     }
@@ -431,15 +507,29 @@ mod tests {
     fn every_frame_roundtrips() {
         let frames = [
             Frame::Hello(hello()),
-            Frame::Hello(Hello {
-                script_mtime_us: None,
-                ..hello()
-            }),
-            Frame::Environ(vec![
-                (&b"REQUEST_METHOD"[..], &b"GET"[..]),
-                (&b"PATH_INFO"[..], &b"/\xe9"[..]),
-            ]),
-            Frame::Environ(Vec::new()),
+            Frame::Request {
+                route: route(),
+                environ: vec![
+                    (&b"REQUEST_METHOD"[..], &b"GET"[..]),
+                    (&b"PATH_INFO"[..], &b"/\xe9"[..]),
+                ],
+            },
+            Frame::Request {
+                route: Route {
+                    handler_script: true,
+                    ignore_activity: true,
+                    reload: false,
+                    script_mtime_us: None,
+                    process_group: String::new(),
+                    application_group: String::new(),
+                    ..route()
+                },
+                environ: Vec::new(),
+            },
+            Frame::Request {
+                route: Route::default(),
+                environ: Vec::new(),
+            },
             Frame::Body(b"abc"),
             Frame::Body(b""),
             Frame::BodyError {
@@ -474,13 +564,42 @@ mod tests {
     }
 
     #[test]
-    fn environ_encoder_matches_frame_encoder() {
+    fn request_encoder_matches_frame_encoder() {
         let owned = vec![(b"A".to_vec(), b"1".to_vec()), (b"BB".to_vec(), Vec::new())];
         let mut a = Vec::new();
-        encode_environ(&mut a, &owned);
+        encode_request(&mut a, &route(), &owned);
         let mut b = Vec::new();
-        Frame::Environ(owned.iter().map(|(k, v)| (&k[..], &v[..])).collect()).encode(&mut b);
+        Frame::Request {
+            route: route(),
+            environ: owned.iter().map(|(k, v)| (&k[..], &v[..])).collect(),
+        }
+        .encode(&mut b);
         assert_eq!(a, b);
+    }
+
+    /// A variable named like a routing decision is only a variable: the route is what the
+    /// frame's route says.
+    #[test]
+    fn environ_names_do_not_change_the_route() {
+        let mut out = Vec::new();
+        encode_request(
+            &mut out,
+            &route(),
+            &[
+                ("mod_wsgi.ignore_activity", "1"),
+                ("mod_wsgi.script_reloading", "0"),
+                ("mod_wsgi.callable_object", "other"),
+                ("mod_wsgi.application_group", "forged"),
+            ],
+        );
+        let (kind, payload, _) = split(&out).unwrap().unwrap();
+        match Frame::decode(kind, payload).unwrap() {
+            Frame::Request { route: r, environ } => {
+                assert_eq!(r, route());
+                assert_eq!(environ.len(), 4);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
@@ -505,8 +624,22 @@ mod tests {
             Err(ProtocolError::Malformed("Accepted"))
         );
         assert_eq!(
-            Frame::decode(kind::ENVIRON, &[0xff, 0xff, 0xff, 0xff]),
-            Err(ProtocolError::Malformed("Environ"))
+            Frame::decode(kind::REQUEST, &[0xff, 0xff, 0xff, 0xff]),
+            Err(ProtocolError::Malformed("Request"))
+        );
+        // Unknown route flags, and a name that is not UTF-8.
+        let mut bad = vec![0x80];
+        bad.extend_from_slice(&[0; 8 + 16 + 4]);
+        assert_eq!(
+            Frame::decode(kind::REQUEST, &bad),
+            Err(ProtocolError::Malformed("Request"))
+        );
+        let mut bad = vec![0; 9];
+        bad.extend_from_slice(&[0, 0, 0, 1, 0xff]);
+        bad.extend_from_slice(&[0; 16]);
+        assert_eq!(
+            Frame::decode(kind::REQUEST, &bad),
+            Err(ProtocolError::Malformed("Request"))
         );
         assert_eq!(
             Frame::decode(kind::READ_BODY, &[0, 0, 0, 1, 2]),
@@ -551,7 +684,7 @@ mod tests {
             status in any::<u16>())
         {
             let borrowed: Vec<(&[u8], &[u8])> = pairs.iter().map(|(k, v)| (&k[..], &v[..])).collect();
-            roundtrip(&Frame::Environ(borrowed.clone()));
+            roundtrip(&Frame::Request { route: route(), environ: borrowed.clone() });
             roundtrip(&Frame::Head { status, status_line: b"200 OK", headers: borrowed });
         }
     }

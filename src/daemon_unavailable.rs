@@ -6,15 +6,19 @@
 use crate::apache::{Pool, Request, Server, status};
 use crate::request_vars::Routed;
 
-pub fn check_config(_server: Server<'_>) -> Result<(), String> {
+/// Nothing to set up, so nothing fails.
+#[derive(Debug, thiserror::Error)]
+pub enum GenerationError {}
+
+pub fn check_config(_server: Server<'_>) -> Result<(), GenerationError> {
     Ok(())
 }
 
-pub fn start(_pconf: Pool, _server: Server<'_>) -> Result<(), String> {
+pub fn start(_pconf: Pool, _server: Server<'_>) -> Result<(), GenerationError> {
     Ok(())
 }
 
-pub fn start_deferred(_server: Server<'_>) -> Result<(), String> {
+pub fn start_deferred(_server: Server<'_>) -> Result<(), GenerationError> {
     Ok(())
 }
 

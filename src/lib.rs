@@ -39,15 +39,16 @@ impl Module for Rwsgi {
     type ServerConf = ServerConf;
     type DirConf = DirConf;
     const DIRECTIVES: &'static [Directive<ServerConf, DirConf>] = config::directives::DIRECTIVES;
+    type Error = lifecycle::LifecycleError;
 
-    fn check_config(pconf: Pool, server: Server<'_>) -> Result<(), String> {
+    fn check_config(pconf: Pool, server: Server<'_>) -> Result<(), Self::Error> {
         lifecycle::check_config(pconf, server)
     }
-    fn post_config(pconf: Pool, server: Server<'_>) -> Result<(), String> {
+    fn post_config(pconf: Pool, server: Server<'_>) -> Result<(), Self::Error> {
         lifecycle::post_config(pconf, server)
     }
-    fn pre_mpm(server: Server<'_>) -> Result<(), String> {
-        daemon::start_deferred(server)
+    fn pre_mpm(server: Server<'_>) -> Result<(), Self::Error> {
+        Ok(daemon::start_deferred(server)?)
     }
     fn child_init(pchild: Pool, server: Server<'_>) {
         lifecycle::child_init(pchild, server)

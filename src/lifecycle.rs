@@ -10,9 +10,27 @@ use crate::python::with_gil;
 use crate::wsgi::Setup;
 use crate::wsgi::runner;
 
+/// Why the configuration test or the start fails (the fence logs it and fails them).
+#[derive(Debug, thiserror::Error)]
+pub enum LifecycleError {
+    #[error(transparent)]
+    Daemon(#[from] crate::daemon::GenerationError),
+    #[error(
+        "WSGIPythonHome: {0} does not exist or is not a directory; point it at a Python installation prefix or a virtual environment"
+    )]
+    NoPythonHome(String),
+    #[error(
+        "WSGIPythonHome: the virtual environment {home} is for Python {version}, but this mod_rwsgi.so is built for Python {LINKED_VERSION}; recreate the venv with python{LINKED_VERSION} or rebuild rwsgi with PYO3_PYTHON pointing at Python {version}"
+    )]
+    VenvForAnotherPython { home: String, version: String },
+    /// The Apache user cannot read the Python home (the reason names the path).
+    #[error("WSGIPythonHome: {0}")]
+    PythonHomeUnreadable(#[from] crate::access::AccessError),
+}
+
 /// Checks that need the whole configuration: a bad Python home fails `apache2 -t` with the
 /// fix, instead of failing in every child later.
-pub fn check_config(_pconf: Pool, server: Server<'_>) -> Result<(), String> {
+pub fn check_config(_pconf: Pool, server: Server<'_>) -> Result<(), LifecycleError> {
     crate::daemon::check_config(server)?;
     let conf = server.config();
     for directive in &conf.telemetry {
@@ -34,9 +52,7 @@ pub fn check_config(_pconf: Pool, server: Server<'_>) -> Result<(), String> {
         return Ok(());
     };
     if !Path::new(home).is_dir() {
-        return Err(format!(
-            "WSGIPythonHome: {home} does not exist or is not a directory; point it at a Python installation prefix or a virtual environment"
-        ));
+        return Err(LifecycleError::NoPythonHome(home.to_owned()));
     }
     if let PythonHome::Venv {
         version: Some(version),
@@ -44,18 +60,19 @@ pub fn check_config(_pconf: Pool, server: Server<'_>) -> Result<(), String> {
     } = PythonHome::detect(home)
     {
         if version != LINKED_VERSION {
-            return Err(format!(
-                "WSGIPythonHome: the virtual environment {home} is for Python {version}, but this mod_rwsgi.so is built for Python {LINKED_VERSION}; recreate the venv with python{LINKED_VERSION} or rebuild rwsgi with PYO3_PYTHON pointing at Python {version}"
-            ));
+            return Err(LifecycleError::VenvForAnotherPython {
+                home: home.to_owned(),
+                version: version.to_string(),
+            });
         }
     }
     // Children start Python after dropping privileges: check what the Apache user can read.
     crate::access::home_readable_by_apache_user(Path::new(home))
-        .map_err(|why| format!("WSGIPythonHome: {why}"))
+        .map_err(LifecycleError::PythonHomeUnreadable)
 }
 
 /// In the parent after each configuration read.
-pub fn post_config(pconf: Pool, server: Server<'_>) -> Result<(), String> {
+pub fn post_config(pconf: Pool, server: Server<'_>) -> Result<(), LifecycleError> {
     if server_state::is_pre_config_pass() {
         return Ok(());
     }
@@ -67,7 +84,7 @@ pub fn post_config(pconf: Pool, server: Server<'_>) -> Result<(), String> {
             env!("CARGO_PKG_VERSION")
         ),
     );
-    crate::daemon::start(pconf, server)
+    Ok(crate::daemon::start(pconf, server)?)
 }
 
 /// In each child: start Python (unless embedded mode is off and nothing needs it), set the

@@ -83,13 +83,13 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 fn config_result(
     s: *mut sys::server_rec,
     stage: &str,
-    r: std::thread::Result<Result<(), String>>,
+    r: std::thread::Result<Result<(), <Impl as Module>::Error>>,
 ) -> i32 {
     // SAFETY: Apache passes the live main server.
     let server = unsafe { Server::from_raw(s) };
     let message = match r {
         Ok(Ok(())) => return status::OK,
-        Ok(Err(message)) => message,
+        Ok(Err(error)) => error.to_string(),
         Err(panic) => format!(
             "RW0002: internal error in {stage}: {}",
             panic_message(&*panic)

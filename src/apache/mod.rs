@@ -66,14 +66,16 @@ pub trait Module: 'static {
 
     /// The directive table (names exactly as mod_wsgi spells them).
     const DIRECTIVES: &'static [Directive<Self::ServerConf, Self::DirConf>];
+    /// Why the configuration or the start fails: logged by the fence, which fails it.
+    type Error: std::fmt::Display;
 
     /// After the whole configuration is read, also under `apache2 -t`; an error fails it.
-    fn check_config(pconf: Pool, server: Server<'_>) -> Result<(), String>;
+    fn check_config(pconf: Pool, server: Server<'_>) -> Result<(), Self::Error>;
     /// In the parent after each configuration read (not under `apache2 -t`).
-    fn post_config(pconf: Pool, server: Server<'_>) -> Result<(), String>;
+    fn post_config(pconf: Pool, server: Server<'_>) -> Result<(), Self::Error>;
     /// In the parent once Apache's scoreboard exists: at start-up, after `post_config`, and
     /// after a full (not a graceful) restart.
-    fn pre_mpm(server: Server<'_>) -> Result<(), String>;
+    fn pre_mpm(server: Server<'_>) -> Result<(), Self::Error>;
     /// In each child process before it serves requests.
     fn child_init(pchild: Pool, server: Server<'_>);
     fn translate_name(r: &mut Request<'_>) -> i32;

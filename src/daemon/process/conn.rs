@@ -8,8 +8,8 @@ use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::lock;
 use crate::apache::{fd_passing, process};
+use crate::daemon::lock;
 use crate::wsgi::{self, BodyError, Outcome, ResponseHead, Transport};
 use rwsgi_core::protocol::{self, BodyReadError, Frame, FrameReader, kind};
 

@@ -2,6 +2,8 @@
 //! groups' listening sockets (so connections queue while a daemon restarts instead of
 //! failing), forks the daemons, respawns them with back-off, and drains or stops them.
 
+mod stopped;
+
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,8 +13,8 @@ use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
-use super::stopped::StoppedWatch;
-use super::{Generation, describe_exit, server};
+use self::stopped::StoppedWatch;
+use super::{Generation, describe_exit, process as daemon_process};
 use crate::apache::process::{self, Forked};
 use crate::apache::{Server, os};
 
@@ -38,8 +40,8 @@ struct Retiring {
 }
 
 /// Forks the supervisor; returns its pid in the parent.
-pub fn spawn(server: Server<'_>, generation: &Generation) -> Result<i32, String> {
-    match process::fork().map_err(|e| format!("RW0200: fork of the daemon supervisor: {e}"))? {
+pub fn spawn(server: Server<'_>, generation: &Generation) -> std::io::Result<i32> {
+    match process::fork()? {
         Forked::Parent(pid) => Ok(pid),
         Forked::Child => {
             let code =
@@ -214,7 +216,7 @@ fn start(
         Ok(Forked::Parent(pid)) => Some(Pid::from_raw(pid)),
         Ok(Forked::Child) => {
             let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                server::run(server, generation, &generation.groups[group], retire)
+                daemon_process::run(server, generation, &generation.groups[group], retire)
             }))
             .unwrap_or(70);
             process::exit_now(code)

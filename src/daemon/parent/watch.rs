@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use nix::sys::wait::WaitStatus;
 use nix::unistd::Pid;
 
-use super::{current, describe_exit, supervisor};
+use super::super::{current, describe_exit, supervisor};
 use crate::apache::{Mpm, Server, process};
 
 /// The current generation's supervisor; 0 once told to drain (a restart or stop), so its

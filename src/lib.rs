@@ -30,7 +30,7 @@ mod usage;
 mod wsgi;
 
 use apache::{Authn, Authz, Directive, Module, Pool, RealmHash, Request, Server};
-use config::{DirConf, ServerConf};
+use config::{DirConf, DirectiveError, ServerConf};
 
 /// The module implementation the fence exports as `wsgi_module`.
 pub struct Rwsgi;
@@ -38,7 +38,9 @@ pub struct Rwsgi;
 impl Module for Rwsgi {
     type ServerConf = ServerConf;
     type DirConf = DirConf;
-    const DIRECTIVES: &'static [Directive<ServerConf, DirConf>] = config::directives::DIRECTIVES;
+    type DirectiveError = DirectiveError;
+    const DIRECTIVES: &'static [Directive<ServerConf, DirConf, DirectiveError>] =
+        config::directives::DIRECTIVES;
 
     fn check_config(pconf: Pool, server: Server<'_>) -> Result<(), String> {
         lifecycle::check_config(pconf, server)

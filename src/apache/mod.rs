@@ -63,9 +63,15 @@ pub trait MergeConfig: Default + 'static {
 pub trait Module: 'static {
     type ServerConf: MergeConfig;
     type DirConf: MergeConfig;
+    /// Why a directive setter refuses its line; its text is what Apache prints.
+    type DirectiveError: std::fmt::Display;
 
     /// The directive table (names exactly as mod_wsgi spells them).
-    const DIRECTIVES: &'static [Directive<Self::ServerConf, Self::DirConf>];
+    const DIRECTIVES: &'static [Directive<
+        Self::ServerConf,
+        Self::DirConf,
+        Self::DirectiveError,
+    >];
 
     /// After the whole configuration is read, also under `apache2 -t`; an error fails it.
     fn check_config(pconf: Pool, server: Server<'_>) -> Result<(), String>;

@@ -30,7 +30,7 @@ mod usage;
 mod wsgi;
 
 use apache::{Authn, Authz, Directive, Module, Pool, RealmHash, Request, Server};
-use config::{DirConf, ServerConf};
+use config::{DirConf, DirectiveError, ServerConf};
 
 /// The module implementation the fence exports as `wsgi_module`.
 pub struct Rwsgi;
@@ -38,16 +38,18 @@ pub struct Rwsgi;
 impl Module for Rwsgi {
     type ServerConf = ServerConf;
     type DirConf = DirConf;
-    const DIRECTIVES: &'static [Directive<ServerConf, DirConf>] = config::directives::DIRECTIVES;
-    type Error = lifecycle::LifecycleError;
+    type DirectiveError = DirectiveError;
+    type HookError = lifecycle::LifecycleError;
+    const DIRECTIVES: &'static [Directive<ServerConf, DirConf, DirectiveError>] =
+        config::directives::DIRECTIVES;
 
-    fn check_config(pconf: Pool, server: Server<'_>) -> Result<(), Self::Error> {
+    fn check_config(pconf: Pool, server: Server<'_>) -> Result<(), Self::HookError> {
         lifecycle::check_config(pconf, server)
     }
-    fn post_config(pconf: Pool, server: Server<'_>) -> Result<(), Self::Error> {
+    fn post_config(pconf: Pool, server: Server<'_>) -> Result<(), Self::HookError> {
         lifecycle::post_config(pconf, server)
     }
-    fn pre_mpm(server: Server<'_>) -> Result<(), Self::Error> {
+    fn pre_mpm(server: Server<'_>) -> Result<(), Self::HookError> {
         Ok(daemon::start_deferred(server)?)
     }
     fn child_init(pchild: Pool, server: Server<'_>) {

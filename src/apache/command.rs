@@ -10,6 +10,7 @@ use super::{Impl, Module, sys};
 
 type ServerConf = <Impl as Module>::ServerConf;
 type DirConf = <Impl as Module>::DirConf;
+type DirectiveError = <Impl as Module>::DirectiveError;
 
 /// Where a directive may appear (mod_wsgi's context codes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,12 +38,13 @@ impl Scope {
     }
 }
 
-/// One directive: its exact name, where it is allowed, a usage line and its setter.
-pub struct Directive<S: 'static, D: 'static> {
+/// One directive: its exact name, where it is allowed, a usage line and its setter. The
+/// setter's error `E` is the module's own type; its `Display` is the message Apache prints.
+pub struct Directive<S: 'static, D: 'static, E: 'static> {
     pub name: &'static CStr,
     pub scope: Scope,
     pub usage: &'static CStr,
-    pub apply: fn(&mut Cmd<'_>, &mut S, &mut D, &str) -> Result<(), String>,
+    pub apply: fn(&mut Cmd<'_>, &mut S, &mut D, &str) -> Result<(), E>,
 }
 
 /// What a directive setter may look at while the configuration is read.
@@ -130,7 +132,7 @@ impl<'a> Cmd<'a> {
     }
 }
 
-const fn entry<S, D>(i: usize, d: &Directive<S, D>) -> sys::command_rec {
+const fn entry<S, D, E>(i: usize, d: &Directive<S, D, E>) -> sys::command_rec {
     sys::command_rec {
         name: d.name.as_ptr(),
         func: sys::cmd_func {
@@ -153,7 +155,7 @@ unsafe impl<const N: usize> Sync for CommandTable<N> {}
 impl<const N: usize> CommandTable<N> {
     pub(super) const ENTRY_SIZE: usize = size_of::<sys::command_rec>();
 
-    const fn build(dirs: &[Directive<ServerConf, DirConf>]) -> Self {
+    const fn build(dirs: &[Directive<ServerConf, DirConf, DirectiveError>]) -> Self {
         let empty = sys::command_rec {
             name: std::ptr::null(),
             func: sys::cmd_func { raw_args: None },
@@ -176,12 +178,13 @@ impl<const N: usize> CommandTable<N> {
     }
 }
 
-const DIRECTIVES: &[Directive<ServerConf, DirConf>] = <Impl as Module>::DIRECTIVES;
+const DIRECTIVES: &[Directive<ServerConf, DirConf, DirectiveError>] = <Impl as Module>::DIRECTIVES;
 pub(super) static COMMANDS: CommandTable<{ DIRECTIVES.len() + 1 }> =
     CommandTable::build(DIRECTIVES);
 
 /// The one RAW_ARGS handler behind every directive: finds the entry by index, checks the
-/// context, and calls its setter. An error string fails the configuration (and `apache2 -t`).
+/// context, and calls its setter. An error fails the configuration (and `apache2 -t`) with
+/// its text, which is where the setter's error type becomes Apache's string.
 unsafe extern "C" fn invoke(
     parms: *mut sys::cmd_parms,
     mconfig: *mut c_void,
@@ -239,7 +242,7 @@ unsafe extern "C" fn invoke(
     }));
     let message = match result {
         Ok(Ok(())) => return std::ptr::null(),
-        Ok(Err(message)) => message,
+        Ok(Err(error)) => error.to_string(),
         Err(_) => format!(
             "{}: internal error while parsing this directive",
             cmd.name()

@@ -83,7 +83,7 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 fn config_result(
     s: *mut sys::server_rec,
     stage: &str,
-    r: std::thread::Result<Result<(), <Impl as Module>::Error>>,
+    r: std::thread::Result<Result<(), <Impl as Module>::HookError>>,
 ) -> i32 {
     // SAFETY: Apache passes the live main server.
     let server = unsafe { Server::from_raw(s) };

@@ -63,19 +63,25 @@ pub trait MergeConfig: Default + 'static {
 pub trait Module: 'static {
     type ServerConf: MergeConfig;
     type DirConf: MergeConfig;
+    /// Why a directive setter refuses its line; its text is what Apache prints.
+    type DirectiveError: std::fmt::Display;
+    /// Why the configuration test or the start fails: the fence logs it and fails them.
+    type HookError: std::fmt::Display;
 
     /// The directive table (names exactly as mod_wsgi spells them).
-    const DIRECTIVES: &'static [Directive<Self::ServerConf, Self::DirConf>];
-    /// Why the configuration or the start fails: logged by the fence, which fails it.
-    type Error: std::fmt::Display;
+    const DIRECTIVES: &'static [Directive<
+        Self::ServerConf,
+        Self::DirConf,
+        Self::DirectiveError,
+    >];
 
     /// After the whole configuration is read, also under `apache2 -t`; an error fails it.
-    fn check_config(pconf: Pool, server: Server<'_>) -> Result<(), Self::Error>;
+    fn check_config(pconf: Pool, server: Server<'_>) -> Result<(), Self::HookError>;
     /// In the parent after each configuration read (not under `apache2 -t`).
-    fn post_config(pconf: Pool, server: Server<'_>) -> Result<(), Self::Error>;
+    fn post_config(pconf: Pool, server: Server<'_>) -> Result<(), Self::HookError>;
     /// In the parent once Apache's scoreboard exists: at start-up, after `post_config`, and
     /// after a full (not a graceful) restart.
-    fn pre_mpm(server: Server<'_>) -> Result<(), Self::Error>;
+    fn pre_mpm(server: Server<'_>) -> Result<(), Self::HookError>;
     /// In each child process before it serves requests.
     fn child_init(pchild: Pool, server: Server<'_>);
     fn translate_name(r: &mut Request<'_>) -> i32;

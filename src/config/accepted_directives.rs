@@ -3,8 +3,8 @@
 //! `WSGIStreamCoalescing`) and of the telemetry directives, which are accepted and warned
 //! about (`lifecycle::check_config`).
 
-use super::directives::{one_word, words};
-use super::{DirConf, ServerConf};
+use super::args::{one_word, words};
+use super::{DirConf, DirectiveError, ServerConf};
 use crate::apache::Cmd;
 
 flag_setter!(error_override, _server, dir, dir.error_override);
@@ -22,26 +22,32 @@ pub(super) fn telemetry_service(
     server: &mut ServerConf,
     _: &mut DirConf,
     args: &str,
-) -> Result<(), String> {
+) -> Result<(), DirectiveError> {
     let name = cmd.name();
     let w = words(cmd, args)?;
     let [target, opts @ ..] = w.as_slice() else {
-        return Err(format!(
-            "{name}: expected unix:/path/to/socket [interval=N]"
-        ));
+        return Err(DirectiveError::Usage {
+            directive: name,
+            expected: "unix:/path/to/socket [interval=N]".to_owned(),
+        });
     };
     if !target.starts_with("unix:/") {
-        return Err(format!(
-            "{name}: '{target}' is not a Unix socket address; write unix:/path/to/socket"
-        ));
+        return Err(DirectiveError::NotUnixSocket {
+            directive: name,
+            address: target.clone(),
+        });
     }
-    for (_, value) in rwsgi_core::directive_args::options(&name, opts, &["interval"])? {
+    for (_, value) in rwsgi_core::directive_args::options(&name, opts, &["interval"])
+        .map_err(DirectiveError::Args)?
+    {
         match value.parse::<f64>() {
             Ok(v) if v >= 0.5 => {}
             _ => {
-                return Err(format!(
-                    "{name}: interval= must be a number of seconds, at least 0.5"
-                ));
+                return Err(DirectiveError::BadOption {
+                    directive: name,
+                    option: "interval",
+                    problem: "must be a number of seconds, at least 0.5",
+                });
             }
         }
     }
@@ -54,10 +60,13 @@ pub(super) fn slow_requests(
     server: &mut ServerConf,
     _: &mut DirConf,
     args: &str,
-) -> Result<(), String> {
+) -> Result<(), DirectiveError> {
     let v = one_word(cmd, args, "a number of seconds")?;
     if !v.parse::<f64>().is_ok_and(|s| s >= 0.0) {
-        return Err(format!("{}: '{v}' is not a number of seconds", cmd.name()));
+        return Err(DirectiveError::NotSeconds {
+            directive: cmd.name(),
+            value: v,
+        });
     }
     server.telemetry.push("WSGISlowRequests");
     Ok(())
@@ -68,12 +77,12 @@ pub(super) fn telemetry_options(
     server: &mut ServerConf,
     _: &mut DirConf,
     args: &str,
-) -> Result<(), String> {
+) -> Result<(), DirectiveError> {
     if words(cmd, args)?.is_empty() {
-        return Err(format!(
-            "{}: name at least one option (or None, or All)",
-            cmd.name()
-        ));
+        return Err(DirectiveError::NothingNamed {
+            directive: cmd.name(),
+            what: "option (or None, or All)",
+        });
     }
     server.telemetry.push("WSGITelemetryOptions");
     Ok(())

@@ -4,9 +4,8 @@
 
 use std::sync::Arc;
 
-use super::directives::{absolute_path, words};
-use super::group_directives::application_group_spec;
-use super::{DirConf, HookScript, ServerConf};
+use super::args::{absolute_path, application_group_spec, words};
+use super::{DirConf, DirectiveError, HookScript, ServerConf};
 use crate::apache::Cmd;
 use rwsgi_core::directive_args::{self as parse, GroupSpec};
 
@@ -15,16 +14,19 @@ pub(super) fn hook_script(
     cmd: &Cmd<'_>,
     server: &mut ServerConf,
     args: &str,
-) -> Result<HookScript, String> {
+) -> Result<HookScript, DirectiveError> {
     let name = cmd.name();
     let w = words(cmd, args)?;
     let [path, opts @ ..] = w.as_slice() else {
-        return Err(format!(
-            "{name}: expected a script path, e.g. {name} /srv/app/auth.wsgi"
-        ));
+        return Err(DirectiveError::Usage {
+            expected: format!("a script path, e.g. {name} /srv/app/auth.wsgi"),
+            directive: name,
+        });
     };
     let mut application_group = GroupSpec::Global;
-    for (_, value) in parse::options(&name, opts, &["application-group"])? {
+    for (_, value) in
+        parse::options(&name, opts, &["application-group"]).map_err(DirectiveError::Args)?
+    {
         application_group = application_group_spec(&name, &value)?;
     }
     // Apache's children need Python for it, even with WSGIRestrictEmbedded On.
@@ -45,7 +47,7 @@ pub(super) fn access_script(
     server: &mut ServerConf,
     dir: &mut DirConf,
     args: &str,
-) -> Result<(), String> {
+) -> Result<(), DirectiveError> {
     dir.auth.access = Some(Arc::new(hook_script(cmd, server, args)?));
     Ok(())
 }
@@ -55,7 +57,7 @@ pub(super) fn auth_user_script(
     server: &mut ServerConf,
     dir: &mut DirConf,
     args: &str,
-) -> Result<(), String> {
+) -> Result<(), DirectiveError> {
     dir.auth.user = Some(Arc::new(hook_script(cmd, server, args)?));
     Ok(())
 }
@@ -65,7 +67,7 @@ pub(super) fn auth_group_script(
     server: &mut ServerConf,
     dir: &mut DirConf,
     args: &str,
-) -> Result<(), String> {
+) -> Result<(), DirectiveError> {
     dir.auth.group = Some(Arc::new(hook_script(cmd, server, args)?));
     Ok(())
 }
@@ -82,7 +84,7 @@ pub(super) fn dispatch_script(
     server: &mut ServerConf,
     dir: &mut DirConf,
     args: &str,
-) -> Result<(), String> {
+) -> Result<(), DirectiveError> {
     dir.dispatch = Some(Arc::new(hook_script(cmd, server, args)?));
     Ok(())
 }

@@ -1,6 +1,8 @@
 //! The directive table: every directive mod_wsgi 6.1 registers, spelled exactly as mod_wsgi
 //! spells it, with its context and setter, and rwsgi's own (`WSGIStreamCoalescing`).
 //! Directives mod_wsgi removed are recognised and fail the configuration test saying so.
+//! A directive is one row here and one setter (here or in a `*_directives.rs` file); the
+//! setters read their arguments with `args.rs` and refuse a line with a `DirectiveError`.
 
 use std::sync::Arc;
 
@@ -8,30 +10,31 @@ use super::accepted_directives::{
     enable_sendfile, error_override, ignore_activity, pass_apache_request, slow_requests,
     stream_coalescing, telemetry_options, telemetry_service,
 };
+use super::args::{absolute_path, app_options, daemon_only, on_off, one_word, words};
 use super::auth_directives::{
     access_script, auth_group_script, auth_user_script, dispatch_script, group_authoritative,
 };
-use super::group_directives::{
-    application_group, application_group_spec, import_script, process_group, process_group_spec,
-};
+use super::group_directives::{application_group, import_script, process_group};
 use super::python_directives::{
     case_sensitivity, destroy_interpreter, dont_write_bytecode, free_threading,
     per_interpreter_gil, python_eggs, python_hash_seed, python_home, python_optimize, python_path,
     python_warnings, restrict_signal, restrict_stdin, restrict_stdout, switch_interval,
 };
-use super::{AliasPattern, AppOptions, DirConf, HandlerScript, ScriptAlias, ServerConf};
+use super::{AliasPattern, DirConf, DirectiveError, HandlerScript, ScriptAlias, ServerConf};
 use crate::apache::{Cmd, Directive, Regex, Scope};
-use rwsgi_core::directive_args::{self as parse, GroupSpec, MapHead};
+use rwsgi_core::directive_args::{self as parse, MapHead};
 use rwsgi_core::proxy;
 
-type Setter = fn(&mut Cmd<'_>, &mut ServerConf, &mut DirConf, &str) -> Result<(), String>;
+/// A directive's setter: the server's and the current section's configuration, and the
+/// rest of the line as Apache read it.
+type Setter = fn(&mut Cmd<'_>, &mut ServerConf, &mut DirConf, &str) -> Result<(), DirectiveError>;
 
 const fn d(
     name: &'static std::ffi::CStr,
     scope: Scope,
     usage: &'static std::ffi::CStr,
     apply: Setter,
-) -> Directive<ServerConf, DirConf> {
+) -> Directive<ServerConf, DirConf, DirectiveError> {
     Directive {
         name,
         scope,
@@ -41,7 +44,7 @@ const fn d(
 }
 
 /// The table the fence turns into Apache's `command_rec` array.
-pub const DIRECTIVES: &[Directive<ServerConf, DirConf>] = &[
+pub const DIRECTIVES: &[Directive<ServerConf, DirConf, DirectiveError>] = &[
     // Implemented.
     d(
         c"WSGIScriptAlias",
@@ -361,97 +364,23 @@ pub const DIRECTIVES: &[Directive<ServerConf, DirConf>] = &[
     ),
 ];
 
-pub(super) fn words(cmd: &Cmd<'_>, args: &str) -> Result<Vec<String>, String> {
-    parse::words(args).map_err(|e| format!("{}: {e}", cmd.name()))
-}
-
-pub(super) fn one_word(cmd: &Cmd<'_>, args: &str, what: &str) -> Result<String, String> {
-    let w = words(cmd, args)?;
-    parse::one(&cmd.name(), &w, what).map(str::to_owned)
-}
-
-pub(super) fn on_off(cmd: &Cmd<'_>, args: &str) -> Result<bool, String> {
-    let v = one_word(cmd, args, "On or Off")?;
-    parse::flag(&cmd.name(), &v)
-}
-
-/// Daemon mode needs `fork`: where it is not available (Windows), what only makes sense
-/// with it fails the configuration test and says why. (mod_wsgi does not register those
-/// directives there, so Apache answers only "Invalid command".)
-pub(super) fn daemon_only(what: &str) -> Result<(), String> {
-    if cfg!(unix) {
-        return Ok(());
-    }
-    Err(format!(
-        "{what}: daemon mode is not available on Windows: Apache for Windows runs one child \
-         process, which cannot fork daemon processes (mod_wsgi has no daemon mode there \
-         either). Run the application embedded: remove it, or use %{{GLOBAL}}"
-    ))
-}
-
-/// Parses the options shared by script aliases and handler scripts.
-pub(super) fn app_options(
-    cmd: &Cmd<'_>,
-    server: &mut ServerConf,
-    opts: &[String],
-) -> Result<AppOptions, String> {
-    let name = cmd.name();
-    let mut out = AppOptions::default();
-    let allowed = [
-        "process-group",
-        "application-group",
-        "callable-object",
-        "pass-authorization",
-    ];
-    for (key, value) in parse::options(&name, opts, &allowed)? {
-        match key.as_str() {
-            "process-group" => out.process_group = Some(process_group_spec(&name, &value)?),
-            "application-group" => {
-                out.application_group = Some(application_group_spec(&name, &value)?)
-            }
-            "callable-object" => {
-                if value.is_empty() {
-                    return Err(format!("{name}: callable-object= needs a name"));
-                }
-                out.callable_object = Some(value)
-            }
-            _ => {
-                out.pass_authorization =
-                    Some(parse::flag(&format!("{name} pass-authorization"), &value)?)
-            }
-        }
-    }
-    if out.application_group == Some(GroupSpec::Global) {
-        // Known here when process-group= says where it runs; else any process may.
-        match &out.process_group {
-            Some(GroupSpec::Named(group)) => server.global_group.processes.push(group.clone()),
-            Some(GroupSpec::Global) => server.global_group.processes.push(String::new()),
-            _ => server.global_group.anywhere = true,
-        }
-    }
-    Ok(out)
-}
-
-pub(super) fn absolute_path(cmd: &Cmd<'_>, path: &str) -> Result<String, String> {
-    cmd.pool()
-        .server_root_relative(path)
-        .ok_or_else(|| format!("{}: invalid path '{path}'", cmd.name()))
-}
-
 fn script_alias(
     cmd: &mut Cmd<'_>,
     server: &mut ServerConf,
     _: &mut DirConf,
     args: &str,
-) -> Result<(), String> {
+) -> Result<(), DirectiveError> {
     let w = words(cmd, args)?;
     let name = cmd.name();
     let [url, target, opts @ ..] = w.as_slice() else {
-        return Err(format!(
-            "{name}: expected a URL path and a script file or directory, e.g. {name} / /srv/app/wsgi.py"
-        ));
+        return Err(DirectiveError::Usage {
+            expected: format!(
+                "a URL path and a script file or directory, e.g. {name} / /srv/app/wsgi.py"
+            ),
+            directive: name,
+        });
     };
-    let (mount, require_slash) = parse::mount_point(&name, url)?;
+    let (mount, require_slash) = parse::mount_point(&name, url).map_err(DirectiveError::Args)?;
     let options = app_options(cmd, server, opts)?;
     server.script_aliases.push(Arc::new(ScriptAlias {
         pattern: AliasPattern::Prefix {
@@ -469,16 +398,22 @@ fn script_alias_match(
     server: &mut ServerConf,
     _: &mut DirConf,
     args: &str,
-) -> Result<(), String> {
+) -> Result<(), DirectiveError> {
     let w = words(cmd, args)?;
     let name = cmd.name();
     let [pattern, target, opts @ ..] = w.as_slice() else {
-        return Err(format!(
-            "{name}: expected a regular expression and a script path, e.g. {name} ^/app/([^/]+) /srv/$1.wsgi"
-        ));
+        return Err(DirectiveError::Usage {
+            expected: format!(
+                "a regular expression and a script path, e.g. {name} ^/app/([^/]+) /srv/$1.wsgi"
+            ),
+            directive: name,
+        });
     };
-    let regex = Regex::compile(cmd.pool(), pattern)
-        .ok_or_else(|| format!("{name}: '{pattern}' is not a valid regular expression"))?;
+    let regex =
+        Regex::compile(cmd.pool(), pattern).ok_or_else(|| DirectiveError::InvalidRegex {
+            directive: name,
+            pattern: pattern.clone(),
+        })?;
     let options = app_options(cmd, server, opts)?;
     server.script_aliases.push(Arc::new(ScriptAlias {
         pattern: AliasPattern::Regex(regex),
@@ -493,11 +428,14 @@ fn handler_script(
     server: &mut ServerConf,
     dir: &mut DirConf,
     args: &str,
-) -> Result<(), String> {
+) -> Result<(), DirectiveError> {
     let w = words(cmd, args)?;
     let name = cmd.name();
     let [handler, path, opts @ ..] = w.as_slice() else {
-        return Err(format!("{name}: expected a handler name and a script path"));
+        return Err(DirectiveError::Usage {
+            directive: name,
+            expected: "a handler name and a script path".to_owned(),
+        });
     };
     let script = HandlerScript {
         name: handler.clone(),
@@ -514,7 +452,7 @@ fn callable_object(
     _: &mut ServerConf,
     dir: &mut DirConf,
     args: &str,
-) -> Result<(), String> {
+) -> Result<(), DirectiveError> {
     dir.app.callable_object = Some(one_word(cmd, args, "the callable's name")?);
     Ok(())
 }
@@ -524,7 +462,7 @@ fn pass_authorization(
     _: &mut ServerConf,
     dir: &mut DirConf,
     args: &str,
-) -> Result<(), String> {
+) -> Result<(), DirectiveError> {
     dir.app.pass_authorization = Some(on_off(cmd, args)?);
     Ok(())
 }
@@ -538,9 +476,9 @@ fn map_head_to_get(
     _: &mut ServerConf,
     dir: &mut DirConf,
     args: &str,
-) -> Result<(), String> {
+) -> Result<(), DirectiveError> {
     let v = one_word(cmd, args, "On, Off or Auto")?;
-    dir.map_head_to_get = Some(MapHead::parse(&cmd.name(), &v)?);
+    dir.map_head_to_get = Some(MapHead::parse(&cmd.name(), &v).map_err(DirectiveError::Args)?);
     Ok(())
 }
 
@@ -549,15 +487,15 @@ fn daemon_process(
     server: &mut ServerConf,
     _: &mut DirConf,
     args: &str,
-) -> Result<(), String> {
+) -> Result<(), DirectiveError> {
     daemon_only("WSGIDaemonProcess")?;
     let w = words(cmd, args)?;
-    let mut group = rwsgi_core::daemon_options::parse(&w)?;
+    let mut group = rwsgi_core::daemon_options::parse(&w).map_err(DirectiveError::Args)?;
     if server.daemon_groups.iter().any(|g| g.name == group.name) {
-        return Err(format!(
-            "WSGIDaemonProcess: a group called '{}' is already defined; group names must be unique",
-            group.name
-        ));
+        return Err(DirectiveError::DuplicateDaemonGroup {
+            directive: "WSGIDaemonProcess".to_owned(),
+            name: group.name.clone(),
+        });
     }
     for path in group
         .python_home
@@ -576,7 +514,7 @@ fn socket_prefix(
     server: &mut ServerConf,
     _: &mut DirConf,
     args: &str,
-) -> Result<(), String> {
+) -> Result<(), DirectiveError> {
     daemon_only("WSGISocketPrefix")?;
     let v = one_word(cmd, args, "a path prefix for daemon sockets")?;
     server.socket_prefix = Some(absolute_path(cmd, &v)?);
@@ -588,7 +526,7 @@ fn socket_rotation(
     _: &mut ServerConf,
     _: &mut DirConf,
     args: &str,
-) -> Result<(), String> {
+) -> Result<(), DirectiveError> {
     daemon_only("WSGISocketRotation")?;
     // Each generation has its own sockets and old ones drain, so Off's goal (no 503s for
     // old children after a graceful restart) holds either way.
@@ -600,7 +538,7 @@ fn accept_mutex(
     _: &mut ServerConf,
     _: &mut DirConf,
     args: &str,
-) -> Result<(), String> {
+) -> Result<(), DirectiveError> {
     daemon_only("WSGIAcceptMutex")?;
     // Daemon threads take turns on the socket inside each process; nothing to configure.
     one_word(cmd, args, "a mutex type such as default").map(drop)
@@ -611,14 +549,14 @@ fn restrict_process(
     _: &mut ServerConf,
     dir: &mut DirConf,
     args: &str,
-) -> Result<(), String> {
+) -> Result<(), DirectiveError> {
     daemon_only("WSGIRestrictProcess")?;
     let w = words(cmd, args)?;
     if w.is_empty() {
-        return Err(format!(
-            "{}: name at least one process group (%{{GLOBAL}} for embedded mode)",
-            cmd.name()
-        ));
+        return Err(DirectiveError::NothingNamed {
+            directive: cmd.name(),
+            what: "process group (%{GLOBAL} for embedded mode)",
+        });
     }
     let groups: Vec<String> = w
         .into_iter()
@@ -633,7 +571,7 @@ fn restrict_embedded(
     server: &mut ServerConf,
     _: &mut DirConf,
     args: &str,
-) -> Result<(), String> {
+) -> Result<(), DirectiveError> {
     let on = on_off(cmd, args)?;
     if on {
         // Off is embedded mode, allowed everywhere; On leaves only daemon mode.
@@ -648,7 +586,7 @@ fn server_metrics(
     server: &mut ServerConf,
     _: &mut DirConf,
     args: &str,
-) -> Result<(), String> {
+) -> Result<(), DirectiveError> {
     server.server_metrics = Some(on_off(cmd, args)?);
     Ok(())
 }
@@ -658,9 +596,9 @@ fn trusted_proxy_headers(
     _: &mut ServerConf,
     dir: &mut DirConf,
     args: &str,
-) -> Result<(), String> {
+) -> Result<(), DirectiveError> {
     let w = words(cmd, args)?;
-    let new = proxy::parse_headers(&cmd.name(), &w)?;
+    let new = proxy::parse_headers(&cmd.name(), &w).map_err(DirectiveError::Args)?;
     // Repeating the directive in one section adds to its list.
     let mut all = dir
         .trusted_proxy_headers
@@ -681,9 +619,9 @@ fn trusted_proxies(
     _: &mut ServerConf,
     dir: &mut DirConf,
     args: &str,
-) -> Result<(), String> {
+) -> Result<(), DirectiveError> {
     let w = words(cmd, args)?;
-    let new = proxy::parse_proxies(&cmd.name(), &w)?;
+    let new = proxy::parse_proxies(&cmd.name(), &w).map_err(DirectiveError::Args)?;
     let mut all = dir.trusted_proxies.as_deref().unwrap_or_default().to_vec();
     all.extend(new);
     dir.trusted_proxies = Some(all.into());
@@ -695,14 +633,18 @@ fn verbose_debugging(
     _: &mut ServerConf,
     _: &mut DirConf,
     args: &str,
-) -> Result<(), String> {
+) -> Result<(), DirectiveError> {
     // Deprecated no-op in mod_wsgi 6 too; only the value is checked.
     on_off(cmd, args).map(drop)
 }
 
-fn removed(cmd: &mut Cmd<'_>, _: &mut ServerConf, _: &mut DirConf, _: &str) -> Result<(), String> {
-    Err(format!(
-        "{}: this directive was removed from mod_wsgi and has no effect; delete it",
-        cmd.name()
-    ))
+fn removed(
+    cmd: &mut Cmd<'_>,
+    _: &mut ServerConf,
+    _: &mut DirConf,
+    _: &str,
+) -> Result<(), DirectiveError> {
+    Err(DirectiveError::Removed {
+        directive: cmd.name(),
+    })
 }

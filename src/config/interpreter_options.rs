@@ -7,9 +7,9 @@
 //! most specific section that applies to it (one selector beats none, two beat one; among
 //! equals the last written wins). Path entries add up, least specific first.
 
-use super::directives::on_off;
+use super::args::on_off;
 use super::python_directives::{free_threading, per_interpreter_gil, python_path, switch_interval};
-use super::{DirConf, PythonSettings, ServerConf};
+use super::{DirConf, DirectiveError, PythonSettings, ServerConf};
 use crate::apache::Cmd;
 use rwsgi_core::directive_args as parse;
 
@@ -109,29 +109,42 @@ pub(super) fn interpreter_options(
     server: &mut ServerConf,
     _: &mut DirConf,
     args: &str,
-) -> Result<(), String> {
+) -> Result<(), DirectiveError> {
     const NAME: &str = "<WSGIInterpreterOptions>";
     let selectors = args
         .trim_end()
         .strip_suffix('>')
-        .ok_or_else(|| format!("{NAME} directive missing closing '>'"))?;
+        .ok_or(DirectiveError::UnclosedSection { section: NAME })?;
     let mut options = InterpreterOptions::default();
-    for word in parse::words(selectors).map_err(|e| format!("{NAME}: {e}"))? {
-        let (key, value) = word.split_once('=').ok_or_else(|| {
-            format!("{NAME}: argument '{word}' is not of the form key=value (process-group=NAME or application-group=NAME)")
+    let words = parse::words(selectors).map_err(|reason| DirectiveError::Words {
+        directive: NAME.to_owned(),
+        reason,
+    })?;
+    for word in words {
+        let (key, value) = word.split_once('=').ok_or_else(|| DirectiveError::Invalid {
+            directive: NAME.to_owned(),
+            reason: format!(
+                "argument '{word}' is not of the form key=value (process-group=NAME or application-group=NAME)"
+            ),
         })?;
         let value = if value == "%{GLOBAL}" { "" } else { value };
         let slot = match key.to_ascii_lowercase().as_str() {
             "process-group" => &mut options.process_group,
             "application-group" => &mut options.application_group,
             _ => {
-                return Err(format!(
-                    "{NAME}: unknown selector '{key}', expected process-group or application-group"
-                ));
+                return Err(DirectiveError::Invalid {
+                    directive: NAME.to_owned(),
+                    reason: format!(
+                        "unknown selector '{key}', expected process-group or application-group"
+                    ),
+                });
             }
         };
         if slot.replace(value.to_owned()).is_some() {
-            return Err(format!("{NAME}: {key} given more than once"));
+            return Err(DirectiveError::Invalid {
+                directive: NAME.to_owned(),
+                reason: format!("{key} given more than once"),
+            });
         }
     }
     for line in cmd.section_lines() {
@@ -139,25 +152,30 @@ pub(super) fn interpreter_options(
         let applied = cmd.as_inner(&name, |cmd| {
             apply(cmd, &mut options.settings, &line.name, &line.args)
         });
-        applied.map_err(|e| format!("{e} (inside {NAME} at {})", line.location))?;
+        applied.map_err(|error| DirectiveError::InSection {
+            error: Box::new(error),
+            section: NAME,
+            location: line.location,
+        })?;
     }
     // With a shared GIL the interval is the whole process's, as mod_wsgi also holds.
     if options.application_group.is_some()
         && options.settings.switch_interval.is_some()
         && options.settings.per_interpreter_gil != Some(true)
     {
-        return Err(format!(
-            "WSGISwitchInterval inside {NAME} with application-group= needs WSGIPerInterpreterGIL On \
-             in the same section: a group sharing the GIL shares its switch interval with the \
-             whole process. Set it in a section without application-group= (or at top level)"
-        ));
+        return Err(DirectiveError::SwitchIntervalNeedsOwnGil { section: NAME });
     }
     server.python.interpreter_options.push(options);
     Ok(())
 }
 
 /// One line inside the section, checked by the directive's own setter.
-fn apply(cmd: &mut Cmd<'_>, scoped: &mut Scoped, name: &str, args: &str) -> Result<(), String> {
+fn apply(
+    cmd: &mut Cmd<'_>,
+    scoped: &mut Scoped,
+    name: &str,
+    args: &str,
+) -> Result<(), DirectiveError> {
     let mut scratch = ServerConf::default();
     let mut dir = DirConf::default();
     match name.to_ascii_lowercase().as_str() {
@@ -179,11 +197,9 @@ fn apply(cmd: &mut Cmd<'_>, scoped: &mut Scoped, name: &str, args: &str) -> Resu
         "wsgirestrictstdout" => scoped.restrict_stdout = Some(on_off(cmd, args)?),
         "wsgirestrictsignal" => scoped.restrict_signal = Some(on_off(cmd, args)?),
         _ => {
-            return Err(format!(
-                "{name} cannot be used inside <WSGIInterpreterOptions>: only WSGIPerInterpreterGIL, \
-                 WSGIFreeThreading, WSGISwitchInterval, WSGIPythonPath, WSGIRestrictStdin, \
-                 WSGIRestrictStdout and WSGIRestrictSignal can"
-            ));
+            return Err(DirectiveError::NotAllowedInSection {
+                directive: name.to_owned(),
+            });
         }
     }
     Ok(())

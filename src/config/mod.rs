@@ -10,16 +10,18 @@ macro_rules! flag_setter {
             $server: &mut $crate::config::ServerConf,
             $dir: &mut $crate::config::DirConf,
             args: &str,
-        ) -> Result<(), String> {
-            $target = Some($crate::config::directives::on_off(cmd, args)?);
+        ) -> Result<(), $crate::config::DirectiveError> {
+            $target = Some($crate::config::args::on_off(cmd, args)?);
             Ok(())
         }
     };
 }
 
 mod accepted_directives;
+mod args;
 mod auth_directives;
 pub mod directives;
+mod error;
 mod group_directives;
 mod interpreter_options;
 mod python_directives;
@@ -27,6 +29,7 @@ mod python_directives;
 use std::sync::Arc;
 
 use crate::apache::{MergeConfig, Regex};
+pub use error::DirectiveError;
 pub use interpreter_options::InterpreterOptions;
 pub use rwsgi_core::directive_args::{GroupSpec, MapHead};
 pub use rwsgi_core::proxy::{IpNetwork, TrustedHeader};

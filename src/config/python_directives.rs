@@ -2,8 +2,8 @@
 //! `WSGIPythonPath`, `WSGIPerInterpreterGIL`, …): read by each process when it starts
 //! Python.
 
-use super::directives::{absolute_path, on_off, one_word};
-use super::{DirConf, ServerConf};
+use super::args::{absolute_path, on_off, one_word};
+use super::{DirConf, DirectiveError, ServerConf};
 use crate::apache::Cmd;
 use rwsgi_core::directive_args as parse;
 
@@ -12,14 +12,17 @@ pub(super) fn python_home(
     server: &mut ServerConf,
     _: &mut DirConf,
     args: &str,
-) -> Result<(), String> {
+) -> Result<(), DirectiveError> {
     let v = one_word(
         cmd,
         args,
         "the Python installation prefix or a virtual environment",
     )?;
     if !std::path::Path::new(&v).is_absolute() {
-        return Err(format!("{}: '{v}' must be an absolute path", cmd.name()));
+        return Err(DirectiveError::NotAbsolute {
+            directive: cmd.name(),
+            path: v,
+        });
     }
     server.python.home = Some(v);
     Ok(())
@@ -30,7 +33,7 @@ pub(super) fn python_path(
     server: &mut ServerConf,
     _: &mut DirConf,
     args: &str,
-) -> Result<(), String> {
+) -> Result<(), DirectiveError> {
     let v = one_word(cmd, args, "directories separated by ':' (';' on Windows)")?;
     server.python.path.extend(
         v.split(parse::PATH_LIST_SEPARATOR)
@@ -45,7 +48,7 @@ pub(super) fn dont_write_bytecode(
     server: &mut ServerConf,
     _: &mut DirConf,
     args: &str,
-) -> Result<(), String> {
+) -> Result<(), DirectiveError> {
     server.python.dont_write_bytecode = on_off(cmd, args)?;
     Ok(())
 }
@@ -55,9 +58,9 @@ pub(super) fn python_optimize(
     server: &mut ServerConf,
     _: &mut DirConf,
     args: &str,
-) -> Result<(), String> {
+) -> Result<(), DirectiveError> {
     let v = one_word(cmd, args, "0, 1 or 2")?;
-    server.python.optimize = parse::optimize(&cmd.name(), &v)?;
+    server.python.optimize = parse::optimize(&cmd.name(), &v).map_err(DirectiveError::Args)?;
     Ok(())
 }
 
@@ -66,9 +69,9 @@ pub(super) fn python_hash_seed(
     server: &mut ServerConf,
     _: &mut DirConf,
     args: &str,
-) -> Result<(), String> {
+) -> Result<(), DirectiveError> {
     let v = one_word(cmd, args, "'random' or an integer")?;
-    server.python.hash_seed = parse::hash_seed(&cmd.name(), &v)?;
+    server.python.hash_seed = parse::hash_seed(&cmd.name(), &v).map_err(DirectiveError::Args)?;
     Ok(())
 }
 
@@ -77,7 +80,7 @@ pub(super) fn python_warnings(
     server: &mut ServerConf,
     _: &mut DirConf,
     args: &str,
-) -> Result<(), String> {
+) -> Result<(), DirectiveError> {
     let v = one_word(
         cmd,
         args,
@@ -92,15 +95,13 @@ pub(super) fn per_interpreter_gil(
     server: &mut ServerConf,
     _: &mut DirConf,
     args: &str,
-) -> Result<(), String> {
+) -> Result<(), DirectiveError> {
     let on = on_off(cmd, args)?;
     if on && !crate::linked::OWN_GIL_AVAILABLE {
-        return Err(format!(
-            "{}: On needs Python 3.12 or later (PEP 684); this mod_rwsgi is built for Python {}. \
-             Install rwsgi for Python 3.12+ (pip install rwsgi in a 3.12 venv), or remove the directive",
-            cmd.name(),
-            crate::linked::LINKED_VERSION
-        ));
+        return Err(DirectiveError::NeedsOwnGil {
+            directive: cmd.name(),
+            linked: crate::linked::LINKED_VERSION,
+        });
     }
     server.python.per_interpreter_gil = Some(on);
     Ok(())
@@ -113,16 +114,13 @@ pub(super) fn free_threading(
     _: &mut ServerConf,
     _: &mut DirConf,
     args: &str,
-) -> Result<(), String> {
+) -> Result<(), DirectiveError> {
     let on = on_off(cmd, args)?;
     if on && !cfg!(Py_GIL_DISABLED) {
-        return Err(format!(
-            "{}: On needs a free-threaded Python build (3.13t or later); this mod_rwsgi is built \
-             for Python {} with a GIL. Build rwsgi with a free-threaded Python, or remove the \
-             directive (WSGIPerInterpreterGIL On runs groups in parallel on Python 3.12+)",
-            cmd.name(),
-            crate::linked::LINKED_VERSION
-        ));
+        return Err(DirectiveError::NeedsFreeThreading {
+            directive: cmd.name(),
+            linked: crate::linked::LINKED_VERSION,
+        });
     }
     Ok(())
 }
@@ -141,17 +139,16 @@ pub(super) fn switch_interval(
     server: &mut ServerConf,
     _: &mut DirConf,
     args: &str,
-) -> Result<(), String> {
+) -> Result<(), DirectiveError> {
     let v = one_word(cmd, args, "seconds")?;
     let secs: f64 = v
         .parse()
         .ok()
         .filter(|s: &f64| s.is_finite() && *s > 0.0)
-        .ok_or_else(|| {
-            format!(
-                "{}: expected a positive number of seconds (e.g. 0.005), got '{v}'",
-                cmd.name()
-            )
+        .ok_or_else(|| DirectiveError::BadValue {
+            directive: cmd.name(),
+            expected: "a positive number of seconds (e.g. 0.005)",
+            value: v.clone(),
         })?;
     server.python.switch_interval = Some(secs);
     Ok(())
@@ -162,7 +159,7 @@ pub(super) fn python_eggs(
     server: &mut ServerConf,
     _: &mut DirConf,
     args: &str,
-) -> Result<(), String> {
+) -> Result<(), DirectiveError> {
     let v = one_word(cmd, args, "a directory")?;
     server.python.eggs = Some(absolute_path(cmd, &v)?);
     Ok(())

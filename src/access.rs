@@ -13,6 +13,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum AccessError {
     /// Apache's `User`, which the children start Python as, cannot reach `dir`.
+    #[cfg(unix)]
     #[error(
         "{} is not readable by the Apache user {user} (uid {uid}): {blocked}; make it readable (e.g. chmod o+rx on that directory) or use a Python installed outside private directories such as /root",
         dir.display()
@@ -25,6 +26,7 @@ pub enum AccessError {
         blocked: String,
     },
     /// This process (a child, after dropping privileges) cannot reach `path`.
+    #[cfg(unix)]
     #[error("{} is not accessible ({source}) to uid {uid}", path.display())]
     Inaccessible {
         path: PathBuf,

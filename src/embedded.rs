@@ -1,12 +1,14 @@
 //! Embedded mode: runs a WSGI application inside the Apache child, on the request's own
 //! worker thread, with the request itself as the transport.
 
-use crate::apache::{BodyError as ApacheBodyError, OsFile, Request, RequestIo, SslVars, status};
+use crate::apache::{
+    BodyError as ApacheBodyError, OsFile, Request, RequestIo, ResponseError, SslVars, status,
+};
 use crate::python::interpreter;
 use crate::request_vars::{self, Routed};
 use crate::wsgi::runner::{App, CHILD, Revoke, run_app};
 use crate::wsgi::{
-    self, BodyError, Channel, Outcome, ResponseHead, SslCallables, Times, Transport,
+    self, BodyError, Channel, Outcome, ResponseHead, SendError, SslCallables, Times, Transport,
 };
 
 /// Unflushed body bytes below this size wait in [`Embedded::held`]: Apache's core output
@@ -26,7 +28,7 @@ struct Embedded {
 
 impl Embedded {
     /// Passes the held bytes on to Apache's output filters, with a FLUSH if asked.
-    fn release(&mut self, flush: bool) -> Result<(), String> {
+    fn release(&mut self, flush: bool) -> Result<(), ResponseError> {
         if self.held.is_empty() && !flush {
             return Ok(());
         }
@@ -34,6 +36,11 @@ impl Embedded {
         self.held.clear();
         result
     }
+}
+
+/// Apache's refusal as the WSGI layer's.
+fn sent(e: ResponseError) -> SendError {
+    SendError::Transport(Box::new(e))
 }
 
 impl Transport for Embedded {
@@ -51,31 +58,37 @@ impl Transport for Embedded {
             .read_uninit(buf, fill)
             .map_err(|ApacheBodyError { status, reason }| BodyError { status, reason })
     }
-    fn send_head(&mut self, head: &ResponseHead) -> Result<(), String> {
+    fn send_head(&mut self, head: &ResponseHead) -> Result<(), SendError> {
         let headers: Vec<_> = head
             .headers
             .iter()
             .map(|(n, v)| (wsgi::latin1_encode(n), wsgi::latin1_encode(v)))
             .collect();
-        self.io.send_head(
-            head.status,
-            &wsgi::latin1_encode(&head.status_line),
-            &headers,
-        )
+        self.io
+            .send_head(
+                head.status,
+                &wsgi::latin1_encode(&head.status_line),
+                &headers,
+            )
+            .map_err(sent)
     }
-    fn send_body(&mut self, data: &[u8], flush: bool) -> Result<(), String> {
+    fn send_body(&mut self, data: &[u8], flush: bool) -> Result<(), SendError> {
         if self.held.len() + data.len() >= HOLD_BELOW {
-            self.release(false)?;
+            self.release(false).map_err(sent)?;
             if flush || data.len() >= HOLD_BELOW {
-                return self.io.write(data, flush);
+                return self.io.write(data, flush).map_err(sent);
             }
         }
         self.held.extend_from_slice(data);
-        if flush { self.release(true) } else { Ok(()) }
+        if flush {
+            self.release(true).map_err(sent)
+        } else {
+            Ok(())
+        }
     }
-    fn send_file(&mut self, file: OsFile, offset: u64, len: u64) -> Result<(), String> {
-        self.release(false)?;
-        self.io.send_file(file, offset, len)
+    fn send_file(&mut self, file: OsFile, offset: u64, len: u64) -> Result<(), SendError> {
+        self.release(false).map_err(sent)?;
+        self.io.send_file(file, offset, len).map_err(sent)
     }
     fn abort(&mut self) {
         // What was produced before the failure goes out ahead of the cut.

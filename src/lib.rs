@@ -3,8 +3,6 @@
 //!
 //! This file declares the modules and the hook list; each concern lives in its own module.
 #![deny(unsafe_code)]
-// Helpers only daemon mode uses are unused where it is not compiled (Windows).
-#![cfg_attr(not(unix), allow(dead_code, unused_imports))]
 
 mod access;
 mod apache;

@@ -18,6 +18,7 @@ pub struct ChildOptions {
     /// `pass-authorization=`/`WSGIPassAuthorization`: `HTTP_AUTHORIZATION` is passed on.
     pub pass_authorization: bool,
     /// `WSGIErrorOverride On` (daemon mode).
+    #[cfg_attr(not(unix), expect(dead_code, reason = "daemon mode reads it"))]
     pub error_override: bool,
     /// `WSGIStreamCoalescing On`.
     pub stream_coalescing: bool,

@@ -140,11 +140,11 @@ impl RequestIo {
         }
     }
 
-    fn check_thread(&self) -> Result<(), String> {
+    fn check_thread(&self) -> Result<(), ResponseError> {
         if thread::current().id() == self.owner {
             Ok(())
         } else {
-            Err("the request can only be used from the thread that is handling it".to_owned())
+            Err(ResponseError::WrongThread)
         }
     }
 
@@ -165,9 +165,9 @@ impl RequestIo {
         buf: &mut [std::mem::MaybeUninit<u8>],
         fill: bool,
     ) -> Result<usize, BodyError> {
-        self.check_thread().map_err(|reason| BodyError {
+        self.check_thread().map_err(|e| BodyError {
             status: 500,
-            reason,
+            reason: e.to_string(),
         })?;
         let mut total = 0;
         while !self.input_done && total < buf.len() {
@@ -225,17 +225,17 @@ impl RequestIo {
         status: u16,
         status_line: &[u8],
         headers: &[(impl AsRef<[u8]>, impl AsRef<[u8]>)],
-    ) -> Result<(), String> {
+    ) -> Result<(), ResponseError> {
         self.check_thread()?;
         // SAFETY: owner thread, request live (constructor contract).
-        let mut r = unsafe { Request::from_raw(self.r) }.ok_or("request gone")?;
+        let mut r = unsafe { Request::from_raw(self.r) }.ok_or(ResponseError::RequestGone)?;
         r.set_response_head(status, status_line, headers);
         Ok(())
     }
 
     /// Passes `data` down the output filters, optionally with a FLUSH so it reaches the
     /// client now. Fails when the client has gone away.
-    pub fn write(&mut self, data: &[u8], flush: bool) -> Result<(), String> {
+    pub fn write(&mut self, data: &[u8], flush: bool) -> Result<(), ResponseError> {
         self.check_thread()?;
         if flush && self.coalesce && !data.is_empty() {
             self.flushed += 1;
@@ -263,7 +263,7 @@ impl RequestIo {
 
     /// Sends `len` bytes of the open file `file` from `offset` as a file bucket
     /// (sendfile/mmap as Apache is configured), without copying through Python.
-    pub fn send_file(&mut self, file: OsFile, offset: u64, len: u64) -> Result<(), String> {
+    pub fn send_file(&mut self, file: OsFile, offset: u64, len: u64) -> Result<(), ResponseError> {
         self.check_thread()?;
         // The app may close its file object before Apache writes the bucket (event MPM
         // write completion), so Apache gets its own copy, closed with the request.
@@ -281,10 +281,10 @@ impl RequestIo {
                 pool,
             );
             if rv != sys::APR_SUCCESS as i32 {
-                return Err(apr_error(rv));
+                return Err(ResponseError::File(AprError(rv)));
             }
             super::Pool::from_raw(pool)
-                .ok_or("request pool gone")?
+                .ok_or(ResponseError::RequestGone)?
                 .on_cleanup(move || drop(own));
             sys::apr_brigade_insert_file(
                 self.output,
@@ -325,7 +325,7 @@ impl RequestIo {
 
     /// # Safety
     /// Owner thread; request live.
-    unsafe fn pass(&mut self) -> Result<(), String> {
+    unsafe fn pass(&mut self) -> Result<(), ResponseError> {
         // SAFETY: caller contract; the brigade is emptied for reuse whatever happens.
         let rv = unsafe {
             let rv = sys::ap_pass_brigade((*self.r).output_filters, self.output);
@@ -335,7 +335,7 @@ impl RequestIo {
         if rv == sys::APR_SUCCESS as i32 {
             Ok(())
         } else {
-            Err(format!("failed to write response data: {}", apr_error(rv)))
+            Err(ResponseError::Write(AprError(rv)))
         }
     }
 }
@@ -364,13 +364,16 @@ impl OwnCopy {
 }
 
 #[cfg(unix)]
-fn own_copy(file: OsFile) -> Result<OwnCopy, String> {
+fn own_copy(file: OsFile) -> Result<OwnCopy, ResponseError> {
     // SAFETY: the caller vouches `file` is open for the duration of this call.
     let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(file) };
     borrowed
         .try_clone_to_owned()
         .map(OwnCopy)
-        .map_err(|e| format!("dup() of file descriptor {file} failed: {e}"))
+        .map_err(|source| ResponseError::Duplicate {
+            what: format!("dup() of file descriptor {file}"),
+            source,
+        })
 }
 
 #[cfg(windows)]
@@ -385,13 +388,45 @@ impl OwnCopy {
 }
 
 #[cfg(windows)]
-fn own_copy(file: OsFile) -> Result<OwnCopy, String> {
+fn own_copy(file: OsFile) -> Result<OwnCopy, ResponseError> {
     // SAFETY: the caller vouches `file` is an open handle for the duration of this call.
     let borrowed = unsafe { std::os::windows::io::BorrowedHandle::borrow_raw(file as _) };
     borrowed
         .try_clone_to_owned()
         .map(OwnCopy)
-        .map_err(|e| format!("duplicating file handle {file:#x} failed: {e}"))
+        .map_err(|source| ResponseError::Duplicate {
+            what: format!("duplicating file handle {file:#x}"),
+            source,
+        })
+}
+
+/// Why a response could not be handed to Apache.
+#[derive(Debug, thiserror::Error)]
+pub enum ResponseError {
+    #[error("the request can only be used from the thread that is handling it")]
+    WrongThread,
+    #[error("request gone")]
+    RequestGone,
+    /// Apache's output filters refused the data: the client has most likely gone away.
+    #[error("failed to write response data: {0}")]
+    Write(AprError),
+    #[error("{0}")]
+    File(AprError),
+    #[error("{what} failed: {source}")]
+    Duplicate {
+        what: String,
+        source: std::io::Error,
+    },
+}
+
+/// An APR status code; shown as APR's message for it.
+#[derive(Debug, Clone, Copy)]
+pub struct AprError(sys::apr_status_t);
+
+impl std::fmt::Display for AprError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&apr_error(self.0))
+    }
 }
 
 fn apr_error(rv: sys::apr_status_t) -> String {

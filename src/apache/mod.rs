@@ -35,7 +35,7 @@ mod table;
 
 pub use auth::{Authn, Authz, RealmHash};
 pub use command::{Cmd, Directive, Scope};
-pub use io::{BodyError, OsFile, RequestIo};
+pub use io::{BodyError, OsFile, RequestIo, ResponseError};
 pub use log::{Level, RequestLogContext, log_current, log_server};
 pub use pool::Pool;
 pub use regex::Regex;

@@ -109,6 +109,7 @@ impl<'a> Request<'a> {
     pub fn uri(&self) -> &'a [u8] {
         bytes(self.rec().uri).unwrap_or(b"")
     }
+    #[cfg(unix)]
     pub fn unparsed_uri(&self) -> &'a [u8] {
         bytes(self.rec().unparsed_uri).unwrap_or(b"")
     }

@@ -23,6 +23,7 @@ impl<'a> Server<'a> {
         })
     }
 
+    #[cfg(unix)]
     /// The main server (`ap_server_conf`), once the configuration has been read.
     pub fn main() -> Option<Server<'static>> {
         // SAFETY: ap_server_conf is NULL or the main server, which lives until the process
@@ -57,6 +58,7 @@ impl<'a> Server<'a> {
         unsafe { Server::from_raw(self.rec().next) }
     }
 
+    #[cfg(unix)]
     /// Apache's `Timeout` for this server.
     pub fn timeout(&self) -> std::time::Duration {
         std::time::Duration::from_micros(self.rec().timeout.max(0) as u64)
@@ -132,6 +134,7 @@ impl Mpm {
         }
     }
 
+    #[cfg(unix)]
     /// Whether the MPM is stopping (a restart or stop under way), as this process sees it.
     pub fn stopping() -> bool {
         let mut state: i32 = 0;

@@ -206,6 +206,7 @@ pub struct ServerConf {
 }
 
 impl ServerConf {
+    #[cfg(unix)]
     /// The daemon group called `name`, as seen from this server.
     pub fn daemon_group(&self, name: &str) -> Option<&Arc<DaemonOptions>> {
         self.daemon_groups.iter().find(|g| g.name == name)

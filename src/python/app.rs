@@ -135,6 +135,7 @@ impl Scripts {
         }
     }
 
+    #[cfg(unix)]
     /// Whether this process loaded the script at `path`, in any interpreter, from a file
     /// whose mtime was not `mtime_us` (`None`: this process's `stat` of it now). False
     /// for a script it has not loaded.

@@ -112,6 +112,7 @@ impl SubInterpreter {
         f(py)
     }
 
+    #[cfg(unix)]
     /// Runs `f` in this sub-interpreter from a short-lived thread that holds no Python
     /// thread state at all (not even the main interpreter's), on a temporary state deleted
     /// afterwards. The GIL is taken through this interpreter, so a thread busy in it is
@@ -272,11 +273,13 @@ impl Drop for Back<'_> {
     }
 }
 
+#[cfg(unix)]
 /// Deletes a [`SubInterpreter::visit`]'s state, releasing the GIL.
 struct Temporary<'a> {
     sub: &'a SubInterpreter,
 }
 
+#[cfg(unix)]
 impl Drop for Temporary<'_> {
     fn drop(&mut self) {
         // SAFETY: the temporary state is current with this interpreter's GIL held;

@@ -8,8 +8,7 @@
 
 use std::cell::Cell;
 
-use pyo3::types::PyType;
-use pyo3::{Bound, Python, ffi};
+use pyo3::{Python, ffi};
 
 thread_local! {
     static REGISTERED: Cell<bool> = const { Cell::new(false) };
@@ -34,10 +33,15 @@ pub fn with_gil<R>(f: impl for<'py> FnOnce(Python<'py>) -> R) -> R {
     Python::attach(f)
 }
 
+#[cfg(unix)]
 /// Raises `exception` asynchronously in the thread with Python ident `thread` (the next time
 /// it runs Python code; a thread blocked in C, e.g. `time.sleep`, sees it on return).
 /// Returns whether such a thread exists.
-pub fn interrupt(py: Python<'_>, thread: u64, exception: &Bound<'_, PyType>) -> bool {
+pub fn interrupt(
+    py: Python<'_>,
+    thread: u64,
+    exception: &pyo3::Bound<'_, pyo3::types::PyType>,
+) -> bool {
     let _ = py;
     // SAFETY: the GIL is held (`py`) and `exception` is a live exception type object,
     // which SetAsyncExc takes a new reference to.

@@ -86,6 +86,7 @@ pub fn log(py: Python<'_>, message: &str, err: &PyErr) {
     });
 }
 
+#[cfg(unix)]
 /// Where the thread with Python ident `thread` is now (`sys._current_frames()`), as the
 /// lines of a stack listing, innermost last; empty if it runs no Python code.
 pub fn thread_stack(py: Python<'_>, thread: u64) -> Vec<String> {

@@ -26,6 +26,10 @@ pub struct Setup {
     pub multithread: bool,
     pub multiprocess: bool,
     /// Sub-interpreters get their own GIL (`WSGIPerInterpreterGIL On`, Python 3.12+).
+    #[cfg_attr(
+        not(unix),
+        expect(dead_code, reason = "request-timeout reads it, in daemons")
+    )]
     pub own_gil: bool,
 }
 
@@ -158,6 +162,7 @@ impl Context {
         }
     }
 
+    #[cfg(unix)]
     pub fn request_timeout_type<'py>(&self, py: Python<'py>) -> Bound<'py, PyType> {
         match &self.api {
             Api::Native => py.get_type::<RequestTimeout>(),

@@ -91,6 +91,7 @@ impl Interpreters {
         }
     }
 
+    #[cfg(unix)]
     /// Whether a script this process loaded has changed since (see
     /// [`crate::python::app::Scripts::changed_since_loaded`]).
     pub fn script_changed(&self, path: &str, mtime_us: Option<i64>) -> bool {
@@ -289,6 +290,7 @@ impl Interpreters {
         Ok(())
     }
 
+    #[cfg(unix)]
     /// Runs `f` in the interpreter of `group` (with its context) from a short-lived thread
     /// that has never run Python (request-timeout's reporter): the GIL is taken through that
     /// interpreter, so a request busy in it is asked to let go.
@@ -320,6 +322,7 @@ impl Interpreters {
         }
     }
 
+    #[cfg(unix)]
     /// Whether sub-interpreters may get their own GIL (they then run in parallel with the
     /// thread that asks).
     pub fn own_gil(&self) -> bool {

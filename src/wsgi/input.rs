@@ -74,7 +74,7 @@ impl Input {
             Err(gone) => {
                 chunk.truncate(old);
                 self.buffer = chunk;
-                return Err(PyOSError::new_err(gone));
+                return Err(PyOSError::new_err(gone.to_string()));
             }
         };
         chunk.truncate(old + n);
@@ -105,7 +105,7 @@ impl Input {
                         .get_or_insert(err);
                     Err(PyOSError::new_err(message))
                 }
-                Err(gone) => Err(PyOSError::new_err(gone)),
+                Err(gone) => Err(PyOSError::new_err(gone.to_string())),
             }
         });
         // A filled read is short only at the end of the body (or on an error).

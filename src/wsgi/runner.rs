@@ -97,6 +97,7 @@ pub fn publish_stopping(py: Python<'_>, reason: &str) {
     }
 }
 
+#[cfg(unix)]
 /// Publishes `process_signal` in every interpreter (event and signal subscribers).
 pub fn publish_signal(py: Python<'_>, signum: i32, signame: &str) {
     if let Some(child) = CHILD.get() {

@@ -122,8 +122,8 @@ impl StartResponse {
             .and_then(|r| r);
         self.started = true;
         result.map_err(|reason| {
-            self.client_gone = Some(reason.clone());
-            pyo3::exceptions::PyOSError::new_err(reason)
+            self.client_gone = Some(reason.to_string());
+            pyo3::exceptions::PyOSError::new_err(reason.to_string())
         })
     }
 

@@ -15,6 +15,18 @@ pub struct BodyError {
     pub reason: String,
 }
 
+/// Why a transport could not send; its text is the application's `OSError` and the log's.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// An object the application kept is used after its request ended.
+    #[error("the request this object belonged to has finished")]
+    Finished,
+    /// The server's side failed (the client or the Apache child went away, a write or a
+    /// file failed), in the transport's own terms.
+    #[error(transparent)]
+    Transport(Box<dyn std::error::Error + Send + Sync>),
+}
+
 /// A validated response head.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResponseHead {
@@ -38,12 +50,12 @@ pub trait Transport: Send {
         fill: bool,
     ) -> Result<usize, BodyError>;
     /// Records the status and headers; they are sent with the first body bytes.
-    fn send_head(&mut self, head: &ResponseHead) -> Result<(), String>;
+    fn send_head(&mut self, head: &ResponseHead) -> Result<(), SendError>;
     /// Sends body bytes; `flush` pushes them to the client now (streaming).
-    fn send_body(&mut self, data: &[u8], flush: bool) -> Result<(), String>;
+    fn send_body(&mut self, data: &[u8], flush: bool) -> Result<(), SendError>;
     /// Sends `len` bytes of an open regular file from `offset`, without copying it through
     /// Python.
-    fn send_file(&mut self, file: OsFile, offset: u64, len: u64) -> Result<(), String>;
+    fn send_file(&mut self, file: OsFile, offset: u64, len: u64) -> Result<(), SendError>;
     /// Cuts a response that has started so the client sees it is incomplete.
     fn abort(&mut self);
     /// The request is over with `outcome` (daemon mode says so on the wire).
@@ -104,10 +116,10 @@ impl Channel {
         &self,
         py: Python<'_>,
         f: impl FnOnce(&mut dyn Transport) -> R + Send,
-    ) -> Result<R, String> {
+    ) -> Result<R, SendError> {
         self.detached(py, |slot| match slot.transport.as_mut() {
             Some(t) => Ok(f(t.as_mut())),
-            None => Err(GONE.to_owned()),
+            None => Err(SendError::Finished),
         })
     }
 
@@ -126,10 +138,10 @@ impl Channel {
         &self,
         py: Python<'_>,
         f: impl FnOnce(&mut dyn Transport) -> Result<usize, BodyError> + Send,
-    ) -> Result<Result<usize, BodyError>, String> {
+    ) -> Result<Result<usize, BodyError>, SendError> {
         self.detached(py, |slot| {
             let start = Instant::now();
-            let t = slot.transport.as_mut().ok_or_else(|| GONE.to_owned())?;
+            let t = slot.transport.as_mut().ok_or(SendError::Finished)?;
             let read = f(t.as_mut());
             slot.io.reads += 1;
             slot.io.read_us += micros_since(start);
@@ -150,7 +162,7 @@ impl Channel {
         body: u64,
         flush: bool,
         f: impl FnOnce(&mut dyn Transport) -> R + Send,
-    ) -> Result<R, String> {
+    ) -> Result<R, SendError> {
         if let Ok(mut slot) = self.0.try_lock() {
             if slot
                 .transport
@@ -187,9 +199,9 @@ fn send_counted<R>(
     slot: &mut Slot,
     body: u64,
     f: impl FnOnce(&mut dyn Transport) -> R,
-) -> Result<R, String> {
+) -> Result<R, SendError> {
     let start = Instant::now();
-    let t = slot.transport.as_mut().ok_or_else(|| GONE.to_owned())?;
+    let t = slot.transport.as_mut().ok_or(SendError::Finished)?;
     let result = f(t.as_mut());
     if body > 0 {
         slot.io.writes += 1;
@@ -198,5 +210,3 @@ fn send_counted<R>(
     slot.io.write_us += micros_since(start);
     Ok(result)
 }
-
-const GONE: &str = "the request this object belonged to has finished";

@@ -57,38 +57,66 @@ impl Pooled {
 /// `script-user=` / `script-group=`: the script and its directory must belong to that
 /// user and group and be writable by nobody else, or the request gets 403 (a file someone
 /// else could change must not run as the daemon's user).
-pub fn check_script_owner(group: &Group, script: &Path) -> Result<(), String> {
+pub fn check_script_owner(group: &Group, script: &Path) -> Result<(), OwnerError> {
     use std::os::unix::fs::MetadataExt;
     let owner = &group.script_owner;
     if owner.uid.is_none() && owner.gid.is_none() {
         return Ok(());
     }
     for path in [Some(script), script.parent()].into_iter().flatten() {
-        let m =
-            std::fs::metadata(path).map_err(|e| format!("cannot check {}: {e}", path.display()))?;
-        if let Some(uid) = owner.uid.filter(|&uid| uid != m.uid()) {
-            return Err(format!(
-                "{} belongs to uid {}, not to script-user (uid {uid})",
-                path.display(),
-                m.uid()
-            ));
+        let m = std::fs::metadata(path).map_err(|source| OwnerError::Unchecked {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        if let Some(wanted) = owner.uid.filter(|&uid| uid != m.uid()) {
+            return Err(OwnerError::User {
+                path: path.to_path_buf(),
+                uid: m.uid(),
+                wanted,
+            });
         }
-        if let Some(gid) = owner.gid.filter(|&gid| gid != m.gid()) {
-            return Err(format!(
-                "{} belongs to gid {}, not to script-group (gid {gid})",
-                path.display(),
-                m.gid()
-            ));
+        if let Some(wanted) = owner.gid.filter(|&gid| gid != m.gid()) {
+            return Err(OwnerError::Group {
+                path: path.to_path_buf(),
+                gid: m.gid(),
+                wanted,
+            });
         }
         if m.mode() & 0o022 != 0 {
-            return Err(format!(
-                "{} is writable by its group or others (mode {:o}); script-user/script-group allow only the owner to write",
-                path.display(),
-                m.mode() & 0o7777
-            ));
+            return Err(OwnerError::Writable {
+                path: path.to_path_buf(),
+                mode: m.mode() & 0o7777,
+            });
         }
     }
     Ok(())
+}
+
+/// Why a script may not run under `script-user=` / `script-group=` (RW0220, 403).
+#[derive(Debug, thiserror::Error)]
+pub enum OwnerError {
+    #[error("cannot check {}: {source}", path.display())]
+    Unchecked {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{} belongs to uid {uid}, not to script-user (uid {wanted})", path.display())]
+    User {
+        path: std::path::PathBuf,
+        uid: u32,
+        wanted: u32,
+    },
+    #[error("{} belongs to gid {gid}, not to script-group (gid {wanted})", path.display())]
+    Group {
+        path: std::path::PathBuf,
+        gid: u32,
+        wanted: u32,
+    },
+    #[error(
+        "{} is writable by its group or others (mode {mode:o}); script-user/script-group allow only the owner to write",
+        path.display()
+    )]
+    Writable { path: std::path::PathBuf, mode: u32 },
 }
 
 /// Connections a child keeps per group at most (one per thread is the natural bound).

@@ -312,6 +312,19 @@ impl Progress<'_> {
     }
 }
 
+/// Why a file a daemon passed cannot be sent: the daemon broke the protocol (RW0214).
+#[derive(Debug, thiserror::Error)]
+enum PassedFileError {
+    #[error("the File frame came without a descriptor")]
+    NoDescriptor,
+    #[error("fstat: {0}")]
+    Fstat(nix::Error),
+    #[error("not a regular file")]
+    NotRegular,
+    #[error("{len} bytes from offset {offset} asked of a file of {size} bytes")]
+    TooShort { offset: u64, len: u64, size: u64 },
+}
+
 /// Sends the file a `File` frame came with (its descriptor arrived with the frame's bytes).
 /// Only a regular file long enough is sent; anything else is a broken daemon. A client
 /// that went away is not an error here: the daemon notices when its next write fails.
@@ -321,30 +334,24 @@ fn send_passed_file(
     offset: u64,
     len: u64,
     flush: &mut Flush,
-) -> Result<(), String> {
+) -> Result<(), PassedFileError> {
     let file = conn
         .reader
         .get_mut()
         .take_fd()
-        .ok_or("the File frame came without a descriptor")?;
-    let st = nix::sys::stat::fstat(&file).map_err(|e| format!("fstat: {e}"))?;
+        .ok_or(PassedFileError::NoDescriptor)?;
+    let st = nix::sys::stat::fstat(&file).map_err(PassedFileError::Fstat)?;
     if st.st_mode & libc::S_IFMT != libc::S_IFREG {
-        return Err("not a regular file".into());
+        return Err(PassedFileError::NotRegular);
     }
     let size = st.st_size.max(0) as u64;
     if offset.checked_add(len).is_none_or(|end| end > size) {
-        return Err(format!(
-            "{len} bytes from offset {offset} asked of a file of {size} bytes"
-        ));
+        return Err(PassedFileError::TooShort { offset, len, size });
     }
     let now = flush.wanted(len.min(usize::MAX as u64) as usize, false);
-    let _ = io.send_file(file.as_raw_fd(), offset, len).and_then(|()| {
-        if now {
-            io.write(&[], true).map_err(|e| e.to_string())
-        } else {
-            Ok(())
-        }
-    });
+    let _ = io
+        .send_file(file.as_raw_fd(), offset, len)
+        .and_then(|()| if now { io.write(&[], true) } else { Ok(()) });
     Ok(())
 }
 

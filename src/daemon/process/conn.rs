@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::apache::{fd_passing, process};
 use crate::daemon::lock;
-use crate::wsgi::{self, BodyError, Outcome, ResponseHead, Transport};
+use crate::wsgi::{self, BodyError, Outcome, ResponseHead, SendError, Transport};
 use rwsgi_core::protocol::{self, BodyReadError, Frame, FrameReader, kind};
 
 /// The write side of one connection to an Apache child, shared between the worker thread
@@ -129,16 +129,34 @@ pub fn accepted_frame(out: &mut Vec<u8>) {
     .encode(out);
 }
 
+/// Why the daemon could not send a response to the Apache child.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnError {
+    #[error(
+        "the Apache child took nothing for response-socket-timeout: the client stopped reading"
+    )]
+    ClientStoppedReading,
+    #[error("the Apache child went away: {0}")]
+    ApacheChildGone(std::io::Error),
+    #[error("reading the file to send failed: {0}")]
+    ReadFile(std::io::Error),
+}
+
+impl From<ConnError> for SendError {
+    fn from(e: ConnError) -> SendError {
+        SendError::Transport(Box::new(e))
+    }
+}
+
 /// Why writing to the Apache child failed, for the log.
-fn write_failed(e: &std::io::Error) -> String {
+fn write_failed(e: std::io::Error) -> ConnError {
     if matches!(
         e.kind(),
         std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
     ) {
-        "the Apache child took nothing for response-socket-timeout: the client stopped reading"
-            .to_owned()
+        ConnError::ClientStoppedReading
     } else {
-        format!("the Apache child went away: {e}")
+        ConnError::ApacheChildGone(e)
     }
 }
 
@@ -161,17 +179,17 @@ const WRITE_AT: usize = 64 * 1024;
 const PASS_FILES_FROM: u64 = 32 * 1024;
 
 impl DaemonTransport {
-    fn push(&mut self) -> Result<(), String> {
+    fn push(&mut self) -> Result<(), ConnError> {
         if self.out.is_empty() {
             return Ok(());
         }
         let r = self.conn.send(&self.out, self.accepted_in_out);
         self.accepted_in_out = false;
         self.out.clear();
-        r.map_err(|e| write_failed(&e))
+        r.map_err(write_failed)
     }
 
-    fn end(&mut self, outcome: &Outcome) -> Result<(), String> {
+    fn end(&mut self, outcome: &Outcome) -> Result<(), ConnError> {
         if !self.ended {
             self.ended = true;
             match outcome {
@@ -203,7 +221,7 @@ impl DaemonTransport {
         let mut reader = lock(&reader);
         let ask = |frame: Frame<'_>| {
             frame.encode(&mut self.out);
-            self.push()
+            self.push().map_err(|e| e.to_string())
         };
         protocol::read_body(&mut reader, max, fill, ask, take).map_err(|e| match e {
             BodyReadError::Refused { status, reason } => BodyError { status, reason },
@@ -253,7 +271,7 @@ impl Transport for DaemonTransport {
             }
         })
     }
-    fn send_head(&mut self, head: &ResponseHead) -> Result<(), String> {
+    fn send_head(&mut self, head: &ResponseHead) -> Result<(), SendError> {
         let headers: Vec<_> = head
             .headers
             .iter()
@@ -268,7 +286,7 @@ impl Transport for DaemonTransport {
         .encode(&mut self.out);
         Ok(())
     }
-    fn send_body(&mut self, data: &[u8], flush: bool) -> Result<(), String> {
+    fn send_body(&mut self, data: &[u8], flush: bool) -> Result<(), SendError> {
         if data.len() > WRITE_AT {
             // Written from where it lies, in as many frames as its size needs.
             self.push()?;
@@ -276,7 +294,7 @@ impl Transport for DaemonTransport {
             return self
                 .conn
                 .with(|s, _| protocol::write_block(s, k, data))
-                .map_err(|e| write_failed(&e));
+                .map_err(|e| write_failed(e).into());
         }
         if flush {
             Frame::DataFlush(data).encode(&mut self.out);
@@ -288,7 +306,7 @@ impl Transport for DaemonTransport {
         }
         Ok(())
     }
-    fn send_file(&mut self, fd: i32, offset: u64, len: u64) -> Result<(), String> {
+    fn send_file(&mut self, fd: i32, offset: u64, len: u64) -> Result<(), SendError> {
         if len >= PASS_FILES_FROM {
             // The Apache child gets the open file itself and sends it with Apache's file
             // bucket (sendfile or mmap): its bytes never cross the socket.
@@ -298,14 +316,14 @@ impl Transport for DaemonTransport {
             return self
                 .conn
                 .with(|s, _| fd_passing::send_with_fd(s, &frame, fd))
-                .map_err(|e| write_failed(&e));
+                .map_err(|e| write_failed(e).into());
         }
         let mut buf = vec![0u8; 256 * 1024];
         let mut done = 0u64;
         while done < len {
             let want = ((len - done) as usize).min(buf.len());
-            let n = process::pread(fd, &mut buf[..want], offset + done)
-                .map_err(|e| format!("reading the file to send failed: {e}"))?;
+            let n =
+                process::pread(fd, &mut buf[..want], offset + done).map_err(ConnError::ReadFile)?;
             if n == 0 {
                 break;
             }

@@ -255,6 +255,24 @@ pub(super) fn absolute(base: &Path, p: &Path) -> PathBuf {
     dunce::canonicalize(&joined).unwrap_or(joined)
 }
 
+/// `p` made absolute, and refused unless it is a file: `FLAG PATH: no such file`.
+pub(super) fn existing_file(flag: &str, base: &Path, p: &Path) -> Result<PathBuf> {
+    let f = absolute(base, p);
+    if !f.is_file() {
+        bail!("{flag} {}: no such file", f.display());
+    }
+    Ok(f)
+}
+
+/// `p` made absolute, and refused unless it is a directory: `FLAG PATH is not a directory`.
+pub(super) fn existing_dir(flag: &str, base: &Path, p: &Path) -> Result<PathBuf> {
+    let d = absolute(base, p);
+    if !d.is_dir() {
+        bail!("{flag} {} is not a directory", d.display());
+    }
+    Ok(d)
+}
+
 /// `pkg.module` or `pkg.module:callable`.
 pub(super) fn parse_module_entry(entry: &str) -> Option<(String, Option<String>)> {
     let ident = |s: &str| {

@@ -1,5 +1,5 @@
 //! The parts of a [`Plan`](super::Plan) that take more than a line to work out: the
-//! application, the user to run as, HTTPS, the daemon group, access control.
+//! application and its mount point, the user to run as, HTTPS, access control.
 
 use std::path::{Path, PathBuf};
 
@@ -66,6 +66,14 @@ pub(super) fn resolve_app(args: &ServerArgs, host: &Host) -> Result<(App, Option
             bail!("--application-type static serves files only: do not give an application")
         }
     }
+}
+
+/// `--mount-point`: "" for the root, else "/path" without a trailing slash.
+pub(super) fn mount_point(args: &ServerArgs) -> Result<String> {
+    if !args.mount_point.starts_with('/') {
+        bail!("--mount-point {:?} must start with /", args.mount_point);
+    }
+    Ok(args.mount_point.trim_end_matches('/').to_owned())
 }
 
 pub(super) fn resolve_run_as(
@@ -188,163 +196,23 @@ pub(super) fn resolve_https(args: &ServerArgs, host: &Host) -> Result<Option<Htt
     }))
 }
 
-/// Options that configure daemon processes, given where none run.
-pub(super) fn unused_daemon_options(args: &ServerArgs, why: &str) -> Option<String> {
-    let mut unused = args.daemon.given();
-    // Also Apache's `Timeout` and `GracefulShutdownTimeout`, which apply in every mode.
-    unused.retain(|o| *o != "--socket-timeout" && *o != "--shutdown-timeout");
-    if args.max_clients.is_some() {
-        unused.push("--max-clients");
-    }
-    if args.process_group.is_some() {
-        unused.push("--process-group");
-    }
-    if !args.daemon.ignore_activity.is_empty() {
-        unused.push("--ignore-activity");
-    }
-    if args.error_override {
-        unused.push("--error-override");
-    }
-    (!unused.is_empty()).then(|| {
-        format!(
-            "{} configure daemon processes; {why}, so they have no effect",
-            unused.join(", ")
-        )
-    })
-}
-
-/// A daemon group name is one word of httpd.conf, and the module's own rules apply.
-pub(super) fn check_group_name(what: &str, name: &str) -> Result<()> {
-    if name.starts_with("%{")
-        || name
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || "\"'\\".contains(c))
-    {
-        bail!("{what}: {name:?} cannot name a daemon process group (no spaces, quotes or %{{…}})");
-    }
-    rwsgi_core::daemon_options::parse(&[name.to_owned()])
-        .map(|_| ())
-        .map_err(|e| anyhow::anyhow!("{what}: {e}"))
-}
-
-/// The daemon process group: the `WSGIDaemonProcess` line as mod_wsgi-express writes it,
-/// checked by the module's own parser.
-pub(super) fn resolve_daemon(
-    args: &ServerArgs,
-    host: &Host,
-    working_directory: &Path,
-    python_path: &[PathBuf],
-    locale: &str,
-) -> Result<DaemonGroup> {
-    let listen_host = args.host.as_deref().unwrap_or("localhost");
-    let (name, display_name) = match &args.process_group {
-        Some(g) => {
-            check_group_name("--process-group", g)?;
-            (g.clone(), format!("(rwsgi:{g})"))
-        }
-        None => {
-            let name = format!("{listen_host}:{}", args.port);
-            check_group_name("--host", &name)?;
-            let title = format!("(rwsgi:{name}:{})", host.uid);
-            (name, title)
-        }
-    };
-    let path = |p: &Path| p.to_string_lossy().into_owned();
-    let mut options: Vec<(String, String)> = vec![
-        ("display-name".into(), display_name.clone()),
-        // The daemon works here, and it is first on sys.path.
-        ("home".into(), path(working_directory)),
-    ];
-    // `processes=` also makes wsgi.multiprocess True, which one process is not.
-    if args.processes > 1 {
-        options.push(("processes".into(), args.processes.to_string()));
-    }
-    options.push(("threads".into(), args.threads.to_string()));
-    let rest: Vec<String> = python_path
-        .iter()
-        .filter(|p| p.as_path() != working_directory)
-        .map(|p| path(p))
-        .collect();
-    if !rest.is_empty() {
-        options.push(("python-path".into(), rest.join(":")));
-    }
-    options.push(("lang".into(), locale.to_owned()));
-    options.push(("locale".into(), locale.to_owned()));
-    let daemon_options = args.daemon.options();
-    for o in &daemon_options {
-        if let Some(value) = o.given.or(o.default) {
-            options.push((o.key.to_owned(), value.to_string()));
-        }
-    }
-    if args.server_metrics {
-        options.push(("server-metrics".into(), "On".into()));
-    }
-
-    let words = |opts: &[(String, String)]| {
-        std::iter::once(name.clone())
-            .chain(opts.iter().map(|(k, v)| format!("{k}={v}")))
-            .collect::<Vec<_>>()
-    };
-    for (i, (key, value)) in options.iter().enumerate() {
-        if let Err(e) = rwsgi_core::daemon_options::parse(&words(&options[i..=i])) {
-            let flag = daemon_options.iter().find(|o| o.key == key).map_or_else(
-                || format!("{key}={value}"),
-                |o| format!("{} {value}", o.flag),
-            );
-            bail!("{flag}: {e}");
-        }
-    }
-    // The whole line, as the module will read it.
-    rwsgi_core::daemon_options::parse(&words(&options)).map_err(|e| anyhow::anyhow!(e))?;
-    let workers = args.processes * args.threads;
-    let max_clients = match args.max_clients {
-        Some(m) => m.max(workers),
-        None => 10 + 10.max(workers * 3 / 2),
-    };
-    Ok(DaemonGroup {
-        name,
-        display_name,
-        options,
-        max_clients,
-    })
-}
-
-/// A mod_reqtimeout stage: `T-MAX,MinRate=R`, or a fixed `T` when MAX does not exceed it
-/// (Apache refuses `T-MAX` then).
-pub(super) fn read_timeout(stage: &str, timeout: u32, max: u32, min_rate: u32) -> String {
-    if max > timeout && min_rate > 0 {
-        format!("{stage}={timeout}-{max},MinRate={min_rate}")
-    } else if max == 0 && min_rate > 0 {
-        format!("{stage}={timeout},MinRate={min_rate}")
-    } else {
-        format!("{stage}={timeout}")
-    }
-}
-
 /// `--auth-user-script`, `--auth-type`, `--auth-group-script`, `--auth-group` and
 /// `--host-access-script`.
 pub(super) fn resolve_auth(
     args: &ServerArgs,
     host: &Host,
 ) -> Result<(Option<Auth>, Option<PathBuf>)> {
-    let script = |option: &str, f: &Option<PathBuf>| -> Result<Option<PathBuf>> {
-        match f {
-            Some(f) => {
-                let f = absolute(&host.cwd, f);
-                if !f.is_file() {
-                    bail!("--{option} {}: no such file", f.display());
-                }
-                Ok(Some(f))
-            }
-            None => Ok(None),
-        }
+    let script = |flag: &str, f: &Option<PathBuf>| {
+        f.as_ref()
+            .map(|f| existing_file(flag, &host.cwd, f))
+            .transpose()
     };
     let kind = match args.auth_type.to_ascii_lowercase().as_str() {
         "basic" => "Basic",
         "digest" => "Digest",
         _ => bail!("--auth-type {}: Basic or Digest", args.auth_type),
     };
-    let group_script = script("auth-group-script", &args.auth_group_script)?;
+    let group_script = script("--auth-group-script", &args.auth_group_script)?;
     if args.auth_group.is_some() && group_script.is_none() {
         bail!(
             "--auth-group needs --auth-group-script, whose groups_for_user() names the user's groups"
@@ -352,7 +220,7 @@ pub(super) fn resolve_auth(
     }
     let group_name = args.auth_group.clone().unwrap_or_else(|| "wsgi".to_owned());
     one_line("--auth-group", &group_name)?;
-    let auth = match script("auth-user-script", &args.auth_user_script)? {
+    let auth = match script("--auth-user-script", &args.auth_user_script)? {
         Some(user_script) => Some(Auth {
             user_script,
             kind,
@@ -365,6 +233,6 @@ pub(super) fn resolve_auth(
         }
         None => None,
     };
-    let host_access_script = script("host-access-script", &args.host_access_script)?;
+    let host_access_script = script("--host-access-script", &args.host_access_script)?;
     Ok((auth, host_access_script))
 }

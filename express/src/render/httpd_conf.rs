@@ -1,5 +1,5 @@
-//! The files rwsgi-express writes: httpd.conf, handler.wsgi and apachectl. Pure functions of
-//! the `Plan`, snapshot-tested per option group.
+//! httpd.conf: a pure function of the `Plan`, written section by section in the order Apache
+//! reads them.
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -24,23 +24,6 @@ fn path_for(os: Os, p: &Path) -> String {
 
 fn qp_for(os: Os, p: &Path) -> String {
     q(path_for(os, p))
-}
-
-/// A Python string literal (the file is UTF-8).
-fn py(s: &str) -> String {
-    let mut out = String::from("'");
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\'' => out.push_str("\\'"),
-            c if (c as u32) < 0x20 || c == '\x7f' => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('\'');
-    out
 }
 
 fn regex_escape(s: &str) -> String {
@@ -157,22 +140,37 @@ fn mpm_sizing(c: &mut String, plan: &Plan) {
 
 /// httpd.conf.
 pub fn httpd_conf(plan: &Plan) -> String {
-    let qp = |p: &Path| qp_for(plan.os, p);
     let mut c = String::new();
-    let modules = &plan.modules_dir;
-    let load = |c: &mut String, name: &str, file: &str| {
-        let _ = writeln!(
-            c,
-            "LoadModule {name}_module {}",
-            qp(&modules.join(format!("mod_{file}.so")))
-        );
-    };
     let _ = writeln!(
         c,
         "# Written by rwsgi-express {} on every start: change the command-line options, not \
          this file.\n",
         env!("CARGO_PKG_VERSION")
     );
+    server(&mut c, plan);
+    modules(&mut c, plan);
+    requests(&mut c, plan);
+    processes(&mut c, plan);
+    logs(&mut c, plan);
+    // Nothing on the file system is served unless a section below allows it.
+    c.push_str("\n<Directory />\n    AllowOverride None\n    Require all denied\n</Directory>\n\n");
+    python(&mut c, plan);
+    wsgi_mode(&mut c, plan);
+    wsgi_requests(&mut c, plan);
+    document_root(&mut c, plan);
+    handler_scripts(&mut c, plan);
+    access_control(&mut c, plan);
+    locations(&mut c, plan);
+    https(&mut c, plan);
+    for f in &plan.include_files {
+        let _ = writeln!(c, "\nInclude {}", qp_for(plan.os, f));
+    }
+    c
+}
+
+/// Where the server keeps its files, its names, its user and what it listens on.
+fn server(c: &mut String, plan: &Plan) {
+    let qp = |p: &Path| qp_for(plan.os, p);
     let _ = writeln!(c, "ServerRoot {}", qp(&plan.server_root));
     let _ = writeln!(c, "DefaultRuntimeDir {}", qp(&plan.server_root));
     let _ = writeln!(c, "PidFile {}", qp(&plan.pid_file));
@@ -186,19 +184,27 @@ pub fn httpd_conf(plan: &Plan) -> String {
     }
     let _ = writeln!(c, "\nListen {}", listen(plan.host.as_deref(), plan.port));
     let _ = writeln!(c, "ListenBacklog {}\n", plan.server_backlog);
+}
 
+/// The modules the options need, then the WSGI module.
+fn modules(c: &mut String, plan: &Plan) {
+    let qp = |p: &Path| qp_for(plan.os, p);
+    let load = |c: &mut String, name: &str, file: &str| {
+        let _ = writeln!(
+            c,
+            "LoadModule {name}_module {}",
+            qp(&plan.modules_dir.join(format!("mod_{file}.so")))
+        );
+    };
     // Apache for Windows has its MPM built in.
     if plan.mpm != Mpm::Winnt {
-        load(
-            &mut c,
-            &format!("mpm_{}", plan.mpm.name()),
-            &format!("mpm_{}", plan.mpm.name()),
-        );
+        let mpm = format!("mpm_{}", plan.mpm.name());
+        load(c, &mpm, &mpm);
     }
     if plan.run_as.is_some() {
         // User and Group: built into Debian's apache2, a module on RHEL and in source builds.
         c.push_str("<IfModule !unixd_module>\n    ");
-        load(&mut c, "unixd", "unixd");
+        load(c, "unixd", "unixd");
         c.push_str("</IfModule>\n");
     }
     for m in [
@@ -209,50 +215,54 @@ pub fn httpd_conf(plan: &Plan) -> String {
         "alias",
         "reqtimeout",
     ] {
-        load(&mut c, m, m);
+        load(c, m, m);
     }
     if !plan.setenv.is_empty() || !plan.passenv.is_empty() {
-        load(&mut c, "env", "env");
+        load(c, "env", "env");
     }
     if plan.logs.access_format.is_some() {
         // Built into Debian's apache2, a module elsewhere.
         c.push_str("<IfModule !log_config_module>\n    ");
-        load(&mut c, "log_config", "log_config");
+        load(c, "log_config", "log_config");
         c.push_str("</IfModule>\n");
     }
     if plan.directory_index.is_some() {
-        load(&mut c, "dir", "dir");
+        load(c, "dir", "dir");
     }
     if plan.compress_responses {
-        load(&mut c, "filter", "filter");
-        load(&mut c, "deflate", "deflate");
+        load(c, "filter", "filter");
+        load(c, "deflate", "deflate");
     }
     if plan.server_status {
-        load(&mut c, "status", "status");
+        load(c, "status", "status");
     }
     if plan.https.is_some() {
-        load(&mut c, "socache_shmcb", "socache_shmcb");
-        load(&mut c, "ssl", "ssl");
+        load(c, "socache_shmcb", "socache_shmcb");
+        load(c, "ssl", "ssl");
     }
     if let Some(auth) = &plan.auth {
-        load(&mut c, "authn_core", "authn_core");
-        let kind = auth.kind.to_ascii_lowercase();
-        load(&mut c, &format!("auth_{kind}"), &format!("auth_{kind}"));
-        load(&mut c, "authz_user", "authz_user");
+        load(c, "authn_core", "authn_core");
+        let kind = format!("auth_{}", auth.kind.to_ascii_lowercase());
+        load(c, &kind, &kind);
+        load(c, "authz_user", "authz_user");
     }
     if let Some(dll) = &plan.python_dll {
         // Windows: the module imports python3XX.dll, which is not on Apache's DLL path.
         let _ = writeln!(c, "LoadFile {}", qp(dll));
     }
     let _ = writeln!(c, "LoadModule wsgi_module {}\n", qp(&plan.module));
+}
 
+/// How Apache reads requests and sends responses: types, sendfile, compression, timeouts
+/// and limits.
+fn requests(c: &mut String, plan: &Plan) {
     // Without a types file Apache fails at start-up (not in `httpd -t`): use an empty one.
     let null = match plan.os {
         Os::Unix => Path::new("/dev/null"),
         Os::Windows => Path::new("NUL"),
     };
     let types = plan.mime_types.as_deref().unwrap_or(null);
-    let _ = writeln!(c, "TypesConfig {}", qp(types));
+    let _ = writeln!(c, "TypesConfig {}", qp_for(plan.os, types));
     if plan.enable_sendfile {
         c.push_str("EnableSendfile On\n");
     }
@@ -275,15 +285,21 @@ pub fn httpd_conf(plan: &Plan) -> String {
     }
     let _ = writeln!(c, "LimitRequestBody {}", plan.limit_request_body);
     let _ = writeln!(c, "RequestReadTimeout {}\n", plan.request_read_timeout);
+}
 
-    mpm_sizing(&mut c, plan);
+/// The MPM's processes and threads, and how they stop.
+fn processes(c: &mut String, plan: &Plan) {
+    mpm_sizing(c, plan);
     c.push_str("MaxConnectionsPerChild 0\n");
     if plan.mpm != Mpm::Winnt {
         // SIGTERM is a graceful stop: requests in flight get this long to finish.
         let _ = writeln!(c, "GracefulShutdownTimeout {}", plan.shutdown_timeout);
     }
     c.push('\n');
+}
 
+fn logs(c: &mut String, plan: &Plan) {
+    let qp = |p: &Path| qp_for(plan.os, p);
     let _ = writeln!(c, "ErrorLog {}", qp(&plan.logs.error_log()));
     let _ = writeln!(c, "LogLevel {}", log_level(plan.logs.level));
     if let Some(format) = &plan.error_log_format {
@@ -293,11 +309,12 @@ pub fn httpd_conf(plan: &Plan) -> String {
         let _ = writeln!(c, "LogFormat {} rwsgi", q(format));
         let _ = writeln!(c, "CustomLog {} rwsgi", qp(&plan.logs.access_log()));
     }
+}
 
-    c.push_str("\n<Directory />\n    AllowOverride None\n    Require all denied\n</Directory>\n\n");
-
+/// The Python home, sys.path (embedded mode) and warnings options.
+fn python(c: &mut String, plan: &Plan) {
     if let Some(home) = &plan.python_home {
-        let _ = writeln!(c, "WSGIPythonHome {}", qp(home));
+        let _ = writeln!(c, "WSGIPythonHome {}", qp_for(plan.os, home));
     }
     // Daemon mode: sys.path comes from home= and python-path= of the group.
     if !plan.python_path.is_empty() && plan.daemon.is_none() {
@@ -312,12 +329,17 @@ pub fn httpd_conf(plan: &Plan) -> String {
     for w in &plan.python_warnings {
         let _ = writeln!(c, "WSGIPythonWarnings {}", q(w));
     }
+}
+
+/// Where the application runs: the daemon process group, or Apache's children.
+fn wsgi_mode(c: &mut String, plan: &Plan) {
     match &plan.daemon {
         Some(d) => {
             // No Python in Apache's children. The sockets live in the server root, not in
             // Apache's system run directory.
             c.push_str("WSGIRestrictEmbedded On\n");
-            let _ = writeln!(c, "WSGISocketPrefix {}", qp(&plan.server_root.join("wsgi")));
+            let socket_prefix = qp_for(plan.os, &plan.server_root.join("wsgi"));
+            let _ = writeln!(c, "WSGISocketPrefix {socket_prefix}");
             let _ = write!(c, "WSGIDaemonProcess {}", d.name);
             for (key, value) in &d.options {
                 let _ = write!(c, " \\\n    {}", option(key, value));
@@ -338,6 +360,11 @@ pub fn httpd_conf(plan: &Plan) -> String {
             }
         }
     }
+}
+
+/// What the module does with every request: authorization, HEAD, chunked bodies, output
+/// coalescing, the environment and the trusted proxies.
+fn wsgi_requests(c: &mut String, plan: &Plan) {
     c.push_str("WSGIPassAuthorization On\n");
     let _ = writeln!(
         c,
@@ -370,7 +397,12 @@ pub fn httpd_conf(plan: &Plan) -> String {
     if !plan.trust_proxies.is_empty() {
         let _ = writeln!(c, "WSGITrustedProxies {}", plan.trust_proxies.join(" "));
     }
+}
 
+/// The document root, and the rewrite rule that hands every URL without a file to the
+/// application.
+fn document_root(c: &mut String, plan: &Plan) {
+    let qp = |p: &Path| qp_for(plan.os, p);
     let _ = writeln!(c, "\nDocumentRoot {}", qp(&plan.document_root));
     let _ = writeln!(c, "<Directory {}>", qp(&plan.document_root));
     c.push_str("    AllowOverride None\n    Require all granted\n");
@@ -408,71 +440,85 @@ pub fn httpd_conf(plan: &Plan) -> String {
         c.push_str("    RewriteRule .* - [H=wsgi-handler]\n");
     }
     c.push_str("</Directory>\n");
-    if plan.app != App::Static {
-        let handler = qp(&plan.handler_path());
-        let group = &plan.application_group;
-        match &plan.daemon {
-            Some(d) => {
-                let _ = writeln!(
-                    c,
-                    "WSGIHandlerScript wsgi-handler {handler} process-group={} \
-                     application-group={group}",
-                    d.name
-                );
-                // Loaded when each daemon process starts, so a broken application shows in
-                // the log at once.
-                let _ = writeln!(
-                    c,
-                    "WSGIImportScript {handler} process-group={} application-group={group}",
-                    d.name
-                );
-            }
-            None => {
-                let _ = writeln!(
-                    c,
-                    "WSGIHandlerScript wsgi-handler {handler} application-group={group}"
-                );
-                // Loaded when each child starts, so a broken application shows in the log
-                // at once.
-                let _ = writeln!(
-                    c,
-                    "WSGIImportScript {handler} process-group=%{{GLOBAL}} \
-                     application-group={group}"
-                );
-            }
-        }
-    }
+}
 
-    if plan.auth.is_some() || plan.host_access_script.is_some() {
-        let location = if plan.mount_point.is_empty() {
-            "/"
-        } else {
-            &plan.mount_point
-        };
-        let _ = writeln!(c, "\n<Location {}>", q(location));
-        if let Some(auth) = &plan.auth {
-            let _ = writeln!(c, "    AuthType {}", auth.kind);
+/// handler.wsgi as the `wsgi-handler` the rewrite rule names, loaded at start.
+fn handler_scripts(c: &mut String, plan: &Plan) {
+    if plan.app == App::Static {
+        return;
+    }
+    let handler = qp_for(plan.os, &plan.handler_path());
+    let group = &plan.application_group;
+    match &plan.daemon {
+        Some(d) => {
             let _ = writeln!(
                 c,
-                "    AuthName {}",
-                q(format!("{}:{}", plan.server_name, plan.port))
+                "WSGIHandlerScript wsgi-handler {handler} process-group={} \
+                 application-group={group}",
+                d.name
             );
-            let _ = writeln!(c, "    Auth{}Provider wsgi", auth.kind);
-            let _ = writeln!(c, "    WSGIAuthUserScript {}", qp(&auth.user_script));
-            match &auth.group {
-                Some((script, group)) => {
-                    let _ = writeln!(c, "    WSGIAuthGroupScript {}", qp(script));
-                    let _ = writeln!(c, "    Require wsgi-group {}", q(group));
-                }
-                None => c.push_str("    Require valid-user\n"),
-            }
+            // Loaded when each daemon process starts, so a broken application shows in
+            // the log at once.
+            let _ = writeln!(
+                c,
+                "WSGIImportScript {handler} process-group={} application-group={group}",
+                d.name
+            );
         }
-        if let Some(script) = &plan.host_access_script {
-            let _ = writeln!(c, "    WSGIAccessScript {}", qp(script));
+        None => {
+            let _ = writeln!(
+                c,
+                "WSGIHandlerScript wsgi-handler {handler} application-group={group}"
+            );
+            // Loaded when each child starts, so a broken application shows in the log
+            // at once.
+            let _ = writeln!(
+                c,
+                "WSGIImportScript {handler} process-group=%{{GLOBAL}} \
+                 application-group={group}"
+            );
         }
-        c.push_str("</Location>\n");
     }
+}
 
+/// `--auth-*` and `--host-access-script` on the mount point.
+fn access_control(c: &mut String, plan: &Plan) {
+    if plan.auth.is_none() && plan.host_access_script.is_none() {
+        return;
+    }
+    let qp = |p: &Path| qp_for(plan.os, p);
+    let location = if plan.mount_point.is_empty() {
+        "/"
+    } else {
+        &plan.mount_point
+    };
+    let _ = writeln!(c, "\n<Location {}>", q(location));
+    if let Some(auth) = &plan.auth {
+        let _ = writeln!(c, "    AuthType {}", auth.kind);
+        let _ = writeln!(
+            c,
+            "    AuthName {}",
+            q(format!("{}:{}", plan.server_name, plan.port))
+        );
+        let _ = writeln!(c, "    Auth{}Provider wsgi", auth.kind);
+        let _ = writeln!(c, "    WSGIAuthUserScript {}", qp(&auth.user_script));
+        match &auth.group {
+            Some((script, group)) => {
+                let _ = writeln!(c, "    WSGIAuthGroupScript {}", qp(script));
+                let _ = writeln!(c, "    Require wsgi-group {}", q(group));
+            }
+            None => c.push_str("    Require valid-user\n"),
+        }
+    }
+    if let Some(script) = &plan.host_access_script {
+        let _ = writeln!(c, "    WSGIAccessScript {}", qp(script));
+    }
+    c.push_str("</Location>\n");
+}
+
+/// The URLs with settings of their own: `--ignore-activity` (daemon mode),
+/// `/server-status` and `--url-alias`.
+fn locations(c: &mut String, plan: &Plan) {
     if plan.daemon.is_some() {
         for url in &plan.ignore_activity {
             let _ = writeln!(
@@ -482,209 +528,56 @@ pub fn httpd_conf(plan: &Plan) -> String {
             );
         }
     }
-
     if plan.server_status {
         c.push_str(
             "\n<Location \"/server-status\">\n    SetHandler server-status\n    Require local\n</Location>\n",
         );
     }
-
     for (url, path) in &plan.url_aliases {
-        let _ = writeln!(c, "\nAlias {} {}", q(url), qp(path));
+        let _ = writeln!(c, "\nAlias {} {}", q(url), qp_for(plan.os, path));
         let _ = writeln!(
             c,
             "<Location {}>\n    Require all granted\n</Location>",
             q(url)
         );
     }
+}
 
-    if let Some(h) = &plan.https {
-        let _ = writeln!(c, "\nListen {} https", listen(plan.host.as_deref(), h.port));
+/// The HTTPS port's virtual host, and with `--https-only` the HTTP port's redirect to it.
+fn https(c: &mut String, plan: &Plan) {
+    let Some(h) = &plan.https else {
+        return;
+    };
+    let qp = |p: &Path| qp_for(plan.os, p);
+    let _ = writeln!(c, "\nListen {} https", listen(plan.host.as_deref(), h.port));
+    let _ = writeln!(
+        c,
+        "SSLSessionCache {}",
+        q(format!(
+            "shmcb:{}/ssl_scache(512000)",
+            plan.server_root.display()
+        ))
+    );
+    let _ = writeln!(c, "<VirtualHost _default_:{}>", h.port);
+    c.push_str("    SSLEngine on\n");
+    let _ = writeln!(c, "    SSLCertificateFile {}", qp(&h.certificate));
+    let _ = writeln!(c, "    SSLCertificateKeyFile {}", qp(&h.key));
+    if let Some(chain) = &h.chain {
+        let _ = writeln!(c, "    SSLCertificateChainFile {}", qp(chain));
+    }
+    c.push_str("</VirtualHost>\n");
+    if h.only {
+        let port = if h.port == 443 {
+            String::new()
+        } else {
+            format!(":{}", h.port)
+        };
+        let _ = writeln!(c, "<VirtualHost _default_:{}>", plan.port);
+        c.push_str("    RewriteEngine On\n");
         let _ = writeln!(
             c,
-            "SSLSessionCache {}",
-            q(format!(
-                "shmcb:{}/ssl_scache(512000)",
-                plan.server_root.display()
-            ))
+            "    RewriteRule ^ https://%{{SERVER_NAME}}{port}%{{REQUEST_URI}} [R=301,L]"
         );
-        let _ = writeln!(c, "<VirtualHost _default_:{}>", h.port);
-        c.push_str("    SSLEngine on\n");
-        let _ = writeln!(c, "    SSLCertificateFile {}", qp(&h.certificate));
-        let _ = writeln!(c, "    SSLCertificateKeyFile {}", qp(&h.key));
-        if let Some(chain) = &h.chain {
-            let _ = writeln!(c, "    SSLCertificateChainFile {}", qp(chain));
-        }
         c.push_str("</VirtualHost>\n");
-        if h.only {
-            let port = if h.port == 443 {
-                String::new()
-            } else {
-                format!(":{}", h.port)
-            };
-            let _ = writeln!(c, "<VirtualHost _default_:{}>", plan.port);
-            c.push_str("    RewriteEngine On\n");
-            let _ = writeln!(
-                c,
-                "    RewriteRule ^ https://%{{SERVER_NAME}}{port}%{{REQUEST_URI}} [R=301,L]"
-            );
-            c.push_str("</VirtualHost>\n");
-        }
     }
-
-    for f in &plan.include_files {
-        let _ = writeln!(c, "\nInclude {}", qp(f));
-    }
-    c
-}
-
-/// handler.wsgi: loads the application and serves it at the mount point. The module calls
-/// `handle_request` for every URL the rewrite rule hands to `wsgi-handler`.
-pub fn handler_wsgi(plan: &Plan) -> String {
-    let (kind, entry) = match &plan.app {
-        App::Script(p) => ("script", p.to_string_lossy().into_owned()),
-        App::Module(m) => ("module", m.clone()),
-        App::Static => ("static", String::new()),
-    };
-    let loads = match &plan.app {
-        App::Module(m) => format!("module {m}"),
-        _ => entry.clone(),
-    };
-    format!(
-        r#"# Written by rwsgi-express on every start: change the command-line options, not this file.
-# Loads the application and mounts it at MOUNT_POINT.
-import os
-import sys
-import threading
-import types
-
-# Tracebacks start at the application's code: rwsgi leaves this file's frames out, and
-# names the application, not this file, when it fails to load.
-__tracebackhide__ = True
-__rwsgi_loads__ = {loads}
-
-ENTRY_POINT = {entry}
-APPLICATION_TYPE = {kind}
-CALLABLE_OBJECT = {callable}
-MOUNT_POINT = {mount}
-# A script entry point is loaded again when its file changes.
-RELOAD = {reload}
-
-_lock = threading.Lock()
-_loaded = None  # (mtime, application)
-
-
-def _load():
-    if APPLICATION_TYPE == 'script':
-        module = types.ModuleType('__wsgi__')
-        module.__file__ = ENTRY_POINT
-        with open(ENTRY_POINT, 'rb') as f:
-            code = compile(f.read(), ENTRY_POINT, 'exec')
-        exec(code, module.__dict__)
-        where = ENTRY_POINT
-    else:
-        # __import__ rather than importlib.import_module: Python then leaves its import
-        # machinery's frames out of the traceback.
-        __import__(ENTRY_POINT)
-        module = sys.modules[ENTRY_POINT]
-        where = 'module %s (%s)' % (ENTRY_POINT, getattr(module, '__file__', 'built in'))
-    try:
-        return getattr(module, CALLABLE_OBJECT)
-    except AttributeError:
-        raise RuntimeError(
-            '%s has no %r: name the WSGI callable with --callable-object'
-            % (where, CALLABLE_OBJECT)) from None
-
-
-def _mtime():
-    if not RELOAD:
-        return None
-    try:
-        return os.stat(ENTRY_POINT).st_mtime_ns
-    except OSError:
-        return None
-
-
-def _application():
-    global _loaded
-    loaded = _loaded
-    if loaded is not None and (not RELOAD or loaded[0] == _mtime()):
-        return loaded[1]
-    with _lock:
-        mtime = _mtime()
-        if _loaded is None or _loaded[0] != mtime:
-            _loaded = (mtime, _load())
-        return _loaded[1]
-
-
-def handle_request(environ, start_response):
-    path = environ.get('SCRIPT_NAME', '') + environ.get('PATH_INFO', '')
-    environ['SCRIPT_NAME'] = MOUNT_POINT
-    environ['PATH_INFO'] = path[len(MOUNT_POINT):]
-    return _application()(environ, start_response)
-
-
-_application()
-"#,
-        entry = py(&entry),
-        loads = py(&loads),
-        kind = py(kind),
-        callable = py(&plan.callable),
-        mount = py(&plan.mount_point),
-        reload = if plan.reload_script { "True" } else { "False" },
-    )
-}
-
-/// apachectl (apachectl.bat on Windows): controls the configured Apache without
-/// rwsgi-express. Returns the file name and its contents.
-pub fn apachectl(plan: &Plan) -> (&'static str, String) {
-    match plan.os {
-        Os::Unix => ("apachectl", apachectl_sh(plan)),
-        Os::Windows => ("apachectl.bat", apachectl_bat(plan)),
-    }
-}
-
-fn apachectl_sh(plan: &Plan) -> String {
-    let sh = |p: &Path| format!("'{}'", p.to_string_lossy().replace('\'', "'\\''"));
-    format!(
-        r#"#!/bin/sh
-# Written by rwsgi-express: controls the Apache configured in this directory.
-#   start | stop | restart | graceful | graceful-stop | configtest
-HTTPD={httpd}
-CONF={conf}
-cd {workdir} || exit 1
-case "${{LANG:-C}}" in C|POSIX) LANG=C.UTF-8; export LANG ;; esac
-case "$1" in
-    start|stop|restart|graceful|graceful-stop)
-        exec "$HTTPD" -f "$CONF" -k "$1" ;;
-    configtest)
-        exec "$HTTPD" -f "$CONF" -t ;;
-    *)
-        echo "usage: $0 start|stop|restart|graceful|graceful-stop|configtest" >&2
-        exit 2 ;;
-esac
-"#,
-        httpd = sh(&plan.httpd),
-        conf = sh(&plan.conf_path()),
-        workdir = sh(&plan.working_directory),
-    )
-}
-
-/// Windows: `start` runs Apache in this console until Ctrl-C (as a service, Apache is
-/// installed with `httpd.exe -k install -f …` instead).
-fn apachectl_bat(plan: &Plan) -> String {
-    let p = |p: &Path| format!("\"{}\"", p.display());
-    format!(
-        "@echo off\r\n\
-         rem Written by rwsgi-express: runs the Apache configured in this directory.\r\n\
-         rem   start (in this console, until Ctrl-C) | configtest\r\n\
-         cd /d {workdir} || exit /b 1\r\n\
-         if \"%~1\"==\"start\" ( {httpd} -f {conf} -DONE_PROCESS & exit /b %ERRORLEVEL% )\r\n\
-         if \"%~1\"==\"configtest\" ( {httpd} -f {conf} -t & exit /b %ERRORLEVEL% )\r\n\
-         echo usage: %~nx0 start^|configtest 1>&2\r\n\
-         exit /b 2\r\n",
-        httpd = p(&plan.httpd),
-        conf = p(&plan.conf_path()),
-        workdir = p(&plan.working_directory),
-    )
 }

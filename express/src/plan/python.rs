@@ -1,0 +1,132 @@
+//! The Python part of a [`Plan`](super::Plan): where the application's interpreter works,
+//! its `sys.path`, its name (the application group), its home and, on Windows, its DLL.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, bail};
+
+use super::model::*;
+use crate::cli::ServerArgs;
+use crate::host::Host;
+use crate::platform::{self, Os};
+
+/// The interpreter the application runs in.
+pub(super) struct Python {
+    pub working_directory: PathBuf,
+    /// `sys.path` additions, in order, each once.
+    pub path: Vec<PathBuf>,
+    pub home: Option<PathBuf>,
+    pub dll: Option<PathBuf>,
+    pub executable: Option<PathBuf>,
+}
+
+pub(super) fn resolve_python(args: &ServerArgs, host: &Host, app: &App) -> Result<Python> {
+    let working_directory = working_directory(args, host, app)?;
+    let path = python_path(args, host, app, &working_directory)?;
+    check_application_group(&args.application_group)?;
+    let home = python_home(args, host)?;
+    let dll = python_dll(host, home.as_deref())?;
+    let executable = platform::python_executable(home.as_deref().unwrap_or(&host.python.home));
+    Ok(Python {
+        working_directory,
+        path,
+        home,
+        dll,
+        executable,
+    })
+}
+
+fn working_directory(args: &ServerArgs, host: &Host, app: &App) -> Result<PathBuf> {
+    // A script's own directory by default: the invoking user's current directory (say,
+    // root's home) may be out of reach for Apache's user. A module is imported from here.
+    let working_directory = match (&args.working_directory, app) {
+        (Some(d), _) => absolute(&host.cwd, d),
+        (None, App::Script(script)) => script
+            .parent()
+            .map_or_else(|| host.cwd.clone(), Path::to_owned),
+        (None, _) => host.cwd.clone(),
+    };
+    if !working_directory.is_dir() {
+        bail!(
+            "--working-directory {} is not a directory",
+            working_directory.display()
+        );
+    }
+    Ok(working_directory)
+}
+
+/// The working directory, the script's directory and `--python-path`, each once.
+fn python_path(
+    args: &ServerArgs,
+    host: &Host,
+    app: &App,
+    working_directory: &Path,
+) -> Result<Vec<PathBuf>> {
+    let mut python_path = vec![working_directory.to_owned()];
+    if let App::Script(script) = app {
+        python_path.extend(script.parent().map(Path::to_owned));
+    }
+    for p in &args.python_path {
+        python_path.push(existing_dir("--python-path", &host.cwd, p)?);
+    }
+    let mut seen = std::collections::HashSet::new();
+    python_path.retain(|p| seen.insert(p.clone()));
+    let separator = path_list_separator(host.os);
+    if let Some(p) = python_path
+        .iter()
+        .find(|p| p.to_string_lossy().contains(separator))
+    {
+        bail!(
+            "{} contains '{separator}', which separates sys.path entries in WSGIPythonPath; rename it",
+            p.display()
+        );
+    }
+    Ok(python_path)
+}
+
+/// The group names the interpreter, and is one word of httpd.conf.
+fn check_application_group(application_group: &str) -> Result<()> {
+    if application_group.is_empty()
+        || application_group
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '\\')
+    {
+        bail!(
+            "--application-group {application_group:?}: name a group without spaces, quotes \
+             or backslashes, or use %{{GLOBAL}} (the default)"
+        );
+    }
+    Ok(())
+}
+
+fn python_home(args: &ServerArgs, host: &Host) -> Result<Option<PathBuf>> {
+    Ok(match &args.python_home {
+        Some(h) => Some(existing_dir("--python-home", &host.cwd, h)?),
+        // Windows: always, as mod_wsgi-express does; Python would otherwise look for its
+        // home next to httpd.exe.
+        None => host
+            .virtual_env
+            .clone()
+            .or_else(|| (host.os == Os::Windows).then(|| host.python.home.clone())),
+    })
+}
+
+/// Windows: `python3XX.dll` of the Python home, which Apache loads before the module.
+fn python_dll(host: &Host, python_home: Option<&Path>) -> Result<Option<PathBuf>> {
+    match host.os {
+        Os::Unix => Ok(None),
+        Os::Windows => {
+            let home = python_home.unwrap_or(&host.python.home);
+            let dll = platform::python_dll_for(home).or_else(|| host.python.dll.clone());
+            let dll = dll.ok_or_else(|| {
+                anyhow::anyhow!(
+                    "cannot find python{}.dll for the Python home {}: name a python.org Python {} (or a venv made from one) with --python-home",
+                    crate::built::PYTHON_VERSION.replace('.', ""),
+                    home.display(),
+                    crate::built::PYTHON_VERSION
+                )
+            })?;
+            Ok(Some(dll))
+        }
+    }
+}

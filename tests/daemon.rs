@@ -500,6 +500,46 @@ fn bad_daemon_configuration_fails_the_config_test() {
     }
 }
 
+/// A group's venv of another Python X.Y fails `apache2 -t` naming both versions (its
+/// daemons would run the module's Python beside packages built for the other); one of
+/// the module's own X.Y passes.
+#[test]
+fn a_daemon_venv_of_another_python_fails_the_config_test() {
+    let linked = python_version(&test_python());
+    let other = if linked == "3.12" { "3.13" } else { "3.12" };
+    let stage = Stage::new(Mpm::Event);
+    for (dir, version) in [("venv-other", other), ("venv-same", linked.as_str())] {
+        stage.write(
+            &format!("{dir}/pyvenv.cfg"),
+            &format!(
+                "home = /usr/bin\ninclude-system-site-packages = false\nversion = {version}.4\n"
+            ),
+        );
+    }
+    let out = stage.config_test("WSGIDaemonProcess site python-home={root}/venv-other\n");
+    let text = output_text(&out);
+    assert!(!out.status.success(), "passed apache2 -t: {text}");
+    assert_mentions(
+        &text,
+        &[
+            "WSGIDaemonProcess site: python-home=",
+            &format!("is a virtual environment for Python {other}"),
+            &format!("runs its daemon processes on Python {linked}"),
+        ],
+    );
+    let out = stage.config_test("WSGIDaemonProcess site python-home={root}/venv-same\n");
+    assert!(out.status.success(), "{}", output_text(&out));
+}
+
+/// `X.Y` of the Python at `python`.
+fn python_version(python: &str) -> String {
+    let out = std::process::Command::new(python)
+        .args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
 #[test]
 fn request_timeout_answers_504_logs_the_stack_and_recycles() {
     let apache = Apache::start(

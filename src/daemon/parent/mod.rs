@@ -14,6 +14,8 @@ use super::accounts::{AccountError, resolve_group, resolve_user};
 use super::{Generation, Group, ScriptOwner, supervisor};
 use crate::apache::{Pool, Server, os, process, scoreboard};
 use crate::config::{AliasPattern, DaemonOptions, GroupSpec};
+use crate::linked::LINKED_VERSION;
+use crate::python::interpreter::PythonHome;
 use rwsgi_core::protocol::SECRET_LEN;
 
 /// Why a generation's daemon mode cannot be set up: `apache2 -t` or the start fails with it.
@@ -68,6 +70,16 @@ pub enum GenerationError {
     },
     #[error("RW0200: fork of the daemon supervisor: {0}")]
     Fork(std::io::Error),
+    /// A group's venv is for another Python than the one its daemons would run (they
+    /// start this module's Python, which cannot load that venv's packages).
+    #[error(
+        "WSGIDaemonProcess {group}: python-home={home} is a virtual environment for Python {version}, but this mod_rwsgi.so runs its daemon processes on Python {LINKED_VERSION}; recreate the venv with python{LINKED_VERSION}, or build rwsgi for Python {version} (PYO3_PYTHON)"
+    )]
+    VenvForAnotherPython {
+        group: String,
+        home: String,
+        version: String,
+    },
 }
 
 /// Every daemon group of the configuration, once, checking names are unique server-wide.
@@ -92,7 +104,9 @@ pub fn all_groups(server: Server<'_>) -> Result<Vec<Arc<DaemonOptions>>, Generat
 /// Configuration checks that need every server: names used by script aliases and import
 /// scripts must be defined groups (so a typo fails `apache2 -t`, not each request).
 pub fn check_config(server: Server<'_>) -> Result<(), GenerationError> {
-    all_groups(server)?;
+    for group in all_groups(server)? {
+        check_python_home(&group)?;
+    }
     let mut s = Some(server);
     while let Some(srv) = s {
         let conf = srv.config();
@@ -119,6 +133,25 @@ pub fn check_config(server: Server<'_>) -> Result<(), GenerationError> {
         s = srv.next();
     }
     Ok(())
+}
+
+/// A group's `python-home=` venv must be for the Python its daemons run (mod_wsgi
+/// starts such a group silently, beside site-packages it cannot load).
+fn check_python_home(group: &DaemonOptions) -> Result<(), GenerationError> {
+    let Some(home) = &group.python_home else {
+        return Ok(());
+    };
+    match PythonHome::detect(home) {
+        PythonHome::Venv {
+            version: Some(version),
+            ..
+        } if version != LINKED_VERSION => Err(GenerationError::VenvForAnotherPython {
+            group: group.name.clone(),
+            home: home.clone(),
+            version,
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Starts this generation's daemons (Apache parent, after each configuration read).

@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::config::DaemonOptions;
+use crate::config::{DaemonOptions, PythonSettings};
 use rwsgi_core::protocol::SECRET_LEN;
 
 pub use self::client::dispatch;
@@ -52,6 +52,21 @@ pub struct Group {
     pub idle: Mutex<Vec<client::Pooled>>,
     /// `script-user=` / `script-group=`, resolved once in the Apache parent.
     pub script_owner: ScriptOwner,
+    /// What the group's daemon processes take from the configuration, decided in the
+    /// parent: no daemon process reads Apache's server records.
+    pub runtime: DaemonRuntime,
+}
+
+/// A daemon process's settings beyond its `WSGIDaemonProcess` options, by value.
+pub struct DaemonRuntime {
+    /// The group's Python: `WSGIPythonHome` and the interpreter directives, with the
+    /// group's `python-home=`, `python-path=`, `home=`, … over them.
+    pub python: PythonSettings,
+    /// Whether a request for `%{GLOBAL}` can reach this group (its main interpreter is
+    /// then kept for it).
+    pub global_used: bool,
+    /// Apache's `User` (uid, gid, name): the daemons' account without `user=`.
+    pub apache_account: (u32, u32, String),
 }
 
 /// Who must own the scripts a group runs (and their directories).

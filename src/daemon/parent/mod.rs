@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use super::accounts::{AccountError, resolve_group, resolve_user};
-use super::{Generation, Group, ScriptOwner, supervisor};
+use super::{DaemonRuntime, Generation, Group, ScriptOwner, supervisor};
 use crate::apache::{Pool, Server, os, process, scoreboard};
-use crate::config::{AliasPattern, DaemonOptions, GroupSpec};
+use crate::config::{AliasPattern, DaemonOptions, GroupSpec, PythonSettings};
 use crate::linked::LINKED_VERSION;
 use crate::python::interpreter::PythonHome;
 use rwsgi_core::protocol::SECRET_LEN;
@@ -210,7 +210,7 @@ fn launch(pconf: Pool, server: Server<'_>, generation: Generation) -> Result<(),
     let number = generation.number;
     let (_, _, apache_user) = Server::unixd_user();
     let pid = std::process::id();
-    let supervisor = supervisor::spawn(server, &generation).map_err(GenerationError::Fork)?;
+    let supervisor = supervisor::spawn(&generation).map_err(GenerationError::Fork)?;
     // The parent keeps the listening sockets (and Apache's children inherit them, never
     // accepting): should the supervisor die, another one starts on them (`watch`).
     *super::CURRENT.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(generation));
@@ -299,7 +299,13 @@ fn group(
             None => None,
         },
     };
+    let runtime = DaemonRuntime {
+        python: python_settings(server, &options),
+        global_used: crate::routing::global_group_reaches(server, &options.name),
+        apache_account: Server::unixd_user(),
+    };
     Ok(Group {
+        runtime,
         socket_timeout: options.socket_timeout.unwrap_or_else(|| server.timeout()),
         options,
         socket,
@@ -309,6 +315,24 @@ fn group(
         idle: Mutex::new(Vec::new()),
         script_owner,
     })
+}
+
+/// The group's Python: the server's settings with the group's options over them.
+fn python_settings(server: Server<'_>, o: &DaemonOptions) -> PythonSettings {
+    let mut settings = server.config().python.clone();
+    if let Some(home) = &o.python_home {
+        settings.home = Some(home.clone());
+    }
+    // A daemon's path is its own: WSGIPythonPath is for embedded mode, as in mod_wsgi.
+    settings.path = o.python_path.clone();
+    settings.first_path = o.home.clone();
+    if o.switch_interval.is_some() {
+        settings.switch_interval = o.switch_interval;
+    }
+    if o.python_eggs.is_some() {
+        settings.eggs = o.python_eggs.clone();
+    }
+    settings
 }
 
 /// Script files requests for `group` run, and the ones it preloads (with their application

@@ -71,7 +71,7 @@ fn died(pid: i32, status: i32) {
     tracing::error!(
         "RW0223: the daemon supervisor pid {pid} of generation {number} died ({why}); its daemons stop, and a new supervisor starts them on the same sockets"
     );
-    match supervisor::spawn(server, &generation) {
+    match supervisor::spawn(&generation) {
         Ok(new) => {
             started(server, new);
             tracing::info!(

@@ -24,7 +24,7 @@ use self::hub::{ConnSettings, Hub};
 use self::monitor::{Monitor, Signals};
 use self::state::State;
 use super::{Generation, Group};
-use crate::apache::{Server, process};
+use crate::apache::process;
 use crate::python::with_gil;
 use crate::wsgi::runner;
 
@@ -47,7 +47,7 @@ fn now_us() -> u64 {
 /// The daemon's main: never returns to Apache code; the value is the exit status.
 /// `retire` is the supervisor's pipe: a recycling daemon writes its pid there so its
 /// replacement starts while it finishes its last requests.
-pub fn run(server: Server<'_>, generation: &Generation, group: &Group, retire: &OwnedFd) -> i32 {
+pub fn run(generation: &Generation, group: &Group, retire: &OwnedFd) -> i32 {
     let o = &group.options;
     let name = &o.name;
     let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM);
@@ -61,14 +61,14 @@ pub fn run(server: Server<'_>, generation: &Generation, group: &Group, retire: &
     // meanwhile is then acted on once the process is up, not lost until the supervisor's
     // SIGKILL.
     let mut signals = Signals::register();
-    if let Err(why) = setup::setup_process(server, group, supervisor) {
+    if let Err(why) = setup::setup_process(group, supervisor) {
         tracing::error!(
             "RW0203: daemon process {} of group '{name}' cannot start: {why}",
             std::process::id()
         );
         return start_failed();
     }
-    if let Err(why) = setup::start_python(server, group) {
+    if let Err(why) = setup::start_python(group) {
         tracing::error!(
             "RW0203: daemon process {} of group '{name}': {why}",
             std::process::id()

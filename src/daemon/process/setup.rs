@@ -7,8 +7,7 @@ use nix::unistd::{AccessFlags, Gid, Pid, Uid, User, access};
 
 use super::super::Group;
 use super::super::accounts::{AccountError, resolve_group, resolve_user};
-use crate::apache::{Mpm, Server, os, process};
-use crate::config::PythonSettings;
+use crate::apache::{Mpm, os, process};
 use crate::python::interpreter::{self, InterpreterError};
 use crate::python::with_gil;
 use crate::wsgi::Setup;
@@ -54,11 +53,7 @@ pub(super) enum StartError {
 }
 
 /// Limits, privileges, working directory and environment, then readability checks.
-pub(super) fn setup_process(
-    server: Server<'_>,
-    group: &Group,
-    supervisor: Pid,
-) -> Result<(), StartError> {
+pub(super) fn setup_process(group: &Group, supervisor: Pid) -> Result<(), StartError> {
     use nix::sys::resource::{Resource, setrlimit};
     let o = &group.options;
     if o.cpu_priority != 0 {
@@ -76,7 +71,7 @@ pub(super) fn setup_process(
             })?;
         }
     }
-    let (apache_uid, apache_gid, apache_user) = Server::unixd_user();
+    let (apache_uid, apache_gid, apache_user) = group.runtime.apache_account.clone();
     let (uid, user_gid, user) = match &o.user {
         Some(a) => resolve_user(a)?,
         None => (apache_uid, apache_gid, apache_user),
@@ -144,7 +139,6 @@ pub(super) fn setup_process(
         env.push(("HOME", account.dir.to_string_lossy().into_owned()));
     }
     process::set_env(&env);
-    let _ = server;
     check_readable(group)
 }
 
@@ -198,21 +192,9 @@ fn check_path(path: &Path, is_dir: bool, who: &str) -> Result<(), StartError> {
     Ok(())
 }
 
-pub(super) fn start_python(server: Server<'_>, group: &Group) -> Result<(), StartError> {
+pub(super) fn start_python(group: &Group) -> Result<(), StartError> {
     let o = &group.options;
-    let mut settings: PythonSettings = server.config().python.clone();
-    if let Some(home) = &o.python_home {
-        settings.home = Some(home.clone());
-    }
-    // A daemon's path is its own: WSGIPythonPath is for embedded mode, as in mod_wsgi.
-    settings.path = o.python_path.clone();
-    settings.first_path = o.home.clone();
-    if o.switch_interval.is_some() {
-        settings.switch_interval = o.switch_interval;
-    }
-    if o.python_eggs.is_some() {
-        settings.eggs = o.python_eggs.clone();
-    }
+    let settings = group.runtime.python.clone();
     interpreter::start(&settings).map_err(StartError::Python)?;
     let mpm = Mpm {
         threaded: o.threads > 1,
@@ -228,13 +210,12 @@ pub(super) fn start_python(server: Server<'_>, group: &Group) -> Result<(), Star
         multithread: o.threads > 1,
         multiprocess: o.multiprocess,
     };
-    let global_used = crate::routing::global_group_reaches(server, &o.name);
     with_gil(|py| {
         runner::set_up(
             py,
             "RW0203",
             setup,
-            global_used,
+            group.runtime.global_used,
             group
                 .preload
                 .iter()

@@ -40,19 +40,18 @@ struct Retiring {
 }
 
 /// Forks the supervisor; returns its pid in the parent.
-pub fn spawn(server: Server<'_>, generation: &Generation) -> std::io::Result<i32> {
+pub fn spawn(generation: &Generation) -> std::io::Result<i32> {
     match process::fork()? {
         Forked::Parent(pid) => Ok(pid),
         Forked::Child => {
-            let code =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(server, generation)))
-                    .unwrap_or(70);
+            let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(generation)))
+                .unwrap_or(70);
             process::exit_now(code)
         }
     }
 }
 
-fn run(server: Server<'_>, generation: &Generation) -> i32 {
+fn run(generation: &Generation) -> i32 {
     process::close_apache_listeners();
     let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGTERM);
     process::default_sigchld();
@@ -156,7 +155,7 @@ fn run(server: Server<'_>, generation: &Generation) -> i32 {
                 let now = Instant::now();
                 for slot in slots.iter_mut() {
                     if slot.pid.is_none() && slot.next_start <= now {
-                        slot.pid = start(server, generation, slot.group, &retire_tx);
+                        slot.pid = start(generation, slot.group, &retire_tx);
                         slot.started = now;
                         if slot.pid.is_none() {
                             slot.next_start = now + Duration::from_secs(5);
@@ -206,17 +205,12 @@ fn take_retirements(pipe: &OwnedFd, slots: &mut [Slot], retiring: &mut Vec<Retir
     }
 }
 
-fn start(
-    server: Server<'_>,
-    generation: &Generation,
-    group: usize,
-    retire: &OwnedFd,
-) -> Option<Pid> {
+fn start(generation: &Generation, group: usize, retire: &OwnedFd) -> Option<Pid> {
     match process::fork() {
         Ok(Forked::Parent(pid)) => Some(Pid::from_raw(pid)),
         Ok(Forked::Child) => {
             let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                daemon_process::run(server, generation, &generation.groups[group], retire)
+                daemon_process::run(generation, &generation.groups[group], retire)
             }))
             .unwrap_or(70);
             process::exit_now(code)

@@ -8,7 +8,7 @@ use crate::python::interpreter;
 use crate::request_vars::{self, Routed};
 use crate::wsgi::runner::{App, CHILD, Revoke, run_app};
 use crate::wsgi::{
-    self, BodyError, Channel, Outcome, ResponseHead, SendError, SslCallables, Times, Transport,
+    BodyError, Channel, Outcome, ResponseHead, SendError, SslCallables, Times, Transport,
 };
 
 /// Unflushed body bytes below this size wait in [`Embedded::held`]: Apache's core output
@@ -59,17 +59,9 @@ impl Transport for Embedded {
             .map_err(|ApacheBodyError { status, reason }| BodyError { status, reason })
     }
     fn send_head(&mut self, head: &ResponseHead) -> Result<(), SendError> {
-        let headers: Vec<_> = head
-            .headers
-            .iter()
-            .map(|(n, v)| (wsgi::latin1_encode(n), wsgi::latin1_encode(v)))
-            .collect();
+        let (line, headers) = head.latin1();
         self.io
-            .send_head(
-                head.status,
-                &wsgi::latin1_encode(&head.status_line),
-                &headers,
-            )
+            .send_head(head.status, &line, &headers)
             .map_err(sent)
     }
     fn send_body(&mut self, data: &[u8], flush: bool) -> Result<(), SendError> {

@@ -26,9 +26,7 @@ pub use environ::WireStrings;
 pub use environ::{EnvironBuilder, Streams, Times, always_set_keys, var_keys};
 pub use input::Input;
 pub use response::{Call, Outcome, run};
-pub use rwsgi_core::http::{
-    collapse_slashes, header_variables as header_variables_of, latin1_encode,
-};
+pub use rwsgi_core::http::{collapse_slashes, header_variables as header_variables_of};
 pub use ssl_vars::SslCallables;
 pub use transport::{BodyError, Channel, ResponseHead, SendError, Transport};
 pub use vars::{Var, VarSink};

@@ -1,10 +1,12 @@
 //! The boundary between PEP 3333 and a concrete server: reading the request body and
 //! sending the response head and body.
 
+use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use pyo3::Python;
+use rwsgi_core::http::latin1_encode;
 
 pub use crate::apache::OsFile;
 
@@ -34,6 +36,22 @@ pub struct ResponseHead {
     /// The full status line as the app gave it, e.g. `200 OK`.
     pub status_line: String,
     pub headers: Vec<(String, String)>,
+}
+
+/// A response head's bytes: the status line and the headers.
+pub type Latin1Head<'a> = (Cow<'a, [u8]>, Vec<(Cow<'a, [u8]>, Cow<'a, [u8]>)>);
+
+impl ResponseHead {
+    /// The status line and headers as the bytes HTTP sends: latin-1 (PEP 3333's native
+    /// strings), borrowed when they are ASCII.
+    pub fn latin1(&self) -> Latin1Head<'_> {
+        let headers = self
+            .headers
+            .iter()
+            .map(|(n, v)| (latin1_encode(n), latin1_encode(v)))
+            .collect();
+        (latin1_encode(&self.status_line), headers)
+    }
 }
 
 /// What a server offers the WSGI layer. Every method may block; callers release the GIL

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::apache::{fd_passing, process};
 use crate::daemon::lock;
-use crate::wsgi::{self, BodyError, Outcome, ResponseHead, SendError, Transport};
+use crate::wsgi::{BodyError, Outcome, ResponseHead, SendError, Transport};
 use rwsgi_core::protocol::{self, BodyReadError, Frame, FrameReader, kind};
 
 /// The write side of one connection to an Apache child, shared between the worker thread
@@ -272,12 +272,7 @@ impl Transport for DaemonTransport {
         })
     }
     fn send_head(&mut self, head: &ResponseHead) -> Result<(), SendError> {
-        let headers: Vec<_> = head
-            .headers
-            .iter()
-            .map(|(n, v)| (wsgi::latin1_encode(n), wsgi::latin1_encode(v)))
-            .collect();
-        let line = wsgi::latin1_encode(&head.status_line);
+        let (line, headers) = head.latin1();
         Frame::Head {
             status: head.status,
             status_line: &line,

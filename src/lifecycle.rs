@@ -7,8 +7,8 @@ use crate::apache::{Level, Mpm, Pool, Server, log_server, server_state};
 use crate::linked::LINKED_VERSION;
 use crate::python::interpreter::{self, PythonHome};
 use crate::python::with_gil;
-use crate::wsgi::Setup;
 use crate::wsgi::runner;
+use crate::wsgi::{ServerFacts, Setup};
 
 /// Why the configuration test or the start fails (the fence logs it and fails them).
 #[derive(Debug, thiserror::Error)]
@@ -124,7 +124,12 @@ pub fn child_init(pchild: Pool, server: Server<'_>) {
     let mpm = Mpm::query();
     let setup = Setup {
         settings: conf.python.clone(),
-        mpm,
+        server: ServerFacts {
+            max_daemons: mpm.max_daemons,
+            max_threads: mpm.max_threads,
+            apache_version: Mpm::apache_version(),
+            banner: Mpm::server_banner(),
+        },
         process_group: String::new(),
         server_metrics: conf.server_metrics == Some(true),
         multithread: mpm.threaded && mpm.max_threads > 1,

@@ -1,7 +1,9 @@
 //! A `tracing` subscriber that writes events into Apache's error log, attached to the request
 //! the thread is processing (client address, vhost ErrorLog) when there is one.
 //!
-//! Installed once per process; the fence's `log_current` picks the request context.
+//! Installed once per process; the fence's `log_current` picks the request context. This
+//! file is the one way from the Python and WSGI layers to Apache's log (`write`), so a
+//! process with another log (a daemon outside Apache) changes only it.
 
 use std::fmt::Write as _;
 
@@ -59,6 +61,12 @@ impl Subscriber for ApacheLog {
     }
     fn enter(&self, _: &Id) {}
     fn exit(&self, _: &Id) {}
+}
+
+/// One line at Apache's `level` (a Python `logging` record's, through
+/// `mod_wsgi.LogHandler`).
+pub fn write(level: apache::Level, line: &str) {
+    log_current(level, line);
 }
 
 /// Routes this process's `tracing` events to Apache (idempotent).

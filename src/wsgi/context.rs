@@ -9,10 +9,11 @@ use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 use super::events::Subscribers;
 use super::file_wrapper::FileWrapper;
 use super::input::Input;
-use super::modules::{MOD_WSGI_API_VERSION, Objects, ProcessInfo, RequestTimeout, rwsgi_version};
+use super::modules::{
+    MOD_WSGI_API_VERSION, Objects, ProcessInfo, RequestTimeout, ServerFacts, rwsgi_version,
+};
 use super::shims::Shims;
 use super::start_response::{Responder, StartResponse};
-use crate::apache::Mpm;
 use crate::config::PythonSettings;
 use crate::python::app::Scripts;
 use crate::python::output::LogStream;
@@ -20,7 +21,7 @@ use crate::python::output::LogStream;
 /// How this process's interpreters are made.
 pub struct Setup {
     pub settings: PythonSettings,
-    pub mpm: Mpm,
+    pub server: ServerFacts,
     pub process_group: String,
     pub server_metrics: bool,
     pub multithread: bool,
@@ -37,7 +38,7 @@ impl Setup {
     pub fn info(&self) -> ProcessInfo<'_> {
         ProcessInfo {
             settings: &self.settings,
-            mpm: &self.mpm,
+            server: &self.server,
             process_group: &self.process_group,
             server_metrics: self.server_metrics,
         }
@@ -72,6 +73,7 @@ impl Context {
             .settings
             .case_sensitive
             .unwrap_or(!cfg!(any(windows, target_os = "macos")));
+        let server = &setup.server;
         let mut context = Context {
             scripts: Scripts::new(case_sensitive),
             base_environ: PyDict::new(py).unbind(),
@@ -81,7 +83,7 @@ impl Context {
             subscribers: Subscribers::new(py),
         };
         context.base_environ = context
-            .base_environ(py, multithread, multiprocess)?
+            .base_environ(py, server, multithread, multiprocess)?
             .unbind();
         Ok(context)
     }
@@ -92,6 +94,7 @@ impl Context {
     fn base_environ<'py>(
         &self,
         py: Python<'py>,
+        server: &ServerFacts,
         multithread: bool,
         multiprocess: bool,
     ) -> PyResult<Bound<'py, PyDict>> {
@@ -105,10 +108,10 @@ impl Context {
         d.set_item("wsgi.run_once", false)?;
         d.set_item("wsgi.input_terminated", true)?;
         d.set_item("wsgi.file_wrapper", self.file_wrapper_type(py))?;
-        d.set_item("apache.version", Mpm::apache_version())?;
+        d.set_item("apache.version", server.apache_version)?;
         d.set_item("mod_wsgi.version", MOD_WSGI_API_VERSION)?;
         d.set_item("rwsgi.version", rwsgi_version())?;
-        d.set_item("SERVER_SOFTWARE", Mpm::server_banner())?;
+        d.set_item("SERVER_SOFTWARE", &server.banner)?;
         Ok(d)
     }
 

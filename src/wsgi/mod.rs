@@ -25,6 +25,7 @@ pub use context::{Context, Setup};
 pub use environ::WireStrings;
 pub use environ::{EnvironBuilder, Streams, Times, always_set_keys, var_keys};
 pub use input::Input;
+pub use modules::ServerFacts;
 pub use response::{Call, Outcome, run};
 pub use rwsgi_core::http::{collapse_slashes, header_variables as header_variables_of};
 pub use ssl_vars::SslCallables;

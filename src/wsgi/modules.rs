@@ -7,7 +7,7 @@ use pyo3::types::{PyList, PyModule, PyType};
 
 use super::events::Subscribers;
 use super::{active, recording};
-use crate::apache::{Level, Mpm};
+use crate::apache::Level;
 use crate::config::PythonSettings;
 use crate::python::metrics;
 
@@ -33,10 +33,24 @@ pub fn rwsgi_version() -> (u32, u32, u32) {
     )
 }
 
+/// What applications are told about the server they run in, by value (the WSGI layer
+/// never asks Apache).
+#[derive(Clone, Debug)]
+pub struct ServerFacts {
+    /// Processes and threads of what serves the application (Apache's MPM in an Apache
+    /// child, `processes=` and `threads=` in a daemon).
+    pub max_daemons: i32,
+    pub max_threads: i32,
+    /// Apache's version (major, minor, patch).
+    pub apache_version: (u32, u32, u32),
+    /// `SERVER_SOFTWARE`, e.g. `Apache/2.4.71 (Debian)`.
+    pub banner: String,
+}
+
 /// What every interpreter of a process is told about it.
 pub struct ProcessInfo<'a> {
     pub settings: &'a PythonSettings,
-    pub mpm: &'a Mpm,
+    pub server: &'a ServerFacts,
     /// The daemon group's name; empty in an Apache child.
     pub process_group: &'a str,
     pub server_metrics: bool,
@@ -62,7 +76,7 @@ pub fn install(
 ) -> PyResult<()> {
     let ProcessInfo {
         settings,
-        mpm,
+        server,
         process_group,
         server_metrics,
     } = *info;
@@ -84,8 +98,8 @@ pub fn install(
     m.add("application_group", application_group.unwrap_or(""))?;
     // What sys.stdout is when WSGIRestrictStdout is Off (`configure`).
     m.add("_log_stdout", objects.stdout)?;
-    m.add("maximum_processes", mpm.max_daemons.max(1))?;
-    m.add("threads_per_process", mpm.max_threads.max(1))?;
+    m.add("maximum_processes", server.max_daemons.max(1))?;
+    m.add("threads_per_process", server.max_threads.max(1))?;
     for (name, class) in objects.classes {
         m.add(name, class)?;
     }
@@ -95,11 +109,10 @@ pub fn install(
     modules.set_item("mod_wsgi", &m)?;
 
     let apache = PyModule::new(py, "apache")?;
-    let (major, minor, patch) = Mpm::apache_version();
-    apache.add("version", (major, minor, patch))?;
-    apache.add("description", Mpm::server_banner())?;
-    apache.add("maximum_processes", mpm.max_daemons.max(1))?;
-    apache.add("threads_per_process", mpm.max_threads.max(1))?;
+    apache.add("version", server.apache_version)?;
+    apache.add("description", &server.banner)?;
+    apache.add("maximum_processes", server.max_daemons.max(1))?;
+    apache.add("threads_per_process", server.max_threads.max(1))?;
     modules.set_item("apache", &apache)?;
     configure(
         py,
@@ -222,7 +235,7 @@ fn log_record(py: Python<'_>, levelno: i64, message: &str) {
     };
     py.detach(|| {
         for line in message.lines() {
-            crate::apache::log_current(level, line);
+            crate::log::write(level, line);
         }
     });
 }

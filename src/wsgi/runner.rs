@@ -53,7 +53,7 @@ pub fn set_up<'s>(
         format!("{what} (traceback above)")
     };
     recording::set_process(
-        u32::try_from(setup.mpm.max_threads).unwrap_or(1),
+        u32::try_from(setup.server.max_threads).unwrap_or(1),
         !setup.process_group.is_empty(),
     );
     let main = Context::new(py, Api::Native, &setup)

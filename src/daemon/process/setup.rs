@@ -10,8 +10,8 @@ use super::super::accounts::{AccountError, resolve_group, resolve_user};
 use crate::apache::{Mpm, os, process};
 use crate::python::interpreter::{self, InterpreterError};
 use crate::python::with_gil;
-use crate::wsgi::Setup;
 use crate::wsgi::runner;
+use crate::wsgi::{ServerFacts, Setup};
 use rwsgi_core::daemon_options::Account;
 
 /// Why a daemon process cannot start (RW0203); the supervisor backs off.
@@ -196,15 +196,18 @@ pub(super) fn start_python(group: &Group) -> Result<(), StartError> {
     let o = &group.options;
     let settings = group.runtime.python.clone();
     interpreter::start(&settings).map_err(StartError::Python)?;
-    let mpm = Mpm {
-        threaded: o.threads > 1,
-        max_threads: o.threads as i32,
+    // The banner is Apache's as the supervisor forked this process, after every
+    // module's post_config.
+    let server = ServerFacts {
         max_daemons: o.processes as i32,
+        max_threads: o.threads as i32,
+        apache_version: Mpm::apache_version(),
+        banner: Mpm::server_banner(),
     };
     let setup = Setup {
         own_gil: settings.own_gil_in(&o.name),
         settings,
-        mpm,
+        server,
         process_group: o.name.clone(),
         server_metrics: o.server_metrics,
         multithread: o.threads > 1,

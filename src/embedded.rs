@@ -6,10 +6,9 @@ use crate::apache::{
 };
 use crate::python::interpreter;
 use crate::request_vars::{self, Routed};
+use crate::ssl_vars::SslCallables;
 use crate::wsgi::runner::{App, CHILD, Revoke, run_app};
-use crate::wsgi::{
-    BodyError, Channel, Outcome, ResponseHead, SendError, SslCallables, Times, Transport,
-};
+use crate::wsgi::{BodyError, Channel, Outcome, ResponseHead, SendError, Times, Transport};
 
 /// Unflushed body bytes below this size wait in [`Embedded::held`]: Apache's core output
 /// filter holds back as much itself (its `THRESHOLD_MIN_WRITE`) until more comes or the
@@ -171,7 +170,7 @@ pub fn run(r: &mut Request<'_>, request: &Routed) -> i32 {
             }
         }
         if request.child.pass_apache_request {
-            let capsule = crate::python::capsule::request_rec(env.py(), r.raw_ptr());
+            let capsule = crate::capsule::request_rec(env.py(), r.raw_ptr());
             env.insert("apache.request_rec", capsule);
         }
     });

@@ -11,9 +11,10 @@ use crate::config::HookScript;
 use crate::python::output::LogStream;
 use crate::python::{interpreter, traceback, with_gil};
 use crate::request_vars::{self, ChildOptions};
+use crate::ssl_vars::SslCallables;
 use crate::wsgi::modules::MOD_WSGI_API_VERSION;
 use crate::wsgi::runner::{CHILD, log_load_error};
-use crate::wsgi::{Context, EnvironBuilder, SslCallables};
+use crate::wsgi::{Context, EnvironBuilder};
 use rwsgi_core::route::Route;
 
 /// Loads `script` in its group's interpreter and runs `f` on its module with the cut-down

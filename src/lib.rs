@@ -7,6 +7,7 @@
 mod access;
 mod apache;
 mod auth;
+mod capsule;
 mod config;
 // Daemon mode is Unix-only, as in mod_wsgi: Windows gets a stand-in that refuses it.
 #[cfg(unix)]
@@ -24,6 +25,7 @@ mod log;
 mod python;
 mod request_vars;
 mod routing;
+mod ssl_vars;
 mod usage;
 mod wsgi;
 

@@ -3,9 +3,10 @@
 
 use std::path::Path;
 
-use crate::apache::{Level, Mpm, Pool, Server, log_server, server_state};
+use crate::apache::{Level, Mpm, Pool, Server, log_server, scoreboard, server_state};
 use crate::linked::LINKED_VERSION;
 use crate::python::interpreter::{self, PythonHome};
+use crate::python::metrics::ScoreboardSource;
 use crate::python::with_gil;
 use crate::wsgi::runner;
 use crate::wsgi::{ServerFacts, Setup};
@@ -131,7 +132,8 @@ pub fn child_init(pchild: Pool, server: Server<'_>) {
             banner: Mpm::server_banner(),
         },
         process_group: String::new(),
-        server_metrics: conf.server_metrics == Some(true),
+        server_metrics: (conf.server_metrics == Some(true))
+            .then_some(scoreboard::snapshot as ScoreboardSource),
         multithread: mpm.threaded && mpm.max_threads > 1,
         multiprocess: mpm.max_daemons > 1,
         own_gil: conf.python.own_gil_in(""),

@@ -63,9 +63,16 @@ impl Subscriber for ApacheLog {
     fn exit(&self, _: &Id) {}
 }
 
-/// One line at Apache's `level` (a Python `logging` record's, through
-/// `mod_wsgi.LogHandler`).
-pub fn write(level: apache::Level, line: &str) {
+/// One line of a Python `logging` record at level `levelno` (`mod_wsgi.LogHandler`), at
+/// the Apache level that matches it.
+pub fn python_record(levelno: i64, line: &str) {
+    let level = match levelno {
+        50.. => apache::Level::Crit,
+        40..=49 => apache::Level::Err,
+        30..=39 => apache::Level::Warning,
+        20..=29 => apache::Level::Info,
+        _ => apache::Level::Debug,
+    };
     log_current(level, line);
 }
 

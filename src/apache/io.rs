@@ -10,12 +10,7 @@ use std::thread::{self, ThreadId};
 use super::request::Request;
 use super::sys;
 
-/// An open file as the operating system names it: a descriptor on Unix; a handle (as an
-/// integer, so it can cross threads) on Windows.
-#[cfg(unix)]
-pub type OsFile = std::os::fd::RawFd;
-#[cfg(windows)]
-pub type OsFile = isize;
+pub use rwsgi_core::os_file::OsFile;
 
 /// Why reading the request body failed.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -30,9 +30,9 @@ use std::sync::Arc;
 
 use crate::apache::{MergeConfig, Regex};
 pub use error::DirectiveError;
-pub use interpreter_options::InterpreterOptions;
 pub use rwsgi_core::directive_args::{GroupSpec, MapHead};
 pub use rwsgi_core::proxy::{IpNetwork, TrustedHeader};
+pub use rwsgi_core::python_settings::{InterpreterOptions, PythonSettings, Scoped};
 
 /// Options shared by `WSGIScriptAlias`, `WSGIScriptAliasMatch` and `WSGIHandlerScript`.
 #[derive(Clone, Debug, Default)]
@@ -125,45 +125,6 @@ impl AuthScripts {
 }
 
 pub use rwsgi_core::daemon_options::DaemonOptions;
-
-/// Interpreter settings: only meaningful on the main server (the directives are
-/// `S only`); read by each child when it starts Python.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct PythonSettings {
-    pub home: Option<String>,
-    /// `WSGIPythonPath` (embedded) or `python-path=` (a daemon group): each directory
-    /// through `site.addsitedir()`, then all they added moved to the front of `sys.path`.
-    pub path: Vec<String>,
-    /// The `WSGIPythonPath` lines of the `<WSGIInterpreterOptions>` sections that apply,
-    /// least specific first: each added as `path` is, after it, so the most specific ends
-    /// up first.
-    pub path_layers: Vec<Vec<String>>,
-    /// A daemon group's `home=`: `sys.path[0]`, ahead of everything, as for a script run
-    /// from that directory.
-    pub first_path: Option<String>,
-    pub optimize: u8,
-    pub dont_write_bytecode: bool,
-    /// `None` = random (Python's default).
-    pub hash_seed: Option<u32>,
-    pub warnings: Vec<String>,
-    /// Finalise Python when a child exits (default On).
-    pub destroy_interpreter: Option<bool>,
-    /// `WSGIRestrictSignal` (default On): apps cannot replace Apache's signal handlers.
-    pub restrict_signal: Option<bool>,
-    pub switch_interval: Option<f64>,
-    pub eggs: Option<String>,
-    /// `WSGIPerInterpreterGIL`: sub-interpreters get their own GIL (Python 3.12+).
-    pub per_interpreter_gil: Option<bool>,
-    /// `WSGIRestrictStdin` (default Off): reading `sys.stdin` raises.
-    pub restrict_stdin: Option<bool>,
-    /// `WSGIRestrictStdout` (default Off): `sys.stdout` raises instead of logging.
-    pub restrict_stdout: Option<bool>,
-    /// `WSGICaseSensitivity` (default On, Off on Windows): Off lower-cases script paths
-    /// before naming their modules, so two spellings of one file load once.
-    pub case_sensitive: Option<bool>,
-    /// `<WSGIInterpreterOptions>` sections, in the order written.
-    pub interpreter_options: Vec<InterpreterOptions>,
-}
 
 /// Which processes a `%{GLOBAL}` application group may run in: there it keeps the main
 /// interpreter for itself (`wsgi::groups`).

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicPtr, Ordering};
 
 use pyo3::ffi;
 
-use crate::config::PythonSettings;
+use rwsgi_core::python_settings::PythonSettings;
 
 /// Why Python could not start, with the step that failed.
 #[derive(Debug, thiserror::Error)]

@@ -2,18 +2,24 @@
 //! written against mod_wsgi. It returns None, as in mod_wsgi, unless `WSGIServerMetrics On`
 //! (embedded mode) or the daemon group's `server-metrics=On` turned it on.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
-use crate::apache::scoreboard::{self, ProcessScore, WorkerScore};
+use rwsgi_core::scoreboard::{ProcessScore, Snapshot, WorkerScore};
 
-static ENABLED: AtomicBool = AtomicBool::new(false);
+/// Where this process reads the scoreboard from (Apache's shared memory, in a process
+/// forked once it exists); `None` when none can be read.
+pub type ScoreboardSource = fn() -> Option<Snapshot>;
 
-/// Turns `server_metrics()` on for this process.
-pub fn enable(on: bool) {
-    ENABLED.store(on, Ordering::Relaxed);
+static SOURCE: OnceLock<ScoreboardSource> = OnceLock::new();
+
+/// Turns `server_metrics()` on for this process, reading `source`.
+pub fn enable(source: Option<ScoreboardSource>) {
+    if let Some(source) = source {
+        let _ = SOURCE.set(source);
+    }
 }
 
 fn seconds(us: i64) -> f64 {
@@ -24,10 +30,10 @@ fn seconds(us: i64) -> f64 {
 /// Apache child, its workers with mod_status's state letters.
 #[pyfunction]
 pub fn server_metrics(py: Python<'_>) -> PyResult<Option<Bound<'_, PyDict>>> {
-    if !ENABLED.load(Ordering::Relaxed) {
+    let Some(&source) = SOURCE.get() else {
         return Ok(None);
-    }
-    let Some(board) = py.detach(scoreboard::snapshot) else {
+    };
+    let Some(board) = py.detach(source) else {
         return Ok(None);
     };
     let now_us = std::time::SystemTime::now()

@@ -4,7 +4,6 @@
 
 pub mod app;
 pub mod bytes;
-pub mod capsule;
 pub mod interpreter;
 pub mod metrics;
 pub mod output;

@@ -14,16 +14,18 @@ use super::modules::{
 };
 use super::shims::Shims;
 use super::start_response::{Responder, StartResponse};
-use crate::config::PythonSettings;
 use crate::python::app::Scripts;
+use crate::python::metrics::ScoreboardSource;
 use crate::python::output::LogStream;
+use rwsgi_core::python_settings::PythonSettings;
 
 /// How this process's interpreters are made.
 pub struct Setup {
     pub settings: PythonSettings,
     pub server: ServerFacts,
     pub process_group: String,
-    pub server_metrics: bool,
+    /// `WSGIServerMetrics On` / `server-metrics=On`: where `server_metrics()` reads.
+    pub server_metrics: Option<ScoreboardSource>,
     pub multithread: bool,
     pub multiprocess: bool,
     /// Sub-interpreters get their own GIL (`WSGIPerInterpreterGIL On`, Python 3.12+).

@@ -7,9 +7,8 @@ use pyo3::types::{PyList, PyModule, PyType};
 
 use super::events::Subscribers;
 use super::{active, recording};
-use crate::apache::Level;
-use crate::config::PythonSettings;
-use crate::python::metrics;
+use crate::python::metrics::{self, ScoreboardSource};
+use rwsgi_core::python_settings::PythonSettings;
 
 pyo3::create_exception!(
     mod_wsgi,
@@ -53,7 +52,7 @@ pub struct ProcessInfo<'a> {
     pub server: &'a ServerFacts,
     /// The daemon group's name; empty in an Apache child.
     pub process_group: &'a str,
-    pub server_metrics: bool,
+    pub server_metrics: Option<ScoreboardSource>,
 }
 
 /// The interpreter's own objects `install` puts in place.
@@ -226,16 +225,9 @@ const API_SOURCE: &str = include_str!("mod_wsgi_api.py");
 #[pyfunction]
 #[pyo3(name = "_log")]
 fn log_record(py: Python<'_>, levelno: i64, message: &str) {
-    let level = match levelno {
-        50.. => Level::Crit,
-        40..=49 => Level::Err,
-        30..=39 => Level::Warning,
-        20..=29 => Level::Info,
-        _ => Level::Debug,
-    };
     py.detach(|| {
         for line in message.lines() {
-            crate::log::write(level, line);
+            crate::log::python_record(levelno, line);
         }
     });
 }

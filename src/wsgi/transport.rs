@@ -8,7 +8,7 @@ use std::time::Instant;
 use pyo3::Python;
 use rwsgi_core::http::latin1_encode;
 
-pub use crate::apache::OsFile;
+pub use rwsgi_core::os_file::OsFile;
 
 /// A failed body read and the status the client should get for it.
 #[derive(Debug, Clone, PartialEq, Eq)]

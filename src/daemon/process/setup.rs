@@ -7,8 +7,9 @@ use nix::unistd::{AccessFlags, Gid, Pid, Uid, User, access};
 
 use super::super::Group;
 use super::super::accounts::{AccountError, resolve_group, resolve_user};
-use crate::apache::{Mpm, os, process};
+use crate::apache::{Mpm, os, process, scoreboard};
 use crate::python::interpreter::{self, InterpreterError};
+use crate::python::metrics::ScoreboardSource;
 use crate::python::with_gil;
 use crate::wsgi::runner;
 use crate::wsgi::{ServerFacts, Setup};
@@ -209,7 +210,9 @@ pub(super) fn start_python(group: &Group) -> Result<(), StartError> {
         settings,
         server,
         process_group: o.name.clone(),
-        server_metrics: o.server_metrics,
+        server_metrics: o
+            .server_metrics
+            .then_some(scoreboard::snapshot as ScoreboardSource),
         multithread: o.threads > 1,
         multiprocess: o.multiprocess,
     };

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The cargo part of the test run: `cargo test` over the workspace (arguments go to it), the
-# module's unit tests, then the embedded-mode suites again with every application in a
-# sub-interpreter. Ends with "cargo: N passed, N failed, N ignored" over all of them.
+# module's and the runtime's unit tests, then the embedded-mode suites again with every
+# application in a sub-interpreter. Ends with "cargo: N passed, N failed, N ignored" over all of them.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 log="$(mktemp)"
@@ -11,12 +11,15 @@ status=0
 cargo build --workspace || status=1
 cargo test --workspace --no-fail-fast "$@" 2>&1 | tee "$log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
-# The module's own unit tests (its crate has `test = false`, so `cargo test --workspace`
-# leaves them out; they link without Apache), and the embedded-mode suites again with
+# The module's and the runtime's own unit tests (their crates have `test = false`, so
+# `cargo test --workspace` leaves them out; they link without Apache), and the
+# embedded-mode suites again with
 # every application in a sub-interpreter (the harness gives the main interpreter to another
 # group: the sub-interpreters' own WSGI objects). Both skipped when a filter was given.
 if [ $# -eq 0 ]; then
     cargo test -p rwsgi --lib --no-fail-fast 2>&1 | tee -a "$log"
+    [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+    cargo test -p rwsgi-runtime --lib --no-fail-fast 2>&1 | tee -a "$log"
     [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
     RWSGI_TEST_SUBINTERPRETERS=1 cargo test -p rwsgi --no-fail-fast --test embedded \
         --test bodies --test errors --test frameworks --test events 2>&1 | tee -a "$log"

@@ -20,14 +20,13 @@ mod embedded;
 mod handler;
 mod hook_scripts;
 mod lifecycle;
-mod linked;
 mod log;
-mod python;
 mod request_vars;
 mod routing;
 mod ssl_vars;
-mod usage;
-mod wsgi;
+
+// The runtime's layers, under the names the module's code has always used.
+use rwsgi_runtime::{linked, python, wsgi};
 
 use apache::{Authn, Authz, Directive, Module, Pool, RealmHash, Request, Server};
 use config::{DirConf, DirectiveError, ServerConf};

@@ -222,7 +222,7 @@ if [ ${#versions[@]} -gt 0 ] && [ -d "$work/build-${versions[0]}" ]; then
         # Every file the crates are built from must be in it (MANIFEST.in lists patterns,
         # so a new kind of file, e.g. an include_str! source, is easy to leave out).
         missing=$(comm -23 \
-            <(git ls-files src core/src core/Cargo.toml express/src express/Cargo.toml express/build.rs \
+            <(git ls-files src core/src core/Cargo.toml runtime/src runtime/Cargo.toml runtime/build.rs express/src express/Cargo.toml express/build.rs \
                 apache python .cargo build.rs Cargo.toml Cargo.lock | sort) \
             <(tar tzf "$sdist" | sed 's|^[^/]*/||' | sort))
         check "the sdist carries every file the crates are built from${missing:+ (missing: $missing)}" \

@@ -67,6 +67,7 @@ fn newest_source() -> std::time::SystemTime {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     walk(&manifest.join("src"), &mut newest);
     walk(&manifest.join("core/src"), &mut newest);
+    walk(&manifest.join("runtime/src"), &mut newest);
     newest
 }
 
@@ -81,7 +82,7 @@ pub fn module_path() -> PathBuf {
     match built {
         Ok(t) if t >= newest_source() => path,
         Ok(_) => panic!(
-            "{} is older than src/: run `cargo build` before `cargo test` (scripts/test.sh does)",
+            "{} is older than its sources: run `cargo build` before `cargo test` (scripts/test.sh does)",
             path.display()
         ),
         Err(e) => panic!(

@@ -191,10 +191,9 @@ impl<'a> Monitor<'a> {
             state.active.load(Ordering::Relaxed) == 0 && lock(&state.last_activity).elapsed() >= t
         }) {
             Some(Ending::Recycle("inactivity-timeout"))
-        } else if o
-            .resident_memory_limit
-            .is_some_and(|limit| crate::usage::resident_bytes().is_some_and(|rss| rss > limit))
-        {
+        } else if o.resident_memory_limit.is_some_and(|limit| {
+            rwsgi_runtime::usage::resident_bytes().is_some_and(|rss| rss > limit)
+        }) {
             Some(Ending::Recycle("resident-memory-limit"))
         } else {
             None

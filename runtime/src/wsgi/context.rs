@@ -29,10 +29,6 @@ pub struct Setup {
     pub multithread: bool,
     pub multiprocess: bool,
     /// Sub-interpreters get their own GIL (`WSGIPerInterpreterGIL On`, Python 3.12+).
-    #[cfg_attr(
-        not(unix),
-        expect(dead_code, reason = "request-timeout reads it, in daemons")
-    )]
     pub own_gil: bool,
 }
 

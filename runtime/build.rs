@@ -1,0 +1,18 @@
+//! The facts about the Python this runtime is built for that its code acts on: pyo3's
+//! version cfgs (`Py_3_12`, …) and `RWSGI_PYTHON_VERSION` (`X.Y`).
+
+use std::env;
+
+fn main() {
+    println!("cargo::rerun-if-env-changed=PYO3_PYTHON");
+    println!("cargo::rerun-if-env-changed=PYO3_CROSS_PYTHON_VERSION");
+    pyo3_build_config::use_pyo3_cfgs();
+    let version = if env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("windows") {
+        // Cross-built: the Python is named, not run (scripts/windows/toolchain.sh).
+        env::var("PYO3_CROSS_PYTHON_VERSION").unwrap_or_else(|_| "3.11".to_owned())
+    } else {
+        let python = pyo3_build_config::get();
+        format!("{}.{}", python.version().major, python.version().minor)
+    };
+    println!("cargo::rustc-env=RWSGI_PYTHON_VERSION={version}");
+}

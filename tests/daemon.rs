@@ -342,16 +342,14 @@ fn only_apache_can_run_a_request() {
     apache.wait_for_log("refused a connection from pid");
     // A client of another rwsgi build is refused as such, and told why, before its secret
     // is looked at.
-    let old = protocol::VERSION - 1;
+    // Version 3's Hello, as such a client sends it (63 bytes: its layout also carried the
+    // script's mtime).
+    let old = 3u16;
     let mut conn = UnixStream::connect(&socket).unwrap();
-    let mut out = Vec::new();
-    Frame::Hello(Hello {
-        version: old,
-        secret: [0; protocol::SECRET_LEN],
-        request_start_us: 0,
-        queue_start_us: 0,
-    })
-    .encode(&mut out);
+    let mut out = vec![protocol::kind::HELLO, 0, 0, 0, 63];
+    out.extend_from_slice(protocol::MAGIC);
+    out.extend_from_slice(&old.to_be_bytes());
+    out.extend_from_slice(&[0; protocol::SECRET_LEN + 24]);
     conn.write_all(&out).unwrap();
     let mut reader = FrameReader::new(conn);
     match reader.read_frame().unwrap() {

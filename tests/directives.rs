@@ -699,7 +699,8 @@ fn script_reloading_off_keeps_the_loaded_script() {
 #[test]
 fn script_reloading_is_not_in_the_environ() {
     // mod_wsgi 6 keeps it to itself (`mod_wsgi.x-script_reloading`); so does rwsgi, in both
-    // modes, though the daemon is told.
+    // modes: the daemon is told in the request's route. (A name SetEnv sets is the
+    // application's, in both modes: tests/daemon.rs.)
     let apache = Apache::start(
         Mpm::Event,
         "WSGIDaemonProcess d processes=1 threads=1\n\

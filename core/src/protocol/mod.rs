@@ -134,6 +134,9 @@ pub enum ProtocolError {
     Truncated,
     #[error("not an rwsgi client (bad magic)")]
     BadMagic,
+    /// A `Hello` of another protocol version: a peer from another rwsgi build.
+    #[error("protocol version {0} (this side speaks {VERSION})")]
+    OtherVersion(u16),
 }
 
 /// Name/value pairs borrowed from a payload.
@@ -238,7 +241,12 @@ impl<'a> Frame<'a> {
                 if c.take(MAGIC.len())? != MAGIC {
                     return Err(ProtocolError::BadMagic);
                 }
+                // Every version's Hello opens with the magic and the version; what follows
+                // is that version's, so another one is told as such, not as garbage.
                 let version = c.u16()?;
+                if version != VERSION {
+                    return Err(ProtocolError::OtherVersion(version));
+                }
                 let mut secret = [0; SECRET_LEN];
                 secret.copy_from_slice(c.take(SECRET_LEN)?);
                 Frame::Hello(Hello {
@@ -618,6 +626,15 @@ mod tests {
         assert_eq!(
             Frame::decode(kind::HELLO, b"HTTP/1.1 GET"),
             Err(ProtocolError::BadMagic)
+        );
+        // Version 3's Hello (63 bytes: it also carried the script's mtime).
+        let mut v3 = MAGIC.to_vec();
+        v3.extend_from_slice(&3u16.to_be_bytes());
+        v3.extend_from_slice(&[0; SECRET_LEN + 24]);
+        assert_eq!(v3.len(), 63);
+        assert_eq!(
+            Frame::decode(kind::HELLO, &v3),
+            Err(ProtocolError::OtherVersion(3))
         );
         assert_eq!(
             Frame::decode(kind::ACCEPTED, &[0, 0, 0, 1, 9]),

@@ -79,7 +79,7 @@ fn died(pid: i32, status: i32) {
             );
         }
         Err(e) => tracing::error!(
-            "RW0223: no new daemon supervisor for generation {number}: {e}; daemon requests get 503 until Apache restarts"
+            "RW0223: no new daemon supervisor for generation {number}: RW0200: fork of the daemon supervisor: {e}; daemon requests get 503 until Apache restarts"
         ),
     }
 }

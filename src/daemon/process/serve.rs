@@ -16,7 +16,7 @@ use super::vars::Vars;
 use crate::daemon::lock;
 use crate::wsgi::runner::{App, CHILD, Revoke, run_app};
 use crate::wsgi::{Channel, Outcome, Times, WireStrings};
-use rwsgi_core::protocol::{self, Frame, FrameReader, Hello};
+use rwsgi_core::protocol::{self, Frame, FrameReader, Hello, ProtocolError, ReadError};
 use rwsgi_core::route::Route;
 
 /// One worker thread: take the next request (on a new or a kept connection), serve it,
@@ -63,6 +63,20 @@ fn serve(state: &State, thread: &mut WorkerThread, conn: &Conn) -> bool {
         Ok(Some(Frame::Hello(h))) => h,
         // An Apache child closed a kept connection (it exited): nothing to say.
         Ok(None) if conn.watched => return false,
+        Err(ReadError::Protocol(ProtocolError::OtherVersion(version))) => {
+            // Not a stranger: an Apache child of another rwsgi build (a daemon's Python
+            // with another rwsgi installed). Both sides say what differs.
+            let why = format!(
+                "protocol version {version} (this daemon speaks {}); Apache and the daemon come from different rwsgi builds",
+                protocol::VERSION
+            );
+            let answer = Refusal {
+                status: 502,
+                reason: &format!("refused: {why}"),
+            };
+            reject(state, reader.get_ref(), &lock(&conn.writer), &why, answer);
+            return false;
+        }
         other => {
             let why = match other {
                 Ok(Some(f)) => format!("expected Hello, got frame 0x{:02x}", f.kind()),
@@ -72,21 +86,6 @@ fn serve(state: &State, thread: &mut WorkerThread, conn: &Conn) -> bool {
             return refuse(&reader, &why);
         }
     };
-    if hello.version != protocol::VERSION {
-        // Not a stranger: an Apache child of another rwsgi build (a daemon's Python with
-        // another rwsgi installed). Both sides say what differs.
-        let why = format!(
-            "protocol version {} (this daemon speaks {}); Apache and the daemon come from different rwsgi builds",
-            hello.version,
-            protocol::VERSION
-        );
-        let answer = Refusal {
-            status: 502,
-            reason: &format!("refused: {why}"),
-        };
-        reject(state, reader.get_ref(), &lock(&conn.writer), &why, answer);
-        return false;
-    }
     if !protocol::secrets_match(&hello.secret, &state.secret) {
         return refuse(&reader, "wrong secret");
     }

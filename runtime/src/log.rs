@@ -10,8 +10,8 @@ use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Metadata, Subscriber};
 
-/// A line's severity, as Apache's error log grades it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A line's severity, as Apache's error log grades it (`Trace` is its `trace1`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
     Crit,
     Err,

@@ -5,28 +5,19 @@ use std::ffi::CString;
 
 use super::{module, sys};
 
-/// Apache log levels this module uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Level {
-    Crit,
-    Err,
-    Warning,
-    Info,
-    Debug,
-    Trace1,
-}
+/// The levels the runtime logs at, which are Apache's.
+pub use rwsgi_runtime::log::Level;
 
-impl Level {
-    fn raw(self) -> i32 {
-        (match self {
-            Level::Crit => sys::APLOG_CRIT,
-            Level::Err => sys::APLOG_ERR,
-            Level::Warning => sys::APLOG_WARNING,
-            Level::Info => sys::APLOG_INFO,
-            Level::Debug => sys::APLOG_DEBUG,
-            Level::Trace1 => sys::APLOG_TRACE1,
-        }) as i32
-    }
+/// `level` as Apache's `APLOG_*` number.
+fn raw(level: Level) -> i32 {
+    (match level {
+        Level::Crit => sys::APLOG_CRIT,
+        Level::Err => sys::APLOG_ERR,
+        Level::Warning => sys::APLOG_WARNING,
+        Level::Info => sys::APLOG_INFO,
+        Level::Debug => sys::APLOG_DEBUG,
+        Level::Trace => sys::APLOG_TRACE1,
+    }) as i32
 }
 
 fn c_message(msg: &str) -> CString {
@@ -46,7 +37,7 @@ pub fn log_server(server: Option<super::Server<'_>>, level: Level, msg: &str) {
             c"mod_rwsgi".as_ptr(),
             0,
             module::module_index(),
-            level.raw(),
+            raw(level),
             0,
             s,
             c"%s".as_ptr(),
@@ -67,7 +58,7 @@ pub unsafe fn log_request_raw(r: *const sys::request_rec, level: Level, msg: &st
             c"mod_rwsgi".as_ptr(),
             0,
             module::module_index(),
-            level.raw(),
+            raw(level),
             0,
             r,
             c"%s".as_ptr(),

@@ -2,8 +2,6 @@
 //! and real applications, over HTTP. Run `cargo build` first (scripts/test.sh does): the
 //! module is found next to the rwsgi-express executable.
 #![cfg(unix)]
-#[path = "../../tests/harness/error_log.rs"]
-mod error_log;
 mod support;
 
 use std::net::{TcpListener, TcpStream};
@@ -12,6 +10,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
+use support::error_log;
 use support::*;
 
 #[test]

@@ -379,14 +379,7 @@ impl Apache {
     /// Waits until the error log contains `needle` (log lines are written asynchronously to
     /// the response).
     pub fn wait_for_log(&self, needle: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let log = self.error_log();
-            if log.contains(needle) || Instant::now() > deadline {
-                return log;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        error_log::wait_for(&self.root().join("error_log"), needle)
     }
 
     /// Asserts the error log has `needle`, printing the log otherwise.

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
+#[path = "../../../tests/harness/error_log.rs"]
+pub mod error_log;
 #[path = "../../../tests/harness/ports.rs"]
 mod ports;
 pub use ports::free_port;
@@ -170,14 +172,7 @@ impl Express {
 
     /// Waits until the error log has `needle` (Apache writes it after the response).
     pub fn wait_for_log(&self, needle: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let log = self.error_log();
-            if log.contains(needle) || Instant::now() > deadline {
-                return log;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        error_log::wait_for(&self.root.join("error_log"), needle)
     }
 
     pub fn error_log(&self) -> String {

@@ -299,7 +299,6 @@ fn only_apache_can_run_a_request() {
     let mut conn = UnixStream::connect(&socket).unwrap();
     let mut out = Vec::new();
     Frame::Hello(Hello {
-        version: protocol::VERSION,
         secret: [0; protocol::SECRET_LEN],
         request_start_us: 0,
         queue_start_us: 0,

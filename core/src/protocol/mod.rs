@@ -46,10 +46,10 @@ pub mod kind {
     pub const FILE: u8 = 0x17;
 }
 
-/// The client's opening frame.
+/// The client's opening frame. Its version is always [`VERSION`]: another one does not
+/// decode ([`ProtocolError::OtherVersion`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Hello {
-    pub version: u16,
     pub secret: [u8; SECRET_LEN],
     /// When Apache read the request line (µs since the epoch).
     pub request_start_us: u64,
@@ -250,7 +250,6 @@ impl<'a> Frame<'a> {
                 let mut secret = [0; SECRET_LEN];
                 secret.copy_from_slice(c.take(SECRET_LEN)?);
                 Frame::Hello(Hello {
-                    version,
                     secret,
                     request_start_us: c.u64()?,
                     queue_start_us: c.u64()?,
@@ -308,7 +307,7 @@ impl<'a> Frame<'a> {
         match self {
             Frame::Hello(h) => {
                 out.extend_from_slice(MAGIC);
-                out.extend_from_slice(&h.version.to_be_bytes());
+                out.extend_from_slice(&VERSION.to_be_bytes());
                 out.extend_from_slice(&h.secret);
                 out.extend_from_slice(&h.request_start_us.to_be_bytes());
                 out.extend_from_slice(&h.queue_start_us.to_be_bytes());
@@ -491,7 +490,6 @@ mod tests {
 
     fn hello() -> Hello {
         Hello {
-            version: VERSION,
             secret: [7; SECRET_LEN],
             request_start_us: 1_700_000_000_000_000,
             queue_start_us: 1_700_000_000_000_123,

@@ -16,7 +16,7 @@ use super::{Generation, Group, current, death_note};
 use crate::apache::fd_passing::FdReceiver;
 use crate::apache::{Request, RequestIo, status};
 use crate::request_vars::{self, Routed};
-use rwsgi_core::protocol::{self, Frame, FrameReader, Hello, RequestEncoder};
+use rwsgi_core::protocol::{Frame, FrameReader, Hello, RequestEncoder};
 
 fn now_us() -> u64 {
     std::time::SystemTime::now()
@@ -226,7 +226,6 @@ pub fn handle(
     // Hello and Request are encoded once; a retry sends the same bytes.
     let mut opening = Vec::with_capacity(4096);
     Frame::Hello(Hello {
-        version: protocol::VERSION,
         secret: generation.secret,
         request_start_us: r.request_time_us().max(0) as u64,
         queue_start_us: now_us(),

@@ -1,7 +1,7 @@
 """Builds rwsgi's wheel with setuptools-rust: it takes a Rust binary (rwsgi-express, into
-the environment's bin/ as a console command) and a Rust shared library that is not a
-Python extension (the Apache module, into the rwsgi package) in one wheel, built for the
-Python running the build. maturin builds one crate as one extension or one binary per
+the environment's bin/ as a console command), a Rust shared library that is not a
+Python extension (the Apache module, into the rwsgi package) and a Python extension (the
+daemon runtime, `rwsgi._daemon`) in one wheel, built for the Python running the build. maturin builds one crate as one extension or one binary per
 wheel, so it cannot."""
 
 import glob
@@ -78,5 +78,16 @@ setup(
         RustExtension("rwsgi.mod_rwsgi", path="Cargo.toml", binding=Binding.NoBinding,
                       py_limited_api=False, strip=Strip.Debug),
         RustBin("rwsgi-express", path="express/Cargo.toml", strip=Strip.Debug),
+        # The daemon runtime as an extension of this Python (`rwsgi._daemon`): what a daemon
+        # group exec'd into this environment's interpreter imports (daemon mode is Unix
+        # only). setuptools-rust builds it with PYO3_BUILD_EXTENSION_MODULE=1, so it links
+        # no libpython; its own target directory keeps that from rebuilding the module's
+        # pyo3 (and back) every time.
+        *([RustExtension("rwsgi._daemon", path="daemon-ext/Cargo.toml", binding=Binding.PyO3,
+                         py_limited_api=False, strip=Strip.Debug,
+                         env=dict(os.environ,
+                                  CARGO_TARGET_DIR=os.path.join(os.environ["CARGO_TARGET_DIR"],
+                                                                "daemon-ext")))]
+          if os.name == "posix" else []),
     ],
 )

@@ -1,12 +1,24 @@
 #!/usr/bin/env bash
 # The cargo part of the test run: `cargo test` over the workspace (arguments go to it), the
 # module's and the runtime's unit tests, then the embedded-mode suites again with every
-# application in a sub-interpreter. Ends with "cargo: N passed, N failed, N ignored" over all of them.
+# application in a sub-interpreter, and the daemon suites again with exec'd daemons. Ends
+# with "cargo: N passed, N failed, N ignored" over all of them.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 status=0
+# Other Pythons than the module's, for the daemon groups exec'd into them (tests/launch.rs):
+# pyenv's 3.12 and 3.13, staged where Apache's user can read them, where this machine has
+# them (tests/launch.rs says when it has none).
+. scripts/lib.sh
+. scripts/python/pythons.sh
+others=""
+for v in 3.12 3.13; do
+    py=$(python_for "$v")
+    [ -n "$py" ] && others="$others $py"
+done
+export RWSGI_TEST_OTHER_PYTHONS="${RWSGI_TEST_OTHER_PYTHONS:-$others}"
 # `cargo test` does not refresh the cdylib the Apache tests load: build it first.
 cargo build --workspace || status=1
 cargo test --workspace --no-fail-fast "$@" 2>&1 | tee "$log"
@@ -23,6 +35,12 @@ if [ $# -eq 0 ]; then
     [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
     RWSGI_TEST_SUBINTERPRETERS=1 cargo test -p rwsgi --no-fail-fast --test embedded \
         --test bodies --test errors --test frameworks --test events 2>&1 | tee -a "$log"
+    [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+    # The suites with daemon groups again, each group exec'd into the test Python with
+    # rwsgi's daemon runtime (the launch style of groups on another Python).
+    RWSGI_TEST_LAUNCH=exec cargo test -p rwsgi --no-fail-fast --test daemon --test app_groups \
+        --test events --test changes --test deployments --test auth --test dispatch 2>&1 |
+        tee -a "$log"
     [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 fi
 awk '/^test result:/ {p += $4; f += $6; i += $8}

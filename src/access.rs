@@ -48,7 +48,8 @@ mod unix {
     use std::path::{Path, PathBuf};
 
     use super::AccessError;
-    use crate::apache::{Server, os};
+    use crate::apache::Server;
+    use rwsgi_runtime::os;
 
     /// In the parent, which runs as root: is `home` (and, for a virtual environment, the
     /// Python it was made from) readable by Apache's `User`, which the children start

@@ -497,11 +497,12 @@ fn bad_daemon_configuration_fails_the_config_test() {
     }
 }
 
-/// A group's venv of another Python X.Y fails `apache2 -t` naming both versions (its
-/// daemons would run the module's Python beside packages built for the other); one of
-/// the module's own X.Y passes.
+/// With `launch=fork`, a group's venv of another Python X.Y fails `apache2 -t` naming both
+/// versions (its daemons would run the module's Python beside packages built for the
+/// other); one of the module's own X.Y passes. (Without `launch=fork` such a group is
+/// exec'd into the venv's Python: tests/launch.rs.)
 #[test]
-fn a_daemon_venv_of_another_python_fails_the_config_test() {
+fn a_forked_daemon_venv_of_another_python_fails_the_config_test() {
     let linked = python_version(&test_python());
     let other = if linked == "3.12" { "3.13" } else { "3.12" };
     let stage = Stage::new(Mpm::Event);
@@ -513,7 +514,8 @@ fn a_daemon_venv_of_another_python_fails_the_config_test() {
             ),
         );
     }
-    let out = stage.config_test("WSGIDaemonProcess site python-home={root}/venv-other\n");
+    let out =
+        stage.config_test("WSGIDaemonProcess site launch=fork python-home={root}/venv-other\n");
     let text = output_text(&out);
     assert!(!out.status.success(), "passed apache2 -t: {text}");
     assert_mentions(
@@ -521,7 +523,8 @@ fn a_daemon_venv_of_another_python_fails_the_config_test() {
         &[
             "WSGIDaemonProcess site: python-home=",
             &format!("is a virtual environment for Python {other}"),
-            &format!("runs its daemon processes on Python {linked}"),
+            &format!("launch=fork runs the daemons on this mod_rwsgi.so's Python {linked}"),
+            "remove launch=fork",
         ],
     );
     let out = stage.config_test("WSGIDaemonProcess site python-home={root}/venv-same\n");
@@ -1059,6 +1062,8 @@ fn scoreboard_children(apache: &Apache, m: &std::collections::BTreeMap<String, S
     children.len()
 }
 
+/// Forked daemons only: an exec'd one cannot read Apache's scoreboard yet
+/// (`launch_exec_daemons_say_server_metrics_is_forked_only` in tests/launch.rs).
 #[test]
 fn server_metrics_reads_apaches_scoreboard_where_enabled() {
     let apache = Apache::start(
@@ -1066,7 +1071,7 @@ fn server_metrics_reads_apaches_scoreboard_where_enabled() {
         "
 ExtendedStatus On
 WSGIServerMetrics On
-WSGIDaemonProcess on processes=1 threads=2 server-metrics=On
+WSGIDaemonProcess on processes=1 threads=2 server-metrics=On launch=fork
 WSGIDaemonProcess off processes=1 threads=2
 WSGIScriptAlias /on {root}/apps/metrics.py process-group=on
 WSGIScriptAlias /off {root}/apps/metrics.py process-group=off

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 /// A user or group as written: a name, or `#id`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Account {
     Name(String),
     Id(u32),
@@ -26,7 +26,7 @@ impl Account {
 }
 
 /// One daemon process group.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DaemonOptions {
     pub name: String,
     pub processes: u32,
@@ -77,6 +77,23 @@ pub struct DaemonOptions {
     pub script_user: Option<Account>,
     pub script_group: Option<Account>,
     pub server_metrics: bool,
+    /// rwsgi: `python-executable=`, the interpreter the group's daemons are exec'd into.
+    pub python_executable: Option<String>,
+    /// rwsgi: `launch=`, whether the daemons are forked or exec'd into their Python.
+    pub launch: Launch,
+}
+
+/// How a group's daemon processes start (`launch=`; docs/daemon.md "Launch styles").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Launch {
+    /// Exec'd when the group needs a Python other than the module's (`python-executable=`,
+    /// or a `python-home=` venv of another X.Y); forked otherwise.
+    #[default]
+    Auto,
+    /// Forked from the supervisor, on the module's own Python.
+    Fork,
+    /// Exec'd into the group's interpreter, which imports `rwsgi._daemon`.
+    Exec,
 }
 
 impl DaemonOptions {
@@ -131,6 +148,8 @@ impl DaemonOptions {
             script_user: None,
             script_group: None,
             server_metrics: false,
+            python_executable: None,
+            launch: Launch::Auto,
         }
     }
 
@@ -192,6 +211,8 @@ pub const OPTION_NAMES: &[&str] = &[
     "script-user",
     "script-group",
     "server-metrics",
+    "python-executable",
+    "launch",
 ];
 
 /// Parses the words after the directive name. Errors name the option and say what is valid.
@@ -363,6 +384,15 @@ fn apply(o: &mut DaemonOptions, key: &str, v: &str) -> Result<(), String> {
         "script-group" => o.script_group = Some(Account::parse(key, v)?),
         "server-metrics" => {
             o.server_metrics = crate::directive_args::flag("server-metrics", v)?;
+        }
+        "python-executable" => o.python_executable = Some(nonempty()?),
+        "launch" => {
+            o.launch = match v {
+                "auto" => Launch::Auto,
+                "fork" => Launch::Fork,
+                "exec" => Launch::Exec,
+                _ => return Err(format!("launch={v}: expected fork, exec or auto")),
+            }
         }
         other => unreachable!("option {other} is listed but not handled"),
     }

@@ -4,6 +4,7 @@
 
 pub mod app_group;
 pub mod daemon_options;
+pub mod daemon_spec;
 pub mod directive_args;
 pub mod http;
 pub mod metrics;

@@ -4,7 +4,7 @@
 
 /// Interpreter settings: only meaningful on the main server (the directives are
 /// `S only`); read by each child when it starts Python.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PythonSettings {
     pub home: Option<String>,
     /// `WSGIPythonPath` (embedded) or `python-path=` (a daemon group): each directory
@@ -42,7 +42,7 @@ pub struct PythonSettings {
 }
 
 /// One section: whom it applies to and what it sets.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct InterpreterOptions {
     /// `""` is `%{GLOBAL}`: Apache's own children.
     pub process_group: Option<String>,
@@ -52,7 +52,7 @@ pub struct InterpreterOptions {
 }
 
 /// The settings a section may set.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Scoped {
     pub per_interpreter_gil: Option<bool>,
     pub switch_interval: Option<f64>,

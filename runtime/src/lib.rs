@@ -4,8 +4,12 @@
 //! an Apache child and in a daemon process.
 #![deny(unsafe_code)]
 
+#[cfg(unix)]
+pub mod daemon;
 pub mod linked;
 pub mod log;
+#[cfg(unix)]
+pub mod os;
 pub mod python;
 pub mod usage;
 pub mod wsgi;

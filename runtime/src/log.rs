@@ -21,6 +21,32 @@ pub enum Level {
     Trace,
 }
 
+impl Level {
+    /// The level as Apache numbers it (`APLOG_CRIT` 2 … `APLOG_TRACE1` 8).
+    pub fn aplog(self) -> u8 {
+        match self {
+            Level::Crit => 2,
+            Level::Err => 3,
+            Level::Warning => 4,
+            Level::Info => 6,
+            Level::Debug => 7,
+            Level::Trace => 8,
+        }
+    }
+
+    /// The level's name in Apache's error log (`[wsgi:error]`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Crit => "crit",
+            Level::Err => "error",
+            Level::Warning => "warn",
+            Level::Info => "info",
+            Level::Debug => "debug",
+            Level::Trace => "trace1",
+        }
+    }
+}
+
 /// Where a process writes its log lines. It filters by level itself (Apache by
 /// `LogLevel`, per module and virtual host).
 pub trait LogSink: Send + Sync {

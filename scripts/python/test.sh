@@ -3,9 +3,12 @@
 # machine lacks are skipped, saying so):
 #  - `pip wheel .` builds the wheel with that Python;
 #  - a fresh venv gets it with `pip install`, and Flask: module-location, module-config and
-#    `rwsgi.module_config()` name the wheel's module and the venv;
+#    `rwsgi.module_config()` name the wheel's module and the venv; the wheel's daemon
+#    runtime (`rwsgi._daemon`) imports and links no libpython;
 #  - start-server as root with --user www-data serves the Flask app from the venv, with no
 #    other flags, and SIGTERM stops it cleanly;
+#  - one Apache with the first Python's module serves a daemon group from each Python's
+#    venv (the others exec'd into their venvs' interpreters), each answering from its own;
 #  - `apache2 -t` refuses the wheel's module with a venv of another Python X.Y, naming both;
 #  - start-server refuses a venv the unprivileged user cannot read, with the fix (once);
 #  - the sdist builds and installs, and without apxs fails naming apache2-dev (once);
@@ -136,6 +139,9 @@ for v in $RWSGI_PYTHON_VERSIONS; do
         '[ "$("$venv/bin/python" -c "import rwsgi; print(rwsgi.module_config(), end=\"\")")" = "$config" ]'
     check "$v: the module links this Python's libpython" \
         'ldd "$module" | grep "libpython$v" >/dev/null'
+    daemon_ext=$(ls "$venv/lib/python$v/site-packages/rwsgi"/_daemon*.so 2>/dev/null || true)
+    check "$v: the wheel's daemon runtime (rwsgi._daemon) is rwsgi $cargo_version and links no libpython" \
+        '[ -n "$daemon_ext" ] && [ "$("$venv/bin/python" -c "import rwsgi._daemon as d; print(d.__version__)")" = "$cargo_version" ] && ! ldd "$daemon_ext" | grep -q libpython'
 
     # --- start-server as root, the app as www-data ------------------------------------------
     port=$(free_port)
@@ -185,6 +191,55 @@ for v in $RWSGI_PYTHON_VERSIONS; do
     fi
 done
 
+# --- one Apache, a daemon group on each Python's venv -----------------------------------
+# The first version's module; each venv (with the wheel, so rwsgi._daemon, and Flask) runs
+# its group: the other versions' groups are exec'd into their venvs' Pythons.
+if [ ${#modules[@]} -ge 2 ]; then
+    v=${versions[0]}
+    port=$(free_port)
+    conf="$work/groups.conf"
+    {
+        echo "ServerRoot $work"
+        echo "DefaultRuntimeDir $work"
+        echo "Listen 127.0.0.1:$port"
+        echo "PidFile $work/groups.pid"
+        echo "ErrorLog $work/groups_error.log"
+        echo "LogLevel info"
+        echo "User www-data"
+        echo "Group www-data"
+        echo "ServerName localhost"
+        echo "LoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so"
+        echo "LoadModule authz_core_module /usr/lib/apache2/modules/mod_authz_core.so"
+        echo "LoadModule alias_module /usr/lib/apache2/modules/mod_alias.so"
+        echo "LoadModule wsgi_module \"${modules[$v]}\""
+        echo "WSGIPythonHome \"${venvs[$v]}\""
+        for u in "${versions[@]}"; do
+            [ -n "${venvs[$u]:-}" ] || continue
+            echo "WSGIDaemonProcess py${u/./} python-home=${venvs[$u]} threads=2"
+            echo "WSGIScriptAlias /py${u/./} $work/app/wsgi.py process-group=py${u/./} application-group=%{GLOBAL}"
+        done
+    } >"$conf"
+    if apache2 -f "$conf" -k start >"$work/groups.out" 2>&1; then
+        for u in "${versions[@]}"; do
+            [ -n "${venvs[$u]:-}" ] || continue
+            body=""
+            for _ in $(seq 300); do
+                body=$(curl -fsS "http://127.0.0.1:$port/py${u/./}" 2>/dev/null) && break
+                sleep 0.2
+            done
+            check "one Apache (module for $v): the group on the $u venv answers from it ($body)" \
+                '[ "$body" = "$u ${venvs[$u]} flask-from-venv=True uid=$www_uid" ]'
+        done
+        kill -TERM "$(cat "$work/groups.pid")"
+        for _ in $(seq 100); do [ -f "$work/groups.pid" ] || break; sleep 0.1; done
+    else
+        cat "$work/groups.out"
+        not_ok "one Apache with a daemon group on each Python's venv starts"
+    fi
+else
+    echo "python: groups on several Pythons skipped: it needs two Pythons"
+fi
+
 # --- a venv of another Python X.Y fails the configuration test --------------------------
 if [ ${#modules[@]} -ge 2 ]; then
     for i in "${!versions[@]}"; do
@@ -222,7 +277,7 @@ if [ ${#versions[@]} -gt 0 ] && [ -d "$work/build-${versions[0]}" ]; then
         # Every file the crates are built from must be in it (MANIFEST.in lists patterns,
         # so a new kind of file, e.g. an include_str! source, is easy to leave out).
         missing=$(comm -23 \
-            <(git ls-files src core/src core/Cargo.toml runtime/src runtime/Cargo.toml runtime/build.rs express/src express/Cargo.toml express/build.rs \
+            <(git ls-files src core/src core/Cargo.toml runtime/src runtime/Cargo.toml runtime/build.rs daemon-ext express/src express/Cargo.toml express/build.rs \
                 apache python .cargo build.rs Cargo.toml Cargo.lock | sort) \
             <(tar tzf "$sdist" | sed 's|^[^/]*/||' | sort))
         check "the sdist carries every file the crates are built from${missing:+ (missing: $missing)}" \

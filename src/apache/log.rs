@@ -10,14 +10,29 @@ pub use rwsgi_runtime::log::Level;
 
 /// `level` as Apache's `APLOG_*` number.
 fn raw(level: Level) -> i32 {
-    (match level {
-        Level::Crit => sys::APLOG_CRIT,
-        Level::Err => sys::APLOG_ERR,
-        Level::Warning => sys::APLOG_WARNING,
-        Level::Info => sys::APLOG_INFO,
-        Level::Debug => sys::APLOG_DEBUG,
-        Level::Trace => sys::APLOG_TRACE1,
-    }) as i32
+    i32::from(level.aplog())
+}
+
+/// The main server's `LogLevel` for this module (`LogLevel wsgi:…` over the plain one), as
+/// Apache numbers it: what a process writing the error log itself keeps (an exec'd daemon).
+#[cfg(unix)]
+pub fn main_log_level() -> u8 {
+    // SAFETY: ap_server_conf is set once the configuration is read and not changed while
+    // this process runs; the module_levels array has an entry per loaded module.
+    let level = unsafe {
+        let s = sys::ap_server_conf;
+        if s.is_null() {
+            return Level::Warning.aplog();
+        }
+        let log = &(*s).log;
+        let index = module::module_index();
+        if log.module_levels.is_null() || index < 0 || *log.module_levels.add(index as usize) < 0 {
+            log.level
+        } else {
+            i32::from(*log.module_levels.add(index as usize))
+        }
+    };
+    level.clamp(0, 15) as u8
 }
 
 fn c_message(msg: &str) -> CString {

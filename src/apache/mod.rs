@@ -15,14 +15,10 @@ pub mod sys;
 
 mod auth;
 mod command;
-#[cfg(unix)]
-pub mod fd_passing;
 mod hooks;
 mod io;
 mod log;
 mod module;
-#[cfg(unix)]
-pub mod os;
 mod pool;
 #[cfg(unix)]
 pub mod process;
@@ -36,6 +32,8 @@ mod table;
 pub use auth::{Authn, Authz, RealmHash};
 pub use command::{Cmd, Directive, Scope};
 pub use io::{BodyError, OsFile, RequestIo, ResponseError};
+#[cfg(unix)]
+pub use log::main_log_level;
 pub use log::{Level, RequestLogContext, log_current, log_server};
 pub use pool::Pool;
 pub use regex::Regex;

@@ -9,15 +9,16 @@
 //! | `parent/` | the Apache parent | each generation: checks, socket directory, one socket per group, the secret, the supervisor's fork (`mod.rs`); a new supervisor if it dies (`watch.rs`) |
 //! | `client/` | each Apache child | hands a request to its group: connect or reuse a kept connection, send the route and environ (`mod.rs`), relay the body and the response (`relay.rs`) |
 //! | `supervisor/` | the supervisor (one per generation, forked from the parent) | forks the daemon processes, respawns them with back-off, replaces one left stopped (`stopped.rs`), drains or stops them |
-//! | `process/` | each daemon process (forked from the supervisor) | privileges, checks and Python (`setup.rs`), worker threads (`serve.rs`) waiting in `hub.rs`, a request's frames as a WSGI transport (`conn.rs`, `vars.rs`), the main thread's watch (`monitor.rs`) with request-timeout (`timeout.rs`), what the threads share (`state.rs`) |
+//!
+//! The daemon processes themselves run `rwsgi_runtime::daemon` (runtime/src/daemon/):
+//! forked from the supervisor on the module's Python, or exec'd into the group's own
+//! Python, which imports that same code as the `rwsgi._daemon` extension.
 //!
 //! This file holds what they share: a generation and its groups (built in the parent,
-//! inherited by the others through fork), and the account lookups (`accounts.rs`).
+//! inherited by the others through fork), and each group's [`DaemonSpec`].
 
-mod accounts;
 pub mod client;
 mod parent;
-mod process;
 mod supervisor;
 
 use std::os::unix::net::UnixListener;
@@ -25,16 +26,14 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::apache::Mpm;
 use crate::config::{DaemonOptions, PythonSettings};
+use rwsgi_core::daemon_spec::{DaemonSpec, RWSGI_VERSION};
 use rwsgi_core::protocol::SECRET_LEN;
+use rwsgi_runtime::daemon::EXIT_CONFIG;
 
 pub use self::client::dispatch;
 pub use self::parent::{GenerationError, check_config, child_started, start, start_deferred};
-
-/// Locks `m`; a thread that panicked while holding it left plain data behind.
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// One group as this generation runs it.
 pub struct Group {
@@ -67,6 +66,29 @@ pub struct DaemonRuntime {
     pub global_used: bool,
     /// Apache's `User` (uid, gid, name): the daemons' account without `user=`.
     pub apache_account: (u32, u32, String),
+    /// The interpreter the group's daemons are exec'd into; `None`: they are forked.
+    pub exec_python: Option<PathBuf>,
+}
+
+impl Group {
+    /// What one of the group's daemon processes needs, by value: built in the child the
+    /// supervisor forked for it (Apache's version and banner are final by then).
+    pub fn spec(&self, generation: &Generation) -> DaemonSpec {
+        DaemonSpec {
+            rwsgi_version: RWSGI_VERSION.to_owned(),
+            options: (*self.options).clone(),
+            secret: generation.secret,
+            socket_timeout: self.socket_timeout,
+            scripts: self.scripts.clone(),
+            preload: self.preload.clone(),
+            python: self.runtime.python.clone(),
+            global_used: self.runtime.global_used,
+            apache_account: self.runtime.apache_account.clone(),
+            apache_version: Mpm::apache_version(),
+            banner: Mpm::server_banner(),
+            log_level: crate::apache::main_log_level(),
+        }
+    }
 }
 
 /// Who must own the scripts a group runs (and their directories).
@@ -102,7 +124,7 @@ pub fn current() -> Option<Arc<Generation>> {
 pub fn describe_exit(status: nix::sys::wait::WaitStatus) -> String {
     use nix::sys::wait::WaitStatus;
     match status {
-        WaitStatus::Exited(_, code) if code == process::EXIT_CONFIG => {
+        WaitStatus::Exited(_, code) if code == EXIT_CONFIG => {
             format!("exit status {code}: it could not start (see the line it logged before)")
         }
         WaitStatus::Exited(_, code) => format!("exit status {code}"),

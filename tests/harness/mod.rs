@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod daemon_runtime;
 pub mod error_log;
 pub mod load;
 mod ports;
@@ -226,6 +227,7 @@ impl Stage {
         if std::env::var_os("RWSGI_TEST_OWN_GIL").is_some() {
             python_home += "WSGIPerInterpreterGIL On\n";
         }
+        let snippet = exec_style(snippet);
         format!(
             "ServerRoot {root}\nDefaultRuntimeDir {root}\nListen 127.0.0.1:{port}\nPidFile {root}/httpd.pid\n\
              ErrorLog {root}/error_log\nLogLevel info\n{user}ServerName localhost\nServerAdmin admin@example.test\n\
@@ -293,6 +295,37 @@ impl Stage {
         }
         unreachable!()
     }
+}
+
+/// `RWSGI_TEST_LAUNCH=exec`: every daemon group that names no Python of its own is exec'd
+/// into the test Python (with the daemon runtime in a venv), so the daemon suites run in
+/// both launch styles.
+fn exec_style(snippet: &str) -> String {
+    if std::env::var("RWSGI_TEST_LAUNCH").as_deref() != Ok("exec") {
+        return snippet.to_owned();
+    }
+    let venv = daemon_runtime::runtime_venv(&test_python());
+    snippet
+        .lines()
+        .map(|line| {
+            let own = ["python-executable=", "python-home=", "launch="];
+            if line.trim_start().starts_with("WSGIDaemonProcess ")
+                && !own.iter().any(|o| line.contains(o))
+            {
+                // A continued line (`\` at its end) takes the option before the `\`.
+                let (head, tail) = match line.strip_suffix('\\') {
+                    Some(head) => (head, " \\"),
+                    None => (line, ""),
+                };
+                format!(
+                    "{head} python-executable={}/bin/python3{tail}\n",
+                    venv.display()
+                )
+            } else {
+                format!("{line}\n")
+            }
+        })
+        .collect()
 }
 
 /// Starts Apache in the foreground with `conf`, its stderr kept for a failed start.

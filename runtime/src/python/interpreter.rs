@@ -208,3 +208,13 @@ pub fn finish(finalize: bool, before: impl FnOnce(pyo3::Python<'_>) -> Result<()
     unsafe { ffi::Py_FinalizeEx() };
     FINALIZED.store(true, Ordering::Release);
 }
+
+/// In an interpreter that imported the runtime as an extension (an exec'd daemon): Python
+/// runs already, started by its own executable; `start` then leaves it as it is.
+pub fn adopt(_py: pyo3::Python<'_>) {
+    // SAFETY: the Python token shows this thread holds the GIL, so it has a current
+    // thread state; it is only recorded (an adopted interpreter is never finalised here:
+    // a daemon ends with `_exit`).
+    let tstate = unsafe { ffi::PyThreadState_Get() };
+    MAIN_THREAD.store(tstate, Ordering::Release);
+}

@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 
 use self::relay::{Relay, relay};
 use super::{Generation, Group, current, death_note};
-use crate::apache::fd_passing::FdReceiver;
 use crate::apache::{Request, RequestIo, status};
 use crate::request_vars::{self, Routed};
 use rwsgi_core::protocol::{Frame, FrameReader, Hello, RequestEncoder};
+use rwsgi_runtime::daemon::fd_passing::FdReceiver;
 
 fn now_us() -> u64 {
     std::time::SystemTime::now()

@@ -3,6 +3,7 @@
 //! its supervisor (at start-up only once Apache's scoreboard exists, in `pre_mpm`); then
 //! the watch over that supervisor (`watch`).
 
+mod launch;
 mod watch;
 
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
@@ -10,13 +11,13 @@ use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use super::accounts::{AccountError, resolve_group, resolve_user};
+pub use self::launch::LaunchError;
 use super::{DaemonRuntime, Generation, Group, ScriptOwner, supervisor};
-use crate::apache::{Pool, Server, os, process, scoreboard};
+use crate::apache::{Pool, Server, process, scoreboard};
 use crate::config::{AliasPattern, DaemonOptions, GroupSpec, PythonSettings};
-use crate::linked::LINKED_VERSION;
-use crate::python::interpreter::PythonHome;
 use rwsgi_core::protocol::SECRET_LEN;
+use rwsgi_runtime::daemon::accounts::{AccountError, resolve_group, resolve_user};
+use rwsgi_runtime::os;
 
 /// Why a generation's daemon mode cannot be set up: `apache2 -t` or the start fails with it.
 #[derive(Debug, thiserror::Error)]
@@ -70,16 +71,9 @@ pub enum GenerationError {
     },
     #[error("RW0200: fork of the daemon supervisor: {0}")]
     Fork(std::io::Error),
-    /// A group's venv is for another Python than the one its daemons would run (they
-    /// start this module's Python, which cannot load that venv's packages).
-    #[error(
-        "WSGIDaemonProcess {group}: python-home={home} is a virtual environment for Python {version}, but this mod_rwsgi.so runs its daemon processes on Python {LINKED_VERSION}; recreate the venv with python{LINKED_VERSION}, or build rwsgi for Python {version} (PYO3_PYTHON)"
-    )]
-    VenvForAnotherPython {
-        group: String,
-        home: String,
-        version: String,
-    },
+    /// The Python a group names cannot run its daemons.
+    #[error(transparent)]
+    Launch(#[from] LaunchError),
 }
 
 /// Every daemon group of the configuration, once, checking names are unique server-wide.
@@ -104,8 +98,11 @@ pub fn all_groups(server: Server<'_>) -> Result<Vec<Arc<DaemonOptions>>, Generat
 /// Configuration checks that need every server: names used by script aliases and import
 /// scripts must be defined groups (so a typo fails `apache2 -t`, not each request).
 pub fn check_config(server: Server<'_>) -> Result<(), GenerationError> {
+    let (apache_uid, apache_gid, _) = Server::unixd_user();
     for group in all_groups(server)? {
-        check_python_home(&group)?;
+        if let Some(python) = launch::exec_python(&group)? {
+            launch::probe(&group, &python, (apache_uid, apache_gid), os::is_root())?;
+        }
     }
     let mut s = Some(server);
     while let Some(srv) = s {
@@ -133,25 +130,6 @@ pub fn check_config(server: Server<'_>) -> Result<(), GenerationError> {
         s = srv.next();
     }
     Ok(())
-}
-
-/// A group's `python-home=` venv must be for the Python its daemons run (mod_wsgi
-/// starts such a group silently, beside site-packages it cannot load).
-fn check_python_home(group: &DaemonOptions) -> Result<(), GenerationError> {
-    let Some(home) = &group.python_home else {
-        return Ok(());
-    };
-    match PythonHome::detect(home) {
-        PythonHome::Venv {
-            version: Some(version),
-            ..
-        } if version != LINKED_VERSION => Err(GenerationError::VenvForAnotherPython {
-            group: group.name.clone(),
-            home: home.clone(),
-            version,
-        }),
-        _ => Ok(()),
-    }
 }
 
 /// Starts this generation's daemons (Apache parent, after each configuration read).
@@ -303,6 +281,7 @@ fn group(
         python: python_settings(server, &options),
         global_used: crate::routing::global_group_reaches(server, &options.name),
         apache_account: Server::unixd_user(),
+        exec_python: launch::exec_python(&options)?,
     };
     Ok(Group {
         runtime,

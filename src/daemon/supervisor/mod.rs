@@ -14,9 +14,11 @@ use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
 use self::stopped::StoppedWatch;
-use super::{Generation, describe_exit, process as daemon_process};
+use super::{Generation, Group, describe_exit};
 use crate::apache::process::{self, Forked};
-use crate::apache::{Server, os};
+use crate::apache::{Server, scoreboard};
+use rwsgi_runtime::daemon::{self, EXIT_CONFIG, Launched, exec};
+use rwsgi_runtime::os;
 
 /// Longest pause between restarts of a daemon that keeps failing.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -46,7 +48,7 @@ pub fn spawn(generation: &Generation) -> std::io::Result<i32> {
         Forked::Child => {
             let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(generation)))
                 .unwrap_or(70);
-            process::exit_now(code)
+            os::exit_now(code)
         }
     }
 }
@@ -55,7 +57,7 @@ fn run(generation: &Generation) -> i32 {
     process::close_apache_listeners();
     let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGTERM);
     process::default_sigchld();
-    process::set_title(&format!("(rwsgi:supervisor:g{})", generation.number));
+    os::set_title(&format!("(rwsgi:supervisor:g{})", generation.number));
     let stop = Arc::new(AtomicBool::new(false));
     let drain = Arc::new(AtomicBool::new(false));
     for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
@@ -210,10 +212,10 @@ fn start(generation: &Generation, group: usize, retire: &OwnedFd) -> Option<Pid>
         Ok(Forked::Parent(pid)) => Some(Pid::from_raw(pid)),
         Ok(Forked::Child) => {
             let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                daemon_process::run(generation, &generation.groups[group], retire)
+                run_daemon(generation, &generation.groups[group], retire)
             }))
             .unwrap_or(70);
-            process::exit_now(code)
+            os::exit_now(code)
         }
         Err(e) => {
             tracing::error!(
@@ -223,6 +225,26 @@ fn start(generation: &Generation, group: usize, retire: &OwnedFd) -> Option<Pid>
             None
         }
     }
+}
+
+/// In the child forked for one daemon: run it here on the module's Python, or exec it into
+/// the group's own.
+fn run_daemon(generation: &Generation, group: &Group, retire: &OwnedFd) -> i32 {
+    let Some(listener) = group.listener.as_ref() else {
+        return EXIT_CONFIG;
+    };
+    let spec = group.spec(generation);
+    let Some(python) = &group.runtime.exec_python else {
+        let scoreboard = Some(scoreboard::snapshot as fn() -> _);
+        return daemon::run(&spec, listener, retire, Launched::Forked { scoreboard });
+    };
+    let why = exec::exec_daemon(python, &spec, listener, retire);
+    tracing::error!(
+        "RW0203: daemon process {} of group '{}' cannot start: {why}",
+        std::process::id(),
+        spec.options.name
+    );
+    daemon::start_failed()
 }
 
 /// Collects exited daemons, logs why each one ended and schedules its replacement.

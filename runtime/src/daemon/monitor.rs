@@ -9,12 +9,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use super::lock;
 use super::state::State;
 use super::timeout::watch_request_times;
 use super::{EXIT_DEADLOCK, now_us};
-use crate::daemon::{Group, lock};
 use crate::python::with_gil;
 use crate::wsgi::runner::{self, FAILING_SINCE_US};
+use rwsgi_core::daemon_spec::DaemonSpec;
 
 /// The recycle reason for SIGUSR1.
 const EVICTION: &str = "eviction by SIGUSR1";
@@ -77,7 +78,7 @@ impl Signals {
 
 /// The main thread's watch.
 pub(super) struct Monitor<'a> {
-    group: &'a Group,
+    spec: &'a DaemonSpec,
     state: Arc<State>,
     signals: Signals,
     /// deadlock-timeout's probe: when a thread last got the GIL (µs since the epoch).
@@ -92,14 +93,14 @@ pub(super) struct Monitor<'a> {
 
 impl<'a> Monitor<'a> {
     pub(super) fn new(
-        group: &'a Group,
+        spec: &'a DaemonSpec,
         state: Arc<State>,
         signals: Signals,
         gil_seen: Option<Arc<AtomicU64>>,
         retire: &'a OwnedFd,
     ) -> Monitor<'a> {
         Monitor {
-            group,
+            spec,
             state,
             signals,
             gil_seen,
@@ -142,8 +143,7 @@ impl<'a> Monitor<'a> {
     /// line, so nothing can finish: the process exits now, and the supervisor logs the
     /// exit (RW0204) and starts a new one.
     fn deadlocked(&self) -> bool {
-        let (Some(limit), Some(seen)) = (self.group.options.deadlock_timeout, &self.gil_seen)
-        else {
+        let (Some(limit), Some(seen)) = (self.spec.options.deadlock_timeout, &self.gil_seen) else {
             return false;
         };
         let stuck = Duration::from_micros(now_us().saturating_sub(seen.load(Ordering::Relaxed)));
@@ -153,7 +153,7 @@ impl<'a> Monitor<'a> {
         tracing::error!(
             "RW0219: daemon process {} of group '{}': no thread could take Python's GIL for {:.0}s (deadlock-timeout {}s); a C extension holds it. Exiting so a new process starts; {} requests were running",
             std::process::id(),
-            self.group.options.name,
+            self.spec.options.name,
             stuck.as_secs_f64(),
             limit.as_secs(),
             self.state.active.load(Ordering::Relaxed)
@@ -164,7 +164,7 @@ impl<'a> Monitor<'a> {
 
     /// The first reason to wind down, if any, in order of precedence.
     fn reason_to_end(&self) -> Option<Ending> {
-        let o = &self.group.options;
+        let o = &self.spec.options;
         let state = &self.state;
         if raised(&self.signals.stop) {
             Some(Ending::Stop)
@@ -191,9 +191,10 @@ impl<'a> Monitor<'a> {
             state.active.load(Ordering::Relaxed) == 0 && lock(&state.last_activity).elapsed() >= t
         }) {
             Some(Ending::Recycle("inactivity-timeout"))
-        } else if o.resident_memory_limit.is_some_and(|limit| {
-            rwsgi_runtime::usage::resident_bytes().is_some_and(|rss| rss > limit)
-        }) {
+        } else if o
+            .resident_memory_limit
+            .is_some_and(|limit| crate::usage::resident_bytes().is_some_and(|rss| rss > limit))
+        {
             Some(Ending::Recycle("resident-memory-limit"))
         } else {
             None
@@ -203,7 +204,7 @@ impl<'a> Monitor<'a> {
     /// Stops taking requests (except while draining), has a recycle's replacement
     /// started, sets the time limit and tells the application.
     fn begin_ending(&mut self, why: Ending) {
-        let o = &self.group.options;
+        let o = &self.spec.options;
         if let Ending::Recycle(reason) = why {
             tracing::info!(
                 "RW0207: daemon process {} of group '{}' recycles ({reason}) after {} requests",
@@ -242,7 +243,7 @@ impl<'a> Monitor<'a> {
     /// stopping callbacks are done, or the time limit passed (said in the log).
     fn may_exit(&self, why: Ending, deadline: Instant) -> bool {
         let state = &self.state;
-        let name = &self.group.options.name;
+        let name = &self.spec.options.name;
         // Requests request-timeout already answered do not hold the process up; their
         // stack reports do.
         let idle = state.active.load(Ordering::Relaxed) <= state.timed_out()

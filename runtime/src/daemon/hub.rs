@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
 
-use crate::daemon::lock;
+use super::lock;
 use rwsgi_core::protocol::FrameReader;
 
 /// How each connection taken from the listener is set up.

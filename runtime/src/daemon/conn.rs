@@ -8,8 +8,8 @@ use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::apache::{fd_passing, process};
-use crate::daemon::lock;
+use super::{fd_passing, lock};
+use crate::os;
 use crate::wsgi::{BodyError, Outcome, ResponseHead, SendError, Transport};
 use rwsgi_core::protocol::{self, BodyReadError, Frame, FrameReader, kind};
 
@@ -317,8 +317,7 @@ impl Transport for DaemonTransport {
         let mut done = 0u64;
         while done < len {
             let want = ((len - done) as usize).min(buf.len());
-            let n =
-                process::pread(fd, &mut buf[..want], offset + done).map_err(ConnError::ReadFile)?;
+            let n = os::pread(fd, &mut buf[..want], offset + done).map_err(ConnError::ReadFile)?;
             if n == 0 {
                 break;
             }

@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 
 use super::conn::{ACCEPTED_LEN, ConnWriter, DaemonTransport, accepted_frame};
 use super::hub::Conn;
+use super::lock;
 use super::now_us;
 use super::state::{Running, State};
 use super::vars::Vars;
-use crate::daemon::lock;
 use crate::wsgi::runner::{App, CHILD, Revoke, run_app};
 use crate::wsgi::{Channel, Outcome, Times, WireStrings};
 use rwsgi_core::protocol::{self, Frame, FrameReader, Hello, ProtocolError, ReadError};

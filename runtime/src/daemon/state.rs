@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::conn::ConnWriter;
 use super::hub::Hub;
-use crate::daemon::lock;
+use super::lock;
 use rwsgi_core::protocol;
 
 /// What a daemon's threads (workers, the monitor, request-timeout reporters) share.

@@ -5,19 +5,19 @@ use std::path::{Path, PathBuf};
 
 use nix::unistd::{AccessFlags, Gid, Pid, Uid, User, access};
 
-use super::super::Group;
-use super::super::accounts::{AccountError, resolve_group, resolve_user};
-use crate::apache::{Mpm, os, process, scoreboard};
+use super::accounts::{AccountError, resolve_group, resolve_user};
+use crate::os;
 use crate::python::interpreter::{self, InterpreterError};
 use crate::python::metrics::ScoreboardSource;
 use crate::python::with_gil;
 use crate::wsgi::runner;
 use crate::wsgi::{ServerFacts, Setup};
 use rwsgi_core::daemon_options::Account;
+use rwsgi_core::daemon_spec::DaemonSpec;
 
 /// Why a daemon process cannot start (RW0203); the supervisor backs off.
 #[derive(Debug, thiserror::Error)]
-pub(super) enum StartError {
+pub enum StartError {
     #[error("setrlimit {resource}: {source}")]
     Limit {
         resource: String,
@@ -53,12 +53,13 @@ pub(super) enum StartError {
     SetUp(String),
 }
 
-/// Limits, privileges, working directory and environment, then readability checks.
-pub(super) fn setup_process(group: &Group, supervisor: Pid) -> Result<(), StartError> {
+/// Limits, privileges, working directory and environment, then readability checks: in
+/// the daemon itself when forked, in the forked child before the exec when exec'd.
+pub fn prepare(spec: &DaemonSpec, supervisor: Pid) -> Result<(), StartError> {
     use nix::sys::resource::{Resource, setrlimit};
-    let o = &group.options;
+    let o = &spec.options;
     if o.cpu_priority != 0 {
-        process::set_priority(o.cpu_priority);
+        os::set_priority(o.cpu_priority);
     }
     for (resource, limit) in [
         (Resource::RLIMIT_DATA, o.memory_limit),
@@ -72,7 +73,7 @@ pub(super) fn setup_process(group: &Group, supervisor: Pid) -> Result<(), StartE
             })?;
         }
     }
-    let (apache_uid, apache_gid, apache_user) = group.runtime.apache_account.clone();
+    let (apache_uid, apache_gid, apache_user) = spec.apache_account.clone();
     let (uid, user_gid, user) = match &o.user {
         Some(a) => resolve_user(a)?,
         None => (apache_uid, apache_gid, apache_user),
@@ -139,14 +140,14 @@ pub(super) fn setup_process(group: &Group, supervisor: Pid) -> Result<(), StartE
     if let Ok(Some(account)) = User::from_uid(nix::unistd::getuid()) {
         env.push(("HOME", account.dir.to_string_lossy().into_owned()));
     }
-    process::set_env(&env);
-    check_readable(group)
+    os::set_env(&env);
+    check_readable(spec)
 }
 
 /// As the daemon's own user: everything Python and the app need is readable. Names the
 /// exact path that is not, instead of Python failing obscurely (mod_wsgi pain point 4).
-fn check_readable(group: &Group) -> Result<(), StartError> {
-    let o = &group.options;
+fn check_readable(spec: &DaemonSpec) -> Result<(), StartError> {
+    let o = &spec.options;
     let dirs = o
         .python_home
         .iter()
@@ -160,8 +161,8 @@ fn check_readable(group: &Group) -> Result<(), StartError> {
     for dir in dirs {
         check_path(Path::new(dir), true, &who)?;
     }
-    let preloaded = group.preload.iter().map(|(script, _)| script);
-    for script in group.scripts.iter().chain(preloaded) {
+    let preloaded = spec.preload.iter().map(|(script, _)| script);
+    for script in spec.scripts.iter().chain(preloaded) {
         let p = Path::new(script);
         // Directory aliases map to scripts inside; the directory itself must be readable.
         check_path(p, p.is_dir(), &who)?;
@@ -193,26 +194,29 @@ fn check_path(path: &Path, is_dir: bool, who: &str) -> Result<(), StartError> {
     Ok(())
 }
 
-pub(super) fn start_python(group: &Group) -> Result<(), StartError> {
-    let o = &group.options;
-    let settings = group.runtime.python.clone();
+/// Python (unless the interpreter that imported the runtime runs already), then the
+/// process's set-up and the group's preloaded scripts.
+pub(super) fn start_python(
+    spec: &DaemonSpec,
+    scoreboard: Option<ScoreboardSource>,
+) -> Result<(), StartError> {
+    let o = &spec.options;
+    let settings = spec.python.clone();
     interpreter::start(&settings).map_err(StartError::Python)?;
     // The banner is Apache's as the supervisor forked this process, after every
     // module's post_config.
     let server = ServerFacts {
         max_daemons: o.processes as i32,
         max_threads: o.threads as i32,
-        apache_version: Mpm::apache_version(),
-        banner: Mpm::server_banner(),
+        apache_version: spec.apache_version,
+        banner: spec.banner.clone(),
     };
     let setup = Setup {
         own_gil: settings.own_gil_in(&o.name),
         settings,
         server,
         process_group: o.name.clone(),
-        server_metrics: o
-            .server_metrics
-            .then_some(scoreboard::snapshot as ScoreboardSource),
+        server_metrics: scoreboard.filter(|_| o.server_metrics),
         multithread: o.threads > 1,
         multiprocess: o.multiprocess,
     };
@@ -221,9 +225,8 @@ pub(super) fn start_python(group: &Group) -> Result<(), StartError> {
             py,
             "RW0203",
             setup,
-            group.runtime.global_used,
-            group
-                .preload
+            spec.global_used,
+            spec.preload
                 .iter()
                 .map(|(script, group)| runner::Preload { script, group }),
         )

@@ -4,17 +4,27 @@
 //! or recycle. Apache children keep their connections between requests, so idle threads
 //! wait in one epoll set (`hub`) for either a new connection or the next request on a kept
 //! one.
+//!
+//! The same code runs forked from the supervisor in mod_rwsgi.so (on the module's Python)
+//! and exec'd into a group's own Python, which imports it as the `rwsgi._daemon`
+//! extension (`exec.rs` prepares that exec; daemon-ext/ is the extension). It knows the
+//! group only by its [`DaemonSpec`].
 
+pub mod accounts;
 mod conn;
+pub mod exec;
+pub mod fd_passing;
 mod hub;
 mod monitor;
 mod serve;
 mod setup;
 mod state;
+mod stderr_log;
 mod timeout;
 mod vars;
 
 use std::os::fd::OwnedFd;
+use std::os::unix::net::UnixListener;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -23,10 +33,30 @@ use self::conn::PID;
 use self::hub::{ConnSettings, Hub};
 use self::monitor::{Monitor, Signals};
 use self::state::State;
-use super::{Generation, Group};
-use crate::apache::process;
+use crate::os;
+use crate::python::metrics::ScoreboardSource;
 use crate::python::with_gil;
 use crate::wsgi::runner;
+use rwsgi_core::daemon_spec::DaemonSpec;
+
+pub use self::setup::{StartError, prepare};
+
+/// Locks `m`; a thread that panicked while holding it left plain data behind.
+pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// How this daemon process came to be.
+pub enum Launched {
+    /// Forked from the supervisor in mod_rwsgi.so: it drops privileges, checks its paths
+    /// and starts Python itself. The scoreboard is Apache's shared memory, mapped here.
+    Forked {
+        scoreboard: Option<ScoreboardSource>,
+    },
+    /// Exec'd into the group's Python: the forked child before the exec did [`prepare`],
+    /// and the interpreter that imported the runtime runs already.
+    Execed,
+}
 
 /// Exit status of a daemon that cannot start (unreadable paths, Python start-up): the
 /// supervisor backs off instead of restarting it at once.
@@ -47,28 +77,44 @@ fn now_us() -> u64 {
 /// The daemon's main: never returns to Apache code; the value is the exit status.
 /// `retire` is the supervisor's pipe: a recycling daemon writes its pid there so its
 /// replacement starts while it finishes its last requests.
-pub fn run(generation: &Generation, group: &Group, retire: &OwnedFd) -> i32 {
-    let o = &group.options;
+pub fn run(
+    spec: &DaemonSpec,
+    listener: &UnixListener,
+    retire: &OwnedFd,
+    launched: Launched,
+) -> i32 {
+    let o = &spec.options;
     let name = &o.name;
     let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM);
     let supervisor = nix::unistd::getppid();
     PID.store(std::process::id(), Ordering::Relaxed);
-    process::set_title(&o.title().unwrap_or_else(|| format!("(rwsgi:{name})")));
-    let Some(listener) = group.listener.as_ref() else {
-        return EXIT_CONFIG;
-    };
+    os::set_title(&o.title().unwrap_or_else(|| format!("(rwsgi:{name})")));
     // Before anything slow (Python's start, preloaded scripts): a stop or drain that comes
     // meanwhile is then acted on once the process is up, not lost until the supervisor's
     // SIGKILL.
     let mut signals = Signals::register();
-    if let Err(why) = setup::setup_process(group, supervisor) {
-        tracing::error!(
-            "RW0203: daemon process {} of group '{name}' cannot start: {why}",
-            std::process::id()
-        );
-        return start_failed();
-    }
-    if let Err(why) = setup::start_python(group) {
+    let scoreboard = match launched {
+        Launched::Forked { scoreboard } => {
+            if let Err(why) = setup::prepare(spec, supervisor) {
+                tracing::error!(
+                    "RW0203: daemon process {} of group '{name}' cannot start: {why}",
+                    std::process::id()
+                );
+                return start_failed();
+            }
+            scoreboard
+        }
+        Launched::Execed => {
+            if o.server_metrics {
+                tracing::warn!(
+                    "RW0225: daemon process {} of group '{name}': server-metrics=On has no effect in a daemon exec'd into its own Python (mod_wsgi.server_metrics() returns None): Apache's scoreboard is mapped only in forked daemons; add launch=fork if the group runs the module's Python",
+                    std::process::id()
+                );
+            }
+            None
+        }
+    };
+    if let Err(why) = setup::start_python(spec, scoreboard) {
         tracing::error!(
             "RW0203: daemon process {} of group '{name}': {why}",
             std::process::id()
@@ -79,7 +125,7 @@ pub fn run(generation: &Generation, group: &Group, retire: &OwnedFd) -> i32 {
         // Stopped while starting: nothing was taken, nothing to finish.
         return 0;
     }
-    let state = match start_workers(group, generation, listener) {
+    let state = match start_workers(spec, listener) {
         Ok(state) => state,
         Err(why) => {
             tracing::error!("RW0203: daemon of group '{name}': {why}");
@@ -93,16 +139,35 @@ pub fn run(generation: &Generation, group: &Group, retire: &OwnedFd) -> i32 {
             .spawn(move || deliver_signals(app_signals));
     }
     tracing::info!(
-        "RW0202: daemon process {} of group '{name}' ready ({} threads)",
+        "RW0202: daemon process {} of group '{name}' ready ({} threads, {})",
         std::process::id(),
-        o.threads
+        o.threads,
+        with_gil(python_named)
     );
-    Monitor::new(group, state, signals, gil_seen, retire).run()
+    Monitor::new(spec, state, signals, gil_seen, retire).run()
+}
+
+/// The Python a daemon runs, for its log lines: `Python 3.12.1 (/srv/venv/bin/python3)`.
+fn python_named(py: pyo3::Python<'_>) -> String {
+    use pyo3::types::PyAnyMethods;
+    let read = || -> pyo3::PyResult<(String, String)> {
+        let sys = py.import("sys")?;
+        let version: String = sys.getattr("version")?.extract()?;
+        let executable: String = sys.getattr("executable")?.extract()?;
+        Ok((version, executable))
+    };
+    match read() {
+        Ok((version, executable)) => format!(
+            "Python {} ({executable})",
+            version.split(' ').next().unwrap_or(&version)
+        ),
+        Err(_) => "Python".to_owned(),
+    }
 }
 
 /// The exit of a daemon that could not start: the supervisor backs off; a short pause
 /// keeps a log line from being lost in a crash loop as well.
-fn start_failed() -> i32 {
+pub fn start_failed() -> i32 {
     std::thread::sleep(Duration::from_millis(200));
     EXIT_CONFIG
 }
@@ -117,15 +182,11 @@ enum WorkersError {
 }
 
 /// The epoll set, the state the threads share, and `threads=` worker threads serving.
-fn start_workers(
-    group: &Group,
-    generation: &Generation,
-    listener: &std::os::unix::net::UnixListener,
-) -> Result<Arc<State>, WorkersError> {
-    let o = &group.options;
+fn start_workers(spec: &DaemonSpec, listener: &UnixListener) -> Result<Arc<State>, WorkersError> {
+    let o = &spec.options;
     let settings = ConnSettings {
-        socket_timeout: group.socket_timeout,
-        response_socket_timeout: o.response_socket_timeout.unwrap_or(group.socket_timeout),
+        socket_timeout: spec.socket_timeout,
+        response_socket_timeout: o.response_socket_timeout.unwrap_or(spec.socket_timeout),
         buffer_sizes: (
             o.send_buffer_size.map(|n| n as usize),
             o.receive_buffer_size.map(|n| n as usize),
@@ -134,7 +195,7 @@ fn start_workers(
     let hub = Hub::new(listener, settings).map_err(WorkersError::Epoll)?;
     let state = Arc::new(State {
         group: o.name.clone(),
-        secret: generation.secret,
+        secret: spec.secret,
         queue_timeout: o.queue_timeout,
         accept_quiet: ACCEPT_QUIET.min(o.connect_timeout / 2),
         request_timeout: o.request_timeout,

@@ -7,8 +7,8 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::conn::ConnWriter;
+use super::lock;
 use super::state::State;
-use crate::daemon::lock;
 use crate::wsgi::Context;
 use crate::wsgi::runner::CHILD;
 use rwsgi_core::protocol::Frame;

@@ -1,6 +1,8 @@
 //! Open files passed between processes over a unix socket (SCM_RIGHTS): a daemon hands the
 //! file behind `wsgi.file_wrapper` to the Apache child, which sends it with Apache's file
-//! bucket instead of receiving a copy of its bytes.
+//! bucket instead of receiving a copy of its bytes. Owning a received descriptor is the
+//! one `unsafe` step (nix hands them over as numbers).
+#![allow(unsafe_code)]
 
 use std::collections::VecDeque;
 use std::io::{IoSlice, IoSliceMut, Read, Write};

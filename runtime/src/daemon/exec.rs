@@ -1,0 +1,151 @@
+//! A daemon exec'd into its group's own Python: the child the supervisor forked drops
+//! privileges and checks its paths ([`super::prepare`]), places what the daemon needs at
+//! fixed descriptors (the spec as JSON in a memfd, the group's listening socket, the
+//! supervisor's retire pipe; see `rwsgi_core::daemon_spec`) and execs the interpreter,
+//! which imports `rwsgi._daemon` and runs [`super::run`]. Nothing secret goes into argv or
+//! the environment.
+
+use std::ffi::CString;
+use std::io::{Read, Seek, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::net::UnixListener;
+use std::path::Path;
+
+use super::setup::StartError;
+use super::{Launched, stderr_log};
+use crate::os;
+use crate::python::interpreter;
+use rwsgi_core::daemon_spec::{DaemonSpec, LISTENER_FD, RETIRE_FD, SPEC_FD, SpecError};
+use rwsgi_core::python_settings::PythonSettings;
+
+/// What the exec'd interpreter runs: the daemon, and nothing of the working directory on
+/// `sys.path` (`-P`), as in an embedded interpreter.
+pub const ENTRY: &str = "import rwsgi._daemon as d; d.serve()";
+
+/// Why a daemon could not be exec'd (RW0203).
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    #[error(transparent)]
+    Prepare(#[from] StartError),
+    #[error("cannot hand the daemon its settings: {0}")]
+    Spec(std::io::Error),
+    #[error("cannot place its descriptors: {0}")]
+    Descriptors(std::io::Error),
+    #[error("cannot execute {python}: {source}")]
+    Exec { python: String, source: nix::Error },
+}
+
+/// In the child the supervisor forked for this daemon: returns only on failure.
+pub fn exec_daemon(
+    python: &Path,
+    spec: &DaemonSpec,
+    listener: &UnixListener,
+    retire: &OwnedFd,
+) -> ExecError {
+    match try_exec(python, spec, listener, retire) {
+        Ok(never) => match never {},
+        Err(e) => e,
+    }
+}
+
+fn try_exec(
+    python: &Path,
+    spec: &DaemonSpec,
+    listener: &UnixListener,
+    retire: &OwnedFd,
+) -> Result<std::convert::Infallible, ExecError> {
+    super::prepare(spec, nix::unistd::getppid())?;
+    let memfd = spec_file(spec).map_err(ExecError::Spec)?;
+    os::set_env(&python_env(&spec.python));
+    let argv = python_argv(python, &spec.python);
+    os::place_fds(&[
+        (memfd.as_raw_fd(), SPEC_FD),
+        (listener.as_raw_fd(), LISTENER_FD),
+        (retire.as_raw_fd(), RETIRE_FD),
+    ])
+    .map_err(ExecError::Descriptors)?;
+    os::close_from(RETIRE_FD + 1);
+    let path = &argv[0];
+    nix::unistd::execv(path, &argv).map_err(|source| ExecError::Exec {
+        python: python.display().to_string(),
+        source,
+    })
+}
+
+/// The spec as JSON in an anonymous file, read from its start by the daemon.
+fn spec_file(spec: &DaemonSpec) -> std::io::Result<OwnedFd> {
+    let fd = nix::sys::memfd::memfd_create(
+        c"rwsgi-daemon-spec",
+        nix::sys::memfd::MFdFlags::MFD_CLOEXEC,
+    )?;
+    let mut file = std::fs::File::from(fd);
+    file.write_all(&spec.to_json())?;
+    file.rewind()?;
+    Ok(file.into())
+}
+
+/// What an embedded interpreter takes from `PyConfig`, as the command line's flags.
+pub fn python_argv(python: &Path, settings: &PythonSettings) -> Vec<CString> {
+    let mut args: Vec<Vec<u8>> = vec![python.as_os_str().as_bytes().to_vec()];
+    match settings.optimize {
+        0 => {}
+        1 => args.push(b"-O".to_vec()),
+        _ => args.push(b"-OO".to_vec()),
+    }
+    if settings.dont_write_bytecode {
+        args.push(b"-B".to_vec());
+    }
+    for w in &settings.warnings {
+        args.push(b"-W".to_vec());
+        args.push(w.as_bytes().to_vec());
+    }
+    args.extend([b"-P".to_vec(), b"-c".to_vec(), ENTRY.as_bytes().to_vec()]);
+    // Paths and settings come from the configuration, which Apache read as C strings.
+    args.into_iter()
+        .filter_map(|a| CString::new(a).ok())
+        .collect()
+}
+
+/// What `PyConfig` would take and the command line cannot carry.
+fn python_env(settings: &PythonSettings) -> Vec<(&'static str, String)> {
+    let mut env = Vec::new();
+    if let Some(seed) = settings.hash_seed {
+        env.push(("PYTHONHASHSEED", seed.to_string()));
+    }
+    if let Some(eggs) = &settings.eggs {
+        env.push(("PYTHON_EGG_CACHE", eggs.clone()));
+    }
+    env
+}
+
+/// Why `rwsgi._daemon.serve()` cannot serve (raised to Python as `RuntimeError`).
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(
+        "rwsgi._daemon.serve() runs only in a daemon process that rwsgi's supervisor started (descriptor {0} is not open); configure the group with WSGIDaemonProcess … python-executable= instead"
+    )]
+    NotExeced(i32),
+    #[error("cannot read the daemon settings: {0}")]
+    Read(std::io::Error),
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+}
+
+/// The exec'd daemon's main, called by `rwsgi._daemon.serve()` on the interpreter's main
+/// thread: takes what the supervisor placed, then serves as a forked daemon would, and
+/// ends the process as one does (`_exit`, without taking the GIL back: after
+/// deadlock-timeout a stuck thread holds it).
+pub fn serve_inherited(py: pyo3::Python<'_>) -> Result<std::convert::Infallible, ServeError> {
+    let inherited = |fd| os::take_inherited(fd).ok_or(ServeError::NotExeced(fd));
+    let mut json = Vec::new();
+    std::fs::File::from(inherited(SPEC_FD)?)
+        .read_to_end(&mut json)
+        .map_err(ServeError::Read)?;
+    let spec = DaemonSpec::from_json(&json)?;
+    let listener = UnixListener::from(inherited(LISTENER_FD)?);
+    let retire = inherited(RETIRE_FD)?;
+    stderr_log::install(spec.log_level);
+    interpreter::adopt(py);
+    py.detach(|| os::exit_now(super::run(&spec, &listener, &retire, Launched::Execed)))
+}

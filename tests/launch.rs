@@ -1,0 +1,275 @@
+//! Daemon groups exec'd into their own Python (docs/daemon.md "Launch styles"): groups on
+//! the module's Python (forked), on another build of it (exec'd) and on other Python
+//! versions, side by side in one Apache; what an exec'd daemon holds; and the
+//! configuration check of a group's Python. The daemon suite itself runs exec'd too
+//! (`RWSGI_TEST_LAUNCH=exec`, scripts/cargo-tests.sh).
+
+mod harness;
+
+use harness::daemon_runtime::{bare_venv, other_pythons, python_facts, runtime_venv};
+use harness::*;
+
+/// Answers `version|executable|pid|venv whose site-packages it imports from`.
+const WHO: &str = r#"
+import os, sys
+
+def application(environ, start_response):
+    try:
+        import rwsgi_venv_marker
+        venv = rwsgi_venv_marker.VENV
+    except ImportError:
+        venv = "-"
+    body = "%s|%s|%d|%s" % (sys.version.split()[0], sys.executable, os.getpid(), venv)
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [body.encode()]
+"#;
+
+struct Who {
+    version: String,
+    executable: String,
+    pid: u32,
+    venv: String,
+}
+
+fn who(apache: &Apache, path: &str) -> Who {
+    let reply = get(&apache.url(path));
+    assert_eq!(reply.status, 200, "{path}: {}", reply.text());
+    let text = reply.text();
+    let parts: Vec<&str> = text.split('|').collect();
+    assert_eq!(parts.len(), 4, "{path}: {text}");
+    Who {
+        version: parts[0].to_owned(),
+        executable: parts[1].to_owned(),
+        pid: parts[2].parse().unwrap(),
+        venv: parts[3].to_owned(),
+    }
+}
+
+fn proc_text(pid: u32, what: &str) -> String {
+    String::from_utf8_lossy(&std::fs::read(format!("/proc/{pid}/{what}")).unwrap()).into_owned()
+}
+
+/// The targets of a process's open descriptors.
+fn open_files(pid: u32) -> Vec<String> {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read_link(e.path()).ok())
+        .map(|p| p.display().to_string())
+        .collect()
+}
+
+/// One Apache: a forked group on the module's Python, a group exec'd into another build
+/// of it (Debian's static /usr/bin/python3.11 when that is the test Python), and one
+/// group per other Python X.Y on this machine, each exec'd into its venv by `python-home=`
+/// alone. Each answers with its own interpreter and its own venv's packages.
+#[test]
+fn groups_on_different_pythons_serve_side_by_side() {
+    let python = test_python();
+    let (linked, _) = python_facts(&python);
+    let same = runtime_venv(&python);
+    let others: Vec<(String, std::path::PathBuf)> = other_pythons()
+        .iter()
+        .map(|p| (python_facts(p).0, runtime_venv(p)))
+        .collect();
+    if others.is_empty() {
+        eprintln!(
+            "launch: no Python of another X.Y than {linked} is staged here (scripts/python/pythons.sh); only this Python's builds are tested side by side"
+        );
+    }
+    let stage = Stage::new(Mpm::Event);
+    stage.write("who.py", WHO);
+    let mut conf = format!(
+        "WSGIDaemonProcess forked launch=fork threads=2\n\
+         WSGIScriptAlias /forked {{root}}/who.py process-group=forked application-group=%{{GLOBAL}}\n\
+         WSGIDaemonProcess same python-executable={}/bin/python3 threads=2 display-name=%{{GROUP}}\n\
+         WSGIScriptAlias /same {{root}}/who.py process-group=same application-group=%{{GLOBAL}}\n",
+        same.display()
+    );
+    for (version, venv) in &others {
+        let name = format!("py{}", version.replace('.', ""));
+        conf += &format!(
+            "WSGIDaemonProcess {name} python-home={} threads=2\n\
+             WSGIScriptAlias /{name} {{root}}/who.py process-group={name} application-group=%{{GLOBAL}}\n",
+            venv.display()
+        );
+    }
+    let apache = stage.start(&conf);
+
+    let forked = who(&apache, "/forked");
+    assert!(
+        forked.version.starts_with(&format!("{linked}.")),
+        "{}",
+        forked.version
+    );
+    let forked_maps = proc_text(forked.pid, "maps");
+    assert!(
+        forked_maps.contains("mod_rwsgi.so"),
+        "a forked daemon runs in the module"
+    );
+
+    let exec = who(&apache, "/same");
+    assert!(
+        exec.version.starts_with(&format!("{linked}.")),
+        "{}",
+        exec.version
+    );
+    assert_eq!(exec.executable, format!("{}/bin/python3", same.display()));
+    assert_eq!(exec.venv, same.display().to_string());
+    // It runs the interpreter, not Apache: no module, no APR.
+    let maps = proc_text(exec.pid, "maps");
+    assert!(
+        !maps.contains("mod_rwsgi.so"),
+        "the exec'd daemon maps mod_rwsgi.so"
+    );
+    assert!(!maps.contains("libapr"), "the exec'd daemon maps APR");
+    assert!(
+        maps.contains("_daemon"),
+        "the exec'd daemon runs rwsgi._daemon"
+    );
+    // Its title is display-name's; its settings and secret came on a descriptor it closed.
+    assert_eq!(
+        proc_text(exec.pid, "cmdline").trim_end_matches('\0'),
+        "(wsgi:same)"
+    );
+    let files = open_files(exec.pid);
+    assert!(
+        !files.iter().any(|f| f.contains("rwsgi-daemon-spec")),
+        "the settings' memfd is still open: {files:?}"
+    );
+    // Its environment is a forked daemon's: nothing was added to carry them. (HOME is set
+    // for both, but /proc shows a forked process's environment as it was at its exec.)
+    let forked_env = proc_text(forked.pid, "environ");
+    let forked_env: std::collections::HashSet<&str> = forked_env.split('\0').collect();
+    let exec_env = proc_text(exec.pid, "environ");
+    let added: Vec<&str> = exec_env
+        .split('\0')
+        .filter(|e| !forked_env.contains(e) && !e.starts_with("HOME="))
+        .collect();
+    assert!(
+        added.is_empty(),
+        "the exec'd daemon's environment has more: {added:?}"
+    );
+    let log = apache.wait_for_log(&format!(
+        "of group 'same' ready (2 threads, Python {} ({}/bin/python3))",
+        exec.version,
+        same.display()
+    ));
+    assert!(log.contains("RW0202"), "{log}");
+
+    for (version, venv) in &others {
+        let name = format!("py{}", version.replace('.', ""));
+        let w = who(&apache, &format!("/{name}"));
+        assert!(
+            w.version.starts_with(&format!("{version}.")),
+            "{name}: {}",
+            w.version
+        );
+        assert_eq!(w.venv, venv.display().to_string(), "{name}");
+        assert!(
+            w.executable.starts_with(&venv.display().to_string()),
+            "{name}: {}",
+            w.executable
+        );
+    }
+    // Requests keep reaching the same processes.
+    assert_eq!(who(&apache, "/same").pid, exec.pid);
+    assert_eq!(who(&apache, "/forked").pid, forked.pid);
+}
+
+/// A group's Python is tried at `apache2 -t` as the daemons' user: one without rwsgi's
+/// runtime is named with the pip command that installs it; one that does not exist or that
+/// the daemons' user cannot run is named too. Nothing starts to crash-loop.
+#[test]
+fn a_python_that_cannot_run_the_daemon_fails_the_config_test() {
+    let python = test_python();
+    let bare = bare_venv(&python);
+    let stage = Stage::new(Mpm::Event);
+    let out = stage.config_test(&format!(
+        "WSGIDaemonProcess site launch=exec python-home={}\n",
+        bare.display()
+    ));
+    let text = output_text(&out);
+    assert!(!out.status.success(), "passed apache2 -t: {text}");
+    assert_mentions(
+        &text,
+        &[
+            "RW0224: WSGIDaemonProcess site:",
+            &format!("{}/bin/python3 (Python", bare.display()),
+            "cannot import rwsgi's daemon runtime",
+            &format!("{}/bin/python3 -m pip install rwsgi==", bare.display()),
+        ],
+    );
+
+    let out = stage.config_test("WSGIDaemonProcess site python-executable=/nonexistent/python3\n");
+    let text = output_text(&out);
+    assert!(!out.status.success(), "passed apache2 -t: {text}");
+    assert_mentions(&text, &["cannot execute python /nonexistent/python3"]);
+
+    let out = stage.config_test("WSGIDaemonProcess site python-executable=bin/python3\n");
+    assert_mentions(&output_text(&out), &["must be an absolute path"]);
+    let out = stage.config_test("WSGIDaemonProcess site launch=exec\n");
+    assert_mentions(
+        &output_text(&out),
+        &["launch=exec needs the Python to exec"],
+    );
+    let out = stage
+        .config_test("WSGIDaemonProcess site launch=fork python-executable=/usr/bin/python3\n");
+    assert_mentions(
+        &output_text(&out),
+        &["python-executable= needs launch=exec or auto"],
+    );
+
+    if is_root() {
+        // A runtime venv behind a directory only root can enter: www-data cannot run it.
+        let venv = runtime_venv(&python);
+        let private = stage.root().join("private");
+        std::fs::create_dir(&private).unwrap();
+        std::os::unix::fs::symlink(&venv, private.join("venv")).unwrap();
+        std::fs::set_permissions(
+            &private,
+            std::os::unix::fs::PermissionsExt::from_mode(0o700),
+        )
+        .unwrap();
+        let out = stage.config_test(&format!(
+            "WSGIDaemonProcess site python-executable={}/venv/bin/python3\n",
+            private.display()
+        ));
+        let text = output_text(&out);
+        assert!(!out.status.success(), "passed apache2 -t: {text}");
+        assert_mentions(
+            &text,
+            &[
+                &format!(
+                    "cannot execute python {}/venv/bin/python3 as uid",
+                    private.display()
+                ),
+                "Permission denied",
+            ],
+        );
+    }
+}
+
+/// `server-metrics=On` in a group exec'd into its own Python: Apache's scoreboard is not
+/// mapped there, so `mod_wsgi.server_metrics()` answers None and the daemon says why once.
+#[test]
+fn an_exec_d_daemon_says_server_metrics_is_forked_only() {
+    let venv = runtime_venv(&test_python());
+    let apache = Apache::start(
+        Mpm::Event,
+        &format!(
+            "WSGIServerMetrics On\n\
+             WSGIDaemonProcess m threads=2 server-metrics=On python-executable={}/bin/python3\n\
+             WSGIScriptAlias /m {{root}}/apps/metrics.py process-group=m\n",
+            venv.display()
+        ),
+    );
+    let reply = get(&apache.url("/m"));
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert!(reply.text().contains("enabled=False"), "{}", reply.text());
+    let log = apache.wait_for_log("RW0225");
+    assert!(
+        log.contains("server-metrics=On has no effect in a daemon exec'd into its own Python"),
+        "{log}"
+    );
+}

@@ -219,6 +219,11 @@ pub struct ServerArgs {
     /// environment whose python3 is first on PATH, else the Python rwsgi was built with).
     #[arg(long, value_name = "DIR", help_heading = "Application")]
     pub python_home: Option<PathBuf>,
+    /// Python interpreter the daemon processes are exec'd into, another X.Y or build than
+    /// rwsgi's own (it needs rwsgi's daemon runtime: PATH -m pip install rwsgi). A
+    /// --python-home virtual environment of another Python X.Y does the same.
+    #[arg(long, value_name = "PATH", help_heading = "Application")]
+    pub python_executable: Option<PathBuf>,
     /// LANG and LC_ALL for Apache and the application (default: C.UTF-8 when unset or C).
     #[arg(
         long,

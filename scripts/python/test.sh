@@ -8,7 +8,8 @@
 #  - start-server as root with --user www-data serves the Flask app from the venv, with no
 #    other flags, and SIGTERM stops it cleanly;
 #  - one Apache with the first Python's module serves a daemon group from each Python's
-#    venv (the others exec'd into their venvs' interpreters), each answering from its own;
+#    venv (the others exec'd into their venvs' interpreters), each answering from its own,
+#    and so does its rwsgi-express given the others' --python-home / --python-executable;
 #  - `apache2 -t` refuses the wheel's module with a venv of another Python X.Y, naming both;
 #  - start-server refuses a venv the unprivileged user cannot read, with the fix (once);
 #  - the sdist builds and installs, and without apxs fails naming apache2-dev (once);
@@ -236,6 +237,29 @@ if [ ${#modules[@]} -ge 2 ]; then
         cat "$work/groups.out"
         not_ok "one Apache with a daemon group on each Python's venv starts"
     fi
+    # rwsgi-express of the first venv, its daemons on the other venvs' Pythons: named by
+    # --python-home (the second) and by --python-executable (the third).
+    for i in 1 2; do
+        u=${versions[$i]:-}
+        [ -n "$u" ] && [ -n "${venvs[$u]:-}" ] || continue
+        if [ "$i" = 1 ]; then flag=(--python-home "${venvs[$u]}"); else flag=(--python-executable "${venvs[$u]}/bin/python3"); fi
+        port=$(free_port)
+        "${venvs[$v]}/bin/rwsgi-express" start-server "$work/app/wsgi.py" --port "$port" \
+            --user www-data --group www-data "${flag[@]}" --server-root "$work/server-own-$u" \
+            >"$work/server-own-$u.log" 2>&1 &
+        server_pid=$!
+        body=""
+        if wait_for_url "http://127.0.0.1:$port/" 300 "$server_pid"; then
+            body=$(curl -fsS "http://127.0.0.1:$port/")
+        else
+            cat "$work/server-own-$u.log"
+        fi
+        check "rwsgi-express of the $v venv with ${flag[0]} of the $u venv serves from it ($body)" \
+            '[ "$body" = "$u ${venvs[$u]} flask-from-venv=True uid=$www_uid" ]'
+        kill -TERM "$server_pid"
+        wait "$server_pid" || true
+        server_pid=""
+    done
 else
     echo "python: groups on several Pythons skipped: it needs two Pythons"
 fi

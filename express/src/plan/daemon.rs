@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{Result, bail};
 
 use super::model::*;
-use super::python::Python;
+use super::python::{OwnPython, Python};
 use crate::cli::ServerArgs;
 use crate::host::Host;
 use crate::platform::Os;
@@ -146,6 +146,12 @@ fn group_options(
     }
     if args.server_metrics {
         options.push(("server-metrics".into(), "On".into()));
+    }
+    // The group's own Python: its daemons are exec'd into it.
+    match &python.own {
+        Some(OwnPython::Venv { root, .. }) => options.push(("python-home".into(), path(root))),
+        Some(OwnPython::Executable(p)) => options.push(("python-executable".into(), path(p))),
+        None => {}
     }
     options
 }

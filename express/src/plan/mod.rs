@@ -17,7 +17,7 @@ mod server;
 use daemon::*;
 pub use model::*;
 use parts::*;
-use python::{Python, resolve_python};
+use python::{Python, check_own_python, resolve_python};
 use server::*;
 
 /// The `Plan` for `args` on `host`, or the first refusal: the steps run in this order, so
@@ -30,6 +30,7 @@ pub fn resolve(args: &ServerArgs, host: &Host, accounts: &dyn Accounts) -> Resul
     let mount_point = mount_point(args)?;
     let python = resolve_python(args, host, &app)?;
     let daemon_mode = runs_daemons(args, host, &app);
+    check_own_python(&python, daemon_mode)?;
     check_processes(args, host, daemon_mode)?;
     let run_as = resolve_run_as(args, host, accounts)?;
     let https = resolve_https(args, host)?;

@@ -15,25 +15,84 @@ pub(super) struct Python {
     pub working_directory: PathBuf,
     /// `sys.path` additions, in order, each once.
     pub path: Vec<PathBuf>,
+    /// `WSGIPythonHome`: the module's own Python's home or venv.
     pub home: Option<PathBuf>,
     pub dll: Option<PathBuf>,
+    /// The interpreter the application is imported with before start.
     pub executable: Option<PathBuf>,
+    /// The daemons run another Python than the module's: they are exec'd into it.
+    pub own: Option<OwnPython>,
+}
+
+/// A Python of the daemon group's own (docs/daemon.md "Launch styles").
+pub(super) enum OwnPython {
+    /// `--python-home`, a venv of another X.Y: `python-home=` of the group.
+    Venv { root: PathBuf, version: String },
+    /// `--python-executable`: `python-executable=` of the group.
+    Executable(PathBuf),
 }
 
 pub(super) fn resolve_python(args: &ServerArgs, host: &Host, app: &App) -> Result<Python> {
     let working_directory = working_directory(args, host, app)?;
     let path = python_path(args, host, app, &working_directory)?;
     check_application_group(&args.application_group)?;
-    let home = python_home(args, host)?;
+    let mut home = python_home(args, host)?;
+    let mut own = None;
+    // A venv of another X.Y is the daemons' Python, not the module's.
+    if let Some(root) = &home {
+        let cfg = std::fs::read_to_string(root.join("pyvenv.cfg")).unwrap_or_default();
+        if let Some(version) =
+            rwsgi_core::venv::venv_version(&cfg).filter(|v| v != crate::built::PYTHON_VERSION)
+        {
+            own = Some(OwnPython::Venv {
+                root: root.clone(),
+                version,
+            });
+            home = None;
+        }
+    }
+    if let Some(python) = &args.python_executable {
+        let python = absolute(&host.cwd, python);
+        if !python.is_file() {
+            bail!(
+                "--python-executable {}: no such file; name the interpreter the daemon processes run (it needs rwsgi's daemon runtime: <python> -m pip install rwsgi)",
+                python.display()
+            );
+        }
+        own = Some(OwnPython::Executable(python));
+    }
     let dll = python_dll(host, home.as_deref())?;
-    let executable = platform::python_executable(home.as_deref().unwrap_or(&host.python.home));
+    let executable = match &own {
+        Some(OwnPython::Executable(python)) => Some(python.clone()),
+        Some(OwnPython::Venv { root, .. }) => platform::python_executable(root),
+        None => platform::python_executable(home.as_deref().unwrap_or(&host.python.home)),
+    };
     Ok(Python {
         working_directory,
         path,
         home,
         dll,
         executable,
+        own,
     })
+}
+
+/// Another Python than the module's runs only in daemon processes.
+pub(super) fn check_own_python(python: &Python, daemon_mode: bool) -> Result<()> {
+    match &python.own {
+        Some(OwnPython::Venv { root, version }) if !daemon_mode => bail!(
+            "--python-home {} is a virtual environment of Python {version}, but the application would run in Apache's processes, on rwsgi's Python {}: leave out --embedded-mode (its daemon processes then run the venv's Python), or use a venv of Python {}",
+            root.display(),
+            crate::built::PYTHON_VERSION,
+            crate::built::PYTHON_VERSION
+        ),
+        Some(OwnPython::Executable(python)) if !daemon_mode => bail!(
+            "--python-executable {}: only daemon processes run another Python than rwsgi's own {}; leave out --embedded-mode (daemon mode needs a Unix system)",
+            python.display(),
+            crate::built::PYTHON_VERSION
+        ),
+        _ => Ok(()),
+    }
 }
 
 fn working_directory(args: &ServerArgs, host: &Host, app: &App) -> Result<PathBuf> {

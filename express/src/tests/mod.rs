@@ -739,3 +739,60 @@ fn server_metrics_reaches_the_mode_the_app_runs_in() {
     let off = f.conf(&["wsgi.py"]);
     assert!(!off.contains("server-metrics") && !off.contains("WSGIServerMetrics"));
 }
+
+/// A daemon group of its own Python: `--python-home` with a venv of another X.Y moves from
+/// `WSGIPythonHome` (the module's Python) to the group's `python-home=`, and
+/// `--python-executable` becomes its `python-executable=`; the daemons are exec'd into it.
+/// Embedded mode, which runs the module's Python, refuses both.
+#[test]
+fn a_daemon_group_runs_its_own_python() {
+    let f = Fixture::new();
+    let venv = f.path().join("venv");
+    std::fs::create_dir_all(venv.join("bin")).unwrap();
+    std::fs::write(
+        venv.join("pyvenv.cfg"),
+        "home = /opt/py/bin\nversion = 3.99.1\n",
+    )
+    .unwrap();
+    std::fs::write(venv.join("bin/python3"), "").unwrap();
+    let conf = f.conf(&["wsgi.py", "--python-home", "venv"]);
+    assert!(!conf.contains("WSGIPythonHome"), "{conf}");
+    // The group's options, one per continued line.
+    assert!(conf.contains("    python-home=/srv/app/venv"), "{conf}");
+    let plan = f.plan(&["wsgi.py", "--python-home", "venv"]);
+    assert_eq!(plan.python_executable, Some(venv.join("bin/python3")));
+
+    let conf = f.conf(&["wsgi.py", "--python-executable", "venv/bin/python3"]);
+    assert!(
+        conf.contains("    python-executable=/srv/app/venv/bin/python3"),
+        "{conf}"
+    );
+
+    let error = f.error(
+        1000,
+        &["wsgi.py", "--python-home", "venv", "--embedded-mode"],
+    );
+    assert!(
+        error.contains("is a virtual environment of Python 3.99")
+            && error.contains("leave out --embedded-mode"),
+        "{error}"
+    );
+    let error = f.error(
+        1000,
+        &[
+            "wsgi.py",
+            "--python-executable",
+            "venv/bin/python3",
+            "--embedded-mode",
+        ],
+    );
+    assert!(
+        error.contains("only daemon processes run another Python"),
+        "{error}"
+    );
+    let error = f.error(1000, &["wsgi.py", "--python-executable", "nothere"]);
+    assert!(
+        error.contains("--python-executable") && error.contains("no such file"),
+        "{error}"
+    );
+}

@@ -54,6 +54,11 @@ TARGETS = [
     ("flask embedded >= granian", "rwsgi-embedded", "granian", "flask", 1.0),
     ("flask embedded >= granian on the shared libpython", "rwsgi-embedded", "granian-libpython",
      "flask", 1.0),
+    # A daemon group exec'd into the venv's interpreter (Debian's static python3.11) against
+    # the same group forked from the module (the shared libpython).
+    ("daemon flask exec'd into the static python >= 1.10x forked", "rwsgi-daemon-exec",
+     "rwsgi-daemon", "flask", 1.10),
+    ("daemon hello exec'd >= 0.95x forked", "rwsgi-daemon-exec", "rwsgi-daemon", "hello", 0.95),
 ]
 
 
@@ -218,10 +223,12 @@ class Command(Server):
         return self.cmd, self.cwd
 
 
-def rwsgi_daemon(args, extra=""):
-    """rwsgi's daemon-mode lines (no Python in Apache's children), `extra` before the group."""
+def rwsgi_daemon(args, extra="", launch=""):
+    """rwsgi's daemon-mode lines (no Python in Apache's children), `extra` before the group;
+    `launch` the group's launch= (docs/daemon.md "Launch styles")."""
+    launch = f" launch={launch}" if launch else ""
     return (f"WSGIRestrictEmbedded On\n{extra}WSGIDaemonProcess bench processes={args.processes} "
-            f"threads={args.threads} python-home={args.venv}\nWSGIProcessGroup bench\n")
+            f"threads={args.threads} python-home={args.venv}{launch}\nWSGIProcessGroup bench\n")
 
 
 def make_servers(args):
@@ -264,6 +271,10 @@ def make_servers(args):
                              capture_output=True, text=True, check=True).stdout.strip()
     mw = f"LoadModule wsgi_module {modwsgi}\n{home}WSGIApplicationGroup %{{GLOBAL}}\n"
     servers.append(Apache("rwsgi-daemon", args.workdir, args, load + rwsgi_daemon(args) + alias))
+    # The same group exec'd into the venv's own interpreter (rwsgi._daemon from the wheel
+    # bench/run.sh installed there).
+    servers.append(Apache("rwsgi-daemon-exec", args.workdir, args,
+                          load + rwsgi_daemon(args, launch="exec") + alias))
     servers.append(Apache("modwsgi-embedded", args.workdir, args, mw + alias))
     servers.append(Apache("modwsgi-daemon", args.workdir, args,
                           mw + f"WSGIRestrictEmbedded On\nWSGISocketPrefix {args.workdir}/modwsgi-daemon/wsgi\n"
@@ -342,10 +353,88 @@ def python_version_servers(args):
                         load + "WSGIRestrictEmbedded On\n"
                         "WSGIDaemonProcess bench processes=%d threads=%d python-home=%s\n"
                         "WSGIProcessGroup bench\n" % (args.processes, args.threads, venv) + alias)
-        for server in (embedded, daemon):
+        # The main module's Apache, the group exec'd into this Python's venv.
+        main_load = "LoadModule wsgi_module %s/mod_rwsgi.so\nWSGIPythonHome %s\n" % (
+            args.workdir, args.venv)
+        execd = Apache("rwsgi-daemon-exec-py" + version, args.workdir, args,
+                       main_load + "WSGIRestrictEmbedded On\n"
+                       "WSGIDaemonProcess bench processes=%d threads=%d python-home=%s\n"
+                       "WSGIProcessGroup bench\n" % (args.processes, args.threads, venv) + alias)
+        for server in (embedded, daemon, execd):
             server.workloads = ["hello"]
             servers.append(server)
     return servers
+
+
+WHO_APP = """import os, sys
+def application(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [("%s|%s|%d" % (sys.version.split()[0], sys.executable, os.getpid())).encode()]
+"""
+
+
+def several_pythons(args):
+    """One Apache (the main module) with a daemon group on each Python: the main venv's
+    forked, the others' exec'd. Each group's answer (its sys.version) and its process's RSS
+    at rest: the rows of the 'One Apache, several Pythons' table."""
+    if not args.python:
+        return []
+    app = os.path.join(args.workdir, "apps", "who.py")
+    with open(app, "w") as f:
+        f.write(WHO_APP)
+    os.chmod(app, 0o644)
+    groups = [("main", args.venv)] + [(v, venv) for v, venv in
+                                      (spec.split("=", 1) for spec in args.python)]
+    body = "LoadModule wsgi_module %s/mod_rwsgi.so\nWSGIPythonHome %s\n" % (args.workdir, args.venv)
+    for name, venv in groups:
+        group = "g" + name.replace(".", "")
+        body += ("WSGIDaemonProcess %s threads=2 python-home=%s\n"
+                 "WSGIScriptAlias /%s %s process-group=%s application-group=%%{GLOBAL}\n" % (
+                     group, venv, group, app, group))
+    server = Apache("rwsgi-several-pythons", args.workdir, args, body)
+    rows = []
+    server.start()
+    try:
+        for name, venv in groups:
+            group = "g" + name.replace(".", "")
+            answer = http_get(server.port, "/" + group)
+            version, executable, pid = answer.split("|")
+            time.sleep(1)
+            rows.append((group, venv, version, executable, rss_kib(int(pid)) / 1024.0))
+    finally:
+        server.stop()
+    return rows
+
+
+def http_get(port, path):
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as c:
+        c.sendall(("GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n" % path).encode())
+        data = b""
+        while True:
+            chunk = c.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    if not head.startswith(b"HTTP/1.1 200") and not head.startswith(b"HTTP/1.0 200"):
+        raise RuntimeError("GET %s: %s" % (path, head.split(b"\r\n")[0].decode()))
+    return body.decode()
+
+
+def idle_daemon_rss(server):
+    """The peak RSS (MiB) of the server's daemon processes after one request, at rest."""
+    http_get(server.port, "/hello")
+    time.sleep(1)
+    rss = [rss_kib(pid) for pid in server.pids() if b"(rwsgi:bench)" in cmdline(pid)]
+    return max(rss) / 1024.0 if rss else None
+
+
+def cmdline(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
 
 
 def baseline_servers(args, home, alias):
@@ -496,6 +585,7 @@ def report(results, servers, env, args):
                 fmt(m["p99"], ".2f"), m["rss_mib"], m["socket_errors"], m["non2xx"]))
         lines.append("")
     lines += python_versions_table(med, names)
+    lines += launch_table(med, args)
     lines += groups_table(med)
     lines += ["## Targets", "", "Judged on the ratio of best rounds; the ratio of medians is shown beside it.", "",
               "| target | measured (best) | medians | result |", "|---|---:|---:|---|"]
@@ -548,6 +638,35 @@ def groups_table(med):
     return lines + [""] if lines else []
 
 
+def launch_table(med, args):
+    """The two launch styles of one daemon group, and one Apache with a group per Python."""
+    lines = []
+    rows = [(n, args.idle_rss.get(n)) for n in ("rwsgi-daemon", "rwsgi-daemon-exec")
+            if n in args.idle_rss]
+    if rows:
+        lines += ["## Daemon launch styles", "",
+                  "The same group forked from the module (its Python is the venv's shared "
+                  "libpython) and exec'd into the venv's interpreter (Debian's static python3.11, "
+                  "importing rwsgi._daemon); RSS of a daemon process at rest after one request.", "",
+                  "| server | hello req/s | flask req/s | idle daemon RSS MiB |", "|---|---:|---:|---:|"]
+        for n, rss in rows:
+            lines.append("| %s | %s | %s | %s |" % (
+                n, fmt(med.get((n, "hello"), {}).get("rps"), ".0f"),
+                fmt(med.get((n, "flask"), {}).get("rps"), ".0f"), fmt(rss, ".1f")))
+        lines.append("")
+    if args.several_pythons:
+        lines += ["## One Apache, several Pythons", "",
+                  "One Apache with the main module; a daemon group per venv (`python-home=`), the "
+                  "main venv's forked, the others exec'd into their own Python. Each answers with "
+                  "its `sys.version` and `sys.executable`.", "",
+                  "| group | python-home | sys.version | sys.executable | idle RSS MiB |",
+                  "|---|---|---|---|---:|"]
+        for group, venv, version, executable, rss in args.several_pythons:
+            lines.append("| %s | %s | %s | %s | %.1f |" % (group, venv, version, executable, rss))
+        lines.append("")
+    return lines
+
+
 def python_versions_table(med, names):
     """hello per Python in both modes, against the main rows (the Python of --venv)."""
     versions = [n[len("rwsgi-embedded-py"):] for n in names if n.startswith("rwsgi-embedded-py")]
@@ -555,16 +674,20 @@ def python_versions_table(med, names):
         return []
     lines = ["## Python versions (hello)", "",
              "The main rows run the Python of the comparison venv; each other Python runs its own "
-             "wheel's module, installed by pip into a venv of that Python.", "",
-             "| Python | embedded req/s | vs main | daemon req/s | vs main |", "|---|---:|---:|---:|---:|"]
+             "wheel's module, installed by pip into a venv of that Python; `exec'd` is the main "
+             "module's Apache with its daemon group exec'd into that venv's Python.", "",
+             "| Python | embedded req/s | vs main | daemon req/s | vs main | exec'd daemon req/s | vs main |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
     main_e = med.get(("rwsgi-embedded", "hello"), {}).get("rps")
     main_d = med.get(("rwsgi-daemon", "hello"), {}).get("rps")
     for v in versions:
         e = med.get(("rwsgi-embedded-py" + v, "hello"), {}).get("rps")
         d = med.get(("rwsgi-daemon-py" + v, "hello"), {}).get("rps")
-        lines.append("| %s | %s | %s | %s | %s |" % (
+        x = med.get(("rwsgi-daemon-exec-py" + v, "hello"), {}).get("rps")
+        lines.append("| %s | %s | %s | %s | %s | %s | %s |" % (
             v, fmt(e, ".0f"), fmt(e / main_e if e and main_e else None, ".2f"),
-            fmt(d, ".0f"), fmt(d / main_d if d and main_d else None, ".2f")))
+            fmt(d, ".0f"), fmt(d / main_d if d and main_d else None, ".2f"),
+            fmt(x, ".0f"), fmt(x / main_d if x and main_d else None, ".2f")))
     return lines + [""]
 
 
@@ -628,6 +751,8 @@ def main():
 
     env = environment(args)
     print("environment:", json.dumps(env, indent=1))
+    args.idle_rss = {}
+    args.several_pythons = several_pythons(args) if not args.only else []
     servers = make_servers(args)
     workloads = [w for w in WORKLOADS if w[0] in args.workloads]
     results = {}
@@ -635,6 +760,8 @@ def main():
         for s in servers:
             print("starting", s.name, "on port", s.port, flush=True)
             s.start()
+        args.idle_rss = {s.name: idle_daemon_rss(s) for s in servers
+                         if s.name in ("rwsgi-daemon", "rwsgi-daemon-exec")}
         for rnd in range(args.rounds):
             for wl in workloads:
                 for s in servers:  # interleaved: every server once per workload per round

@@ -4,7 +4,8 @@
 # under wrk, and writes bench/results/<date>.{md,png,json}. Extra arguments go to bench.py
 # (e.g. --rounds 5 --duration 10, --only rwsgi-embedded modwsgi-embedded, --workloads hello).
 # Each other Python of scripts/python/pythons.sh the machine has (BENCH_PYTHONS="" for none)
-# gets a venv with rwsgi's wheel, installed by pip, and rows for hello in both modes.
+# gets a venv with rwsgi's wheel, installed by pip, and rows for hello in both modes and
+# exec'd from the main module's Apache.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -20,6 +21,9 @@ if [ ! -x "$venv/bin/mod_wsgi-express" ] || [ ! -x "$venv/bin/granian" ]; then
     env -u PIP_FIND_LINKS "$venv/bin/pip" install -q --no-binary mod_wsgi \
         mod_wsgi uwsgi gunicorn granian flask matplotlib
 fi
+# rwsgi's own wheel, for its daemon runtime (rwsgi._daemon): the rwsgi-daemon-exec rows
+# exec their group into this venv's interpreter.
+"$venv/bin/pip" install -q --force-reinstall --no-deps .
 chmod -R a+rX "$venv"
 . scripts/python/pythons.sh
 versions=()

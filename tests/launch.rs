@@ -273,3 +273,49 @@ fn an_exec_d_daemon_says_server_metrics_is_forked_only() {
         "{log}"
     );
 }
+
+/// A runtime removed after the configuration check (a venv rebuilt without rwsgi): the
+/// exec'd daemon cannot import it, says so with the fix, and exits as a daemon that cannot
+/// start, so the supervisor backs off instead of restarting it at once.
+#[test]
+fn a_runtime_removed_after_the_check_is_named_and_backed_off() {
+    let stage = Stage::new(Mpm::Event);
+    stage.write("who.py", WHO);
+    let venv = stage.root().join("venv");
+    let copied = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(runtime_venv(&test_python()))
+        .arg(&venv)
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    let apache = stage.start(&format!(
+        "WSGIDaemonProcess g python-executable={}/bin/python3 threads=2\n\
+         WSGIScriptAlias /who {{root}}/who.py process-group=g\n",
+        venv.display()
+    ));
+    let first = who(&apache, "/who");
+    let (version, _) = python_facts(&test_python());
+    let package = venv.join(format!("lib/python{version}/site-packages/rwsgi"));
+    for entry in std::fs::read_dir(&package).unwrap().flatten() {
+        if entry.file_name().to_string_lossy().starts_with("_daemon") {
+            std::fs::remove_file(entry.path()).unwrap();
+        }
+    }
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", &first.pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let log = apache.wait_for_log("exit status 78: it could not start");
+    assert_mentions(
+        &log,
+        &[
+            &format!(
+                "{}/bin/python3 cannot import rwsgi's daemon runtime",
+                venv.display()
+            ),
+            "-m pip install rwsgi installs it",
+        ],
+    );
+}

@@ -19,9 +19,22 @@ use crate::python::interpreter;
 use rwsgi_core::daemon_spec::{DaemonSpec, LISTENER_FD, RETIRE_FD, SPEC_FD, SpecError};
 use rwsgi_core::python_settings::PythonSettings;
 
-/// What the exec'd interpreter runs: the daemon, and nothing of the working directory on
-/// `sys.path` (`-P`), as in an embedded interpreter.
-pub const ENTRY: &str = "import rwsgi._daemon as d; d.serve()";
+/// What the exec'd interpreter runs (with `-P`: nothing of the working directory on
+/// `sys.path`, as in an embedded interpreter): the daemon. A runtime removed since the
+/// configuration check, or one that cannot serve, ends the process with the exit status
+/// of a daemon that cannot start and one line saying why, so the supervisor backs off.
+pub const ENTRY: &str = r#"import os, sys
+try:
+    import rwsgi._daemon as d
+    d.serve()
+except Exception as e:
+    how = "cannot import rwsgi's daemon runtime" if isinstance(e, ImportError) else "cannot serve"
+    sys.stderr.write("RW0203: daemon process %d: %s %s (%s: %s); %s -m pip install rwsgi installs it\n"
+                     % (os.getpid(), sys.executable, how, type(e).__name__, e, sys.executable))
+    sys.stderr.flush()
+    os._exit(78)
+"#;
+const _: () = assert!(super::EXIT_CONFIG == 78, "ENTRY exits with EXIT_CONFIG");
 
 /// Why a daemon could not be exec'd (RW0203).
 #[derive(Debug, thiserror::Error)]

@@ -225,7 +225,7 @@ if [ ${#modules[@]} -ge 2 ]; then
             [ -n "${venvs[$u]:-}" ] || continue
             body=""
             for _ in $(seq 300); do
-                body=$(curl -fsS "http://127.0.0.1:$port/py${u/./}" 2>/dev/null) && break
+                body=$(curl -fsS "http://127.0.0.1:$port/py${u/./}/" 2>/dev/null) && break
                 sleep 0.2
             done
             check "one Apache (module for $v): the group on the $u venv answers from it ($body)" \

@@ -1062,8 +1062,8 @@ fn scoreboard_children(apache: &Apache, m: &std::collections::BTreeMap<String, S
     children.len()
 }
 
-/// Forked daemons only: an exec'd one cannot read Apache's scoreboard yet
-/// (`launch_exec_daemons_say_server_metrics_is_forked_only` in tests/launch.rs).
+/// Forked daemons read Apache's scoreboard themselves; exec'd ones
+/// (`RWSGI_TEST_LAUNCH=exec`) get it from their supervisor.
 #[test]
 fn server_metrics_reads_apaches_scoreboard_where_enabled() {
     let apache = Apache::start(
@@ -1071,7 +1071,7 @@ fn server_metrics_reads_apaches_scoreboard_where_enabled() {
         "
 ExtendedStatus On
 WSGIServerMetrics On
-WSGIDaemonProcess on processes=1 threads=2 server-metrics=On launch=fork
+WSGIDaemonProcess on processes=1 threads=2 server-metrics=On
 WSGIDaemonProcess off processes=1 threads=2
 WSGIScriptAlias /on {root}/apps/metrics.py process-group=on
 WSGIScriptAlias /off {root}/apps/metrics.py process-group=off

@@ -6,6 +6,8 @@
 
 mod harness;
 
+use std::time::Duration;
+
 use harness::daemon_runtime::{bare_venv, other_pythons, python_facts, runtime_venv};
 use harness::*;
 
@@ -250,28 +252,97 @@ fn a_python_that_cannot_run_the_daemon_fails_the_config_test() {
     }
 }
 
-/// `server-metrics=On` in a group exec'd into its own Python: Apache's scoreboard is not
-/// mapped there, so `mod_wsgi.server_metrics()` answers None and the daemon says why once.
+/// `server-metrics=On` in a group exec'd into its own Python: the daemon does not map
+/// Apache's scoreboard, so each `mod_wsgi.server_metrics()` call asks the supervisor, which
+/// does, and gets the live one.
 #[test]
-fn an_exec_d_daemon_says_server_metrics_is_forked_only() {
+fn an_exec_d_daemon_gets_apaches_scoreboard_from_its_supervisor() {
     let venv = runtime_venv(&test_python());
     let apache = Apache::start(
         Mpm::Event,
         &format!(
-            "WSGIServerMetrics On\n\
+            "ExtendedStatus On\n\
              WSGIDaemonProcess m threads=2 server-metrics=On python-executable={}/bin/python3\n\
              WSGIScriptAlias /m {{root}}/apps/metrics.py process-group=m\n",
             venv.display()
         ),
     );
-    let reply = get(&apache.url("/m"));
-    assert_eq!(reply.status, 200, "{}", reply.text());
-    assert!(reply.text().contains("enabled=False"), "{}", reply.text());
-    let log = apache.wait_for_log("RW0225");
-    assert!(
-        log.contains("server-metrics=On has no effect in a daemon exec'd into its own Python"),
-        "{log}"
+    // One channel, many round trips.
+    for _ in 0..3 {
+        let reply = get(&apache.url("/m"));
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        let m = kv(&reply.text());
+        assert_eq!(m["enabled"], "True", "{m:?}");
+        let daemon: u32 = m["pid"].parse().unwrap();
+        let exe = std::fs::read_link(format!("/proc/{daemon}/exe")).unwrap();
+        assert!(
+            exe.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("python"),
+            "not exec'd: {} {m:?}",
+            exe.display()
+        );
+        // The harness's event MPM: ServerLimit 2, ThreadLimit 25.
+        assert_eq!(m["limits"], "2,25", "{m:?}");
+        let children: Vec<&str> = m["children"].split_whitespace().collect();
+        assert!(!children.is_empty(), "{m:?}");
+        for child in children {
+            let (pid, generation) = child.split_once(':').unwrap();
+            assert_eq!(generation, m["running_generation"], "{m:?}");
+            let ppid = proc_text(pid.parse().unwrap(), "status")
+                .lines()
+                .find_map(|l| l.strip_prefix("PPid:").map(|p| p.trim().to_owned()));
+            assert_eq!(
+                ppid,
+                Some(apache.pid().to_string()),
+                "scoreboard pid {pid} is not an Apache child: {m:?}"
+            );
+        }
+        // The Apache worker relaying this very request is busy writing it.
+        assert!(m["writing"].contains("GET /m HTTP/1.1"), "{m:?}");
+    }
+    apache.assert_log_clean(&[]);
+}
+
+/// A daemon that recycles keeps its channel while it finishes its requests, beside its
+/// replacement's.
+#[test]
+fn a_recycling_exec_d_daemon_still_gets_the_scoreboard() {
+    let venv = runtime_venv(&test_python());
+    let stage = Stage::new(Mpm::Event);
+    stage.write(
+        "late.py",
+        r#"
+import os, time
+import mod_wsgi
+
+def application(environ, start_response):
+    time.sleep(float(environ.get("QUERY_STRING") or 0))
+    body = ("%d|%s" % (os.getpid(), mod_wsgi.server_metrics() is not None)).encode()
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [body]
+"#,
     );
+    let apache = stage.start(&format!(
+        "WSGIDaemonProcess r threads=2 maximum-requests=1 server-metrics=On python-executable={}/bin/python3\n\
+         WSGIScriptAlias /r {{root}}/late.py process-group=r\n",
+        venv.display()
+    ));
+    // The first request is its daemon's last: the daemon recycles as it starts, and asks
+    // for the scoreboard a second later, while its replacement already serves.
+    let url = apache.url("/r?1");
+    let late = std::thread::spawn(move || get(&url));
+    std::thread::sleep(Duration::from_millis(300));
+    let replacement = get(&apache.url("/r"));
+    assert!(!late.is_finished(), "the late request ended first");
+    let late = late.join().unwrap();
+    let (old, new) = (late.text(), replacement.text());
+    let (old_pid, old_enabled) = old.split_once('|').unwrap();
+    let (new_pid, new_enabled) = new.split_once('|').unwrap();
+    assert_ne!(old_pid, new_pid, "{old} {new}");
+    assert_eq!((old_enabled, new_enabled), ("True", "True"), "{old} {new}");
+    apache.assert_log_clean(&[]);
 }
 
 /// A runtime removed after the configuration check (a venv rebuilt without rwsgi): the

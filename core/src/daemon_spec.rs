@@ -12,6 +12,9 @@ use crate::python_settings::PythonSettings;
 pub const SPEC_FD: i32 = 3;
 pub const LISTENER_FD: i32 = 4;
 pub const RETIRE_FD: i32 = 5;
+/// With `server-metrics=On`: the daemon's end of its channel to the supervisor, which
+/// answers with Apache's scoreboard (`crate::scoreboard::answer`).
+pub const SCOREBOARD_FD: i32 = 6;
 
 /// rwsgi's version: a spec is read only by the runtime of the same release.
 pub const RWSGI_VERSION: &str = env!("CARGO_PKG_VERSION");

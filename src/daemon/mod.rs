@@ -8,7 +8,7 @@
 //! |---|---|---|
 //! | `parent/` | the Apache parent | each generation: checks, socket directory, one socket per group, the secret, the supervisor's fork (`mod.rs`); a new supervisor if it dies (`watch.rs`) |
 //! | `client/` | each Apache child | hands a request to its group: connect or reuse a kept connection, send the route and environ (`mod.rs`), relay the body and the response (`relay.rs`) |
-//! | `supervisor/` | the supervisor (one per generation, forked from the parent) | forks the daemon processes, respawns them with back-off, replaces one left stopped (`stopped.rs`), drains or stops them |
+//! | `supervisor/` | the supervisor (one per generation, forked from the parent) | forks the daemon processes, respawns them with back-off, replaces one left stopped (`stopped.rs`), answers exec'd daemons' requests for the scoreboard (`scoreboard_relay.rs`), drains or stops them |
 //!
 //! The daemon processes themselves run `rwsgi_runtime::daemon` (runtime/src/daemon/):
 //! forked from the supervisor on the module's Python, or exec'd into the group's own

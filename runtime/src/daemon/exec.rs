@@ -1,7 +1,8 @@
 //! A daemon exec'd into its group's own Python: the child the supervisor forked drops
 //! privileges and checks its paths ([`super::prepare`]), places what the daemon needs at
 //! fixed descriptors (the spec as JSON in a memfd, the group's listening socket, the
-//! supervisor's retire pipe; see `rwsgi_core::daemon_spec`) and execs the interpreter,
+//! supervisor's retire pipe and, with `server-metrics=On`, its end of the scoreboard
+//! channel; see `rwsgi_core::daemon_spec`) and execs the interpreter,
 //! which imports `rwsgi._daemon` and runs [`super::run`]. Nothing secret goes into argv or
 //! the environment.
 
@@ -9,14 +10,16 @@ use std::ffi::CString;
 use std::io::{Read, Seek, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::net::UnixListener;
+use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
 
 use super::setup::StartError;
-use super::{Launched, stderr_log};
+use super::{Launched, scoreboard_relay, stderr_log};
 use crate::os;
 use crate::python::interpreter;
-use rwsgi_core::daemon_spec::{DaemonSpec, LISTENER_FD, RETIRE_FD, SPEC_FD, SpecError};
+use rwsgi_core::daemon_spec::{
+    DaemonSpec, LISTENER_FD, RETIRE_FD, SCOREBOARD_FD, SPEC_FD, SpecError,
+};
 use rwsgi_core::python_settings::PythonSettings;
 
 /// What the exec'd interpreter runs (with `-P`: nothing of the working directory on
@@ -50,13 +53,15 @@ pub enum ExecError {
 }
 
 /// In the child the supervisor forked for this daemon: returns only on failure.
+/// `scoreboard` is the daemon's end of its channel to the supervisor (`server-metrics=On`).
 pub fn exec_daemon(
     python: &Path,
     spec: &DaemonSpec,
     listener: &UnixListener,
     retire: &OwnedFd,
+    scoreboard: Option<&UnixStream>,
 ) -> ExecError {
-    match try_exec(python, spec, listener, retire) {
+    match try_exec(python, spec, listener, retire, scoreboard) {
         Ok(never) => match never {},
         Err(e) => e,
     }
@@ -67,18 +72,21 @@ fn try_exec(
     spec: &DaemonSpec,
     listener: &UnixListener,
     retire: &OwnedFd,
+    scoreboard: Option<&UnixStream>,
 ) -> Result<std::convert::Infallible, ExecError> {
     super::prepare(spec, nix::unistd::getppid())?;
     let memfd = spec_file(spec).map_err(ExecError::Spec)?;
     os::set_env(&python_env(&spec.python));
     let argv = python_argv(python, &spec.python);
-    os::place_fds(&[
+    let mut moves = vec![
         (memfd.as_raw_fd(), SPEC_FD),
         (listener.as_raw_fd(), LISTENER_FD),
         (retire.as_raw_fd(), RETIRE_FD),
-    ])
-    .map_err(ExecError::Descriptors)?;
-    os::close_from(RETIRE_FD + 1);
+    ];
+    moves.extend(scoreboard.map(|s| (s.as_raw_fd(), SCOREBOARD_FD)));
+    os::place_fds(&moves).map_err(ExecError::Descriptors)?;
+    // Without a channel descriptor 6 is closed too, so the daemon never takes a stray one.
+    os::close_from(moves.iter().map(|m| m.1).max().unwrap_or(RETIRE_FD) + 1);
     let path = &argv[0];
     nix::unistd::execv(path, &argv).map_err(|source| ExecError::Exec {
         python: python.display().to_string(),
@@ -158,7 +166,16 @@ pub fn serve_inherited(py: pyo3::Python<'_>) -> Result<std::convert::Infallible,
     let spec = DaemonSpec::from_json(&json)?;
     let listener = UnixListener::from(inherited(LISTENER_FD)?);
     let retire = inherited(RETIRE_FD)?;
+    // Taken only when asked for: without server-metrics=On nothing was placed there.
+    let scoreboard = spec
+        .options
+        .server_metrics
+        .then(|| os::take_inherited(SCOREBOARD_FD).map(UnixStream::from));
     stderr_log::install(spec.log_level);
     interpreter::adopt(py);
-    py.detach(|| os::exit_now(super::run(&spec, &listener, &retire, Launched::Execed)))
+    let launched = Launched::Execed {
+        scoreboard: scoreboard
+            .and_then(|channel| scoreboard_relay::install(&spec.options.name, channel)),
+    };
+    py.detach(|| os::exit_now(super::run(&spec, &listener, &retire, launched)))
 }

@@ -16,6 +16,7 @@ pub mod exec;
 pub mod fd_passing;
 mod hub;
 mod monitor;
+mod scoreboard_relay;
 mod serve;
 mod setup;
 mod state;
@@ -54,8 +55,11 @@ pub enum Launched {
         scoreboard: Option<ScoreboardSource>,
     },
     /// Exec'd into the group's Python: the forked child before the exec did [`prepare`],
-    /// and the interpreter that imported the runtime runs already.
-    Execed,
+    /// and the interpreter that imported the runtime runs already. The scoreboard, not
+    /// mapped here, comes from the supervisor (`scoreboard_relay`).
+    Execed {
+        scoreboard: Option<ScoreboardSource>,
+    },
 }
 
 /// Exit status of a daemon that cannot start (unreadable paths, Python start-up): the
@@ -104,15 +108,7 @@ pub fn run(
             }
             scoreboard
         }
-        Launched::Execed => {
-            if o.server_metrics {
-                tracing::warn!(
-                    "RW0225: daemon process {} of group '{name}': server-metrics=On has no effect in a daemon exec'd into its own Python (mod_wsgi.server_metrics() returns None): Apache's scoreboard is mapped only in forked daemons; add launch=fork if the group runs the module's Python",
-                    std::process::id()
-                );
-            }
-            None
-        }
+        Launched::Execed { scoreboard } => scoreboard,
     };
     if let Err(why) = setup::start_python(spec, scoreboard) {
         tracing::error!(

@@ -1,10 +1,13 @@
 //! The supervisor: one process per generation, forked from the Apache parent. It holds the
 //! groups' listening sockets (so connections queue while a daemon restarts instead of
-//! failing), forks the daemons, respawns them with back-off, and drains or stops them.
+//! failing), forks the daemons, respawns them with back-off, answers exec'd daemons'
+//! requests for Apache's scoreboard (`scoreboard_relay`), and drains or stops them.
 
+mod scoreboard_relay;
 mod stopped;
 
 use std::os::fd::OwnedFd;
+use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -13,6 +16,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
+use self::scoreboard_relay::Channel;
 use self::stopped::StoppedWatch;
 use super::{Generation, Group, describe_exit};
 use crate::apache::process::{self, Forked};
@@ -24,6 +28,8 @@ use rwsgi_runtime::os;
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// A daemon that ran at least this long before dying starts its back-off afresh.
 const STABLE_AFTER: Duration = Duration::from_secs(10);
+/// The supervisor's round: how often it looks at its daemons and signals.
+const ROUND: Duration = Duration::from_millis(20);
 
 struct Slot {
     group: usize,
@@ -31,6 +37,8 @@ struct Slot {
     started: Instant,
     next_start: Instant,
     failures: u32,
+    /// An exec'd daemon's channel for `server-metrics=On` (`scoreboard_relay`).
+    channel: Option<Channel>,
 }
 
 /// A daemon that announced its recycle: it finishes its requests while its replacement,
@@ -39,6 +47,8 @@ struct Retiring {
     group: usize,
     pid: Pid,
     started: Instant,
+    /// Its scoreboard channel: a recycling daemon still gets answers.
+    channel: Option<Channel>,
 }
 
 /// Forks the supervisor; returns its pid in the parent.
@@ -79,6 +89,7 @@ fn run(generation: &Generation) -> i32 {
                 started: now,
                 next_start: now,
                 failures: 0,
+                channel: None,
             })
         })
         .collect();
@@ -157,7 +168,10 @@ fn run(generation: &Generation) -> i32 {
                 let now = Instant::now();
                 for slot in slots.iter_mut() {
                     if slot.pid.is_none() && slot.next_start <= now {
-                        slot.pid = start(generation, slot.group, &retire_tx);
+                        (slot.pid, slot.channel) = match start(generation, slot.group, &retire_tx) {
+                            Some((pid, channel)) => (Some(pid), channel),
+                            None => (None, None),
+                        };
                         slot.started = now;
                         if slot.pid.is_none() {
                             slot.next_start = now + Duration::from_secs(5);
@@ -166,7 +180,12 @@ fn run(generation: &Generation) -> i32 {
                 }
             }
         }
-        std::thread::sleep(Duration::from_millis(20));
+        let mut channels: Vec<&mut Option<Channel>> = slots
+            .iter_mut()
+            .map(|s| &mut s.channel)
+            .chain(retiring.iter_mut().map(|r| &mut r.channel))
+            .collect();
+        scoreboard_relay::wait_and_answer(&mut channels, ROUND);
     }
     for g in &generation.groups {
         let _ = std::fs::remove_file(&g.socket);
@@ -198,6 +217,7 @@ fn take_retirements(pipe: &OwnedFd, slots: &mut [Slot], retiring: &mut Vec<Retir
                     group: slot.group,
                     pid,
                     started: slot.started,
+                    channel: slot.channel.take(),
                 });
                 slot.pid = None;
                 slot.failures = 0;
@@ -207,12 +227,33 @@ fn take_retirements(pipe: &OwnedFd, slots: &mut [Slot], retiring: &mut Vec<Retir
     }
 }
 
-fn start(generation: &Generation, group: usize, retire: &OwnedFd) -> Option<Pid> {
+/// Forks a daemon of `group`; in the supervisor, its pid and, for an exec'd daemon with
+/// `server-metrics=On`, the supervisor's end of its scoreboard channel.
+fn start(
+    generation: &Generation,
+    group: usize,
+    retire: &OwnedFd,
+) -> Option<(Pid, Option<Channel>)> {
+    let g = &generation.groups[group];
+    let pair = if g.options.server_metrics && g.runtime.exec_python.is_some() {
+        Channel::pair()
+            .inspect_err(|e| {
+                // The daemon starts without it, and says what that means (RW0225).
+                tracing::warn!(
+                    "RW0225: the daemon supervisor cannot make a scoreboard channel for group '{}': {e}",
+                    g.options.name
+                );
+            })
+            .ok()
+    } else {
+        None
+    };
     match process::fork() {
-        Ok(Forked::Parent(pid)) => Some(Pid::from_raw(pid)),
+        Ok(Forked::Parent(pid)) => Some((Pid::from_raw(pid), pair.map(|(ours, _)| ours))),
         Ok(Forked::Child) => {
+            let theirs = pair.map(|(_, theirs)| theirs);
             let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                run_daemon(generation, &generation.groups[group], retire)
+                run_daemon(generation, g, retire, theirs.as_ref())
             }))
             .unwrap_or(70);
             os::exit_now(code)
@@ -228,8 +269,13 @@ fn start(generation: &Generation, group: usize, retire: &OwnedFd) -> Option<Pid>
 }
 
 /// In the child forked for one daemon: run it here on the module's Python, or exec it into
-/// the group's own.
-fn run_daemon(generation: &Generation, group: &Group, retire: &OwnedFd) -> i32 {
+/// the group's own (with `scoreboard`, its end of the scoreboard channel).
+fn run_daemon(
+    generation: &Generation,
+    group: &Group,
+    retire: &OwnedFd,
+    scoreboard: Option<&UnixStream>,
+) -> i32 {
     let Some(listener) = group.listener.as_ref() else {
         return EXIT_CONFIG;
     };
@@ -238,7 +284,7 @@ fn run_daemon(generation: &Generation, group: &Group, retire: &OwnedFd) -> i32 {
         let scoreboard = Some(scoreboard::snapshot as fn() -> _);
         return daemon::run(&spec, listener, retire, Launched::Forked { scoreboard });
     };
-    let why = exec::exec_daemon(python, &spec, listener, retire);
+    let why = exec::exec_daemon(python, &spec, listener, retire, scoreboard);
     tracing::error!(
         "RW0203: daemon process {} of group '{}' cannot start: {why}",
         std::process::id(),
@@ -258,6 +304,7 @@ fn reap(generation: &Generation, slots: &mut [Slot], retiring: &mut Vec<Retiring
         let why = describe_exit(status);
         let planned = matches!(status, WaitStatus::Exited(_, 0));
         if let Some(i) = retiring.iter().position(|r| r.pid == pid) {
+            // Its channel closes with it.
             let r = retiring.swap_remove(i);
             if !planned {
                 write_death_note(generation, pid, &why);
@@ -273,6 +320,7 @@ fn reap(generation: &Generation, slots: &mut [Slot], retiring: &mut Vec<Retiring
             continue;
         };
         slot.pid = None;
+        slot.channel = None;
         let group = &generation.groups[slot.group].options.name;
         let lived = slot.started.elapsed();
         if planned {

@@ -387,6 +387,8 @@ fn a_runtime_removed_after_the_check_is_named_and_backed_off() {
                 venv.display()
             ),
             "-m pip install rwsgi installs it",
+            // RW0204 names the Python the group is exec'd into.
+            &format!("(exec'd into {}/bin/python3)", venv.display()),
         ],
     );
 }

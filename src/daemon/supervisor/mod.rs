@@ -293,6 +293,18 @@ fn run_daemon(
     daemon::start_failed()
 }
 
+/// The end of an RW0204 line for an exec'd group: the Python it ran, which may be what
+/// failed.
+fn execd(generation: &Generation, group: usize) -> String {
+    generation.groups[group]
+        .runtime
+        .exec_python
+        .as_ref()
+        .map_or_else(String::new, |python| {
+            format!(" (exec'd into {})", python.display())
+        })
+}
+
 /// Collects exited daemons, logs why each one ended and schedules its replacement.
 fn reap(generation: &Generation, slots: &mut [Slot], retiring: &mut Vec<Retiring>) {
     loop {
@@ -309,9 +321,10 @@ fn reap(generation: &Generation, slots: &mut [Slot], retiring: &mut Vec<Retiring
             if !planned {
                 write_death_note(generation, pid, &why);
                 tracing::error!(
-                    "RW0204: daemon pid {pid} of group '{}' died ({why}) after {:.1}s while recycling; its replacement already runs",
+                    "RW0204: daemon pid {pid} of group '{}' died ({why}) after {:.1}s while recycling; its replacement already runs{}",
                     generation.groups[r.group].options.name,
-                    r.started.elapsed().as_secs_f64()
+                    r.started.elapsed().as_secs_f64(),
+                    execd(generation, r.group)
                 );
             }
             continue;
@@ -341,15 +354,17 @@ fn reap(generation: &Generation, slots: &mut [Slot], retiring: &mut Vec<Retiring
         slot.next_start = Instant::now() + delay;
         if delay.is_zero() {
             tracing::error!(
-                "RW0204: daemon pid {pid} of group '{group}' died ({why}) after {:.1}s; starting a new one",
-                lived.as_secs_f64()
+                "RW0204: daemon pid {pid} of group '{group}' died ({why}) after {:.1}s; starting a new one{}",
+                lived.as_secs_f64(),
+                execd(generation, slot.group)
             );
         } else {
             tracing::error!(
-                "RW0204: daemon pid {pid} of group '{group}' died ({why}) after {:.1}s, {} times in a row; next start in {}s",
+                "RW0204: daemon pid {pid} of group '{group}' died ({why}) after {:.1}s, {} times in a row; next start in {}s{}",
                 lived.as_secs_f64(),
                 slot.failures,
-                delay.as_secs()
+                delay.as_secs(),
+                execd(generation, slot.group)
             );
         }
         prune_notes(generation);

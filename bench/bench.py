@@ -752,7 +752,7 @@ def main():
     env = environment(args)
     print("environment:", json.dumps(env, indent=1))
     args.idle_rss = {}
-    args.several_pythons = several_pythons(args) if not args.only else []
+    args.several_pythons = several_pythons(args)
     servers = make_servers(args)
     workloads = [w for w in WORKLOADS if w[0] in args.workloads]
     results = {}

@@ -15,7 +15,8 @@
 #  - the sdist builds and installs, and without apxs fails naming apache2-dev (once);
 #  - for the Pythons other than Debian's, whose module the main suite tests, the wheel's
 #    module passes the integration tests of embedded mode, daemon mode, request and response
-#    bodies and broken applications (tests/{embedded,daemon,bodies,errors}.rs).
+#    bodies and broken applications (tests/{embedded,daemon,bodies,errors}.rs), and the
+#    daemon suites again with every group exec'd into that Python.
 # Needs root (www-data, the staged Pythons). Prints "python: N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -179,6 +180,12 @@ for v in $RWSGI_PYTHON_VERSIONS; do
             >>"$work/cargo-$v.log" 2>&1 || status=$?
         RWSGI_MODULE="$module" RWSGI_TEST_PYTHON="$py" RWSGI_TEST_PYTHON_HOME="$home" \
             RWSGI_TEST_OWN_GIL=1 cargo test -q -p rwsgi --test app_groups \
+            >>"$work/cargo-$v.log" 2>&1 || status=$?
+        # The daemon suites with every group exec'd into this Python (rwsgi._daemon built
+        # for it), sub-interpreters with their own GIL.
+        RWSGI_MODULE="$module" RWSGI_TEST_PYTHON="$py" RWSGI_TEST_PYTHON_HOME="$home" \
+            RWSGI_TEST_LAUNCH=exec RWSGI_TEST_OWN_GIL=1 \
+            cargo test -q -p rwsgi --test daemon --test app_groups \
             >>"$work/cargo-$v.log" 2>&1 || status=$?
         set -e
         read -r p f < <(awk '/^test result:/ {p += $4; f += $6} END {print p + 0, f + 0}' "$work/cargo-$v.log")

@@ -243,12 +243,32 @@ fn a_python_that_cannot_run_the_daemon_fails_the_config_test() {
             &text,
             &[
                 &format!(
-                    "cannot execute python {}/venv/bin/python3 as uid",
+                    "cannot execute python {}/venv/bin/python3 as www-data",
                     private.display()
                 ),
                 "Permission denied",
             ],
         );
+        // The same directory open to group `daemon` only: a group whose daemons run with
+        // that group (group=, or supplementary-groups=) passes, as its daemons would run.
+        let status = std::process::Command::new("chgrp")
+            .arg("daemon")
+            .arg(&private)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        std::fs::set_permissions(
+            &private,
+            std::os::unix::fs::PermissionsExt::from_mode(0o750),
+        )
+        .unwrap();
+        for options in ["group=daemon", "supplementary-groups=daemon"] {
+            let out = stage.config_test(&format!(
+                "WSGIDaemonProcess site {options} python-executable={}/venv/bin/python3\n",
+                private.display()
+            ));
+            assert!(out.status.success(), "{options}: {}", output_text(&out));
+        }
     }
 }
 

@@ -188,3 +188,24 @@ pub fn log_time() -> String {
         tm.tm_year + 1900
     )
 }
+
+/// Makes `command` run as `uid`/`gid` with the supplementary `groups`, as a daemon that
+/// dropped privileges does (std's `uid()` would leave it no supplementary group).
+pub fn run_as(command: &mut std::process::Command, uid: u32, gid: u32, groups: Vec<u32>) {
+    use std::os::unix::process::CommandExt;
+    let groups: Vec<libc::gid_t> = groups;
+    // SAFETY: the closure runs in the forked child before exec and makes only the
+    // async-signal-safe setgroups, setgid and setuid calls, on memory allocated before the
+    // fork (`groups` is moved in).
+    unsafe {
+        command.pre_exec(move || {
+            if libc::setgroups(groups.len(), groups.as_ptr()) != 0
+                || libc::setgid(gid) != 0
+                || libc::setuid(uid) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}

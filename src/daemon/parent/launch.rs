@@ -10,9 +10,10 @@ use std::process::Command;
 use crate::config::DaemonOptions;
 use crate::linked::LINKED_VERSION;
 use crate::python::interpreter::PythonHome;
-use rwsgi_core::daemon_options::Launch;
+use rwsgi_core::daemon_options::{Account, Launch};
 use rwsgi_core::daemon_spec::RWSGI_VERSION;
-use rwsgi_runtime::daemon::accounts::{AccountError, resolve_user};
+use rwsgi_runtime::daemon::accounts::{AccountError, resolve_group, resolve_user};
+use rwsgi_runtime::os;
 
 /// Why a group's Python cannot be used: `apache2 -t` fails with it.
 #[derive(Debug, thiserror::Error)]
@@ -87,12 +88,14 @@ pub fn exec_python(o: &DaemonOptions) -> Result<Option<PathBuf>, LaunchError> {
     }
 }
 
-/// Runs the group's Python once as the daemons' user (`apache_user` without `user=`, when
-/// Apache starts as root) and checks it imports this release's daemon runtime.
+/// Runs the group's Python once as the daemons' user and group (`apache_user` without
+/// `user=`, when Apache starts as root) and checks it imports this release's daemon
+/// runtime, with the supplementary groups the daemons get (`initgroups`, or
+/// `supplementary-groups=`).
 pub fn probe(
     o: &DaemonOptions,
     python: &Path,
-    apache_user: (u32, u32),
+    apache_user: &(u32, u32, String),
     as_root: bool,
 ) -> Result<(), LaunchError> {
     let unusable = |problem: String| LaunchError::Unusable {
@@ -102,26 +105,33 @@ pub fn probe(
     let mut command = Command::new(python);
     command
         .args(["-P", "-c", PROBE])
-        .env_remove("PYTHONPATH")
         .stdin(std::process::Stdio::null());
     let mut who = "this user".to_owned();
     if as_root {
-        let (uid, gid) = match &o.user {
-            Some(a) => {
-                let (uid, gid, name) = resolve_user(a).map_err(|source| LaunchError::Account {
-                    group: o.name.clone(),
-                    source,
-                })?;
-                who = name;
-                (uid, gid)
-            }
-            None => {
-                who = format!("uid {}", apache_user.0);
-                apache_user
-            }
+        let account = |source| LaunchError::Account {
+            group: o.name.clone(),
+            source,
         };
-        use std::os::unix::process::CommandExt;
-        command.uid(uid).gid(gid);
+        // The daemon's own account, as it takes it (runtime/src/daemon/setup.rs `prepare`).
+        let (uid, user_gid, name) = match &o.user {
+            Some(a) => resolve_user(a).map_err(account)?,
+            None => apache_user.clone(),
+        };
+        let gid = match &o.group {
+            Some(g) => resolve_group(g).map_err(account)?,
+            None => user_gid,
+        };
+        let groups = if o.supplementary_groups.is_empty() {
+            os::groups_of(&name, gid)
+        } else {
+            let names = o.supplementary_groups.iter().cloned().map(Account::Name);
+            names
+                .map(|g| resolve_group(&g))
+                .collect::<Result<_, _>>()
+                .map_err(account)?
+        };
+        who = name;
+        os::run_as(&mut command, uid, gid, groups);
     }
     let output = command.output().map_err(|e| {
         unusable(format!(

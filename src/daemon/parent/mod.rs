@@ -98,10 +98,10 @@ pub fn all_groups(server: Server<'_>) -> Result<Vec<Arc<DaemonOptions>>, Generat
 /// Configuration checks that need every server: names used by script aliases and import
 /// scripts must be defined groups (so a typo fails `apache2 -t`, not each request).
 pub fn check_config(server: Server<'_>) -> Result<(), GenerationError> {
-    let (apache_uid, apache_gid, _) = Server::unixd_user();
+    let apache_user = Server::unixd_user();
     for group in all_groups(server)? {
         if let Some(python) = launch::exec_python(&group)? {
-            launch::probe(&group, &python, (apache_uid, apache_gid), os::is_root())?;
+            launch::probe(&group, &python, &apache_user, os::is_root())?;
         }
     }
     let mut s = Some(server);

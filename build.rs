@@ -246,6 +246,7 @@ fn allowlist(b: bindgen::Builder) -> bindgen::Builder {
         "apr_bucket_type_eos",
         "apr_bucket_type_flush",
         "ap_top_module",
+        "ap_conftree",
     ];
     let constants = [
         "AP_SERVER_(MAJORVERSION|MINORVERSION|PATCHLEVEL)_NUMBER",

@@ -412,3 +412,67 @@ fn a_runtime_removed_after_the_check_is_named_and_backed_off() {
         ],
     );
 }
+
+/// An exec'd daemon writes its lines as Apache writes a forked daemon's: in the main
+/// server's `ErrorLogFormat` (time, level, module, an empty request field as `-`, pid,
+/// ServerName, the message escaped as Apache escapes it). Compared with the forked group's
+/// lines, which Apache itself formats, with the digits masked (times and pids differ).
+#[test]
+fn an_exec_d_daemon_logs_in_the_main_servers_format() {
+    let venv = runtime_venv(&test_python());
+    let stage = Stage::new(Mpm::Event);
+    stage.write(
+        "say.py",
+        "def application(environ, start_response):\n\
+         \x20   environ['wsgi.errors'].write('said by %s: \\u00fc\\tq\\n' % environ['mod_wsgi.process_group'])\n\
+         \x20   start_response('200 OK', [])\n\
+         \x20   return [b'ok']\n",
+    );
+    let apache = stage.start(&format!(
+        "ErrorLogFormat \"%{{cu}}t|%l|%m|%-{{Referer}}i|[pid\\ %P:%{{g}}T]|%v|%M% |%7F\"\n\
+         WSGIDaemonProcess forked launch=fork threads=2\n\
+         WSGIDaemonProcess execd threads=2 python-executable={}/bin/python3\n\
+         WSGIScriptAlias /forked {{root}}/say.py process-group=forked\n\
+         WSGIScriptAlias /execd {{root}}/say.py process-group=execd\n",
+        venv.display()
+    ));
+    for group in ["forked", "execd"] {
+        assert_eq!(get(&apache.url(&format!("/{group}"))).status, 200);
+    }
+    apache.wait_for_log("said by forked");
+    let log = apache.wait_for_log("said by execd");
+    let line = |needle: &str| {
+        log.lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no line with {needle}:\n{log}"))
+            .to_owned()
+    };
+    let masked = |l: &str| -> String {
+        l.chars()
+            .map(|c| if c.is_ascii_digit() { '0' } else { c })
+            .collect()
+    };
+    for (forked, execd) in [
+        (
+            line("of group 'forked' ready"),
+            line("of group 'execd' ready"),
+        ),
+        (line("said by forked"), line("said by execd")),
+    ] {
+        let prefix = |l: &str| masked(l.split_once("|RW").or(l.split_once("|said")).unwrap().0);
+        assert_eq!(prefix(&forked), prefix(&execd), "\n{forked}\n{execd}");
+        // The escaped space keeps `[pid N:T]` one field; `|%7F` is dropped below debug.
+        assert!(execd.contains("|wsgi|-|[pid "), "{execd}");
+        assert!(execd.contains("]|localhost|"), "{execd}");
+    }
+    assert!(
+        line("said by execd").ends_with("|said by execd: \\xc3\\xbc\\tq"),
+        "{}",
+        line("said by execd")
+    );
+    assert!(
+        line("said by forked").ends_with("|said by forked: \\xc3\\xbc\\tq"),
+        "{}",
+        line("said by forked")
+    );
+}

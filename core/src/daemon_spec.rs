@@ -44,6 +44,10 @@ pub struct DaemonSpec {
     /// The main server's `LogLevel` for this module, as Apache numbers it (`APLOG_*`):
     /// an exec'd daemon writes the lines at or under it.
     pub log_level: u8,
+    /// The main server's `ErrorLogFormat`, which an exec'd daemon's lines follow.
+    pub error_log_format: Option<String>,
+    /// The main server's `ServerName` (`%v` of that format).
+    pub server_name: String,
 }
 
 /// Why a spec could not be read.
@@ -111,6 +115,8 @@ mod tests {
             apache_version: (2, 4, 62),
             banner: "Apache/2.4.62 (Debian)".into(),
             log_level: 6,
+            error_log_format: Some("[%t] %M".into()),
+            server_name: "example.test".into(),
         }
     }
 

@@ -6,6 +6,7 @@ pub mod app_group;
 pub mod daemon_options;
 pub mod daemon_spec;
 pub mod directive_args;
+pub mod errorlog_format;
 pub mod http;
 pub mod metrics;
 pub mod os_file;

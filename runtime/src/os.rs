@@ -7,6 +7,8 @@
 use std::ffi::CString;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
+use rwsgi_core::errorlog_format::LocalTime;
+
 /// Is this process running as root (the Apache parent usually is)?
 pub fn is_root() -> bool {
     // SAFETY: geteuid cannot fail.
@@ -160,33 +162,46 @@ pub fn close_from(first: RawFd) {
     }
 }
 
-/// The local time as Apache's error log writes it: `Tue Dec 08 00:11:35.123456 2026`.
-pub fn log_time() -> String {
+/// Now, in local time, broken down (for the error log's `%t`).
+pub fn local_time() -> LocalTime {
+    let (tm, now) = local_tm();
+    LocalTime {
+        year: tm.tm_year + 1900,
+        month: tm.tm_mon.clamp(0, 11) as u32,
+        day: tm.tm_mday.max(0) as u32,
+        weekday: tm.tm_wday.clamp(0, 6) as u32,
+        hour: tm.tm_hour.max(0) as u32,
+        minute: tm.tm_min.max(0) as u32,
+        second: tm.tm_sec.max(0) as u32,
+        microsecond: now.subsec_micros(),
+        utc_offset: tm.tm_gmtoff,
+    }
+}
+
+/// Now, formatted by `strftime(format)` (`%{format}t` of an `ErrorLogFormat`).
+pub fn strftime_now(format: &str) -> String {
+    let (tm, _) = local_tm();
+    let Ok(format) = CString::new(format) else {
+        return String::new();
+    };
+    let mut buf = [0u8; 256];
+    // SAFETY: `buf` holds `buf.len()` bytes, which strftime does not pass; `format` is a
+    // NUL-terminated string and `tm` a filled-in local.
+    let n = unsafe { libc::strftime(buf.as_mut_ptr().cast(), buf.len(), format.as_ptr(), &tm) };
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
+fn local_tm() -> (libc::tm, std::time::Duration) {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     let secs = now.as_secs() as libc::time_t;
     // SAFETY: an all-zero tm is a valid value for localtime_r to overwrite.
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    // SAFETY: both pointers are to live locals; localtime_r is the thread-safe form.
-    if unsafe { libc::localtime_r(&secs, &mut tm) }.is_null() {
-        return format!("{}", now.as_secs());
-    }
-    const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    format!(
-        "{} {} {:02} {:02}:{:02}:{:02}.{:06} {}",
-        DAYS[tm.tm_wday.clamp(0, 6) as usize],
-        MONTHS[tm.tm_mon.clamp(0, 11) as usize],
-        tm.tm_mday,
-        tm.tm_hour,
-        tm.tm_min,
-        tm.tm_sec,
-        now.subsec_micros(),
-        tm.tm_year + 1900
-    )
+    // SAFETY: both pointers are to live locals; localtime_r is the thread-safe form, and
+    // on failure leaves the zeroed value.
+    unsafe { libc::localtime_r(&secs, &mut tm) };
+    (tm, now)
 }
 
 /// Makes `command` run as `uid`/`gid` with the supplementary `groups`, as a daemon that

@@ -13,6 +13,33 @@ fn raw(level: Level) -> i32 {
     i32::from(level.aplog())
 }
 
+/// The arguments of the main server's `ErrorLogFormat` as written (the last one at the top
+/// level of the configuration, where Apache has spliced the `Include`d files and the
+/// `<IfModule>`/`<IfDefine>` sections that hold), for a process that formats its own
+/// lines (an exec'd daemon).
+#[cfg(unix)]
+pub fn main_error_log_format_args() -> Option<String> {
+    let mut found = None;
+    // SAFETY: ap_conftree is this generation's configuration tree, built while reading the
+    // configuration and only read afterwards; its nodes and strings live in pconf.
+    let mut node = unsafe { sys::ap_conftree };
+    while !node.is_null() {
+        // SAFETY: a non-NULL node of the tree (see above).
+        let n = unsafe { &*node };
+        if !n.directive.is_null() && !n.args.is_null() {
+            // SAFETY: directive names and arguments are NUL-terminated pool strings.
+            let name = unsafe { std::ffi::CStr::from_ptr(n.directive) };
+            if name.to_bytes().eq_ignore_ascii_case(b"ErrorLogFormat") {
+                // SAFETY: as above.
+                let args = unsafe { std::ffi::CStr::from_ptr(n.args) };
+                found = Some(args.to_string_lossy().into_owned());
+            }
+        }
+        node = n.next;
+    }
+    found
+}
+
 /// The main server's `LogLevel` for this module (`LogLevel wsgi:…` over the plain one), as
 /// Apache numbers it: what a process writing the error log itself keeps (an exec'd daemon).
 #[cfg(unix)]

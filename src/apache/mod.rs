@@ -32,9 +32,9 @@ mod table;
 pub use auth::{Authn, Authz, RealmHash};
 pub use command::{Cmd, Directive, Scope};
 pub use io::{BodyError, OsFile, RequestIo, ResponseError};
-#[cfg(unix)]
-pub use log::main_log_level;
 pub use log::{Level, RequestLogContext, log_current, log_server};
+#[cfg(unix)]
+pub use log::{main_error_log_format_args, main_log_level};
 pub use pool::Pool;
 pub use regex::Regex;
 pub use request::{FileKind, Request};

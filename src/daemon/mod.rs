@@ -68,6 +68,10 @@ pub struct DaemonRuntime {
     pub apache_account: (u32, u32, String),
     /// The interpreter the group's daemons are exec'd into; `None`: they are forked.
     pub exec_python: Option<PathBuf>,
+    /// The main server's `ErrorLogFormat` and `ServerName`: an exec'd daemon formats its
+    /// own lines.
+    pub error_log_format: Option<String>,
+    pub server_name: String,
 }
 
 impl Group {
@@ -87,6 +91,8 @@ impl Group {
             apache_version: Mpm::apache_version(),
             banner: Mpm::server_banner(),
             log_level: crate::apache::main_log_level(),
+            error_log_format: self.runtime.error_log_format.clone(),
+            server_name: self.runtime.server_name.clone(),
         }
     }
 }

@@ -52,7 +52,9 @@ pub(super) fn resolve_python(args: &ServerArgs, host: &Host, app: &App) -> Resul
         }
     }
     if let Some(python) = &args.python_executable {
-        let python = absolute(&host.cwd, python);
+        // Not canonicalised: a venv's `bin/python3` is a symlink to its base Python, and
+        // only the venv's path makes Python find the venv.
+        let python = host.cwd.join(python);
         if !python.is_file() {
             bail!(
                 "--python-executable {}: no such file; name the interpreter the daemon processes run (it needs rwsgi's daemon runtime: <python> -m pip install rwsgi)",

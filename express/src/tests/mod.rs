@@ -754,7 +754,11 @@ fn a_daemon_group_runs_its_own_python() {
         "home = /opt/py/bin\nversion = 3.99.1\n",
     )
     .unwrap();
-    std::fs::write(venv.join("bin/python3"), "").unwrap();
+    // As in a real venv, its python3 is a symlink to the base Python's: the venv's path
+    // is what the group must name (only through it does Python find the venv).
+    std::fs::create_dir_all(f.path().join("base")).unwrap();
+    std::fs::write(f.path().join("base/python3.99"), "").unwrap();
+    std::os::unix::fs::symlink(f.path().join("base/python3.99"), venv.join("bin/python3")).unwrap();
     let conf = f.conf(&["wsgi.py", "--python-home", "venv"]);
     assert!(!conf.contains("WSGIPythonHome"), "{conf}");
     // The group's options, one per continued line.

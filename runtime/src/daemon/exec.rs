@@ -14,7 +14,7 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
 
 use super::setup::StartError;
-use super::{Launched, scoreboard_relay, stderr_log};
+use super::{Launched, error_log, scoreboard_relay};
 use crate::os;
 use crate::python::interpreter;
 use rwsgi_core::daemon_spec::{
@@ -171,7 +171,11 @@ pub fn serve_inherited(py: pyo3::Python<'_>) -> Result<std::convert::Infallible,
         .options
         .server_metrics
         .then(|| os::take_inherited(SCOREBOARD_FD).map(UnixStream::from));
-    stderr_log::install(spec.log_level);
+    error_log::install(
+        spec.log_level,
+        spec.error_log_format.as_deref(),
+        &spec.server_name,
+    );
     interpreter::adopt(py);
     let launched = Launched::Execed {
         scoreboard: scoreboard

@@ -12,6 +12,7 @@
 
 pub mod accounts;
 mod conn;
+mod error_log;
 pub mod exec;
 pub mod fd_passing;
 mod hub;
@@ -20,7 +21,6 @@ mod scoreboard_relay;
 mod serve;
 mod setup;
 mod state;
-mod stderr_log;
 mod timeout;
 mod vars;
 

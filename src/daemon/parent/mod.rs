@@ -282,6 +282,8 @@ fn group(
         global_used: crate::routing::global_group_reaches(server, &options.name),
         apache_account: Server::unixd_user(),
         exec_python: launch::exec_python(&options)?,
+        error_log_format: main_error_log_format(),
+        server_name: server.hostname(),
     };
     Ok(Group {
         runtime,
@@ -294,6 +296,15 @@ fn group(
         idle: Mutex::new(Vec::new()),
         script_owner,
     })
+}
+
+/// The main server's `ErrorLogFormat` (the one-argument form), as an exec'd daemon reads it.
+fn main_error_log_format() -> Option<String> {
+    let args = crate::apache::main_error_log_format_args()?;
+    match rwsgi_core::directive_args::words(&args).ok()?.as_slice() {
+        [format] => Some(format.clone()),
+        _ => None,
+    }
 }
 
 /// The group's Python: the server's settings with the group's options over them.

@@ -1,0 +1,64 @@
+//! An exec'd daemon's log: Apache's error log is its inherited stderr (Apache points the
+//! stderr of its parent, and so of the supervisor, at the main server's `ErrorLog`), so
+//! it writes its lines there as Apache would write them: in the main server's
+//! `ErrorLogFormat` (or Apache's default), keeping those at or under the main server's
+//! `LogLevel` for the module.
+
+use std::io::Write;
+
+use crate::log::{Level, LogSink};
+use crate::os;
+use rwsgi_core::errorlog_format::{self, ErrorLogFormat, LineFacts};
+
+struct StderrLog {
+    /// Apache's number for the highest level kept (`APLOG_*`).
+    threshold: u8,
+    format: Option<ErrorLogFormat>,
+    server_name: String,
+}
+
+/// What `%F` shows for the module's lines: it logs with file `mod_rwsgi` and line 0.
+const FILE_LINE: &str = "mod_rwsgi(0)";
+
+fn time(arg: Option<&str>) -> String {
+    match arg {
+        Some(format) if format.contains('%') => os::strftime_now(format),
+        _ => errorlog_format::ctime(&os::local_time(), arg).unwrap_or_default(),
+    }
+}
+
+impl LogSink for StderrLog {
+    fn write(&self, level: Level, line: &str) {
+        if level.aplog() > self.threshold {
+            return;
+        }
+        let facts = LineFacts {
+            level: level.aplog(),
+            module: "wsgi",
+            pid: std::process::id(),
+            // Apache's `%T` on Linux: the kernel's thread id.
+            tid: nix::unistd::gettid().as_raw() as u64,
+            server_name: &self.server_name,
+            file_line: Some(FILE_LINE),
+            time: &time,
+        };
+        let mut entry = match &self.format {
+            Some(format) => format.render(&facts, line),
+            None => errorlog_format::render_default(&facts, line, true),
+        };
+        entry.push('\n');
+        // One write per line: lines of different threads never mix.
+        let _ = std::io::stderr().lock().write_all(entry.as_bytes());
+    }
+}
+
+/// Routes this process's log lines to its stderr, in `format` (the main server's
+/// `ErrorLogFormat`; one Apache accepted that this cannot read gives Apache's default).
+pub fn install(threshold: u8, format: Option<&str>, server_name: &str) {
+    let sink: &'static StderrLog = Box::leak(Box::new(StderrLog {
+        threshold,
+        format: format.and_then(|f| ErrorLogFormat::parse(f).ok()),
+        server_name: server_name.to_owned(),
+    }));
+    crate::log::install(sink);
+}

@@ -247,6 +247,7 @@ fn allowlist(b: bindgen::Builder) -> bindgen::Builder {
         "apr_bucket_type_flush",
         "ap_top_module",
         "ap_conftree",
+        "ap_server_argv0",
     ];
     let constants = [
         "AP_SERVER_(MAJORVERSION|MINORVERSION|PATCHLEVEL)_NUMBER",

@@ -476,3 +476,87 @@ fn an_exec_d_daemon_logs_in_the_main_servers_format() {
         line("said by forked")
     );
 }
+
+/// `ErrorLog syslog:local3:rwsgi-test`: Apache points its stderr at /dev/null, so an exec'd
+/// daemon sends its lines to syslog itself, as Apache does for a forked one: the same
+/// facility and tag, the same line. The test is the machine's syslog for its length: it
+/// binds /dev/log, so it runs where nothing else does (it says so when skipped).
+#[test]
+fn an_exec_d_daemon_logs_to_syslog_as_apache_does() {
+    use std::os::unix::net::UnixDatagram;
+    let path = std::path::Path::new("/dev/log");
+    if !is_root() || path.exists() {
+        eprintln!(
+            "launch: syslog test skipped: it needs root and a machine without a syslog daemon (/dev/log exists or cannot be made)"
+        );
+        return;
+    }
+    let Ok(receiver) = UnixDatagram::bind(path) else {
+        eprintln!("launch: syslog test skipped: /dev/log cannot be bound");
+        return;
+    };
+    /// Removes /dev/log however the test ends.
+    struct Unbind;
+    impl Drop for Unbind {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file("/dev/log");
+        }
+    }
+    let _unbind = Unbind;
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o666)).unwrap();
+    receiver
+        .set_read_timeout(Some(std::time::Duration::from_millis(200)))
+        .unwrap();
+    let venv = runtime_venv(&test_python());
+    let stage = Stage::new(Mpm::Event);
+    stage.write("who.py", WHO);
+    let apache = stage.start(&format!(
+        "ErrorLog syslog:local3:rwsgi-test\n\
+         WSGIDaemonProcess forked launch=fork threads=2\n\
+         WSGIDaemonProcess execd threads=2 python-executable={}/bin/python3\n\
+         WSGIScriptAlias /forked {{root}}/who.py process-group=forked\n\
+         WSGIScriptAlias /execd {{root}}/who.py process-group=execd\n",
+        venv.display()
+    ));
+    assert_eq!(get(&apache.url("/forked")).status, 200);
+    assert_eq!(get(&apache.url("/execd")).status, 200);
+    let mut lines = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let seen = |lines: &[String], group: &str| {
+        lines
+            .iter()
+            .any(|l| l.contains(&format!("of group '{group}' ready")))
+    };
+    while !(seen(&lines, "forked") && seen(&lines, "execd")) && std::time::Instant::now() < deadline
+    {
+        let mut buf = [0u8; 8192];
+        if let Ok(n) = receiver.recv(&mut buf) {
+            lines.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+    }
+    drop(apache);
+    let line = |needle: &str| {
+        lines
+            .iter()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no line with {needle}:\n{}", lines.join("\n")))
+            .clone()
+    };
+    let forked = line("of group 'forked' ready");
+    let execd = line("of group 'execd' ready");
+    // `<158>` is local3 (19) and info (6); then syslog's time, `rwsgi-test[pid]: `, the line.
+    for l in [&forked, &execd] {
+        assert!(l.starts_with("<158>"), "{l}");
+        assert!(l.contains(" rwsgi-test["), "{l}");
+        assert!(l.contains("]: [wsgi:info] [pid "), "{l}");
+    }
+    let tail = |l: &str| -> String {
+        let from = l.find("rwsgi-test[").unwrap();
+        let to = l.find("RW0202").unwrap();
+        l[from..to]
+            .chars()
+            .map(|c| if c.is_ascii_digit() { '0' } else { c })
+            .collect()
+    };
+    assert_eq!(tail(&forked), tail(&execd), "\n{forked}\n{execd}");
+}

@@ -48,6 +48,9 @@ pub struct DaemonSpec {
     pub error_log_format: Option<String>,
     /// The main server's `ServerName` (`%v` of that format).
     pub server_name: String,
+    /// `ErrorLog syslog…`: an exec'd daemon sends its lines there itself (Apache's stderr,
+    /// which it inherits, is then /dev/null).
+    pub syslog: Option<crate::errorlog_format::Syslog>,
 }
 
 /// Why a spec could not be read.
@@ -117,6 +120,10 @@ mod tests {
             log_level: 6,
             error_log_format: Some("[%t] %M".into()),
             server_name: "example.test".into(),
+            syslog: Some(crate::errorlog_format::Syslog {
+                tag: "apache2".into(),
+                facility: 19 << 3,
+            }),
         }
     }
 

@@ -193,6 +193,77 @@ pub fn ctime(t: &LocalTime, arg: Option<&str>) -> Option<String> {
     Some(out)
 }
 
+/// `ErrorLog syslog[:facility[:tag]]`: where Apache sends the main server's lines.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Syslog {
+    /// `openlog`'s identity: the tag, else Apache's `argv[0]`.
+    pub tag: String,
+    /// The facility as `syslog.h` numbers it (`LOG_LOCAL7`, 23 << 3, by default).
+    pub facility: i32,
+}
+
+/// The facilities httpd knows, in its order, as `syslog.h` numbers them.
+const FACILITIES: [(&str, i32); 20] = [
+    ("auth", 4 << 3),
+    ("authpriv", 10 << 3),
+    ("cron", 9 << 3),
+    ("daemon", 3 << 3),
+    ("ftp", 11 << 3),
+    ("kern", 0),
+    ("lpr", 6 << 3),
+    ("mail", 2 << 3),
+    ("news", 7 << 3),
+    ("syslog", 5 << 3),
+    ("user", 1 << 3),
+    ("uucp", 8 << 3),
+    ("local0", 16 << 3),
+    ("local1", 17 << 3),
+    ("local2", 18 << 3),
+    ("local3", 19 << 3),
+    ("local4", 20 << 3),
+    ("local5", 21 << 3),
+    ("local6", 22 << 3),
+    ("local7", 23 << 3),
+];
+
+impl Syslog {
+    /// The main server's `ErrorLog` (`error_fname`) when it is syslog, read as httpd's
+    /// `open_error_log` reads it (a facility name may be cut short: the first one it
+    /// begins); `argv0` is Apache's own name, the default tag.
+    pub fn from_error_log(error_fname: &str, argv0: &str) -> Option<Syslog> {
+        if !error_fname.get(..6)?.eq_ignore_ascii_case("syslog") {
+            return None;
+        }
+        // httpd looks for the `:` anywhere after the prefix (`syslogd.log` is syslog too).
+        let Some((_, spec)) = error_fname[6..].split_once(':') else {
+            return Some(Syslog {
+                tag: argv0.to_owned(),
+                facility: 23 << 3,
+            });
+        };
+        let (facility, tag) = match spec.split_once(':') {
+            Some((facility, tag)) if !tag.is_empty() => (facility, tag),
+            Some((facility, _)) => (facility, argv0),
+            None => (spec, argv0),
+        };
+        let facility = if facility.is_empty() {
+            23 << 3
+        } else {
+            FACILITIES
+                .iter()
+                .find(|(name, _)| {
+                    name.len() >= facility.len()
+                        && name[..facility.len()].eq_ignore_ascii_case(facility)
+                })
+                .map(|(_, code)| *code)?
+        };
+        Some(Syslog {
+            tag: tag.to_owned(),
+            facility,
+        })
+    }
+}
+
 fn level_name(level: u8) -> &'static str {
     LEVEL_NAMES[usize::from(level.min(15))]
 }
@@ -428,6 +499,26 @@ mod tests {
         assert_eq!(ctime(&t, Some("cu")).unwrap(), "2026-12-08 00:11:05.001234");
         assert_eq!(ctime(&t, Some("cz")).unwrap(), "2026-12-08 00:11:05 -0530");
         assert_eq!(ctime(&t, Some("%H")), None);
+    }
+
+    #[test]
+    fn syslog_error_logs_are_read_as_httpd_reads_them() {
+        let read = |f: &str| Syslog::from_error_log(f, "apache2");
+        let at = |tag: &str, facility: i32| {
+            Some(Syslog {
+                tag: tag.into(),
+                facility,
+            })
+        };
+        assert_eq!(read("/var/log/apache2/error.log"), None);
+        assert_eq!(read("|/usr/bin/logger"), None);
+        assert_eq!(read("syslogd.log"), at("apache2", 23 << 3));
+        assert_eq!(read("syslog"), at("apache2", 23 << 3));
+        assert_eq!(read("syslog:user"), at("apache2", 8));
+        assert_eq!(read("SYSLOG:local3:web"), at("web", 19 << 3));
+        assert_eq!(read("syslog::web"), at("web", 23 << 3));
+        assert_eq!(read("syslog:auth"), at("apache2", 4 << 3));
+        assert_eq!(read("syslog:nosuch"), None);
     }
 
     #[test]

@@ -224,3 +224,19 @@ pub fn run_as(command: &mut std::process::Command, uid: u32, gid: u32, groups: V
         });
     }
 }
+
+/// `openlog(tag, LOG_NDELAY | LOG_CONS | LOG_PID, facility)`, as Apache opens its syslog
+/// error log. Once per process: syslog keeps the tag's address.
+pub fn open_syslog(tag: &str, facility: i32) {
+    let tag: &'static CString = Box::leak(Box::new(CString::new(tag).unwrap_or_default()));
+    let options = libc::LOG_NDELAY | libc::LOG_CONS | libc::LOG_PID;
+    // SAFETY: `tag` lives for the rest of the process, as openlog requires.
+    unsafe { libc::openlog(tag.as_ptr(), options, facility) };
+}
+
+/// One line to syslog at `priority` (Apache's level numbers are syslog's).
+pub fn syslog(priority: i32, line: &str) {
+    let line = CString::new(line.replace('\0', "\\0")).unwrap_or_default();
+    // SAFETY: "%s" consumes exactly the one C string passed.
+    unsafe { libc::syslog(priority, c"%s".as_ptr(), line.as_ptr()) };
+}

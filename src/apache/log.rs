@@ -40,6 +40,32 @@ pub fn main_error_log_format_args() -> Option<String> {
     found
 }
 
+/// The main server's `ErrorLog` as Apache keeps it (`error_fname`: a path, `|program` or
+/// `syslog[:facility[:tag]]`) and Apache's `argv[0]`, syslog's default tag.
+#[cfg(unix)]
+pub fn main_error_log() -> (String, String) {
+    let read = |p: *const std::ffi::c_char| {
+        if p.is_null() {
+            String::new()
+        } else {
+            // SAFETY: a NUL-terminated string of the configuration pool or of argv.
+            unsafe { std::ffi::CStr::from_ptr(p) }
+                .to_string_lossy()
+                .into_owned()
+        }
+    };
+    // SAFETY: ap_server_conf and ap_server_argv0 are set while the configuration is read
+    // and only read afterwards.
+    let (server, argv0) = unsafe { (sys::ap_server_conf, sys::ap_server_argv0) };
+    let fname = if server.is_null() {
+        String::new()
+    } else {
+        // SAFETY: a non-NULL ap_server_conf is the live main server.
+        read(unsafe { (*server).error_fname })
+    };
+    (fname, read(argv0))
+}
+
 /// The main server's `LogLevel` for this module (`LogLevel wsgi:…` over the plain one), as
 /// Apache numbers it: what a process writing the error log itself keeps (an exec'd daemon).
 #[cfg(unix)]

@@ -34,7 +34,7 @@ pub use command::{Cmd, Directive, Scope};
 pub use io::{BodyError, OsFile, RequestIo, ResponseError};
 pub use log::{Level, RequestLogContext, log_current, log_server};
 #[cfg(unix)]
-pub use log::{main_error_log_format_args, main_log_level};
+pub use log::{main_error_log, main_error_log_format_args, main_log_level};
 pub use pool::Pool;
 pub use regex::Regex;
 pub use request::{FileKind, Request};

@@ -72,6 +72,8 @@ pub struct DaemonRuntime {
     /// own lines.
     pub error_log_format: Option<String>,
     pub server_name: String,
+    /// The main server's `ErrorLog syslog…`, read as Apache reads it.
+    pub syslog: Option<rwsgi_core::errorlog_format::Syslog>,
 }
 
 impl Group {
@@ -93,6 +95,7 @@ impl Group {
             log_level: crate::apache::main_log_level(),
             error_log_format: self.runtime.error_log_format.clone(),
             server_name: self.runtime.server_name.clone(),
+            syslog: self.runtime.syslog.clone(),
         }
     }
 }

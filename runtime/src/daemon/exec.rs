@@ -175,6 +175,7 @@ pub fn serve_inherited(py: pyo3::Python<'_>) -> Result<std::convert::Infallible,
         spec.log_level,
         spec.error_log_format.as_deref(),
         &spec.server_name,
+        spec.syslog.as_ref(),
     );
     interpreter::adopt(py);
     let launched = Launched::Execed {

@@ -15,6 +15,7 @@ pub use self::launch::LaunchError;
 use super::{DaemonRuntime, Generation, Group, ScriptOwner, supervisor};
 use crate::apache::{Pool, Server, process, scoreboard};
 use crate::config::{AliasPattern, DaemonOptions, GroupSpec, PythonSettings};
+use rwsgi_core::errorlog_format::Syslog;
 use rwsgi_core::protocol::SECRET_LEN;
 use rwsgi_runtime::daemon::accounts::{AccountError, resolve_group, resolve_user};
 use rwsgi_runtime::os;
@@ -284,6 +285,10 @@ fn group(
         exec_python: launch::exec_python(&options)?,
         error_log_format: main_error_log_format(),
         server_name: server.hostname(),
+        syslog: {
+            let (error_log, argv0) = crate::apache::main_error_log();
+            Syslog::from_error_log(&error_log, &argv0)
+        },
     };
     Ok(Group {
         runtime,

@@ -503,7 +503,7 @@ fn bad_daemon_configuration_fails_the_config_test() {
 /// exec'd into the venv's Python: tests/launch.rs.)
 #[test]
 fn a_forked_daemon_venv_of_another_python_fails_the_config_test() {
-    let linked = python_version(&test_python());
+    let linked = harness::daemon_runtime::python_facts(&test_python()).0;
     let other = if linked == "3.12" { "3.13" } else { "3.12" };
     let stage = Stage::new(Mpm::Event);
     for (dir, version) in [("venv-other", other), ("venv-same", linked.as_str())] {
@@ -529,15 +529,6 @@ fn a_forked_daemon_venv_of_another_python_fails_the_config_test() {
     );
     let out = stage.config_test("WSGIDaemonProcess site python-home={root}/venv-same\n");
     assert!(out.status.success(), "{}", output_text(&out));
-}
-
-/// `X.Y` of the Python at `python`.
-fn python_version(python: &str) -> String {
-    let out = std::process::Command::new(python)
-        .args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 #[test]

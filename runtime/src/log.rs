@@ -33,18 +33,6 @@ impl Level {
             Level::Trace => 8,
         }
     }
-
-    /// The level's name in Apache's error log (`[wsgi:error]`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Level::Crit => "crit",
-            Level::Err => "error",
-            Level::Warning => "warn",
-            Level::Info => "info",
-            Level::Debug => "debug",
-            Level::Trace => "trace1",
-        }
-    }
 }
 
 /// Where a process writes its log lines. It filters by level itself (Apache by

@@ -12,7 +12,7 @@ use crate::log::{Level, LogSink};
 use crate::os;
 use rwsgi_core::errorlog_format::{self, ErrorLogFormat, LineFacts, Syslog};
 
-struct StderrLog {
+struct DaemonLog {
     /// Apache's number for the highest level kept (`APLOG_*`).
     threshold: u8,
     format: Option<ErrorLogFormat>,
@@ -31,7 +31,7 @@ fn time(arg: Option<&str>) -> String {
     }
 }
 
-impl LogSink for StderrLog {
+impl LogSink for DaemonLog {
     fn write(&self, level: Level, line: &str) {
         if level.aplog() > self.threshold {
             return;
@@ -67,7 +67,7 @@ pub fn install(threshold: u8, format: Option<&str>, server_name: &str, syslog: O
     if let Some(s) = syslog {
         os::open_syslog(&s.tag, s.facility);
     }
-    let sink: &'static StderrLog = Box::leak(Box::new(StderrLog {
+    let sink: &'static DaemonLog = Box::leak(Box::new(DaemonLog {
         threshold,
         format: format.and_then(|f| ErrorLogFormat::parse(f).ok()),
         server_name: server_name.to_owned(),

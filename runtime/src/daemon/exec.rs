@@ -107,7 +107,7 @@ fn spec_file(spec: &DaemonSpec) -> std::io::Result<OwnedFd> {
 }
 
 /// What an embedded interpreter takes from `PyConfig`, as the command line's flags.
-pub fn python_argv(python: &Path, settings: &PythonSettings) -> Vec<CString> {
+fn python_argv(python: &Path, settings: &PythonSettings) -> Vec<CString> {
     let mut args: Vec<Vec<u8>> = vec![python.as_os_str().as_bytes().to_vec()];
     match settings.optimize {
         0 => {}

@@ -22,10 +22,16 @@ fn main() {
     // SONAME first in the loader's path, not necessarily the one it was built against.
     pyo3_build_config::add_libpython_rpath_link_args();
     let python = pyo3_build_config::get();
+    // 3.13t, not 3.13: a free-threaded Python is another build (another venv layout,
+    // another libpython). For 3.13t the free-threaded cfg comes from RUSTFLAGS
+    // (packaging/pyo3_env.py), which cargo shows build scripts as CARGO_CFG_*.
+    let free_threaded =
+        python.is_free_threaded() || env::var_os("CARGO_CFG_PY_GIL_DISABLED").is_some();
     println!(
-        "cargo::rustc-env=RWSGI_PYTHON_VERSION={}.{}",
+        "cargo::rustc-env=RWSGI_PYTHON_VERSION={}.{}{}",
         python.version().major,
-        python.version().minor
+        python.version().minor,
+        if free_threaded { "t" } else { "" }
     );
 
     let apxs = env::var("APXS").unwrap_or_else(|_| "apxs".to_owned());

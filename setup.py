@@ -60,12 +60,18 @@ def require_shared_libpython():
 # The wheel's module links the libpython of the Python building it, whatever else the
 # environment or .cargo/config.toml names (cargo's build scripts read PYO3_PYTHON).
 os.environ["PYO3_PYTHON"] = sys.executable
-# pyo3 resolves its Python once per target directory: one directory per Python X.Y.
+# pyo3 resolves its Python once per target directory: one directory per Python X.Y (and
+# build: 3.13t is not 3.13).
 os.environ.setdefault(
     "CARGO_TARGET_DIR",
     os.path.join(os.path.dirname(os.path.abspath(__file__)), "target",
-                 "wheel-py%d.%d" % sys.version_info[:2]),
+                 "wheel-py%d.%d%s" % (sys.version_info[:2] + (sys.abiflags,))),
 )
+# Free-threaded 3.13 needs pyo3 told about it (packaging/pyo3_env.py says why).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "packaging"))
+import pyo3_env  # noqa: E402
+
+os.environ.update(pyo3_env.cargo_env(os.environ["CARGO_TARGET_DIR"]))
 
 if any(a in sys.argv for a in ("bdist_wheel", "build_ext", "build_rust", "install", "develop",
                                "editable_wheel", "build")):

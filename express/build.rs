@@ -8,7 +8,9 @@ fn main() {
     let out = Command::new(&python)
         .args([
             "-c",
-            "import sys; print(sys.base_prefix); print('%d.%d' % sys.version_info[:2])",
+            // 3.13t for a free-threaded Python (abiflags "t"; a debug build's "d" is not
+            // part of the version).
+            "import sys; print(sys.base_prefix); print('%d.%d' % sys.version_info[:2] + sys.abiflags.replace('d', ''))",
         ])
         .output();
     let (prefix, version) = match out {

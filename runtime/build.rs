@@ -12,7 +12,15 @@ fn main() {
         env::var("PYO3_CROSS_PYTHON_VERSION").unwrap_or_else(|_| "3.11".to_owned())
     } else {
         let python = pyo3_build_config::get();
-        format!("{}.{}", python.version().major, python.version().minor)
+        // 3.13t, not 3.13 (see the module's build.rs).
+        let free_threaded =
+            python.is_free_threaded() || env::var_os("CARGO_CFG_PY_GIL_DISABLED").is_some();
+        format!(
+            "{}.{}{}",
+            python.version().major,
+            python.version().minor,
+            if free_threaded { "t" } else { "" }
+        )
     };
     println!("cargo::rustc-env=RWSGI_PYTHON_VERSION={version}");
 }

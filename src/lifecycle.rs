@@ -114,7 +114,7 @@ pub fn child_init(pchild: Pool, server: Server<'_>) {
             return;
         }
     }
-    if let Err(err) = interpreter::start(&conf.python) {
+    if let Err(err) = interpreter::start(&conf.python, "") {
         log_server(
             Some(server),
             Level::Crit,

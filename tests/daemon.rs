@@ -505,15 +505,23 @@ fn bad_daemon_configuration_fails_the_config_test() {
 fn a_forked_daemon_venv_of_another_python_fails_the_config_test() {
     let linked = harness::daemon_runtime::python_facts(&test_python()).0;
     let other = if linked == "3.12" { "3.13" } else { "3.12" };
+    // A free-threaded Python's venvs (and the module) are 3.13t: its executable says so.
+    let build = if is_free_threaded(&test_python()) {
+        "t"
+    } else {
+        ""
+    };
     let stage = Stage::new(Mpm::Event);
-    for (dir, version) in [("venv-other", other), ("venv-same", linked.as_str())] {
+    for (dir, version, build) in [("venv-other", other, ""), ("venv-same", &linked, build)] {
         stage.write(
             &format!("{dir}/pyvenv.cfg"),
             &format!(
-                "home = /usr/bin\ninclude-system-site-packages = false\nversion = {version}.4\n"
+                "home = /usr/bin\ninclude-system-site-packages = false\nversion = {version}.4\n\
+                 executable = /usr/bin/python{version}{build}\n"
             ),
         );
     }
+    let linked = format!("{linked}{build}");
     let out =
         stage.config_test("WSGIDaemonProcess site launch=fork python-home={root}/venv-other\n");
     let text = output_text(&out);

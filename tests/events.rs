@@ -110,6 +110,8 @@ fn check_hello(apache: &Apache, daemon: bool) {
     let cpu = finished["cpu_time"].as_f64().unwrap();
     assert!(cpu >= 0.0 && cpu <= application_time + 1e-9, "{finished}");
     assert!(finished["gil_wait_count"].as_u64().is_some());
+    // WSGIFreeThreading is Off: a GIL, also on a free-threaded Python.
+    assert_eq!(finished["gil_enabled"], true, "{finished}");
     // One dict for the request: what the app and the callbacks put in it.
     assert_eq!(finished["request_data"]["path"], "/hello");
     assert_eq!(finished["request_data"]["tag"], "hello");

@@ -8,7 +8,9 @@ mod harness;
 
 use std::time::Duration;
 
-use harness::daemon_runtime::{bare_venv, other_pythons, python_facts, runtime_venv};
+use harness::daemon_runtime::{
+    bare_venv, free_threaded_python, other_pythons, python_facts, runtime_venv,
+};
 use harness::*;
 
 /// Answers `version|executable|pid|venv whose site-packages it imports from`.
@@ -269,6 +271,65 @@ fn a_python_that_cannot_run_the_daemon_fails_the_config_test() {
             ));
             assert!(out.status.success(), "{options}: {}", output_text(&out));
         }
+    }
+}
+
+/// A group exec'd into a free-threaded Python (3.13t) under a module built with a GIL:
+/// `WSGIFreeThreading On` in a section for that group runs its daemons without the GIL;
+/// Off (the default) keeps it there, as mod_wsgi does. On for a group whose Python has a
+/// GIL fails `apache2 -t`, naming the group and the fix.
+#[test]
+fn a_group_exec_d_into_a_free_threaded_python_runs_without_its_gil() {
+    let Some(free_threaded) = free_threaded_python() else {
+        eprintln!(
+            "launch: no free-threaded Python is staged here (scripts/python/pythons.sh builds 3.13t); not tested"
+        );
+        return;
+    };
+    let venv = runtime_venv(&free_threaded);
+    let apache = Apache::start(
+        Mpm::Event,
+        &format!(
+            "WSGIDaemonProcess ft python-executable={venv}/bin/python3 threads=2\n\
+             WSGIDaemonProcess ftgil python-executable={venv}/bin/python3\n\
+             <WSGIInterpreterOptions process-group=ft>\n\
+             WSGIFreeThreading On\n\
+             </WSGIInterpreterOptions>\n\
+             WSGIScriptAlias /ft {{root}}/apps/gil_state.py process-group=ft application-group=%{{GLOBAL}}\n\
+             WSGIScriptAlias /sub {{root}}/apps/gil_state.py process-group=ft\n\
+             WSGIScriptAlias /ftgil {{root}}/apps/gil_state.py process-group=ftgil application-group=%{{GLOBAL}}\n",
+            venv = venv.display()
+        ),
+    );
+    let state = |path: &str| {
+        // The second answer carries the first request's request_finished event.
+        let _ = get(&apache.url(path));
+        let reply = get(&apache.url(path));
+        assert_eq!(reply.status, 200, "{path}: {}", reply.text());
+        reply.text()
+    };
+    assert_eq!(state("/ft"), "python=False event=False metrics=False");
+    assert_eq!(state("/sub"), "python=False event=False metrics=False");
+    assert_eq!(state("/ftgil"), "python=True event=True metrics=True");
+    apache.assert_log_clean(&[]);
+
+    if !is_free_threaded(&test_python()) {
+        let gil_venv = runtime_venv(&test_python());
+        let out = Stage::new(Mpm::Event).config_test(&format!(
+            "WSGIDaemonProcess site python-executable={}/bin/python3\n\
+             <WSGIInterpreterOptions process-group=site>\nWSGIFreeThreading On\n</WSGIInterpreterOptions>\n",
+            gil_venv.display()
+        ));
+        let text = output_text(&out);
+        assert!(!out.status.success(), "passed apache2 -t: {text}");
+        assert_mentions(
+            &text,
+            &[
+                "WSGIFreeThreading On applies to daemon group site",
+                &format!("{}/bin/python3", gil_venv.display()),
+                "built with a GIL",
+            ],
+        );
     }
 }
 

@@ -30,6 +30,9 @@ pub struct PythonSettings {
     pub eggs: Option<String>,
     /// `WSGIPerInterpreterGIL`: sub-interpreters get their own GIL (Python 3.12+).
     pub per_interpreter_gil: Option<bool>,
+    /// `WSGIFreeThreading` (default Off): a free-threaded Python runs without its GIL.
+    /// Per process: see [`PythonSettings::free_threading_in`].
+    pub free_threading: Option<bool>,
     /// `WSGIRestrictStdin` (default Off): reading `sys.stdin` raises.
     pub restrict_stdin: Option<bool>,
     /// `WSGIRestrictStdout` (default Off): `sys.stdout` raises instead of logging.
@@ -55,6 +58,8 @@ pub struct InterpreterOptions {
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Scoped {
     pub per_interpreter_gil: Option<bool>,
+    /// Only in sections without `application-group=`: a process has one GIL or none.
+    pub free_threading: Option<bool>,
     pub switch_interval: Option<f64>,
     pub restrict_stdin: Option<bool>,
     pub restrict_stdout: Option<bool>,
@@ -95,6 +100,31 @@ impl PythonSettings {
                         .as_deref()
                         .is_none_or(|p| p == process_group)
             })
+    }
+
+    /// Whether the processes of `process_group` (`""`: Apache's children) run a
+    /// free-threaded Python without its GIL: the top level, then a section without
+    /// selectors, then one naming the group (the last written among equals), as mod_wsgi
+    /// resolves it. Sections with `application-group=` cannot set it.
+    pub fn free_threading_in(&self, process_group: &str) -> bool {
+        let mut best: Option<(u8, bool)> = None;
+        for o in &self.interpreter_options {
+            let Some(on) = o.settings.free_threading else {
+                continue;
+            };
+            if o.application_group.is_some() {
+                continue;
+            }
+            let Some(specificity) = o.specificity(process_group, None) else {
+                continue;
+            };
+            if best.is_none_or(|(s, _)| specificity >= s) {
+                best = Some((specificity, on));
+            }
+        }
+        best.map(|(_, on)| on)
+            .or(self.free_threading)
+            .unwrap_or(false)
     }
 
     /// The settings of an interpreter of `process_group` (`""`: Apache's children)
@@ -213,5 +243,33 @@ mod tests {
         assert_eq!(unknown.restrict_stdin, None);
         assert_eq!(unknown.restrict_stdout, Some(false));
         assert_eq!(unknown.path_layers, [vec!["/site"]]);
+    }
+
+    #[test]
+    fn free_threading_is_resolved_per_process_group() {
+        let ft = |p: Option<&str>, on| {
+            section(
+                p,
+                None,
+                Scoped {
+                    free_threading: Some(on),
+                    ..Scoped::default()
+                },
+            )
+        };
+        let mut s = PythonSettings {
+            free_threading: Some(true),
+            ..PythonSettings::default()
+        };
+        assert!(s.free_threading_in("any"));
+        assert!(!PythonSettings::default().free_threading_in(""));
+        s.interpreter_options = vec![ft(Some("site"), false), ft(None, true)];
+        // The section naming the group beats the one without selectors, in any order.
+        assert!(!s.free_threading_in("site"));
+        assert!(s.free_threading_in(""));
+        s.free_threading = None;
+        s.interpreter_options = vec![ft(Some(""), true), ft(Some(""), false)];
+        assert!(!s.free_threading_in(""), "the later of two equals");
+        assert!(!s.free_threading_in("site"));
     }
 }

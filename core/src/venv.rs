@@ -25,17 +25,27 @@ pub fn venv_base(cfg: &str) -> Option<PathBuf> {
     })
 }
 
-/// The `X.Y` Python version a `pyvenv.cfg` declares.
+/// The `X.Y` Python version a `pyvenv.cfg` declares, `X.Yt` when the venv was made by a
+/// free-threaded Python (its `executable` is `pythonX.Yt`; Python 3.11 and later write it).
 pub fn venv_version(cfg: &str) -> Option<String> {
-    cfg.lines().find_map(|line| {
-        let (key, value) = line.split_once('=')?;
-        let key = key.trim();
-        if key != "version" && key != "version_info" {
-            return None;
-        }
-        let mut parts = value.trim().split('.');
-        Some(format!("{}.{}", parts.next()?, parts.next()?))
-    })
+    let value = |wanted: &[&str]| {
+        cfg.lines().find_map(|line| {
+            let (key, value) = line.split_once('=')?;
+            wanted
+                .contains(&key.trim())
+                .then(|| value.trim().to_owned())
+        })
+    };
+    let version = value(&["version", "version_info"])?;
+    let mut parts = version.split('.');
+    let x_y = format!("{}.{}", parts.next()?, parts.next()?);
+    let executable = value(&["executable"]).unwrap_or_default();
+    let name = executable.rsplit(['/', '\\']).next().unwrap_or("");
+    let name = name.strip_suffix(".exe").unwrap_or(name);
+    if name == format!("python{x_y}t") {
+        return Some(x_y + "t");
+    }
+    Some(x_y)
 }
 
 #[cfg(test)]
@@ -53,6 +63,14 @@ mod tests {
             Some("3.12")
         );
         assert_eq!(venv_version("home = /usr/bin"), None);
+        assert_eq!(
+            venv_version("version = 3.13.15\nexecutable = /opt/py/bin/python3.13t\n").as_deref(),
+            Some("3.13t")
+        );
+        assert_eq!(
+            venv_version("version = 3.13.15\nexecutable = /usr/bin/python3.13\n").as_deref(),
+            Some("3.13")
+        );
     }
 
     #[test]

@@ -172,6 +172,11 @@ pub struct ServerArgs {
     /// Python warnings filter (repeatable), as for `python -W`.
     #[arg(long, value_name = "FILTER", help_heading = "Application")]
     pub python_warnings: Vec<String>,
+    /// Run Python without its GIL, so the threads of a process run Python in parallel:
+    /// WSGIFreeThreading On. Needs a free-threaded Python (3.13t or later) for the
+    /// application, rwsgi's own or --python-executable's.
+    #[arg(long, help_heading = "Application")]
+    pub free_threading: bool,
     /// Serve HEAD requests as GET to the application.
     #[arg(long, value_enum, default_value = "auto", help_heading = "Application")]
     pub map_head_to_get: MapHead,

@@ -2,6 +2,7 @@
 # rwsgi is built and tested for, each where Apache's unprivileged user can read it.
 #
 #   3.11: Debian's /usr/bin/python3.
+#   3.13t: free-threaded 3.13, built here from source (scripts/python/free-threaded.sh).
 #   3.12, 3.13: pyenv's (shared libpython), when the machine has them. pyenv lives in
 #   root's home, which is mode 0700, so a copy is staged in /opt/rwsgi-python/X.Y and made
 #   to stand on its own: the paths Python recorded at build time (sysconfig, which pyo3
@@ -9,11 +10,16 @@
 #
 # python_for X.Y prints the interpreter's path, or nothing when that version is missing.
 
-RWSGI_PYTHON_VERSIONS="${RWSGI_PYTHON_VERSIONS:-3.11 3.12 3.13}"
+RWSGI_PYTHON_VERSIONS="${RWSGI_PYTHON_VERSIONS:-3.11 3.12 3.13 3.13t}"
 RWSGI_PYTHON_STAGE="${RWSGI_PYTHON_STAGE:-/opt/rwsgi-python}"
+. "$(dirname "${BASH_SOURCE[0]}")/free-threaded.sh"
 
 python_for() {
     local v=$1
+    if [ "$v" = 3.13t ]; then
+        build_free_threaded
+        return
+    fi
     if [ "$v" = "$(/usr/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')" ]; then
         echo /usr/bin/python3
         return

@@ -72,9 +72,9 @@ app = flask.Flask(__name__)
 
 @app.route("/")
 def which():
-    # Flask from the venv's site-packages, not the system's.
-    return "%d.%d %s flask-from-venv=%s uid=%d" % (
-        sys.version_info[0], sys.version_info[1], sys.prefix,
+    # Flask from the venv's site-packages, not the system's; 3.13t for a free-threaded one.
+    return "%d.%d%s %s flask-from-venv=%s uid=%d" % (
+        sys.version_info[0], sys.version_info[1], sys.abiflags, sys.prefix,
         flask.__file__.startswith(sys.prefix + "/"), os.getuid())
 
 
@@ -104,7 +104,11 @@ for v in $RWSGI_PYTHON_VERSIONS; do
     dist="target/python/dist-$v"
     rm -rf "$dist"
     "$py" -m venv "$work/build-$v"
-    if CARGO_TARGET_DIR="$wheel_target" "$work/build-$v/bin/pip" wheel . --no-deps -q -w "$dist" \
+    # A free-threaded 3.13 builds with other RUSTFLAGS (packaging/pyo3_env.py): its own
+    # directory, so the others' builds are not redone.
+    target="$wheel_target"
+    [[ "$v" != *t ]] || target="$wheel_target-ft"
+    if CARGO_TARGET_DIR="$target" "$work/build-$v/bin/pip" wheel . --no-deps -q -w "$dist" \
         >"$work/wheel-$v.log" 2>&1; then
         ok "$v: pip wheel . builds a wheel"
     else
@@ -113,9 +117,10 @@ for v in $RWSGI_PYTHON_VERSIONS; do
         continue
     fi
     wheel=$(ls "$dist"/rwsgi-*.whl)
+    # 3.13t: python tag cp313, ABI tag cp313t.
     tag="cp${v/./}"
     check "$v: the wheel is rwsgi $cargo_version for CPython $v ($(basename "$wheel"))" \
-        '[[ "$(basename "$wheel")" == "rwsgi-$cargo_version-$tag-$tag-linux_"* ]]'
+        '[[ "$(basename "$wheel")" == "rwsgi-$cargo_version-${tag%t}-$tag-linux_"* ]]'
 
     # --- a fresh venv -----------------------------------------------------------------------
     venv="$work/venv-$v"
@@ -170,7 +175,8 @@ for v in $RWSGI_PYTHON_VERSIONS; do
         set +e
         RWSGI_MODULE="$module" RWSGI_TEST_PYTHON="$py" RWSGI_TEST_PYTHON_HOME="$home" \
             cargo test -q -p rwsgi --test embedded --test daemon --test bodies --test errors \
-            --test app_groups --test events --test interpreter_options >"$work/cargo-$v.log" 2>&1
+            --test app_groups --test events --test interpreter_options --test free_threading \
+            >"$work/cargo-$v.log" 2>&1
         status=$?
         # Again with every embedded application in a sub-interpreter with its own GIL, and
         # the application-group tests with own-GIL sub-interpreters.
@@ -311,7 +317,7 @@ if [ ${#versions[@]} -gt 0 ] && [ -d "$work/build-${versions[0]}" ]; then
         # Every file the crates are built from must be in it (MANIFEST.in lists patterns,
         # so a new kind of file, e.g. an include_str! source, is easy to leave out).
         missing=$(comm -23 \
-            <(git ls-files src core/src core/Cargo.toml runtime/src runtime/Cargo.toml runtime/build.rs daemon-ext express/src express/Cargo.toml express/build.rs \
+            <(git ls-files src core/src core/Cargo.toml runtime/src runtime/Cargo.toml runtime/build.rs daemon-ext express/src express/Cargo.toml express/build.rs packaging \
                 apache python .cargo build.rs Cargo.toml Cargo.lock | sort) \
             <(tar tzf "$sdist" | sed 's|^[^/]*/||' | sort))
         check "the sdist carries every file the crates are built from${missing:+ (missing: $missing)}" \

@@ -83,7 +83,9 @@ pub enum DirectiveError {
     /// `WSGIFreeThreading On` with a Python built with a GIL.
     #[error(
         "{directive}: On needs a free-threaded Python build (3.13t or later); this mod_rwsgi is built \
-         for Python {linked} with a GIL. Build rwsgi with a free-threaded Python, or remove the \
+         for Python {linked} with a GIL. Build rwsgi with a free-threaded Python, or turn it on \
+         for a daemon group on one only (<WSGIInterpreterOptions process-group=NAME> with \
+         WSGIDaemonProcess NAME python-executable=/path/to/python3.13t), or remove the \
          directive (WSGIPerInterpreterGIL On runs groups in parallel on Python 3.12+)"
     )]
     NeedsFreeThreading {
@@ -119,6 +121,13 @@ pub enum DirectiveError {
          whole process. Set it in a section without application-group= (or at top level)"
     )]
     SwitchIntervalNeedsOwnGil { section: &'static str },
+    /// `WSGIFreeThreading` in a section with `application-group=`.
+    #[error(
+        "{section}: WSGIFreeThreading cannot be set per application group: a process runs \
+         with its GIL or without it for every group in it. Set it in a section with \
+         process-group= only (or at top level)"
+    )]
+    FreeThreadingPerProcess { section: &'static str },
     /// A rule of one directive alone (`reason` says which and what to do).
     #[error("{directive}: {reason}")]
     Invalid { directive: String, reason: String },

@@ -10,7 +10,9 @@
 //! `rwsgi_core::python_settings`.
 
 use super::args::on_off;
-use super::python_directives::{free_threading, per_interpreter_gil, python_path, switch_interval};
+use super::python_directives::{
+    needs_free_threaded_module, per_interpreter_gil, python_path, switch_interval,
+};
 use super::{DirConf, DirectiveError, InterpreterOptions, Scoped, ServerConf};
 use crate::apache::Cmd;
 use rwsgi_core::directive_args as parse;
@@ -77,6 +79,17 @@ pub(super) fn interpreter_options(
     {
         return Err(DirectiveError::SwitchIntervalNeedsOwnGil { section: NAME });
     }
+    // A process runs with a GIL or without one, whatever its application groups.
+    if let Some(on) = options.settings.free_threading {
+        if options.application_group.is_some() {
+            return Err(DirectiveError::FreeThreadingPerProcess { section: NAME });
+        }
+        // Without process-group= it reaches Apache's children, which run this module's
+        // Python; a named group's Python is checked with the group (it may be exec'd).
+        if on && options.process_group.is_none() {
+            needs_free_threaded_module("WSGIFreeThreading")?;
+        }
+    }
     server.python.interpreter_options.push(options);
     Ok(())
 }
@@ -95,8 +108,7 @@ fn apply(
             per_interpreter_gil(cmd, &mut scratch, &mut dir, args)?;
             scoped.per_interpreter_gil = scratch.python.per_interpreter_gil;
         }
-        // Checked (On needs a free-threaded build); nothing to scope on a build with a GIL.
-        "wsgifreethreading" => free_threading(cmd, &mut scratch, &mut dir, args)?,
+        "wsgifreethreading" => scoped.free_threading = Some(on_off(cmd, args)?),
         "wsgiswitchinterval" => {
             switch_interval(cmd, &mut scratch, &mut dir, args)?;
             scoped.switch_interval = scratch.python.switch_interval;

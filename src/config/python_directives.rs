@@ -108,21 +108,33 @@ pub(super) fn per_interpreter_gil(
 }
 
 /// `WSGIFreeThreading On` asks for Python without a GIL: only a free-threaded Python build
-/// (3.13t and later) has that, and it runs so by default.
+/// (3.13t and later) has that. At top level it applies to every process, the Apache
+/// children's Python included, so a module built with a GIL refuses it here; a section
+/// naming a daemon group is checked with the group's Python (`daemon::parent::launch`).
 pub(super) fn free_threading(
     cmd: &mut Cmd<'_>,
-    _: &mut ServerConf,
+    server: &mut ServerConf,
     _: &mut DirConf,
     args: &str,
 ) -> Result<(), DirectiveError> {
     let on = on_off(cmd, args)?;
-    if on && !cfg!(Py_GIL_DISABLED) {
-        return Err(DirectiveError::NeedsFreeThreading {
-            directive: cmd.name(),
-            linked: crate::linked::LINKED_VERSION,
-        });
+    if on {
+        needs_free_threaded_module(&cmd.name())?;
     }
+    server.python.free_threading = Some(on);
     Ok(())
+}
+
+/// `WSGIFreeThreading On` for Apache's children or for processes forked from them: they
+/// run this module's Python, which must be free-threaded.
+pub(super) fn needs_free_threaded_module(directive: &str) -> Result<(), DirectiveError> {
+    if cfg!(Py_GIL_DISABLED) {
+        return Ok(());
+    }
+    Err(DirectiveError::NeedsFreeThreading {
+        directive: directive.to_owned(),
+        linked: crate::linked::LINKED_VERSION,
+    })
 }
 
 flag_setter!(

@@ -41,6 +41,15 @@ pub fn other_pythons() -> Vec<String> {
         .collect()
 }
 
+/// A free-threaded Python for the groups exec'd into one: `RWSGI_TEST_FREE_THREADED_PYTHON`
+/// (scripts/cargo-tests.sh builds and names it), else the one scripts/python/pythons.sh
+/// staged on this machine, if any.
+pub fn free_threaded_python() -> Option<String> {
+    let python = std::env::var("RWSGI_TEST_FREE_THREADED_PYTHON")
+        .unwrap_or_else(|_| "/opt/rwsgi-python/3.13t/bin/python3.13t".to_owned());
+    (!python.is_empty() && Path::new(&python).exists()).then_some(python)
+}
+
 /// A venv of `python` without rwsgi: what a group names before `pip install rwsgi`.
 pub fn bare_venv(python: &str) -> PathBuf {
     stage(python, "bare", false)
@@ -86,21 +95,26 @@ fn stage(python: &str, kind: &str, with_runtime: bool) -> PathBuf {
             let _ = std::fs::remove_dir_all(&aside);
         }
     }
-    // Which venv's site-packages an application imports from.
-    let site = venv.join(format!("lib/python{version}/site-packages"));
+    // Which venv's site-packages an application imports from (`python3.13t` for 3.13t).
+    let lib = if suffix.contains(&format!("{}t-", version.replace('.', ""))) {
+        format!("python{version}t")
+    } else {
+        format!("python{version}")
+    };
+    let site = venv.join(format!("lib/{lib}/site-packages"));
     replace(
         &site.join("rwsgi_venv_marker.py"),
         format!("VENV = {:?}\n", venv.display().to_string()).as_bytes(),
     );
     if with_runtime {
-        let package = venv.join(format!("lib/python{version}/site-packages/rwsgi"));
+        let package = site.join("rwsgi");
         std::fs::create_dir_all(&package).unwrap();
         let source = Path::new(env!("CARGO_MANIFEST_DIR"));
         replace(
             &package.join("__init__.py"),
             &std::fs::read(source.join("python/rwsgi/__init__.py")).unwrap(),
         );
-        let built = build_extension(python, &version);
+        let built = build_extension(python, &suffix);
         replace(
             &package.join(format!("_daemon{suffix}")),
             &std::fs::read(built).unwrap(),
@@ -110,6 +124,23 @@ fn stage(python: &str, kind: &str, with_runtime: bool) -> PathBuf {
     venv
 }
 
+/// What cargo needs besides PYO3_PYTHON to build for `python` (packaging/pyo3_env.py:
+/// free-threaded 3.13).
+pub fn pyo3_env(python: &str, target: &Path) -> Vec<(String, String)> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/pyo3_env.py");
+    let out = Command::new(python)
+        .arg(script)
+        .arg(target)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {python}: {e}"));
+    assert!(out.status.success(), "{}", super::output_text(&out));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
 /// Writes `path` whole: a process that loads it meanwhile sees the old file or the new.
 fn replace(path: &Path, contents: &[u8]) {
     let partial = path.with_extension(format!("partial-{}", std::process::id()));
@@ -117,15 +148,17 @@ fn replace(path: &Path, contents: &[u8]) {
     std::fs::rename(&partial, path).unwrap();
 }
 
-/// `cargo build` of daemon-ext/ for `python`: links no libpython (the interpreter
-/// provides it), as setup.py builds it for the wheel.
-fn build_extension(python: &str, version: &str) -> PathBuf {
+/// `cargo build` of daemon-ext/ for `python` (whose extensions end in `suffix`): links no
+/// libpython (the interpreter provides it), as setup.py builds it for the wheel.
+fn build_extension(python: &str, suffix: &str) -> PathBuf {
     let source = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // One per build of Python: `.cpython-313t-x86_64-linux-gnu.so` → `313t`.
+    let build = suffix.split(['.', '-']).nth(2).unwrap_or(suffix);
     let target = std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| source.join("target"))
         .join("daemon-ext")
-        .join(format!("py{version}"));
+        .join(format!("py{build}"));
     let release = !cfg!(debug_assertions);
     let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
     cargo
@@ -135,7 +168,8 @@ fn build_extension(python: &str, version: &str) -> PathBuf {
         .arg(&target)
         .env("PYO3_PYTHON", python)
         .env("PYO3_BUILD_EXTENSION_MODULE", "1")
-        .env_remove("CARGO_TARGET_DIR");
+        .env_remove("CARGO_TARGET_DIR")
+        .envs(pyo3_env(python, &target));
     if release {
         cargo.arg("--release");
     }

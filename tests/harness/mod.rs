@@ -670,3 +670,15 @@ pub fn test_python() -> String {
         .or_else(|_| std::env::var("PYO3_PYTHON"))
         .unwrap_or_else(|_| "/usr/bin/python3".to_owned())
 }
+
+/// Whether the Python at `python` is a free-threaded build (3.13t, …).
+pub fn is_free_threaded(python: &str) -> bool {
+    let out = std::process::Command::new(python)
+        .args([
+            "-c",
+            "import sysconfig; print(int(bool(sysconfig.get_config_var('Py_GIL_DISABLED'))))",
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {python}: {e}"));
+    String::from_utf8_lossy(&out.stdout).trim() == "1"
+}

@@ -106,6 +106,7 @@ impl Resolved {
             python_path: self.python.path,
             python_home: self.python.home,
             python_warnings: args.python_warnings.clone(),
+            free_threading: args.free_threading,
             python_executable: self.python.executable,
             setenv: args
                 .setenv

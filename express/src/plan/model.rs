@@ -149,6 +149,8 @@ pub struct Plan {
     /// `python3XX.dll`, loaded before the module on Windows (`LoadFile`).
     pub python_dll: Option<PathBuf>,
     pub python_warnings: Vec<String>,
+    /// `--free-threading`: WSGIFreeThreading On for the processes that run the application.
+    pub free_threading: bool,
     /// The Python the application runs (its home's executable), for the check before
     /// start; `None` when it has none rwsgi-express can run.
     pub python_executable: Option<PathBuf>,

@@ -352,9 +352,20 @@ fn wsgi_mode(c: &mut String, plan: &Plan) {
             if plan.error_override {
                 c.push_str("WSGIErrorOverride On\n");
             }
+            // For the group alone: its Python may be another than the module's (exec'd).
+            if plan.free_threading {
+                let _ = writeln!(
+                    c,
+                    "<WSGIInterpreterOptions process-group={}>\nWSGIFreeThreading On\n</WSGIInterpreterOptions>",
+                    d.name
+                );
+            }
         }
         None => {
             c.push_str("WSGIRestrictEmbedded Off\n");
+            if plan.free_threading {
+                c.push_str("WSGIFreeThreading On\n");
+            }
             if plan.server_metrics {
                 c.push_str("WSGIServerMetrics On\n");
             }

@@ -222,6 +222,25 @@ fn server_metrics_reaches_the_mode_the_app_runs_in() {
     assert!(!off.contains("server-metrics") && !off.contains("WSGIServerMetrics"));
 }
 
+/// `--free-threading` turns the GIL off where the application runs: for the daemon group
+/// alone (a section naming it, whichever Python the group runs), or at top level in
+/// embedded mode.
+#[test]
+fn free_threading_reaches_the_mode_the_app_runs_in() {
+    let f = Fixture::new();
+    let daemon = f.conf(&["wsgi.py", "--free-threading", "--process-group", "site"]);
+    assert!(
+        daemon.contains(
+            "\n<WSGIInterpreterOptions process-group=site>\nWSGIFreeThreading On\n</WSGIInterpreterOptions>\n"
+        ),
+        "{daemon}"
+    );
+    let embedded = f.conf(&["wsgi.py", "--free-threading", "--embedded-mode"]);
+    assert!(embedded.contains("\nWSGIFreeThreading On\n"), "{embedded}");
+    assert!(!embedded.contains("WSGIInterpreterOptions"), "{embedded}");
+    assert!(!f.conf(&["wsgi.py"]).contains("WSGIFreeThreading"));
+}
+
 /// A daemon group of its own Python: `--python-home` with a venv of another X.Y moves from
 /// `WSGIPythonHome` (the module's Python) to the group's `python-home=`, and
 /// `--python-executable` becomes its `python-executable=`; the daemons are exec'd into it.

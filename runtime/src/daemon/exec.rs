@@ -77,7 +77,7 @@ fn try_exec(
     super::prepare(spec, nix::unistd::getppid())?;
     let memfd = spec_file(spec).map_err(ExecError::Spec)?;
     os::set_env(&python_env(&spec.python));
-    let argv = python_argv(python, &spec.python);
+    let argv = python_argv(python, &spec.python, &spec.options.name);
     let mut moves = vec![
         (memfd.as_raw_fd(), SPEC_FD),
         (listener.as_raw_fd(), LISTENER_FD),
@@ -107,8 +107,14 @@ fn spec_file(spec: &DaemonSpec) -> std::io::Result<OwnedFd> {
 }
 
 /// What an embedded interpreter takes from `PyConfig`, as the command line's flags.
-fn python_argv(python: &Path, settings: &PythonSettings) -> Vec<CString> {
+fn python_argv(python: &Path, settings: &PythonSettings, group: &str) -> Vec<CString> {
     let mut args: Vec<Vec<u8>> = vec![python.as_os_str().as_bytes().to_vec()];
+    // PyConfig.enable_gil's flag: a free-threaded Python keeps its GIL unless
+    // WSGIFreeThreading turns it off for the group (then Python's default, as embedded:
+    // `interpreter::configure_and_start`). Pythons with a GIL accept gil=1.
+    if !settings.free_threading_in(group) {
+        args.extend([b"-X".to_vec(), b"gil=1".to_vec()]);
+    }
     match settings.optimize {
         0 => {}
         1 => args.push(b"-O".to_vec()),

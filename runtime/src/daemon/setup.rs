@@ -202,7 +202,7 @@ pub(super) fn start_python(
 ) -> Result<(), StartError> {
     let o = &spec.options;
     let settings = spec.python.clone();
-    interpreter::start(&settings).map_err(StartError::Python)?;
+    interpreter::start(&settings, &o.name).map_err(StartError::Python)?;
     // The banner is Apache's as the supervisor forked this process, after every
     // module's post_config.
     let server = ServerFacts {

@@ -250,7 +250,12 @@ fn load(
         builtins.call_method1("exec", (code, module.dict()))?;
         Ok(())
     };
-    if let Err(err) = run() {
+    let watch = super::gil::ImportWatch::start(py);
+    let ran = run();
+    if let Some(watch) = watch {
+        watch.finish(py, &format!("the script {path}"));
+    }
+    if let Err(err) = ran {
         // A half-executed module must not linger: the next request loads it afresh.
         let _ = sys_modules.del_item(&name);
         let loads = module

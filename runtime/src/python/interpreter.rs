@@ -78,8 +78,9 @@ fn cstring(s: &str) -> Result<CString, InterpreterError> {
     CString::new(s).map_err(|_| InterpreterError::Unusable(format!("'{s}' contains a NUL byte")))
 }
 
-/// Starts Python with the given settings and releases the GIL. Call once per process.
-pub fn start(settings: &PythonSettings) -> Result<(), InterpreterError> {
+/// Starts Python with the given settings for a process of `process_group` (`""`: an
+/// Apache child) and releases the GIL. Call once per process.
+pub fn start(settings: &PythonSettings, process_group: &str) -> Result<(), InterpreterError> {
     if is_running() {
         return Ok(());
     }
@@ -92,7 +93,7 @@ pub fn start(settings: &PythonSettings) -> Result<(), InterpreterError> {
     unsafe { ffi::PyConfig_InitPythonConfig(config.as_mut_ptr()) };
     // SAFETY: initialised just above.
     let mut config = unsafe { config.assume_init() };
-    let result = configure_and_start(&mut config, settings);
+    let result = configure_and_start(&mut config, settings, process_group);
     // SAFETY: the config was initialised; Clear frees the strings it owns.
     unsafe { ffi::PyConfig_Clear(&mut config) };
     result?;
@@ -106,9 +107,24 @@ pub fn start(settings: &PythonSettings) -> Result<(), InterpreterError> {
 fn configure_and_start(
     config: &mut ffi::PyConfig,
     settings: &PythonSettings,
+    process_group: &str,
 ) -> Result<(), InterpreterError> {
     // Apache owns the process's signals; Python must not install handlers (SIGINT, …).
     config.install_signal_handlers = 0;
+    // A free-threaded build keeps its GIL unless WSGIFreeThreading turns it off (as
+    // mod_wsgi: Off is PYTHON_GIL=1). On is Python's default (-1), not a forced 0: an
+    // extension that needs the GIL turns it back on (RW0131 says which) instead of
+    // running without it; PYTHON_GIL=0 in the environment forces it off.
+    #[cfg(Py_GIL_DISABLED)]
+    {
+        config.enable_gil = if settings.free_threading_in(process_group) {
+            -1
+        } else {
+            1
+        };
+    }
+    #[cfg(not(Py_GIL_DISABLED))]
+    let _ = process_group;
     config.parse_argv = 0;
     config.optimization_level = i32::from(settings.optimize);
     config.write_bytecode = i32::from(!settings.dont_write_bytecode);

@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod bytes;
+pub mod gil;
 pub mod interpreter;
 pub mod metrics;
 pub mod output;

@@ -291,6 +291,7 @@ impl RequestEvents {
             event.set_item("status", finished.status)?;
             event.set_item("gil_wait_count", finished.gil_wait.0)?;
             event.set_item("gil_wait_time", seconds(finished.gil_wait.1))?;
+            event.set_item("gil_enabled", crate::python::gil::enabled(py))?;
             Ok(event)
         });
         self.publish(py, "request_finished", event);

@@ -237,6 +237,7 @@ pub fn process_metrics(py: Python<'_>) -> PyResult<Option<Bound<'_, PyDict>>> {
     d.set_item("running_time", now.saturating_sub(start) / 1_000_000)?;
     d.set_item("request_threads", threads.len())?;
     d.set_item("active_requests", running)?;
+    d.set_item("gil_enabled", crate::python::gil::enabled(py))?;
     let list = PyList::empty(py);
     let mut threads: Vec<_> = threads
         .iter()

@@ -42,6 +42,17 @@ pub enum LaunchError {
     /// The probe of the group's Python failed; `problem` says how and what to do.
     #[error("RW0224: WSGIDaemonProcess {group}: {problem}")]
     Unusable { group: String, problem: String },
+    /// `WSGIFreeThreading On` reaches a group whose Python has a GIL.
+    #[error(
+        "WSGIFreeThreading On applies to daemon group {group}, but its Python ({python}) is built with a GIL; name a free-threaded Python for it (python-executable=/path/to/python3.13t), or turn it off for the group: <WSGIInterpreterOptions process-group={group}> WSGIFreeThreading Off </WSGIInterpreterOptions>"
+    )]
+    NotFreeThreaded { group: String, python: String },
+}
+
+/// What the probe learnt of a group's Python.
+pub struct Probed {
+    /// Built without a GIL (`Py_GIL_DISABLED`, the `t` builds).
+    pub free_threaded: bool,
 }
 
 /// The interpreter the group's daemons are exec'd into, or `None` when they are forked.
@@ -97,7 +108,7 @@ pub fn probe(
     python: &Path,
     apache_user: &(u32, u32, String),
     as_root: bool,
-) -> Result<(), LaunchError> {
+) -> Result<Probed, LaunchError> {
     let unusable = |problem: String| LaunchError::Unusable {
         group: o.name.clone(),
         problem,
@@ -144,15 +155,17 @@ pub fn probe(
     let line = stdout.lines().last().unwrap_or("");
     let words: Vec<&str> = line.split(' ').collect();
     match words.as_slice() {
-        ["rwsgi-ok", version, found] if *found == RWSGI_VERSION => {
+        ["rwsgi-ok", version, found, free_threaded] if *found == RWSGI_VERSION => {
             tracing::debug!(
                 "RW0224: group '{}' runs Python {version} ({})",
                 o.name,
                 python.display()
             );
-            Ok(())
+            Ok(Probed {
+                free_threaded: *free_threaded == "1",
+            })
         }
-        ["rwsgi-ok", version, found] => Err(unusable(format!(
+        ["rwsgi-ok", version, found, ..] => Err(unusable(format!(
             "{} (Python {version}) has rwsgi {found}'s daemon runtime, but this mod_rwsgi.so is rwsgi {RWSGI_VERSION}; install the same release there: {pip}",
             python.display()
         ))),
@@ -175,11 +188,11 @@ pub fn probe(
 
 /// What the probe runs: the import the daemon's command line makes
 /// (`rwsgi_runtime::daemon::exec::ENTRY`), reported on one line.
-const PROBE: &str = "import sys
+const PROBE: &str = "import sys, sysconfig
 v = sys.version.split()[0]
 try:
     import rwsgi._daemon as d
 except Exception as e:
     print('rwsgi-missing', v, type(e).__name__ + ':', e)
 else:
-    print('rwsgi-ok', v, d.__version__)";
+    print('rwsgi-ok', v, d.__version__, int(bool(sysconfig.get_config_var('Py_GIL_DISABLED'))))";

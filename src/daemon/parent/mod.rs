@@ -37,6 +37,11 @@ pub enum GenerationError {
     #[error("cannot resolve Apache's runtime directory")]
     RuntimeDir,
     #[error(
+        "WSGIFreeThreading On applies to Apache's children (process-group=%{{GLOBAL}}), which run this mod_rwsgi.so's Python {}, built with a GIL; build rwsgi with a free-threaded Python, or turn it on for daemon groups on one only",
+        crate::linked::LINKED_VERSION
+    )]
+    EmbeddedNotFreeThreaded,
+    #[error(
         "RW0200: cannot create the daemon socket directory {}: {source}; set WSGISocketPrefix to a directory Apache can write (e.g. WSGISocketPrefix /var/run/apache2/wsgi)",
         dir.display()
     )]
@@ -100,10 +105,36 @@ pub fn all_groups(server: Server<'_>) -> Result<Vec<Arc<DaemonOptions>>, Generat
 /// scripts must be defined groups (so a typo fails `apache2 -t`, not each request).
 pub fn check_config(server: Server<'_>) -> Result<(), GenerationError> {
     let apache_user = Server::unixd_user();
+    let python = &server.config().python;
     for group in all_groups(server)? {
-        if let Some(python) = launch::exec_python(&group)? {
-            launch::probe(&group, &python, &apache_user, os::is_root())?;
+        let free_threading = python.free_threading_in(&group.name);
+        match launch::exec_python(&group)? {
+            Some(exec) => {
+                let probed = launch::probe(&group, &exec, &apache_user, os::is_root())?;
+                if free_threading && !probed.free_threaded {
+                    return Err(LaunchError::NotFreeThreaded {
+                        group: group.name.clone(),
+                        python: exec.display().to_string(),
+                    }
+                    .into());
+                }
+            }
+            None if free_threading && !cfg!(Py_GIL_DISABLED) => {
+                return Err(LaunchError::NotFreeThreaded {
+                    group: group.name.clone(),
+                    python: format!(
+                        "this mod_rwsgi.so's Python {}",
+                        crate::linked::LINKED_VERSION
+                    ),
+                }
+                .into());
+            }
+            None => {}
         }
+    }
+    // A section for Apache's children (process-group=%{GLOBAL}).
+    if python.free_threading_in("") && !cfg!(Py_GIL_DISABLED) {
+        return Err(GenerationError::EmbeddedNotFreeThreaded);
     }
     let mut s = Some(server);
     while let Some(srv) = s {

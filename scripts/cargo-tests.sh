@@ -10,7 +10,8 @@ trap 'rm -f "$log"' EXIT
 status=0
 # Other Pythons than the module's, for the daemon groups exec'd into them (tests/launch.rs):
 # pyenv's 3.12 and 3.13, staged where Apache's user can read them, where this machine has
-# them (tests/launch.rs says when it has none), and the free-threaded 3.13t.
+# them (tests/launch.rs says when it has none). A group on the free-threaded 3.13t runs
+# when it is built (scripts/python/test.sh runs that test again once it is).
 . scripts/lib.sh
 . scripts/python/pythons.sh
 others=""
@@ -19,8 +20,6 @@ for v in 3.12 3.13; do
     [ -n "$py" ] && others="$others $py"
 done
 export RWSGI_TEST_OTHER_PYTHONS="${RWSGI_TEST_OTHER_PYTHONS:-$others}"
-# And a free-threaded one (3.13t, built here once), for a group exec'd into it.
-export RWSGI_TEST_FREE_THREADED_PYTHON="${RWSGI_TEST_FREE_THREADED_PYTHON-$(python_for 3.13t)}"
 # `cargo test` does not refresh the cdylib the Apache tests load: build it first.
 cargo build --workspace || status=1
 cargo test --workspace --no-fail-fast "$@" 2>&1 | tee "$log"

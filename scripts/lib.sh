@@ -27,3 +27,26 @@ ensure_these_packages() {
         exit 1
     fi
 }
+
+# prepare_in_background: starts making, at low priority, what later parts of a test run
+# need and what takes minutes once per machine: the free-threaded Python (python part,
+# scripts/python/free-threaded.sh) and the sid root file system (sid part,
+# scripts/sid/root.sh). The parts wait for them (a lock) when they get there. Their
+# packages are installed first, here: apt takes one caller at a time.
+prepare_in_background() {
+    [ "$(id -u)" = 0 ] || return 0
+    local log=/var/tmp/rwsgi-prepare.log
+    : >"$log"
+    if [ "${RWSGI_SKIP_PYTHONS:-0}" != 1 ]; then
+        . scripts/python/pythons.sh
+        ensure_these_packages $RWSGI_FT_PACKAGES
+        (nice -n 10 bash -c '. scripts/lib.sh; . scripts/python/pythons.sh; build_free_threaded' \
+            >>"$log" 2>&1 </dev/null &)
+    fi
+    if [ "${RWSGI_SKIP_SID:-0}" != 1 ]; then
+        . scripts/sid/root.sh
+        ensure_these_packages debootstrap
+        (nice -n 10 bash -c '. scripts/lib.sh; . scripts/sid/root.sh; sid_root' \
+            >>"$log" 2>&1 </dev/null &)
+    fi
+}

@@ -14,13 +14,14 @@ RWSGI_NOISE='Traceback \(most recent call last\)|rwsgi-express: error:|Apache ex
 # A part that stops without one counts as one failure; a passing part that printed lines
 # matching RWSGI_NOISE fails too, naming them.
 run_part() {
-    local name=$1 out code line noise
+    local name=$1 out code line noise start=$SECONDS
     shift
     out="$(mktemp)"
     set +e
     "$@" 2>&1 | tee "$out"
     code=${PIPESTATUS[0]}
     set -e
+    echo "($name took $((SECONDS - start)) s)"
     line=$(grep -E "^$name: [0-9]+ passed, [0-9]+ failed" "$out" | tail -1 || true)
     if [ -z "$line" ] && [ "$code" -eq 0 ]; then
         line=$(grep -E "^$name: skipped" "$out" | tail -1 || true)

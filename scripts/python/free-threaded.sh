@@ -2,20 +2,31 @@
 # --disable-gil), which no package this machine can install provides. Built once per
 # machine from Debian's source of python3.13 (the upstream tarball, checked against the
 # package's .dsc), about 6 minutes on 2 cores, into $RWSGI_PYTHON_STAGE/3.13t; a stamp holds
-# the hash of this recipe, so changing it rebuilds.
+# the hash of the recipe's inputs, so changing them rebuilds.
 #
 # build_free_threaded prints the interpreter's path, or nothing (saying why on stderr).
+# Callers at the same time wait for one build (scripts/test.sh starts it early, in the
+# background).
 
 RWSGI_FT_VERSION=3.13.15
 RWSGI_FT_DEBIAN=http://deb.debian.org/debian/pool/main/p/python3.13
 # What CPython's optional modules need (ssl, ctypes, sqlite3, …), and patchelf-free
 # rpath handling via LDFLAGS.
+# Changing how it is built: count this up, so machines build it again.
+RWSGI_FT_RECIPE=1
 RWSGI_FT_PACKAGES="build-essential pkg-config libssl-dev libffi-dev zlib1g-dev libsqlite3-dev libbz2-dev liblzma-dev libreadline-dev uuid-dev xz-utils"
 
 build_free_threaded() {
+    (
+        flock 9
+        build_free_threaded_locked
+    ) 9>/var/lock/rwsgi-python-3.13t.lock
+}
+
+build_free_threaded_locked() {
     local stage="$RWSGI_PYTHON_STAGE/3.13t"
     local recipe
-    recipe=$(declare -f build_free_threaded | cat - <(echo "$RWSGI_FT_VERSION $RWSGI_FT_PACKAGES") | sha256sum | cut -c1-16)
+    recipe=$(echo "$RWSGI_FT_RECIPE $RWSGI_FT_VERSION $RWSGI_FT_PACKAGES" | sha256sum | cut -c1-16)
     if [ -f "$stage/.staged" ] && [ "$(cat "$stage/.staged")" = "$recipe" ]; then
         echo "$stage/bin/python3.13t"
         return

@@ -15,8 +15,10 @@
 #  - the sdist builds and installs, and without apxs fails naming apache2-dev (once);
 #  - for the Pythons other than Debian's, whose module the main suite tests, the wheel's
 #    module passes the integration tests of embedded mode, daemon mode, request and response
-#    bodies and broken applications (tests/{embedded,daemon,bodies,errors}.rs), and the
-#    daemon suites again with every group exec'd into that Python.
+#    bodies, broken applications, application groups, events, interpreter options and
+#    free-threading (3.13t's runs without the GIL), and the daemon suites again with every
+#    group exec'd into that Python;
+#  - a group exec'd into 3.13t under Debian's Python's module runs free-threaded.
 # Needs root (www-data, the staged Pythons). Prints "python: N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -207,6 +209,20 @@ for v in $RWSGI_PYTHON_VERSIONS; do
         fi
     fi
 done
+
+# --- a group exec'd into 3.13t under the module of Debian's Python -----------------------
+# tests/launch.rs (the cargo part runs it only when 3.13t was built before it started).
+ft=$(python_for 3.13t)
+if [ -n "$ft" ]; then
+    set +e
+    RWSGI_TEST_FREE_THREADED_PYTHON="$ft" cargo test -q -p rwsgi --test launch \
+        a_group_exec_d_into_a_free_threaded_python >"$work/launch-ft.log" 2>&1
+    status=$?
+    set -e
+    check "a daemon group exec'd into 3.13t runs without its GIL under the 3.11 module (tests/launch.rs)" \
+        '[ "$status" = 0 ] && grep -q "^test result: ok. 1 passed" "$work/launch-ft.log"' ||
+        grep -E "^(test .* FAILED|---- )|panicked" "$work/launch-ft.log" | head -20 || true
+fi
 
 # --- one Apache, a daemon group on each Python's venv -----------------------------------
 # The first version's module; each venv (with the wheel, so rwsgi._daemon, and Flask) runs

@@ -42,12 +42,17 @@ pub fn other_pythons() -> Vec<String> {
 }
 
 /// A free-threaded Python for the groups exec'd into one: `RWSGI_TEST_FREE_THREADED_PYTHON`
-/// (scripts/cargo-tests.sh builds and names it), else the one scripts/python/pythons.sh
-/// staged on this machine, if any.
+/// (scripts/python/test.sh names it), else the one scripts/python/free-threaded.sh built on
+/// this machine, once it is complete (its stamp is written last), if any.
 pub fn free_threaded_python() -> Option<String> {
-    let python = std::env::var("RWSGI_TEST_FREE_THREADED_PYTHON")
-        .unwrap_or_else(|_| "/opt/rwsgi-python/3.13t/bin/python3.13t".to_owned());
-    (!python.is_empty() && Path::new(&python).exists()).then_some(python)
+    if let Ok(python) = std::env::var("RWSGI_TEST_FREE_THREADED_PYTHON") {
+        return (!python.is_empty()).then_some(python);
+    }
+    let stage = Path::new("/opt/rwsgi-python/3.13t");
+    stage
+        .join(".staged")
+        .exists()
+        .then(|| stage.join("bin/python3.13t").display().to_string())
 }
 
 /// A venv of `python` without rwsgi: what a group names before `pip install rwsgi`.

@@ -13,6 +13,7 @@ use std::cell::RefCell;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use pyo3::prelude::PyAnyMethods;
 use pyo3::{Python, ffi};
 
 use crate::linked::OWN_GIL_AVAILABLE;
@@ -129,10 +130,24 @@ impl SubInterpreter {
     }
 
     /// Whether a thread state not made here (by a thread Python code started) exists.
-    fn has_foreign_threads(&self) -> bool {
+    /// This interpreter's state is current on this thread.
+    fn has_foreign_threads(&self, py: Python<'_>) -> bool {
+        // Without a GIL the interpreter's other threads run while the list below is walked:
+        // a thread Python started that is still alive is answer enough, and without one
+        // nobody adds or deletes a state (a thread's own ends with it).
+        if cfg!(Py_GIL_DISABLED) {
+            let alive = py
+                .import("_thread")
+                .and_then(|t| t.call_method0("_count"))
+                .and_then(|n| n.extract::<usize>());
+            if alive.is_ok_and(|n| n > 0) {
+                return true;
+            }
+        }
         let ours = lock(&self.states);
         // SAFETY: walks the interpreter's thread list with its GIL held (`end` made this
-        // thread's state current): no thread of it runs, so none adds or deletes a state.
+        // thread's state current): no thread of it runs, so none adds or deletes a state
+        // (on a free-threaded build: no thread Python started is alive, see above).
         unsafe {
             let mut ts = ffi::PyInterpreterState_ThreadHead(self.interp);
             while !ts.is_null() {
@@ -166,7 +181,6 @@ impl SubInterpreter {
     /// interpreter, which no other thread can then enter this interpreter through. Returns
     /// false (and leaves it to the process's exit) when a thread is still inside.
     pub fn end(self, py: Python<'_>) -> Result<(), &'static str> {
-        let _ = py;
         if self.inside.load(Ordering::Acquire) != 0 {
             std::mem::forget(self);
             return Err("a request is still running in it");
@@ -182,7 +196,7 @@ impl SubInterpreter {
         // A thread the application started (a daemon thread still running) has a state of
         // its own here, and Py_EndInterpreter would abort the process ("not the last
         // thread"): such an interpreter is left to the process's exit.
-        if self.has_foreign_threads() {
+        if self.has_foreign_threads(py) {
             // SAFETY: back to the main state, as `switch_to` left it.
             unsafe { self.switch_back(main) };
             std::mem::forget(self);

@@ -21,18 +21,6 @@ fn main() {
     // Without the rpath the module binds at run time to whichever libpython has the same
     // SONAME first in the loader's path, not necessarily the one it was built against.
     pyo3_build_config::add_libpython_rpath_link_args();
-    let python = pyo3_build_config::get();
-    // 3.13t, not 3.13: a free-threaded Python is another build (another venv layout,
-    // another libpython). For 3.13t the free-threaded cfg comes from RUSTFLAGS
-    // (packaging/pyo3_env.py), which cargo shows build scripts as CARGO_CFG_*.
-    let free_threaded =
-        python.is_free_threaded() || env::var_os("CARGO_CFG_PY_GIL_DISABLED").is_some();
-    println!(
-        "cargo::rustc-env=RWSGI_PYTHON_VERSION={}.{}{}",
-        python.version().major,
-        python.version().minor,
-        if free_threaded { "t" } else { "" }
-    );
 
     let apxs = env::var("APXS").unwrap_or_else(|_| "apxs".to_owned());
     let include_dir = query(&apxs, &["-q", "INCLUDEDIR"]).unwrap_or_else(|err| {
@@ -82,7 +70,6 @@ fn windows(out_dir: &Path, bindings: &Path) {
     const COMMITTED: &str = "apache/windows/bindings-x86_64.rs";
     println!("cargo::rerun-if-changed={COMMITTED}");
     println!("cargo::rerun-if-env-changed=RWSGI_WINDOWS_HEADERS");
-    println!("cargo::rerun-if-env-changed=PYO3_CROSS_PYTHON_VERSION");
     if let Ok(headers) = env::var("RWSGI_WINDOWS_HEADERS") {
         let clang_args = [
             "--target=x86_64-w64-mingw32".to_owned(),
@@ -94,8 +81,6 @@ fn windows(out_dir: &Path, bindings: &Path) {
         generate(&clang_args, Path::new(COMMITTED));
     }
     std::fs::copy(COMMITTED, bindings).expect("copy the Windows bindings");
-    let version = env::var("PYO3_CROSS_PYTHON_VERSION").unwrap_or_else(|_| "3.11".to_owned());
-    println!("cargo::rustc-env=RWSGI_PYTHON_VERSION={version}");
     // Import libraries for the DLLs of Apache for Windows, made from the committed .def
     // files with mingw's dlltool.
     let dlltool = env::var("DLLTOOL").unwrap_or_else(|_| "x86_64-w64-mingw32-dlltool".to_owned());

@@ -34,6 +34,8 @@ WORKLOADS = [
     ("upload50m", "/upload", 50 * 1024 * 1024, "/static/hello.txt"),
     ("stream100", "/stream", None, None),
     ("flask", "/flask/world", None, None),
+    # Pure Python, about 1 ms a request: what free-threading runs on every core.
+    ("cpu1ms", "/cpu", None, None),
 ]
 
 # (server, workload) pairs the targets of issue 3 are judged on, with the minimum ratio.
@@ -59,6 +61,11 @@ TARGETS = [
     ("daemon flask exec'd into the static python >= 1.10x forked", "rwsgi-daemon-exec",
      "rwsgi-daemon", "flask", 1.10),
     ("daemon hello exec'd >= 0.95x forked", "rwsgi-daemon-exec", "rwsgi-daemon", "hello", 0.95),
+    # Free-threading (issue 33): one daemon process x 2 threads on 3.13t.
+    ("cpu1ms 3.13t 1x2 free-threaded >= 1.7x the same with its GIL", "ft-on-1x2",
+     "ft-gil-1x2", "cpu1ms", 1.7),
+    ("cpu1ms 3.13t 1x2 free-threaded >= 0.9x 2 processes x 1 thread with the GIL",
+     "ft-on-1x2", "ft-gil-2x1", "cpu1ms", 0.9),
 ]
 
 
@@ -208,6 +215,21 @@ Alias /static {htdocs}
         return ["apache2", "-f", path, "-DFOREGROUND"], self.workdir
 
 
+class SidApache(Apache):
+    """Apache in the Debian sid root file system (scripts/sid/root.sh), for the Pythons only
+    sid has: its own apache2 (2.4.69), with the bench's work directory mounted in."""
+
+    def __init__(self, name, workdir, args, body, root):
+        super().__init__(name, workdir, args, body)
+        self.root = root
+
+    def command(self):
+        cmd, cwd = super().command()
+        wrapper = ("cd %s && . scripts/lib.sh && . scripts/sid/root.sh && "
+                   "RWSGI_SID_BIND=%s in_sid \"$0\" \"$@\"" % (REPO, self.args.workdir))
+        return ["bash", "-c", wrapper, self.root] + cmd, cwd
+
+
 class Static(Apache):
     def path_for(self, workload):
         return workload[3]
@@ -304,6 +326,8 @@ def make_servers(args):
         granian.workloads = ["hello", "flask"]
         servers.append(granian)
     servers += python_version_servers(args)
+    servers += free_threading_servers(args)
+    servers += sid_python_servers(args)
     servers += baseline_servers(args, home, alias)
     if args.only:
         servers = [s for s in servers if s.name in args.only]
@@ -364,6 +388,92 @@ def python_version_servers(args):
             server.workloads = ["hello"]
             servers.append(server)
     return servers
+
+
+def sid_python_servers(args):
+    """rwsgi in both modes for Python 3.14 and 3.15 (--sid-python X.Y=ROOT:VENV, a venv in
+    the sid root with that Python's wheel and Flask), under sid's Apache: hello only, the
+    rows of the Python versions table."""
+    servers = []
+    alias = "WSGIScriptAlias / %s\n" % os.path.join(args.workdir, "apps", "bench_app.py")
+    for spec in args.sid_python or []:
+        version, place = spec.split("=", 1)
+        root, venv = place.split(":", 1)
+        site = os.path.join(root + venv, "lib", "python" + version, "site-packages", "rwsgi")
+        module = os.path.join(venv, "lib", "python" + version, "site-packages", "rwsgi",
+                              [f for f in os.listdir(site) if f.startswith("mod_rwsgi")][0])
+        load = "LoadModule wsgi_module %s\nWSGIPythonHome %s\n" % (module, venv)
+        embedded = SidApache("rwsgi-embedded-py" + version, args.workdir, args, load + alias, root)
+        daemon = SidApache("rwsgi-daemon-py" + version, args.workdir, args,
+                           load + "WSGIRestrictEmbedded On\n"
+                           "WSGIDaemonProcess bench processes=%d threads=%d python-home=%s\n"
+                           "WSGIProcessGroup bench\n" % (args.processes, args.threads, venv) + alias,
+                           root)
+        for server in (embedded, daemon):
+            server.workloads = ["hello"]
+            servers.append(server)
+    return servers
+
+
+def free_threading_servers(args):
+    """One daemon group on free-threaded 3.13t (the wheel's module in the --python 3.13t
+    venv): 1 process x 2 threads with WSGIFreeThreading On, the same with the GIL, and 2
+    processes x 1 thread with the GIL; and 3.13 (with a GIL) in both sizings when it is
+    there. cpu1ms shows what free-threading is for; hello and flask its cost to one thread."""
+    pythons = dict(spec.split("=", 1) for spec in args.python or [])
+    alias = "WSGIScriptAlias / %s\n" % os.path.join(args.workdir, "apps", "bench_app.py")
+    rows = [("ft-on-1x2", "3.13t", 1, 2, True, ["cpu1ms", "hello", "flask"]),
+            ("ft-gil-1x2", "3.13t", 1, 2, False, ["cpu1ms", "hello", "flask"]),
+            ("ft-gil-2x1", "3.13t", 2, 1, False, ["cpu1ms"]),
+            ("gil313-1x2", "3.13", 1, 2, False, ["cpu1ms", "hello", "flask"]),
+            ("gil313-2x1", "3.13", 2, 1, False, ["cpu1ms"])]
+    servers = []
+    if "3.13t" not in pythons:
+        return servers
+    for name, version, processes, threads, free, workloads in rows:
+        venv = pythons.get(version)
+        if not venv:
+            continue
+        module = subprocess.run([os.path.join(venv, "bin", "rwsgi-express"), "module-location"],
+                                capture_output=True, text=True, check=True).stdout.strip()
+        body = ("LoadModule wsgi_module %s\nWSGIPythonHome %s\nWSGIRestrictEmbedded On\n%s"
+                "WSGIDaemonProcess bench processes=%d threads=%d python-home=%s\n"
+                "WSGIProcessGroup bench\nWSGIApplicationGroup %%{GLOBAL}\n" % (
+                    module, venv, "WSGIFreeThreading On\n" if free else "", processes,
+                    threads, venv))
+        server = Apache(name, args.workdir, args, body + alias)
+        server.workloads = workloads
+        servers.append(server)
+    return servers
+
+
+def free_threading_table(med):
+    """The free-threading rows: requests/s per workload, against the same build with its
+    GIL, and the RSS of all the server's processes."""
+    names = ["ft-on-1x2", "ft-gil-1x2", "ft-gil-2x1", "gil313-1x2", "gil313-2x1"]
+    if not any((n, "cpu1ms") in med for n in names):
+        return []
+    lines = ["## Free-threading (3.13t)", "",
+             "One daemon group, `processes x threads` as named; `ft-*` run the 3.13t wheel's "
+             "module (`ft-on` with `WSGIFreeThreading On`, `ft-gil` without: the GIL stays), "
+             "`gil313-*` the 3.13 wheel's. cpu1ms is about 1 ms of pure Python a request; total "
+             "RSS is the peak of Apache's and the daemons' processes together during cpu1ms.", "",
+             "| server | cpu1ms req/s | vs ft-gil-1x2 | vs ft-gil-2x1 | total RSS MiB | hello req/s "
+             "| flask req/s |", "|---|---:|---:|---:|---:|---:|---:|"]
+    base = med.get(("ft-gil-1x2", "cpu1ms"), {}).get("rps")
+    procs = med.get(("ft-gil-2x1", "cpu1ms"), {}).get("rps")
+    for n in names:
+        cpu = med.get((n, "cpu1ms"), {})
+        if not cpu:
+            continue
+        lines.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+            n, fmt(cpu.get("rps"), ".0f"),
+            fmt(cpu["rps"] / base if base else None, ".2f"),
+            fmt(cpu["rps"] / procs if procs else None, ".2f"),
+            fmt(cpu.get("rss_total_mib"), ".1f"),
+            fmt(med.get((n, "hello"), {}).get("rps"), ".0f"),
+            fmt(med.get((n, "flask"), {}).get("rps"), ".0f")))
+    return lines + [""]
 
 
 WHO_APP = """import os, sys
@@ -478,14 +588,18 @@ def run_wrk(url, duration, connections, threads, body_bytes):
 
 
 class RssSampler(threading.Thread):
+    """The peak RSS of the server's largest process, and of all its processes together."""
+
     def __init__(self, server):
         super().__init__(daemon=True)
-        self.server, self.peak, self.stopped = server, 0, threading.Event()
+        self.server, self.peak, self.peak_total = server, 0, 0
+        self.stopped = threading.Event()
 
     def run(self):
         while not self.stopped.is_set():
-            for pid in self.server.pids():
-                self.peak = max(self.peak, rss_kib(pid))
+            sizes = [rss_kib(pid) for pid in self.server.pids()]
+            self.peak = max([self.peak] + sizes)
+            self.peak_total = max(self.peak_total, sum(sizes))
             self.stopped.wait(0.25)
 
 
@@ -500,6 +614,7 @@ def measure(server, workload, args):
     sampler.stopped.set()
     sampler.join()
     result["rss_mib"] = sampler.peak / 1024.0
+    result["rss_total_mib"] = sampler.peak_total / 1024.0
     return result
 
 
@@ -551,6 +666,7 @@ def summarize(runs):
         "rps": best["rps"], "p50": best["p50"], "p99": best["p99"],
         "median_rps": statistics.median(r["rps"] for r in runs),
         "rss_mib": max(r["rss_mib"] for r in runs),
+        "rss_total_mib": max(r.get("rss_total_mib", 0) for r in runs),
         "socket_errors": sum(r["socket_errors"] for r in runs),
         "non2xx": sum(r["non2xx"] for r in runs),
         "rounds": [round(r["rps"]) for r in runs],
@@ -586,6 +702,7 @@ def report(results, servers, env, args):
         lines.append("")
     lines += python_versions_table(med, names)
     lines += launch_table(med, args)
+    lines += free_threading_table(med)
     lines += groups_table(med)
     lines += ["## Targets", "", "Judged on the ratio of best rounds; the ratio of medians is shown beside it.", "",
               "| target | measured (best) | medians | result |", "|---|---:|---:|---|"]
@@ -675,7 +792,10 @@ def python_versions_table(med, names):
     lines = ["## Python versions (hello)", "",
              "The main rows run the Python of the comparison venv; each other Python runs its own "
              "wheel's module, installed by pip into a venv of that Python; `exec'd` is the main "
-             "module's Apache with its daemon group exec'd into that venv's Python.", "",
+             "module's Apache with its daemon group exec'd into that venv's Python. 3.14 and 3.15 "
+             "are Debian sid's, under sid's Apache 2.4.69 in a sid root file system "
+             "(scripts/sid/root.sh); 3.13t is free-threaded, here with its GIL "
+             "(`WSGIFreeThreading Off`).", "",
              "| Python | embedded req/s | vs main | daemon req/s | vs main | exec'd daemon req/s | vs main |",
              "|---|---:|---:|---:|---:|---:|---:|"]
     main_e = med.get(("rwsgi-embedded", "hello"), {}).get("rps")
@@ -728,6 +848,9 @@ def main():
     ap.add_argument("--only", nargs="*", help="server names to run")
     ap.add_argument("--python", action="append", metavar="X.Y=VENV",
                     help="also run hello under rwsgi for Python X.Y, from the wheel pip installed in VENV")
+    ap.add_argument("--sid-python", action="append", metavar="X.Y=ROOT:VENV",
+                    help="also run hello under rwsgi for Python X.Y in the sid root ROOT, from "
+                    "the wheel pip installed in VENV (a path inside ROOT)")
     ap.add_argument("--workloads", nargs="*", default=[w[0] for w in WORKLOADS])
     ap.add_argument("--baseline-module",
                     help="another mod_rwsgi.so to run as rwsgi-*-baseline rows")

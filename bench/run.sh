@@ -5,7 +5,9 @@
 # (e.g. --rounds 5 --duration 10, --only rwsgi-embedded modwsgi-embedded, --workloads hello).
 # Each other Python of scripts/python/pythons.sh the machine has (BENCH_PYTHONS="" for none)
 # gets a venv with rwsgi's wheel, installed by pip, and rows for hello in both modes and
-# exec'd from the main module's Apache.
+# exec'd from the main module's Apache; 3.13t also the free-threading rows (cpu1ms). As
+# root, Python 3.14 and 3.15 too, in the Debian sid root file system of scripts/sid/root.sh
+# (BENCH_SID=0 leaves them out).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -38,5 +40,24 @@ for v in ${BENCH_PYTHONS-$RWSGI_PYTHON_VERSIONS}; do
     chmod -R a+rX "$pv"
     versions+=(--python "$v=$pv")
 done
+# Python 3.14 and 3.15: Debian sid's, in the sid root file system of the sid test part
+# (as root; BENCH_SID=0 for none), each with its wheel built there and Flask.
+if [ "$(id -u)" = 0 ] && [ "${BENCH_SID:-1}" != 0 ]; then
+    . scripts/sid/root.sh
+    root=$(sid_root)
+    for v in 3.14 3.15; do
+        in_sid "$root" bash -c '
+            set -e
+            cd "$1"
+            venv=/opt/rwsgi-bench-py$2
+            [ -x "$venv/bin/python" ] || python$2 -m venv "$venv"
+            "$venv/bin/pip" install -q flask
+            CARGO_TARGET_DIR="$1/target/python/cargo" "$venv/bin/pip" install -q --force-reinstall \
+                --no-deps .
+            chmod -R a+rX "$venv"
+        ' sid "$PWD" "$v"
+        versions+=(--sid-python "$v=$root:/opt/rwsgi-bench-py$v")
+    done
+fi
 exec "$venv/bin/python" bench/bench.py --venv "$venv" --module target/release/libmod_rwsgi.so \
     "${versions[@]}" "$@"

@@ -12,7 +12,9 @@ fn main() {
         env::var("PYO3_CROSS_PYTHON_VERSION").unwrap_or_else(|_| "3.11".to_owned())
     } else {
         let python = pyo3_build_config::get();
-        // 3.13t, not 3.13 (see the module's build.rs).
+        // 3.13t, not 3.13: a free-threaded Python is another build (another venv layout,
+        // another libpython). For 3.13t the free-threaded cfg comes from RUSTFLAGS
+        // (packaging/pyo3_env.py), which cargo shows build scripts as CARGO_CFG_*.
         let free_threaded =
             python.is_free_threaded() || env::var_os("CARGO_CFG_PY_GIL_DISABLED").is_some();
         format!(

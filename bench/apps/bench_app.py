@@ -16,8 +16,20 @@ def flask_route(name):
     return {"hello": name}
 
 
+def spin(loops=20000):
+    """About 1 ms of pure Python on this machine's cores (3.13 with its GIL)."""
+    total = 0
+    for i in range(loops):
+        total += i * i
+    return total
+
+
 def application(environ, start_response):
     path = environ.get("PATH_INFO", "")
+    if path == "/cpu":
+        body = str(spin()).encode()
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+        return [body]
     if path == "/hello":
         start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "13")])
         return [HELLO]

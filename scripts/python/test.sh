@@ -72,6 +72,12 @@ import flask
 app = flask.Flask(__name__)
 
 
+@app.route("/gil")
+def gil():
+    # False only on a free-threaded Python running without its GIL.
+    return str(getattr(sys, "_is_gil_enabled", lambda: True)())
+
+
 @app.route("/")
 def which():
     # Flask from the venv's site-packages, not the system's; 3.13t for a free-threaded one.
@@ -270,11 +276,16 @@ if [ ${#modules[@]} -ge 2 ]; then
         not_ok "one Apache with a daemon group on each Python's venv starts"
     fi
     # rwsgi-express of the first venv, its daemons on the other venvs' Pythons: named by
-    # --python-home (the second) and by --python-executable (the third).
-    for i in 1 2; do
+    # --python-home (the second) and by --python-executable (the third; the free-threaded
+    # one with --free-threading too).
+    for i in 1 2 3; do
         u=${versions[$i]:-}
         [ -n "$u" ] && [ -n "${venvs[$u]:-}" ] || continue
-        if [ "$i" = 1 ]; then flag=(--python-home "${venvs[$u]}"); else flag=(--python-executable "${venvs[$u]}/bin/python3"); fi
+        case $i in
+            1) flag=(--python-home "${venvs[$u]}") ;;
+            2) flag=(--python-executable "${venvs[$u]}/bin/python3") ;;
+            3) flag=(--python-executable "${venvs[$u]}/bin/python3" --free-threading) ;;
+        esac
         port=$(free_port)
         "${venvs[$v]}/bin/rwsgi-express" start-server "$work/app/wsgi.py" --port "$port" \
             --user www-data --group www-data "${flag[@]}" --server-root "$work/server-own-$u" \
@@ -286,8 +297,13 @@ if [ ${#modules[@]} -ge 2 ]; then
         else
             cat "$work/server-own-$u.log"
         fi
-        check "rwsgi-express of the $v venv with ${flag[0]} of the $u venv serves from it ($body)" \
+        check "rwsgi-express of the $v venv with ${flag[*]} (the $u venv) serves from it ($body)" \
             '[ "$body" = "$u ${venvs[$u]} flask-from-venv=True uid=$www_uid" ]'
+        if [[ "$u" == *t ]]; then
+            gil=$(curl -fsS "http://127.0.0.1:$port/gil" 2>/dev/null || true)
+            check "rwsgi-express --free-threading runs the $u daemons without the GIL (_is_gil_enabled: $gil)" \
+                '[ "$gil" = False ]'
+        fi
         kill -TERM "$server_pid"
         wait "$server_pid" || true
         server_pid=""

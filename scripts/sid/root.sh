@@ -59,9 +59,10 @@ sid_root_locked() {
 }
 
 # in_sid ROOT COMMAND...: runs COMMAND in ROOT as root, in a mount namespace of its own
-# (the mounts end with it) where the root has /proc, /dev, this checkout and the Rust
-# toolchain at their own paths, and trusts the certificate authorities this machine
-# trusts (an egress proxy's, where there is one).
+# (the mounts end with it) where the root has /proc, /dev, this checkout, the Rust
+# toolchain and the directories in RWSGI_SID_BIND (space-separated) at their own paths,
+# and trusts the certificate authorities this machine trusts (an egress proxy's, where
+# there is one).
 in_sid() {
     local root=$1
     shift
@@ -70,14 +71,14 @@ in_sid() {
     cargo_dir=$(dirname "$(command -v cargo)")
     cp /etc/resolv.conf "$root/etc/resolv.conf"
     cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
-    unshare -m bash -c '
+    RWSGI_SID_BIND=${RWSGI_SID_BIND:-} unshare -m bash -c '
         set -e
         root=$1 repo=$2 cargo_home=$3 rustup_home=$4 cargo_dir=$5
         shift 5
         mount --make-rprivate /
         mount -t proc proc "$root/proc"
         mount --bind /dev "$root/dev"
-        for d in "$repo" "$cargo_home" "$rustup_home" "$cargo_dir"; do
+        for d in "$repo" "$cargo_home" "$rustup_home" "$cargo_dir" $RWSGI_SID_BIND; do
             [ -d "$d" ] || continue
             mkdir -p "$root$d"
             mountpoint -q "$root$d" || mount --bind "$d" "$root$d"

@@ -46,13 +46,15 @@ for v in 3.14 3.15; do
     echo "# Python $v (Debian sid)"
     tag="cp${v/./}"
     dist="target/sid/dist-$v"
-    # One cargo directory for both: what does not depend on Python is built once.
+    # The python part's cargo directory (the checkout is at the same path inside): what
+    # does not depend on Python or Apache is built once for every Python. The module's
+    # build script reruns for another PYO3_PYTHON, reading sid's Apache headers.
     if in_sid "$root" bash -c '
         set -e
         cd "$1"
         rm -rf "$2" /tmp/build-$3
         python$3 -m venv /tmp/build-$3
-        CARGO_TARGET_DIR="$1/target/sid/cargo" /tmp/build-$3/bin/pip wheel . --no-deps -q -w "$2"
+        CARGO_TARGET_DIR="$1/target/python/cargo" /tmp/build-$3/bin/pip wheel . --no-deps -q -w "$2"
     ' sid "$PWD" "$dist" "$v" >"$log" 2>&1; then
         ok "$v: pip wheel . builds a wheel in sid"
     else

@@ -36,7 +36,6 @@ ensure_these_packages() {
 prepare_in_background() {
     [ "$(id -u)" = 0 ] || return 0
     local log=/var/tmp/rwsgi-prepare.log
-    : >"$log"
     if [ "${RWSGI_SKIP_PYTHONS:-0}" != 1 ]; then
         . scripts/python/pythons.sh
         ensure_these_packages $RWSGI_FT_PACKAGES

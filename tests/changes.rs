@@ -70,11 +70,21 @@ fn a_deleted_socket_directory_fails_fast_and_a_restart_recreates_it() {
     std::fs::remove_dir_all(&dir).unwrap();
     // Connections the Apache children keep open still serve; a request that needs a new
     // one is answered at once (not after connect-timeout's 15 s), naming the directory.
+    // The child keeps one daemon connection (from the request above): one request is held
+    // in the application on it, so the others need new ones, whatever the timing.
+    let holds = apache.root().join("holds");
+    std::fs::create_dir(&holds).unwrap();
+    chmod_world_writable(&holds);
+    let release = holds.join("release");
     let started = std::time::Instant::now();
     let url = apache.url("/");
     let statuses: Vec<u16> = std::thread::scope(|s| {
-        let all: Vec<_> = (0..8).map(|_| s.spawn(|| get(&url).status)).collect();
-        all.into_iter().map(|h| h.join().unwrap()).collect()
+        let held = s.spawn(|| get(&format!("{url}?hold={}", release.display())).status);
+        wait_for_file(&holds.join("release.in"));
+        let mut statuses: Vec<u16> = (0..7).map(|_| get(&url).status).collect();
+        std::fs::write(&release, b"").unwrap();
+        statuses.push(held.join().unwrap());
+        statuses
     });
     assert!(statuses.contains(&503), "{statuses:?}");
     assert!(
@@ -102,6 +112,24 @@ fn a_deleted_socket_directory_fails_fast_and_a_restart_recreates_it() {
             apache.error_log()
         );
         std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+fn chmod_world_writable(dir: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+}
+
+/// Waits (a minute at most, as a last resort) until `path` exists.
+fn wait_for_file(path: &std::path::Path) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !path.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }
 

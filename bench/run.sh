@@ -52,7 +52,7 @@ if [ "$(id -u)" = 0 ] && [ "${BENCH_SID:-1}" != 0 ]; then
             venv=/opt/rwsgi-bench-py$2
             [ -x "$venv/bin/python" ] || python$2 -m venv "$venv"
             "$venv/bin/pip" install -q flask
-            CARGO_TARGET_DIR="$1/target/python/cargo" "$venv/bin/pip" install -q --force-reinstall \
+            CARGO_TARGET_DIR="$1/target/sid/cargo" "$venv/bin/pip" install -q --force-reinstall \
                 --no-deps .
             chmod -R a+rX "$venv"
         ' sid "$PWD" "$v"

@@ -29,9 +29,9 @@ ensure_these_packages() {
 }
 
 # prepare_in_background: starts making, at low priority, what later parts of a test run
-# need and what takes minutes once per machine: the free-threaded Python (python part,
-# scripts/python/free-threaded.sh) and the sid root file system (sid part,
-# scripts/sid/root.sh). The parts wait for them (a lock) when they get there. Their
+# need and what takes minutes: the free-threaded Python (python part, once per machine,
+# scripts/python/free-threaded.sh), the sid root file system (once per machine) and the
+# 3.14 and 3.15 wheels built in it (sid part, scripts/sid/root.sh). The parts wait for them (a lock) when they get there. Their
 # packages are installed first, here: apt takes one caller at a time.
 prepare_in_background() {
     [ "$(id -u)" = 0 ] || return 0
@@ -45,7 +45,7 @@ prepare_in_background() {
     if [ "${RWSGI_SKIP_SID:-0}" != 1 ]; then
         . scripts/sid/root.sh
         ensure_these_packages debootstrap
-        (nice -n 10 bash -c '. scripts/lib.sh; . scripts/sid/root.sh; sid_root' \
+        (nice -n 10 bash -c '. scripts/lib.sh; . scripts/sid/root.sh; sid_wheels "$(sid_root)"' \
             >>"$log" 2>&1 </dev/null &)
     fi
 }

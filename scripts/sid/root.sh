@@ -91,3 +91,38 @@ in_sid() {
             PIP_DISABLE_PIP_VERSION_CHECK=1 "$@"
     ' in_sid "$root" "$PWD" "$cargo_home" "$rustup_home" "$cargo_dir" "$@"
 }
+
+# sid_wheels ROOT: `pip wheel .` for Python 3.14 and 3.15 inside ROOT, into
+# target/sid/dist-X.Y, with the log of each build beside it (build.log) and its exit status
+# (status). One cargo directory of its own serves both (build scripts and proc-macros
+# built there link sid's C library: the host cannot run them). A build of the same
+# checkout state is not made twice: scripts/test.sh starts it in the background after the
+# root, and the sid part finds it done (or waits for it).
+sid_wheels() {
+    (
+        flock 9
+        sid_wheels_locked "$1"
+    ) 9>/var/lock/rwsgi-sid-wheels.lock
+}
+
+sid_wheels_locked() {
+    local root=$1 state v dist
+    state=$( (git rev-parse HEAD; git status --porcelain=v1 -uno; git diff) 2>/dev/null | sha256sum | cut -c1-16)
+    for v in 3.14 3.15; do
+        dist="target/sid/dist-$v"
+        [ "$(cat "$dist/state" 2>/dev/null)" = "$state" ] && continue
+        rm -rf "$dist"
+        mkdir -p "$dist"
+        set +e
+        in_sid "$root" bash -c '
+            set -e
+            cd "$1"
+            rm -rf /tmp/build-$3
+            python$3 -m venv /tmp/build-$3
+            CARGO_TARGET_DIR="$1/target/sid/cargo" /tmp/build-$3/bin/pip wheel . --no-deps -q -w "$2"
+        ' sid "$PWD" "$dist" "$v" >"$dist/build.log" 2>&1
+        echo $? >"$dist/status"
+        set -e
+        echo "$state" >"$dist/state"
+    done
+}

@@ -2,7 +2,8 @@
 # Python 3.14 and 3.15 with Debian sid's Apache (2.4.69), in a sid root file system
 # (scripts/sid/root.sh; made once per machine): for each Python,
 #  - `pip wheel .` in a venv makes the cp3XX wheel (the host's Rust toolchain and this
-#    checkout are mounted into the root at their own paths);
+#    checkout are mounted into the root at their own paths; scripts/test.sh starts these
+#    builds in the background, `sid_wheels`);
 #  - a fresh venv installs it; its daemon runtime (`rwsgi._daemon`) imports;
 #  - the wheel's module, with the venv as its Python home, passes the integration tests of
 #    embedded mode, daemon mode, request and response bodies, broken applications,
@@ -42,23 +43,16 @@ fi
 cargo_version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
+# The wheels (made in the background since the run started, when test.sh runs this).
+sid_wheels "$root"
 for v in 3.14 3.15; do
     echo "# Python $v (Debian sid)"
     tag="cp${v/./}"
     dist="target/sid/dist-$v"
-    # The python part's cargo directory (the checkout is at the same path inside): what
-    # does not depend on Python or Apache is built once for every Python. The module's
-    # build script reruns for another PYO3_PYTHON, reading sid's Apache headers.
-    if in_sid "$root" bash -c '
-        set -e
-        cd "$1"
-        rm -rf "$2" /tmp/build-$3
-        python$3 -m venv /tmp/build-$3
-        CARGO_TARGET_DIR="$1/target/python/cargo" /tmp/build-$3/bin/pip wheel . --no-deps -q -w "$2"
-    ' sid "$PWD" "$dist" "$v" >"$log" 2>&1; then
+    if [ "$(cat "$dist/status" 2>/dev/null)" = 0 ]; then
         ok "$v: pip wheel . builds a wheel in sid"
     else
-        not_ok "$v: pip wheel . builds a wheel in sid" "$(tail -30 "$log")"
+        not_ok "$v: pip wheel . builds a wheel in sid" "$(tail -30 "$dist/build.log" 2>/dev/null)"
         continue
     fi
     wheel=$(ls "$dist"/rwsgi-*.whl)

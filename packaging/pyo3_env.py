@@ -8,10 +8,11 @@ itself, for every crate of the build, so the same definitions are used as for 3.
 
 Imported by setup.py; run as a script by the tests and scripts (with the Python to build
 for): `python3.13t packaging/pyo3_env.py TARGET_DIR` prints the variables as KEY=VALUE
-lines (none for other Pythons).
+lines (none for other Pythons); with `--shell` first, as `export` lines for `eval`.
 """
 
 import os
+import shlex
 import sys
 import sysconfig
 
@@ -45,5 +46,6 @@ def cargo_env(target_dir, environ=os.environ):
 
 
 if __name__ == "__main__":
-    for key, value in cargo_env(sys.argv[1]).items():
-        print("%s=%s" % (key, value))
+    shell = sys.argv[1] == "--shell"
+    for key, value in cargo_env(sys.argv[-1]).items():
+        print(("export %s=%s" % (key, shlex.quote(value))) if shell else "%s=%s" % (key, value))

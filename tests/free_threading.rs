@@ -24,15 +24,6 @@ const GROUPS: &str = "WSGIFreeThreading On\n\
      WSGIScriptAlias /ft {root}/apps/gil_state.py process-group=ft application-group=%{GLOBAL}\n\
      WSGIScriptAlias /gil {root}/apps/gil_state.py process-group=gil application-group=%{GLOBAL}\n";
 
-/// The app's answer for its second request (the first one's request_finished is in it).
-fn gil_state(apache: &Apache, path: &str) -> String {
-    let first = get(&apache.url(path));
-    assert_eq!(first.status, 200, "{path}: {}", first.text());
-    let second = get(&apache.url(path));
-    assert_eq!(second.status, 200, "{path}: {}", second.text());
-    second.text()
-}
-
 fn module_is_free_threaded() -> bool {
     is_free_threaded(&test_python())
 }

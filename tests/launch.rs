@@ -301,13 +301,7 @@ fn a_group_exec_d_into_a_free_threaded_python_runs_without_its_gil() {
             venv = venv.display()
         ),
     );
-    let state = |path: &str| {
-        // The second answer carries the first request's request_finished event.
-        let _ = get(&apache.url(path));
-        let reply = get(&apache.url(path));
-        assert_eq!(reply.status, 200, "{path}: {}", reply.text());
-        reply.text()
-    };
+    let state = |path: &str| gil_state(&apache, path);
     assert_eq!(state("/ft"), "python=False event=False metrics=False");
     assert_eq!(state("/sub"), "python=False event=False metrics=False");
     assert_eq!(state("/ftgil"), "python=True event=True metrics=True");

@@ -671,6 +671,16 @@ pub fn test_python() -> String {
         .unwrap_or_else(|_| "/usr/bin/python3".to_owned())
 }
 
+/// tests/apps/gil_state.py's answer at `path` for its second request (the first one's
+/// request_finished event is in it): `python=… event=… metrics=…`.
+pub fn gil_state(apache: &Apache, path: &str) -> String {
+    let first = get(&apache.url(path));
+    assert_eq!(first.status, 200, "{path}: {}", first.text());
+    let second = get(&apache.url(path));
+    assert_eq!(second.status, 200, "{path}: {}", second.text());
+    second.text()
+}
+
 /// Whether the Python at `python` is a free-threaded build (3.13t, …).
 pub fn is_free_threaded(python: &str) -> bool {
     let out = std::process::Command::new(python)
